@@ -1,0 +1,212 @@
+/**
+ * Every failure defstate reports is a `DefstateError`: a stable `code` for machines, a message for
+ * people that ends with what to check next, and the underlying `cause`. Adapters translate their
+ * SDK's errors into these classes so nothing above them ever sees an SDK error.
+ */
+
+export type DefstateErrorCode =
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'KEY_INVALID'
+  | 'STATE_NOT_FOUND'
+  | 'BLOB_NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'ACCESS_DENIED'
+  | 'STORE_NOT_FOUND'
+  | 'TRANSIENT'
+  | 'CONFLICT'
+  | 'INTEGRITY'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'REFRESH_FAILED'
+  | 'STORAGE';
+
+export interface DefstateErrorOptions {
+  cause?: unknown;
+  /** What the user should check or do next; appended to the message. */
+  hint?: string;
+}
+
+export class DefstateError extends Error {
+  readonly code: DefstateErrorCode;
+  readonly hint: string | undefined;
+  /** Whether retrying the same operation may succeed. */
+  readonly retryable: boolean = false;
+
+  constructor(code: DefstateErrorCode, message: string, options: DefstateErrorOptions = {}) {
+    super(options.hint ? `${message}\n  → ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** A config file or value is wrong. `file`, `line` and `field` say where. */
+export class ConfigError extends DefstateError {
+  readonly file: string | undefined;
+  readonly field: string | undefined;
+  readonly line: number | undefined;
+
+  constructor(
+    message: string,
+    where: { file?: string; field?: string; line?: number } = {},
+    options: DefstateErrorOptions = {},
+  ) {
+    const place = [
+      where.file && (where.line ? `${where.file}:${where.line}` : where.file),
+      where.field && `at ${where.field}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    super('CONFIG_INVALID', place ? `${place}: ${message}` : message, options);
+    this.file = where.file;
+    this.field = where.field;
+    this.line = where.line;
+  }
+}
+
+/** The command was called with arguments that cannot work (unknown key, bad flag value). */
+export class UsageError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('USAGE', message, options);
+  }
+}
+
+/** A state key breaks the key rules. */
+export class InvalidKeyError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('KEY_INVALID', message, options);
+  }
+}
+
+/** No state exists for a key (never refreshed, or not in this store). */
+export class StateNotFoundError extends DefstateError {
+  readonly key: string;
+  constructor(key: string, message: string, options: DefstateErrorOptions = {}) {
+    super('STATE_NOT_FOUND', message, options);
+    this.key = key;
+  }
+}
+
+/** A store object does not exist. Raised by `BlobStore` implementations. */
+export class BlobNotFoundError extends DefstateError {
+  readonly objectKey: string;
+  constructor(objectKey: string, options: DefstateErrorOptions = {}) {
+    super('BLOB_NOT_FOUND', `Object "${objectKey}" does not exist.`, options);
+    this.objectKey = objectKey;
+  }
+}
+
+/**
+ * A conditional write lost: the object already existed (create-only) or changed since it was read
+ * (replace-if-match). Core's compare-and-swap re-reads and retries on this error.
+ */
+export class PreconditionFailedError extends DefstateError {
+  readonly objectKey: string;
+  constructor(objectKey: string, options: DefstateErrorOptions = {}) {
+    super('PRECONDITION_FAILED', `A conditional write to "${objectKey}" did not apply.`, options);
+    this.objectKey = objectKey;
+  }
+}
+
+/** Credentials are missing, wrong or lack permission. */
+export class AccessDeniedError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('ACCESS_DENIED', message, options);
+  }
+}
+
+/** The bucket, container or root folder does not exist. */
+export class StoreNotFoundError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('STORE_NOT_FOUND', message, options);
+  }
+}
+
+/** Throttling, 5xx, connection resets: worth retrying with backoff. */
+export class TransientError extends DefstateError {
+  override readonly retryable = true;
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('TRANSIENT', message, options);
+  }
+}
+
+/** Any other storage failure that retrying will not fix. */
+export class StorageError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('STORAGE', message, options);
+  }
+}
+
+/** Compare-and-swap kept losing to concurrent writers until its attempts ran out. */
+export class ConflictError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/** Downloaded or stored bytes do not match their recorded sha256 or size. */
+export class IntegrityError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('INTEGRITY', message, options);
+  }
+}
+
+export class TimeoutError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('TIMEOUT', message, options);
+  }
+}
+
+export class AbortedError extends DefstateError {
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** A component's own refresh function failed. */
+export class RefreshFailedError extends DefstateError {
+  readonly key: string;
+  constructor(key: string, message: string, options: DefstateErrorOptions = {}) {
+    super('REFRESH_FAILED', message, options);
+    this.key = key;
+  }
+}
+
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * Whether an error is worth retrying: defstate's own retryable errors, network resets and
+ * timeouts by their Node code, and HTTP 429/5xx by a `status`/`statusCode` field, which is how
+ * most HTTP clients a component might use report them.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof DefstateError) return error.retryable;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, status, statusCode } = error as {
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+  };
+  if (typeof code === 'string' && TRANSIENT_NODE_CODES.has(code)) return true;
+  const httpStatus = typeof status === 'number' ? status : statusCode;
+  if (typeof httpStatus === 'number' && (httpStatus === 429 || httpStatus >= 500)) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error && isTransient(cause);
+}
+
+/** A one-line description of any thrown value, for logs and reports. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,130 @@
+export type { DefstateErrorCode, DefstateErrorOptions } from './errors.js';
+export {
+  AbortedError,
+  AccessDeniedError,
+  BlobNotFoundError,
+  ConfigError,
+  ConflictError,
+  DefstateError,
+  describeError,
+  IntegrityError,
+  InvalidKeyError,
+  isTransient,
+  PreconditionFailedError,
+  RefreshFailedError,
+  StateNotFoundError,
+  StorageError,
+  StoreNotFoundError,
+  TimeoutError,
+  TransientError,
+  UsageError,
+} from './errors.js';
+export type { Digest } from './fs/hash-file.js';
+export { hashFile } from './fs/hash-file.js';
+export { defaultCacheDir, defaultStateHome } from './instance/default-home.js';
+export type { ResolveStorageOptions, StorageSelection } from './instance/instance-config.js';
+export {
+  INSTANCE_CONFIG_FILE,
+  parseInstanceConfig,
+  parseStorageUrl,
+  resolveStorage,
+  STORAGE_URL_SCHEMES,
+} from './instance/instance-config.js';
+export type { OpenStoreOptions } from './instance/open-store.js';
+export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
+export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
+export { loadState } from './loader/load-state.js';
+export type { LocalStatePaths } from './local/local-state.js';
+export {
+  commitLocalState,
+  ensureLocalStateRoot,
+  LOCAL_STATE_DIR,
+  localStatePaths,
+  readLocalStateInfo,
+} from './local/local-state.js';
+export { stateJsonSchemas } from './model/json-schema.js';
+export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
+export type { ManagementType, StateInfo, StateInfoDocument } from './model/state-info.js';
+export {
+  emptyStateInfoDocument,
+  MANAGEMENT_TYPES,
+  ManagementTypeSchema,
+  STATE_INFO_SCHEMA_VERSION,
+  StateInfoDocumentSchema,
+  StateInfoSchema,
+} from './model/state-info.js';
+export type { StateKey } from './model/state-key.js';
+export { assertStateKey, MAX_KEY_LENGTH, StateKeySchema } from './model/state-key.js';
+export type { StateVersion } from './model/state-version.js';
+export {
+  compareStateVersions,
+  createStateVersion,
+  StateVersionSchema,
+} from './model/state-version.js';
+export type {
+  Component,
+  ProjectConfig,
+  ProjectConfigInput,
+  RefreshContext,
+} from './project/component.js';
+
+export { defineComponent, defineConfig } from './project/component.js';
+export type { Project } from './project/load-project.js';
+export {
+  findProjectConfig,
+  loadProject,
+  PROJECT_CONFIG_FILES,
+  validateProjectConfig,
+} from './project/load-project.js';
+export type {
+  KeyOutcome,
+  KeyResult,
+  RefreshEvent,
+  RefreshReport,
+  RefreshStateOptions,
+} from './refresh/refresh-state.js';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_TIMEOUT_MS,
+  refreshState,
+  selectComponents,
+} from './refresh/refresh-state.js';
+export type { RetryOptions, RetryPolicy, RetryRuntime } from './refresh/retry.js';
+export { backoffDelay, DEFAULT_RETRY_POLICY, systemRuntime, withRetry } from './refresh/retry.js';
+export type { KeyStatus, ReadStatusOptions, StatusReport } from './status.js';
+export { readStatus } from './status.js';
+export type {
+  AdapterContext,
+  BlobBody,
+  BlobMeta,
+  BlobReadResult,
+  BlobStore,
+  BlobStoreCapabilities,
+  ListOptions,
+  ListPage,
+  OperationOptions,
+  PutOptions,
+  PutResult,
+  StorageAdapter,
+} from './store/blob-store.js';
+export { defineStorageAdapter, listAll, readText } from './store/blob-store.js';
+export type { FileStoreOptions } from './store/file-store.js';
+export { FileBlobStore, FileStoreOptionsSchema, fileStorageAdapter } from './store/file-store.js';
+export {
+  STATE_INFO_OBJECT,
+  STATES_PREFIX,
+  stateObjectName,
+  stateObjectPrefix,
+} from './versioned/layout.js';
+export type {
+  StateInfoSnapshot,
+  StateInfoUpdate,
+  UpdateStateInfoOptions,
+} from './versioned/state-info-store.js';
+export {
+  mergeNewer,
+  parseStateInfoDocument,
+  readStateInfo,
+  updateStateInfo,
+} from './versioned/state-info-store.js';
+export { downloadStateVersion, uploadStateVersion } from './versioned/transfer.js';

@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { defaultStateHome } from './default-home.js';
+
+export const INSTANCE_CONFIG_FILE = 'defstate.yaml';
+
+/** Which storage backend holds versioned state, and with which options. */
+export interface StorageSelection {
+  adapter: string;
+  /** Options from `defstate.yaml`; absent when a URL chose the storage. */
+  options?: Record<string, unknown>;
+  /** The `--storage` / `DEFSTATE_STORAGE_URL` URL, read by the adapter's `optionsFromUrl`. */
+  url?: URL;
+  /** Folder relative option values resolve from. */
+  baseDir: string;
+  /** How it was chosen: `--storage`, `DEFSTATE_STORAGE_URL`, `DEFSTATE_HOME`, or the default. */
+  source: 'flag' | 'env-url' | 'instance-config' | 'default';
+  /** For messages: the file or URL that chose it. */
+  origin: string;
+}
+
+const InstanceConfigSchema = z
+  .object({
+    state_storage: z
+      .object({
+        adapter: z
+          .string()
+          .min(1, 'adapter must name an adapter: file, s3, gcs, azure or a package name'),
+        options: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict(),
+  })
+  .loose();
+
+export interface ResolveStorageOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The `--storage` flag. */
+  storageUrl?: string;
+  cwd?: string;
+}
+
+/**
+ * Chooses the storage for versioned state, first match wins: the `--storage` URL,
+ * `DEFSTATE_STORAGE_URL`, `$DEFSTATE_HOME/defstate.yaml`, then the embedded local default.
+ */
+export async function resolveStorage({
+  env = process.env,
+  storageUrl,
+  cwd = process.cwd(),
+}: ResolveStorageOptions = {}): Promise<StorageSelection> {
+  if (storageUrl)
+    return {
+      ...parseStorageUrl(storageUrl, '--storage'),
+      baseDir: cwd,
+      source: 'flag',
+      origin: '--storage',
+    };
+  if (env.DEFSTATE_STORAGE_URL) {
+    return {
+      ...parseStorageUrl(env.DEFSTATE_STORAGE_URL, 'DEFSTATE_STORAGE_URL'),
+      baseDir: cwd,
+      source: 'env-url',
+      origin: 'DEFSTATE_STORAGE_URL',
+    };
+  }
+  if (env.DEFSTATE_HOME) {
+    const home = resolve(cwd, env.DEFSTATE_HOME);
+    const file = join(home, INSTANCE_CONFIG_FILE);
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError(
+        error.code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${error.code})`,
+        { file },
+        { cause: error, hint: 'DEFSTATE_HOME must point at a folder that holds defstate.yaml.' },
+      );
+    });
+    const { adapter, options } = parseInstanceConfig(text, file, env);
+    return { adapter, options, baseDir: home, source: 'instance-config', origin: file };
+  }
+  const home = defaultStateHome(env);
+  return {
+    adapter: 'file',
+    options: { path: join(home, 'storage') },
+    baseDir: home,
+    source: 'default',
+    origin: home,
+  };
+}
+
+/** Parses `defstate.yaml`, reporting errors with file, line and field path. */
+export function parseInstanceConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { adapter: string; options: Record<string, unknown> } {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const [syntaxError] = document.errors;
+  if (syntaxError) {
+    const line = lineCounter.linePos(syntaxError.pos[0]).line;
+    throw new ConfigError(`invalid YAML: ${syntaxError.message.split('\n')[0]}`, { file, line });
+  }
+  const lineOf = (path: PropertyKey[]): number | undefined => {
+    let node: unknown = document.contents;
+    let offset: number | undefined;
+    for (const segment of path) {
+      if (!isMap(node)) break;
+      const pair = node.items.find((item) => (item.key as { value?: unknown })?.value === segment);
+      if (!pair) break;
+      offset = (pair.key as { range?: [number] }).range?.[0];
+      node = pair.value;
+    }
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+  const parsed = InstanceConfigSchema.safeParse(
+    interpolateEnv(document.toJS() ?? {}, env, file, []),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    throw new ConfigError(
+      issue?.message ?? 'invalid instance config',
+      {
+        file,
+        field: path.join('.') || undefined,
+        line: lineOf(path),
+      },
+      {
+        hint: 'Expected:\nstate_storage:\n  adapter: file | s3 | gcs | azure | <package>\n  options: { ... }',
+      },
+    );
+  }
+  return parsed.data.state_storage;
+}
+
+const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${env:NAME}` in string values; a variable that is not set is an error naming it. */
+function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  path: string[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_match, name: string) => {
+      const replacement = env[name];
+      if (replacement === undefined) {
+        throw new ConfigError(`environment variable ${name} is not set`, {
+          file,
+          field: path.join('.'),
+        });
+      }
+      return replacement;
+    });
+  }
+  if (Array.isArray(value))
+    return value.map((item, index) => interpolateEnv(item, env, file, [...path, String(index)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        interpolateEnv(item, env, file, [...path, key]),
+      ]),
+    );
+  }
+  return value;
+}
+
+/** URL schemes and the adapter each selects. */
+export const STORAGE_URL_SCHEMES: Readonly<Record<string, string>> = {
+  file: 'file',
+  s3: 's3',
+  gs: 'gcs',
+  azblob: 'azure',
+};
+
+/**
+ * Turns a storage URL into an adapter name and the URL. The scheme names the adapter; the
+ * adapter's own `optionsFromUrl` reads the rest when the store opens.
+ */
+export function parseStorageUrl(text: string, origin: string): { adapter: string; url: URL } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (error) {
+    throw new ConfigError(
+      `"${text}" is not a storage URL`,
+      { field: origin },
+      {
+        cause: error,
+        hint: `Use one of: ${Object.keys(STORAGE_URL_SCHEMES)
+          .map((scheme) => `${scheme}://…`)
+          .join(', ')}.`,
+      },
+    );
+  }
+  const adapter = STORAGE_URL_SCHEMES[url.protocol.slice(0, -1)];
+  if (!adapter) {
+    throw new ConfigError(
+      `unsupported storage URL scheme "${url.protocol}"`,
+      { field: origin },
+      {
+        hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(', ')}. Other adapters are chosen in defstate.yaml.`,
+      },
+    );
+  }
+  return { adapter, url };
+}

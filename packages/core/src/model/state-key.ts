@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { InvalidKeyError } from '../errors.js';
+
+/** Longest key accepted, in UTF-16 code units. Long enough for any real name, short enough to log. */
+export const MAX_KEY_LENGTH = 512;
+
+// C0 and C1 control characters and DEL: they would corrupt logs, terminals and file names.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: this is the control-character rule.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A state key: the stable name of a component's state. Any character but control characters. */
+export const StateKeySchema = z
+  .string()
+  .min(1, 'a state key must not be empty')
+  .max(MAX_KEY_LENGTH, `a state key must be at most ${MAX_KEY_LENGTH} characters`)
+  .refine((key) => !CONTROL_CHARACTER.test(key), 'a state key must not contain control characters')
+  .describe('The stable name of a component state. Non-empty, no control characters.');
+
+export type StateKey = z.infer<typeof StateKeySchema>;
+
+/** Returns `key` if it is a valid state key, otherwise throws `InvalidKeyError` saying why. */
+export function assertStateKey(key: unknown): StateKey {
+  const result = StateKeySchema.safeParse(key);
+  if (result.success) return result.data;
+  const reason = result.error.issues[0]?.message ?? 'invalid state key';
+  throw new InvalidKeyError(`Invalid state key ${JSON.stringify(key)}: ${reason}.`);
+}

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * A version id is `<UTC time to the millisecond>-<12 random hex digits>`, for example
+ * `20261127T101530123Z-3f9a1c0b7d2e`. Sorting ids as strings sorts them by creation time, and the
+ * random part makes two versions created in the same millisecond (by two CI jobs) distinct.
+ */
+const VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
+
+export const StateVersionSchema = z
+  .string()
+  .regex(VERSION_PATTERN, 'a state version looks like 20261127T101530123Z-3f9a1c0b7d2e')
+  .describe('A state version id: creation time (UTC, ms) and a random suffix; sorts by time.');
+
+export type StateVersion = z.infer<typeof StateVersionSchema>;
+
+export function createStateVersion(now: Date = new Date()): StateVersion {
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  return `${stamp}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Orders versions from oldest to newest. */
+export function compareStateVersions(a: StateVersion, b: StateVersion): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,350 @@
+import { rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import {
+  AbortedError,
+  DefstateError,
+  describeError,
+  RefreshFailedError,
+  TimeoutError,
+  UsageError,
+} from '../errors.js';
+import { type Digest, hashFile } from '../fs/hash-file.js';
+import {
+  commitLocalState,
+  createStagingFolder,
+  ensureLocalStateRoot,
+  readLocalStateInfo,
+  removeAbandonedStaging,
+  removeStagingFolder,
+} from '../local/local-state.js';
+import type { ManagementType, StateInfo, StateInfoDocument } from '../model/state-info.js';
+import type { Component } from '../project/component.js';
+import type { Project } from '../project/load-project.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { readStateInfo } from '../versioned/state-info-store.js';
+import { uploadStateVersion } from '../versioned/transfer.js';
+import { createLimit } from './limit.js';
+import { PointerBatcher } from './pointer-batcher.js';
+import { DEFAULT_RETRY_POLICY, type RetryRuntime, systemRuntime, withRetry } from './retry.js';
+
+export type KeyOutcome = 'refreshed' | 'unchanged' | 'failed';
+
+export interface KeyResult {
+  key: string;
+  management: ManagementType;
+  status: KeyOutcome;
+  durationMs: number;
+  /** Attempts made at the component's refresh (1 when it succeeded first time). */
+  attempts: number;
+  /** The key's state after the run (the previous one when unchanged). */
+  info?: StateInfo;
+  error?: Error;
+}
+
+export type RefreshEvent =
+  | { type: 'start'; key: string; management: ManagementType }
+  | { type: 'log'; key: string; message: string }
+  | { type: 'retry'; key: string; attempt: number; delayMs: number; error: Error }
+  | { type: 'end'; result: KeyResult };
+
+export interface RefreshReport {
+  ok: boolean;
+  results: KeyResult[];
+  durationMs: number;
+  /** Writes of the state info document this run made. */
+  stateInfoWrites: number;
+  /** Where versioned state went, when any versioned key was selected. */
+  storeLocation?: string;
+}
+
+export const DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+export interface RefreshStateOptions {
+  project: Project;
+  /** Only these keys; every one must be declared. */
+  keys?: readonly string[];
+  /** Only these management types; both by default. */
+  management?: readonly ManagementType[];
+  /** Opens the store for versioned state; called once, and only if a versioned key is selected. */
+  openStore?: () => Promise<BlobStore>;
+  /** Components refreshed at once. */
+  concurrency?: number;
+  /** Retries of a transient failure, per key. */
+  retries?: number;
+  /** Longest one refresh attempt may take, in ms. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RefreshEvent) => void;
+  runtime?: RetryRuntime;
+  /** How long a batch of pointer updates gathers before its compare-and-swap, in ms. */
+  commitDelayMs?: number;
+  now?: () => Date;
+}
+
+/** Picks the components to refresh; an unknown key is a `UsageError` listing the known ones. */
+export function selectComponents(
+  project: Project,
+  keys: readonly string[] = [],
+  management: readonly ManagementType[] = [],
+): Component[] {
+  const known = new Set(project.components.map((component) => component.key));
+  const unknown = keys.filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')}.`,
+      {
+        hint: `Known keys: ${[...known].map((key) => `"${key}"`).join(', ') || '(none declared)'}.`,
+      },
+    );
+  }
+  return project.components.filter(
+    (component) =>
+      (keys.length === 0 || keys.includes(component.key)) &&
+      (management.length === 0 || management.includes(component.management)),
+  );
+}
+
+/**
+ * Refreshes the selected components concurrently, each with a timeout, an AbortSignal and
+ * retries of transient failures. Local state is committed by rename as each key finishes;
+ * versioned state is uploaded as a new immutable version, and the pointer moves in batches.
+ * Keys that succeed are committed even when others fail; the report says which failed.
+ */
+export async function refreshState(options: RefreshStateOptions): Promise<RefreshReport> {
+  const {
+    project,
+    concurrency = DEFAULT_CONCURRENCY,
+    retries = DEFAULT_RETRY_POLICY.retries,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    signal,
+    onEvent = () => {},
+    runtime = systemRuntime,
+    commitDelayMs = 500,
+    now = () => new Date(),
+  } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError('concurrency must be a whole number ≥ 1.');
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new UsageError('retries must be a whole number ≥ 0.');
+  if (!(timeoutMs > 0)) throw new UsageError('timeout must be more than 0.');
+  const started = performance.now();
+  const components = selectComponents(project, options.keys, options.management);
+  const policy = { ...DEFAULT_RETRY_POLICY, retries };
+
+  await ensureLocalStateRoot(project.root);
+  await removeAbandonedStaging(project.root);
+
+  const needsStore = components.some((component) => component.management === 'versioned');
+  let versioned:
+    | { store: BlobStore; latest: StateInfoDocument; batcher: PointerBatcher }
+    | undefined;
+  if (needsStore) {
+    if (!options.openStore)
+      throw new UsageError('Versioned components need a store, and none was given.');
+    const store = await options.openStore();
+    const { document } = await withRetry(() => readStateInfo(store, { signal }), {
+      policy,
+      runtime,
+      signal,
+    });
+    versioned = {
+      store,
+      latest: document,
+      batcher: new PointerBatcher(store, { delayMs: commitDelayMs, runtime, now }),
+    };
+  }
+
+  const limit = createLimit(concurrency);
+
+  const prepare = async (component: Component) => {
+    const { key, management } = component;
+    const keyStarted = performance.now();
+    onEvent({ type: 'start', key, management });
+    let attempts = 0;
+    const staging = await createStagingFolder(project.root);
+    const statePath = join(staging, 'state');
+    try {
+      const digest = await withRetry(
+        async (attempt) => {
+          attempts = attempt;
+          await runAttempt(component, {
+            statePath,
+            attempt,
+            timeoutMs,
+            signal,
+            projectRoot: project.root,
+            onEvent,
+          });
+          return hashStagedState(key, statePath);
+        },
+        {
+          policy,
+          runtime,
+          signal,
+          onRetry: ({ attempt, delayMs, error }) =>
+            onEvent({ type: 'retry', key, attempt, delayMs, error: asError(error) }),
+        },
+      ).catch((error: unknown) => {
+        throw asRefreshError(key, error);
+      });
+      let info: StateInfo;
+      let status: KeyOutcome;
+      let commit: Promise<void> | undefined;
+      if (management === 'local') {
+        const current = await readLocalStateInfo(project.root, key);
+        if (sameContent(current, digest)) {
+          [info, status] = [current, 'unchanged'];
+        } else {
+          [info, status] = [
+            await commitLocalState(project.root, key, statePath, digest, now()),
+            'refreshed',
+          ];
+        }
+      } else {
+        const { store, latest, batcher } = versioned as NonNullable<typeof versioned>;
+        const current = latest.keys[key];
+        if (sameContent(current, digest)) {
+          [info, status] = [current, 'unchanged'];
+        } else {
+          info = await withRetry(
+            () => uploadStateVersion(store, key, statePath, digest, { now: now(), signal }),
+            {
+              policy,
+              runtime,
+              signal,
+            },
+          );
+          status = 'refreshed';
+          commit = batcher.commit(info);
+        }
+      }
+      return { key, management, status, attempts, info, commit, keyStarted };
+    } catch (error) {
+      return {
+        key,
+        management,
+        status: 'failed' as const,
+        attempts,
+        error: asError(error),
+        keyStarted,
+      };
+    } finally {
+      await removeStagingFolder(staging);
+    }
+  };
+
+  const prepared = components.map((component) => limit(() => prepare(component)));
+  const flushed = Promise.all(prepared).then(() => versioned?.batcher.flush());
+  const results = await Promise.all(
+    prepared.map(async (pending): Promise<KeyResult> => {
+      const { keyStarted, commit, ...outcome } = await pending;
+      let result: KeyResult = { ...outcome, durationMs: 0 };
+      if (commit) {
+        await commit.catch((error: unknown) => {
+          result = { ...result, status: 'failed', info: undefined, error: asError(error) };
+        });
+      }
+      result.durationMs = performance.now() - keyStarted;
+      onEvent({ type: 'end', result });
+      return result;
+    }),
+  );
+  await flushed;
+  return {
+    ok: results.every((result) => result.status !== 'failed'),
+    results,
+    durationMs: performance.now() - started,
+    stateInfoWrites: versioned?.batcher.writes ?? 0,
+    storeLocation: versioned?.store.location,
+  };
+}
+
+function sameContent(info: StateInfo | undefined, digest: Digest): info is StateInfo {
+  return info !== undefined && info.sha256 === digest.sha256 && info.size === digest.size;
+}
+
+interface AttemptOptions {
+  statePath: string;
+  attempt: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  projectRoot: string;
+  onEvent: (event: RefreshEvent) => void;
+}
+
+/**
+ * One call of a component's `refresh`, bounded by the timeout and the run's signal. A component
+ * that ignores its signal is abandoned when the time is up; its late writes go to a staging file
+ * that is never committed.
+ */
+async function runAttempt(component: Component, options: AttemptOptions): Promise<void> {
+  const { key } = component;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const fail = () => reject(controller.signal.reason);
+    controller.signal.addEventListener('abort', fail, { once: true });
+    timer = setTimeout(
+      () =>
+        controller.abort(
+          new TimeoutError(
+            `Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`,
+            {
+              hint: 'Raise --timeout, or find out why the source is slow.',
+            },
+          ),
+        ),
+      options.timeoutMs,
+    );
+  });
+  const forwardAbort = () =>
+    controller.abort(
+      new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }),
+    );
+  if (options.signal?.aborted) forwardAbort();
+  options.signal?.addEventListener('abort', forwardAbort, { once: true });
+  try {
+    // A retry starts from nothing, not from what a failed attempt left behind.
+    await rm(options.statePath, { force: true });
+    await Promise.race([
+      stopped,
+      Promise.resolve().then(() =>
+        component.refresh({
+          key,
+          statePath: options.statePath,
+          signal: controller.signal,
+          log: (message) => options.onEvent({ type: 'log', key, message }),
+          projectRoot: options.projectRoot,
+          attempt: options.attempt,
+        }),
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', forwardAbort);
+    stopped.catch(() => {});
+  }
+}
+
+async function hashStagedState(key: string, statePath: string): Promise<Digest> {
+  const stats = await stat(statePath).catch(() => undefined);
+  if (!stats?.isFile()) {
+    throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
+      hint: 'refresh({ statePath }) must write the whole state to the file at statePath.',
+    });
+  }
+  return hashFile(statePath);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(describeError(error));
+}
+
+function asRefreshError(key: string, error: unknown): Error {
+  if (error instanceof DefstateError) return error;
+  return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error)}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,68 @@
+import { access } from 'node:fs/promises';
+import { localStatePaths, readLocalStateInfo } from './local/local-state.js';
+import type { ManagementType, StateInfo } from './model/state-info.js';
+import type { Project } from './project/load-project.js';
+import { selectComponents } from './refresh/refresh-state.js';
+import type { BlobStore } from './store/blob-store.js';
+import { readStateInfo } from './versioned/state-info-store.js';
+
+export interface KeyStatus {
+  key: string;
+  management: ManagementType;
+  description?: string;
+  /** The current state, or `undefined` when the key has none. */
+  info: StateInfo | undefined;
+}
+
+export interface StatusReport {
+  keys: KeyStatus[];
+  storeLocation?: string;
+}
+
+export interface ReadStatusOptions {
+  keys?: readonly string[];
+  management?: readonly ManagementType[];
+  /** Opened only when a versioned key is selected. */
+  openStore?: () => Promise<BlobStore>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The current state of every declared key. Versioned keys cost one read of the state info
+ * document however many there are; local keys read their `info.json`.
+ */
+export async function readStatus(
+  project: Project,
+  options: ReadStatusOptions = {},
+): Promise<StatusReport> {
+  const components = selectComponents(project, options.keys, options.management);
+  let storeLocation: string | undefined;
+  let latest: Record<string, StateInfo> = {};
+  if (components.some((component) => component.management === 'versioned') && options.openStore) {
+    const store = await options.openStore();
+    storeLocation = store.location;
+    latest = (await readStateInfo(store, { signal: options.signal })).document.keys;
+  }
+  const keys = await Promise.all(
+    components.map(async ({ key, management, description }): Promise<KeyStatus> => {
+      const info =
+        management === 'local' ? await readPresentLocalInfo(project.root, key) : latest[key];
+      return { key, management, ...(description ? { description } : {}), info };
+    }),
+  );
+  return { keys, storeLocation };
+}
+
+/** Local info counts only while its state file is still there. */
+async function readPresentLocalInfo(
+  projectRoot: string,
+  key: string,
+): Promise<StateInfo | undefined> {
+  const info = await readLocalStateInfo(projectRoot, key);
+  if (!info) return undefined;
+  const present = await access(localStatePaths(projectRoot, key).state).then(
+    () => true,
+    () => false,
+  );
+  return present ? info : undefined;
+}

@@ -1,0 +1,248 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import {
+  AccessDeniedError,
+  BlobNotFoundError,
+  DefstateError,
+  PreconditionFailedError,
+  StorageError,
+  TransientError,
+} from '../errors.js';
+import { syncPath } from '../fs/atomic.js';
+import { escapeName, unescapeName } from '../model/key-folder.js';
+import {
+  type BlobBody,
+  type BlobMeta,
+  type BlobReadResult,
+  type BlobStore,
+  defineStorageAdapter,
+  type ListOptions,
+  type ListPage,
+  type PutOptions,
+  type PutResult,
+} from './blob-store.js';
+import { withFileLock } from './file-lock.js';
+
+/**
+ * A `BlobStore` in a local folder, with the same conditional semantics as a cloud store and safe
+ * across processes:
+ * - create-only puts `link()` a finished temporary file to the target name, which fails
+ *   atomically when the name exists;
+ * - replace-if-match compares the etag and renames under a per-object lock file, so no writer can
+ *   slip in between the comparison and the rename;
+ * - readers never take the lock: a rename swaps whole files, so a reader sees the old object or
+ *   the new one.
+ * Each name segment is stored through `escapeName`, so any name maps to a safe, case-distinct file
+ * name; `.tmp` and `.locks` cannot collide with an object because escaped names never start with a
+ * dot.
+ */
+export class FileBlobStore implements BlobStore {
+  readonly adapter = 'file';
+  readonly capabilities = { conditionalPut: true, delete: true } as const;
+  readonly location: string;
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = resolve(root);
+    this.location = `file://${this.#root}`;
+  }
+
+  get root(): string {
+    return this.#root;
+  }
+
+  async get(name: string): Promise<BlobReadResult> {
+    const path = this.#pathOf(name);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      throw this.#translate(error, name);
+    }
+    const stats = await handle.stat({ bigint: true });
+    const body = handle.createReadStream();
+    return { body, ...metaOf(name, stats) };
+  }
+
+  async head(name: string): Promise<BlobMeta | undefined> {
+    try {
+      return metaOf(name, await stat(this.#pathOf(name), { bigint: true }));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw this.#translate(error, name);
+    }
+  }
+
+  async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+    const target = this.#pathOf(name);
+    const temporary = await this.#writeTemporary(body, options.signal);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      if (options.ifNoneMatch === '*') {
+        try {
+          await link(temporary, target);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new PreconditionFailedError(name, { cause: error });
+          }
+          throw error;
+        }
+      } else {
+        await withFileLock(this.#lockPathOf(name), async () => {
+          if (options.ifMatch !== undefined) {
+            const current = await this.head(name);
+            if (current?.etag !== options.ifMatch) throw new PreconditionFailedError(name);
+          }
+          await rename(temporary, target);
+        });
+      }
+      await syncPath(dirname(target));
+      return { etag: metaOf(name, await stat(target, { bigint: true })).etag };
+    } catch (error) {
+      throw this.#translate(error, name);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const limit = options.limit ?? 1000;
+    // Walk only the folder the prefix's complete segments name; its last, partial segment filters.
+    const folders = prefix.split('/').slice(0, -1);
+    const names: string[] = [];
+    await this.#walk(join(this.#root, ...folders.map(escapeName)), folders.join('/'), names);
+    const matching = names
+      .filter(
+        (name) =>
+          name.startsWith(prefix) && (options.cursor === undefined || name > options.cursor),
+      )
+      .sort();
+    const page = matching.slice(0, limit);
+    const items = await Promise.all(
+      page.map(async (name) => (await this.head(name)) ?? { name, size: 0, etag: '' }),
+    );
+    const last = page.at(-1);
+    return matching.length > limit && last !== undefined ? { items, cursor: last } : { items };
+  }
+
+  async delete(name: string): Promise<void> {
+    try {
+      await withFileLock(this.#lockPathOf(name), () => rm(this.#pathOf(name), { force: true }));
+    } catch (error) {
+      throw this.#translate(error, name);
+    }
+  }
+
+  async #walk(directory: string, namePrefix: string, into: string[]): Promise<void> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.#translate(error, namePrefix);
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const name = namePrefix
+        ? `${namePrefix}/${unescapeName(entry.name)}`
+        : unescapeName(entry.name);
+      if (entry.isDirectory()) await this.#walk(join(directory, entry.name), name, into);
+      else if (entry.isFile()) into.push(name);
+    }
+  }
+
+  async #writeTemporary(body: BlobBody, signal: AbortSignal | undefined): Promise<string> {
+    const folder = join(this.#root, '.tmp');
+    await mkdir(folder, { recursive: true }).catch((error: unknown) => {
+      throw this.#translate(error, '.tmp');
+    });
+    const path = join(folder, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      const source =
+        typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body;
+      await pipeline(source, createWriteStream(path, { flags: 'wx' }), { signal });
+      await syncPath(path);
+      return path;
+    } catch (error) {
+      await rm(path, { force: true });
+      throw this.#translate(error, path);
+    }
+  }
+
+  #pathOf(name: string): string {
+    assertObjectName(name);
+    return join(this.#root, ...name.split('/').map(escapeName));
+  }
+
+  #lockPathOf(name: string): string {
+    const digest = createHash('sha256').update(name).digest('hex').slice(0, 32);
+    return join(this.#root, '.locks', `${digest}.lock`);
+  }
+
+  #translate(error: unknown, name: string): Error {
+    if (error instanceof DefstateError) return error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new BlobNotFoundError(name, { cause: error });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      return new AccessDeniedError(`Cannot write to the state folder ${this.#root} (${code}).`, {
+        cause: error,
+        hint: 'Check the folder permissions, or point DEFSTATE_HOME at a writable folder.',
+      });
+    }
+    if (code === 'EBUSY' || code === 'EAGAIN' || code === 'EMFILE') {
+      return new TransientError(`The file system is busy (${code}) at ${this.#root}.`, {
+        cause: error,
+      });
+    }
+    if ((error as Error).name === 'AbortError') return error as Error;
+    return new StorageError(
+      `File store at ${this.#root} failed on "${name}": ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
+  // A rename gives the object a new inode and mtime, so this changes with every replacement.
+  const etag = `${stats.ino.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.size.toString(36)}`;
+  return {
+    name,
+    size: Number(stats.size),
+    etag: `"${etag}"`,
+    lastModified: new Date(Number(stats.mtimeMs)),
+  };
+}
+
+/** Object names are `/`-separated, with no empty, `.` or `..` segment. */
+export function assertObjectName(name: string): void {
+  const bad =
+    name.length === 0 ||
+    name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
+  if (bad) throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
+}
+
+export const FileStoreOptionsSchema = z
+  .object({
+    path: z
+      .string()
+      .min(1, 'path must name a folder')
+      .describe('Folder that holds the state objects.'),
+  })
+  .strict();
+export type FileStoreOptions = z.infer<typeof FileStoreOptionsSchema>;
+
+export const fileStorageAdapter = defineStorageAdapter<FileStoreOptions>({
+  name: 'file',
+  optionsSchema: FileStoreOptionsSchema,
+  create: (options, context) => new FileBlobStore(resolve(context.baseDir, options.path)),
+  optionsFromUrl: (url) => ({ path: fileURLToPath(url) }),
+});
