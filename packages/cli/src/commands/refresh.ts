@@ -1,0 +1,92 @@
+import {
+  loadProject,
+  type ManagementType,
+  type RefreshReport,
+  refreshState,
+  selectComponents,
+} from '@defstate/core';
+import { ExitCode } from '../exit-codes.js';
+import { LiveRefreshView, PlainRefreshView, type RefreshView } from '../output/refresh-view.js';
+import { terminalFor } from '../output/terminal.js';
+import { storeOpener } from '../storage.js';
+
+export interface RefreshCommandOptions {
+  key: string[];
+  managementType: ManagementType[];
+  project: string;
+  concurrency?: number;
+  retries?: number;
+  timeout?: number;
+  storage?: string;
+  json?: boolean;
+}
+
+/** `defstate refresh`: returns the exit code; throws typed errors for usage and config problems. */
+export async function refreshCommand(options: RefreshCommandOptions): Promise<number> {
+  const project = await loadProject(options.project);
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
+  // Human output goes to stdout, unless --json owns it; then only a terminal gets progress.
+  const humanStream = options.json ? process.stderr : process.stdout;
+  const terminal = terminalFor(humanStream);
+  const total = selectComponents(project, options.key, options.managementType).length;
+  const view: RefreshView | undefined =
+    options.json && !terminal.live
+      ? undefined
+      : terminal.live
+        ? new LiveRefreshView(terminal, total)
+        : new PlainRefreshView(terminal);
+
+  let report: RefreshReport;
+  try {
+    report = await refreshState({
+      project,
+      keys: options.key,
+      management: options.managementType,
+      openStore: storeOpener(project.root, options.storage),
+      concurrency: options.concurrency,
+      retries: options.retries,
+      timeoutMs: options.timeout,
+      signal: controller.signal,
+      onEvent: (event) => view?.onEvent(event),
+    });
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  view?.finish(report);
+  if (options.json) process.stdout.write(`${JSON.stringify(refreshJson(report), null, 2)}\n`);
+  if (controller.signal.aborted) return ExitCode.interrupted;
+  return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+/** The `--json` document: versioned by `schemaVersion`, one entry per key. */
+export function refreshJson(report: RefreshReport) {
+  return {
+    schemaVersion: 1,
+    ok: report.ok,
+    durationMs: Math.round(report.durationMs),
+    stateInfoWrites: report.stateInfoWrites,
+    store: report.storeLocation ?? null,
+    results: report.results.map((result) => ({
+      key: result.key,
+      management: result.management,
+      status: result.status,
+      durationMs: Math.round(result.durationMs),
+      attempts: result.attempts,
+      version: result.info?.version ?? null,
+      createdAt: result.info?.createdAt ?? null,
+      sha256: result.info?.sha256 ?? null,
+      size: result.info?.size ?? null,
+      error: result.error
+        ? {
+            code: (result.error as { code?: string }).code ?? 'ERROR',
+            message: result.error.message,
+          }
+        : null,
+    })),
+  };
+}

@@ -1,0 +1,67 @@
+import { type KeyStatus, loadProject, type ManagementType, readStatus } from '@defstate/core';
+import { ExitCode } from '../exit-codes.js';
+import { formatAge, formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
+import { paint, terminalFor } from '../output/terminal.js';
+import { storeOpener } from '../storage.js';
+
+export interface StatusCommandOptions {
+  key: string[];
+  managementType: ManagementType[];
+  project: string;
+  storage?: string;
+  json?: boolean;
+}
+
+/** `defstate status`: one row per declared key; versioned keys cost one read of the pointer. */
+export async function statusCommand(options: StatusCommandOptions): Promise<number> {
+  const project = await loadProject(options.project);
+  const report = await readStatus(project, {
+    keys: options.key,
+    management: options.managementType,
+    openStore: storeOpener(project.root, options.storage),
+  });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(statusJson(report.keys), null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  const terminal = terminalFor(process.stdout);
+  const now = new Date();
+  const rows = report.keys.map(({ key, management, info }) =>
+    info
+      ? [
+          shortKey(key),
+          management,
+          info.version,
+          `${formatTimestamp(info.createdAt)} (${formatAge(new Date(info.createdAt), now)})`,
+          formatBytes(info.size),
+          info.sha256.slice(0, 12),
+          paint(terminal, 'green', 'present'),
+        ]
+      : [shortKey(key), management, '—', '—', '—', '—', paint(terminal, 'yellow', 'no state')],
+  );
+  const header = ['KEY', 'TYPE', 'VERSION', 'UPDATED', 'SIZE', 'SHA256', 'STATE'].map((title) =>
+    paint(terminal, 'bold', title),
+  );
+  for (const line of table([header, ...rows])) terminal.line(line);
+  const missing = report.keys.filter((status) => !status.info).length;
+  terminal.line();
+  terminal.line(
+    `${report.keys.length} key${report.keys.length === 1 ? '' : 's'}, ${missing} without state${report.storeLocation ? ` · versioned store ${report.storeLocation}` : ''}`,
+  );
+  return ExitCode.ok;
+}
+
+/** The `--json` document: `null` fields where a key has no state. */
+export function statusJson(keys: readonly KeyStatus[]) {
+  return {
+    schemaVersion: 1,
+    keys: keys.map(({ key, management, info }) => ({
+      key,
+      management,
+      version: info?.version ?? null,
+      createdAt: info?.createdAt ?? null,
+      sha256: info?.sha256 ?? null,
+      size: info?.size ?? null,
+    })),
+  };
+}

@@ -1,0 +1,2 @@
+export { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+export { main } from './main.js';

@@ -1,0 +1,28 @@
+import { type BlobStore, openStore, resolveStorage } from '@defstate/core';
+import { paint, terminalFor } from './output/terminal.js';
+
+/**
+ * Opens the versioned store the way every command does: `--storage`, DEFSTATE_STORAGE_URL,
+ * DEFSTATE_HOME, or the embedded default, which is announced once on stderr (as a missing
+ * instance config should be: it works, but it is only this machine).
+ */
+export function storeOpener(
+  projectRoot: string,
+  storageUrl: string | undefined,
+): () => Promise<BlobStore> {
+  let opened: Promise<BlobStore> | undefined;
+  return () => {
+    opened ??= (async () => {
+      const selection = await resolveStorage({ storageUrl, cwd: projectRoot });
+      const store = await openStore(selection, { projectRoot });
+      if (selection.source === 'default') {
+        const terminal = terminalFor(process.stderr);
+        terminal.line(
+          `${paint(terminal, 'yellow', 'warning')} DEFSTATE_HOME is not set: versioned state is kept in the embedded local store ${store.location}\n  → Set DEFSTATE_HOME to a folder with defstate.yaml (or pass --storage) to use S3, GCS or Azure Blob.`,
+        );
+      }
+      return store;
+    })();
+    return opened;
+  };
+}
