@@ -1,0 +1,99 @@
+// `pnpm bench`: measures the CLI's start-up and the refresh engine, and prints each figure as a
+// ratio against a baseline measured in the same run on the same machine. Not a test: it prints.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+function time(command, args, options = {}) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+  }
+  return { ms, stdout: result.stdout };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function medianOf(command, args, options) {
+  time(command, args, options); // warm the file-system cache
+  return median(Array.from({ length: RUNS }, () => time(command, args, options).ms));
+}
+
+/** A project with `count` trivial components, and an environment whose default store is its own. */
+async function makeProject(count, management) {
+  const root = await mkdtemp(join(tmpdir(), 'defstate-bench-'));
+  const project = join(root, 'project');
+  await mkdir(project);
+  const entries = Array.from(
+    { length: count },
+    (_, index) =>
+      `  { key: 'component-${index}', management: ${JSON.stringify(typeof management === 'function' ? management(index) : management)}, refresh: ({ statePath }) => writeFile(statePath, 'state of ${index}') },`,
+  );
+  await writeFile(
+    join(project, 'defstate.config.mjs'),
+    `import { writeFile } from 'node:fs/promises';\nexport default { components: [\n${entries.join('\n')}\n] };\n`,
+  );
+  const env = { PATH: process.env.PATH, HOME: root, XDG_STATE_HOME: join(root, 'state'), XDG_CACHE_HOME: join(root, 'cache') };
+  return { root, project, env };
+}
+
+/** The least work a refresh of `count` keys could do: write each state to a temp file and rename it. */
+async function baselineWrites(count) {
+  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-base-'));
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++) {
+    const target = join(folder, `component-${index}`);
+    await writeFile(`${target}.tmp`, `state of ${index}`);
+    await rename(`${target}.tmp`, target);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  await rm(folder, { recursive: true, force: true });
+  return ms;
+}
+
+const rows = [];
+const row = (what, value, baseline, note = '') =>
+  rows.push([what, `${value.toFixed(1)} ms`, `${(value / baseline).toFixed(2)}×`, note]);
+
+// 1. Start-up, against `node -e 0`.
+const nodeStart = medianOf(process.execPath, ['-e', '0']);
+rows.push(['node -e 0 (baseline)', `${nodeStart.toFixed(1)} ms`, '1.00×', `median of ${RUNS}`]);
+row('defstate --help', medianOf(process.execPath, [BIN, '--help']), nodeStart, 'vs node -e 0');
+{
+  const { root, project, env } = await makeProject(20, (index) => (index % 2 ? 'local' : 'versioned'));
+  time(process.execPath, [BIN, 'refresh'], { cwd: project, env });
+  row('defstate status (20 keys)', medianOf(process.execPath, [BIN, 'status'], { cwd: project, env }), nodeStart, 'vs node -e 0');
+  await rm(root, { recursive: true, force: true });
+}
+
+// 2. Refresh of 500 trivial components, against writing 500 files by hand.
+const COUNT = 500;
+const baseline = median(await Promise.all([0, 1, 2].map(() => baselineWrites(COUNT))));
+rows.push([`write+rename ${COUNT} files (baseline)`, `${baseline.toFixed(1)} ms`, '1.00×', 'in-process loop']);
+const nodeAndBaseline = nodeStart + baseline;
+for (const management of ['local', 'versioned']) {
+  const { root, project, env } = await makeProject(COUNT, management);
+  const first = time(process.execPath, [BIN, 'refresh', '--json'], { cwd: project, env });
+  const second = time(process.execPath, [BIN, 'refresh', '--json'], { cwd: project, env });
+  const writes = (run) => JSON.parse(run.stdout).stateInfoWrites;
+  row(`refresh ${COUNT} ${management}, first run`, first.ms, nodeAndBaseline, `state-info writes: ${writes(first)}`);
+  row(`refresh ${COUNT} ${management}, unchanged`, second.ms, nodeAndBaseline, `state-info writes: ${writes(second)}`);
+  await rm(root, { recursive: true, force: true });
+}
+
+const widths = [0, 1, 2, 3].map((column) => Math.max(...[['benchmark', 'time', 'ratio', 'note'], ...rows].map((r) => r[column].length)));
+const print = (r) => console.log(r.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+print(['benchmark', 'time', 'ratio', 'note']);
+print(widths.map((width) => '-'.repeat(width)));
+rows.forEach(print);
+console.log(`\nrefresh ratios are against (node -e 0) + (baseline writes) = ${nodeAndBaseline.toFixed(1)} ms; node ${process.version}, ${process.platform}/${process.arch}`);
