@@ -43,7 +43,12 @@ async function makeProject(count, management) {
     join(project, 'defstate.config.mjs'),
     `import { writeFile } from 'node:fs/promises';\nexport default { components: [\n${entries.join('\n')}\n] };\n`,
   );
-  const env = { PATH: process.env.PATH, HOME: root, XDG_STATE_HOME: join(root, 'state'), XDG_CACHE_HOME: join(root, 'cache') };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: root,
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CACHE_HOME: join(root, 'cache'),
+  };
   return { root, project, env };
 }
 
@@ -70,30 +75,62 @@ const nodeStart = medianOf(process.execPath, ['-e', '0']);
 rows.push(['node -e 0 (baseline)', `${nodeStart.toFixed(1)} ms`, '1.00×', `median of ${RUNS}`]);
 row('defstate --help', medianOf(process.execPath, [BIN, '--help']), nodeStart, 'vs node -e 0');
 {
-  const { root, project, env } = await makeProject(20, (index) => (index % 2 ? 'local' : 'versioned'));
+  const { root, project, env } = await makeProject(20, (index) =>
+    index % 2 ? 'local' : 'versioned',
+  );
   time(process.execPath, [BIN, 'refresh'], { cwd: project, env });
-  row('defstate status (20 keys)', medianOf(process.execPath, [BIN, 'status'], { cwd: project, env }), nodeStart, 'vs node -e 0');
+  row(
+    'defstate status (20 keys)',
+    medianOf(process.execPath, [BIN, 'status'], { cwd: project, env }),
+    nodeStart,
+    'vs node -e 0',
+  );
   await rm(root, { recursive: true, force: true });
 }
 
 // 2. Refresh of 500 trivial components, against writing 500 files by hand.
 const COUNT = 500;
 const baseline = median(await Promise.all([0, 1, 2].map(() => baselineWrites(COUNT))));
-rows.push([`write+rename ${COUNT} files (baseline)`, `${baseline.toFixed(1)} ms`, '1.00×', 'in-process loop']);
+rows.push([
+  `write+rename ${COUNT} files (baseline)`,
+  `${baseline.toFixed(1)} ms`,
+  '1.00×',
+  'in-process loop',
+]);
 const nodeAndBaseline = nodeStart + baseline;
 for (const management of ['local', 'versioned']) {
   const { root, project, env } = await makeProject(COUNT, management);
   const first = time(process.execPath, [BIN, 'refresh', '--json'], { cwd: project, env });
   const second = time(process.execPath, [BIN, 'refresh', '--json'], { cwd: project, env });
   const writes = (run) => JSON.parse(run.stdout).stateInfoWrites;
-  row(`refresh ${COUNT} ${management}, first run`, first.ms, nodeAndBaseline, `state-info writes: ${writes(first)}`);
-  row(`refresh ${COUNT} ${management}, unchanged`, second.ms, nodeAndBaseline, `state-info writes: ${writes(second)}`);
+  row(
+    `refresh ${COUNT} ${management}, first run`,
+    first.ms,
+    nodeAndBaseline,
+    `state-info writes: ${writes(first)}`,
+  );
+  row(
+    `refresh ${COUNT} ${management}, unchanged`,
+    second.ms,
+    nodeAndBaseline,
+    `state-info writes: ${writes(second)}`,
+  );
   await rm(root, { recursive: true, force: true });
 }
 
-const widths = [0, 1, 2, 3].map((column) => Math.max(...[['benchmark', 'time', 'ratio', 'note'], ...rows].map((r) => r[column].length)));
-const print = (r) => console.log(r.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+const widths = [0, 1, 2, 3].map((column) =>
+  Math.max(...[['benchmark', 'time', 'ratio', 'note'], ...rows].map((r) => r[column].length)),
+);
+const print = (r) =>
+  console.log(
+    r
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd(),
+  );
 print(['benchmark', 'time', 'ratio', 'note']);
 print(widths.map((width) => '-'.repeat(width)));
 rows.forEach(print);
-console.log(`\nrefresh ratios are against (node -e 0) + (baseline writes) = ${nodeAndBaseline.toFixed(1)} ms; node ${process.version}, ${process.platform}/${process.arch}`);
+console.log(
+  `\nrefresh ratios are against (node -e 0) + (baseline writes) = ${nodeAndBaseline.toFixed(1)} ms; node ${process.version}, ${process.platform}/${process.arch}`,
+);
