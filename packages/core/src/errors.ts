@@ -191,18 +191,22 @@ const TRANSIENT_NODE_CODES = new Set([
  * most HTTP clients a component might use report them.
  */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof DefstateError) return error.retryable;
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, status, statusCode } = error as {
-    code?: unknown;
-    status?: unknown;
-    statusCode?: unknown;
-  };
-  if (typeof code === 'string' && TRANSIENT_NODE_CODES.has(code)) return true;
-  const httpStatus = typeof status === 'number' ? status : statusCode;
-  if (typeof httpStatus === 'number' && (httpStatus === 429 || httpStatus >= 500)) return true;
-  const cause = (error as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== error && isTransient(cause);
+  // Walk the cause chain once; a chain that loops back (a.cause = b, b.cause = a) ends the walk.
+  const seen = new Set<unknown>();
+  for (let current = error; !seen.has(current); current = (current as { cause?: unknown }).cause) {
+    if (current instanceof DefstateError) return current.retryable;
+    if (typeof current !== 'object' || current === null) return false;
+    seen.add(current);
+    const { code, status, statusCode } = current as {
+      code?: unknown;
+      status?: unknown;
+      statusCode?: unknown;
+    };
+    if (typeof code === 'string' && TRANSIENT_NODE_CODES.has(code)) return true;
+    const httpStatus = typeof status === 'number' ? status : statusCode;
+    if (typeof httpStatus === 'number' && (httpStatus === 429 || httpStatus >= 500)) return true;
+  }
+  return false;
 }
 
 /** A one-line description of any thrown value, for logs and reports. */

@@ -46,7 +46,9 @@ export function keyToFolder(key: string): string {
 
 /**
  * The reversible part of the folder encoding, used on its own by stores that keep object names
- * as file names: `unescapeName(escapeName(s)) === s` for every string.
+ * as file names: `unescapeName(escapeName(s)) === s` for every well-formed string. A lone
+ * surrogate has no UTF-8 form and comes back as U+FFFD, which is why keys and object names must
+ * not contain one.
  */
 export function escapeName(name: string): string {
   const characters = [...name];

@@ -7,13 +7,23 @@ export const MAX_KEY_LENGTH = 512;
 // C0 and C1 control characters and DEL: they would corrupt logs, terminals and file names.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: this is the control-character rule.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+// A lone UTF-16 surrogate has no UTF-8 form: it would encode as U+FFFD, so two such keys would
+// share a folder. With the `u` flag a surrogate pair is one code point and never matches.
+const LONE_SURROGATE = /\p{Cs}/u;
 
-/** A state key: the stable name of a component's state. Any character but control characters. */
+/**
+ * A state key: the stable name of a component's state. Any character but control characters and
+ * lone surrogates.
+ */
 export const StateKeySchema = z
   .string()
   .min(1, 'a state key must not be empty')
   .max(MAX_KEY_LENGTH, `a state key must be at most ${MAX_KEY_LENGTH} characters`)
   .refine((key) => !CONTROL_CHARACTER.test(key), 'a state key must not contain control characters')
+  .refine(
+    (key) => !LONE_SURROGATE.test(key),
+    'a state key must be well-formed Unicode (no lone surrogates)',
+  )
   .describe('The stable name of a component state. Non-empty, no control characters.');
 
 export type StateKey = z.infer<typeof StateKeySchema>;

@@ -14,6 +14,7 @@ import {
   commitLocalState,
   createStagingFolder,
   ensureLocalStateRoot,
+  localStatePaths,
   readLocalStateInfo,
   removeAbandonedStaging,
   removeStagingFolder,
@@ -194,7 +195,8 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
       let commit: Promise<void> | undefined;
       if (management === 'local') {
         const current = await readLocalStateInfo(project.root, key);
-        if (sameContent(current, digest)) {
+        // The record alone is not enough: if the state file went missing, write it again.
+        if (sameContent(current, digest) && (await hasLocalState(project.root, key, digest))) {
           [info, status] = [current, 'unchanged'];
         } else {
           [info, status] = [
@@ -261,6 +263,11 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
   };
 }
 
+async function hasLocalState(projectRoot: string, key: string, digest: Digest): Promise<boolean> {
+  const stats = await stat(localStatePaths(projectRoot, key).state).catch(() => undefined);
+  return stats?.isFile() === true && stats.size === digest.size;
+}
+
 function sameContent(info: StateInfo | undefined, digest: Digest): info is StateInfo {
   return info !== undefined && info.sha256 === digest.sha256 && info.size === digest.size;
 }
@@ -299,6 +306,9 @@ async function runAttempt(component: Component, options: AttemptOptions): Promis
       options.timeoutMs,
     );
   });
+  // It may reject before the race below is awaited (a run already cancelled, a timeout during the
+  // `rm`): handle it now so that it is never an unhandled rejection. The race still sees it.
+  stopped.catch(() => {});
   const forwardAbort = () =>
     controller.abort(
       new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }),
@@ -324,7 +334,6 @@ async function runAttempt(component: Component, options: AttemptOptions): Promis
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', forwardAbort);
-    stopped.catch(() => {});
   }
 }
 

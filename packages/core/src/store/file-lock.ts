@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransientError } from '../errors.js';
 
@@ -14,6 +15,7 @@ export async function withFileLock<T>(
   { staleMs = 10_000, waitMs = 30_000 } = {},
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
+  await mkdir(dirname(lockPath), { recursive: true });
   for (;;) {
     try {
       const handle = await open(lockPath, 'wx');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -65,14 +65,23 @@ export class FileBlobStore implements BlobStore {
     } catch (error) {
       throw this.#translate(error, name);
     }
-    const stats = await handle.stat({ bigint: true });
+    const stats = await handle.stat({ bigint: true }).catch(async (error: unknown) => {
+      await handle.close();
+      throw this.#translate(error, name);
+    });
+    // A folder holds other objects (`a/b` makes `a` a folder); it is not an object itself.
+    if (!stats.isFile()) {
+      await handle.close();
+      throw new BlobNotFoundError(name);
+    }
     const body = handle.createReadStream();
     return { body, ...metaOf(name, stats) };
   }
 
   async head(name: string): Promise<BlobMeta | undefined> {
     try {
-      return metaOf(name, await stat(this.#pathOf(name), { bigint: true }));
+      const stats = await stat(this.#pathOf(name), { bigint: true });
+      return stats.isFile() ? metaOf(name, stats) : undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw this.#translate(error, name);
@@ -95,10 +104,12 @@ export class FileBlobStore implements BlobStore {
         }
       } else {
         await withFileLock(this.#lockPathOf(name), async () => {
+          const current = await stat(target, { bigint: true }).catch(() => undefined);
           if (options.ifMatch !== undefined) {
-            const current = await this.head(name);
-            if (current?.etag !== options.ifMatch) throw new PreconditionFailedError(name);
+            const etag = current?.isFile() ? metaOf(name, current).etag : undefined;
+            if (etag !== options.ifMatch) throw new PreconditionFailedError(name);
           }
+          if (current) await ensureNewerMtime(temporary, current.mtimeNs);
           await rename(temporary, target);
         });
       }
@@ -133,7 +144,12 @@ export class FileBlobStore implements BlobStore {
 
   async delete(name: string): Promise<void> {
     try {
-      await withFileLock(this.#lockPathOf(name), () => rm(this.#pathOf(name), { force: true }));
+      const path = this.#pathOf(name);
+      await withFileLock(this.#lockPathOf(name), async () => {
+        // Deleting a folder name is deleting an object that does not exist: nothing to do.
+        if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+        await rm(path, { force: true });
+      });
     } catch (error) {
       throw this.#translate(error, name);
     }
@@ -211,6 +227,21 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+/**
+ * Etags are inode + mtime + size, and the inode a replacement frees is reused by the very next
+ * file. File times come from a coarse clock (a few ms), so three quick same-size writes could give
+ * the third the first one's etag, and a compare-and-swap holding that etag would overwrite the
+ * second (ABA). Under the object's lock, each replacement therefore gets an mtime later than the
+ * one it replaces, so no etag of a name ever repeats. (+2 ms: a time set through a double in
+ * seconds is only exact to about a microsecond.)
+ */
+async function ensureNewerMtime(temporary: string, replacedMtimeNs: bigint): Promise<void> {
+  const stats = await stat(temporary, { bigint: true });
+  if (stats.mtimeNs > replacedMtimeNs) return;
+  const mtime = new Date(Number(replacedMtimeNs / 1_000_000n) + 2);
+  await utimes(temporary, new Date(Number(stats.atimeMs)), mtime);
+}
+
 function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
   // A rename gives the object a new inode and mtime, so this changes with every replacement.
   const etag = `${stats.ino.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.size.toString(36)}`;
@@ -222,10 +253,14 @@ function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
   };
 }
 
-/** Object names are `/`-separated, with no empty, `.` or `..` segment. */
+// A lone surrogate has no UTF-8 form; two names differing only there would share one file.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Object names are `/`-separated, well-formed Unicode, with no empty, `.` or `..` segment. */
 export function assertObjectName(name: string): void {
   const bad =
     name.length === 0 ||
+    LONE_SURROGATE.test(name) ||
     name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
   if (bad) throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
 }
