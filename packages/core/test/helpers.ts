@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import type {
+  BlobStore,
+  Component,
+  ManagementType,
+  Project,
+  RefreshContext,
+  RetryRuntime,
+  StateInfo,
+} from '../src/index.js';
+import { createStateVersion } from '../src/index.js';
+
+/** A fresh folder under the OS temp dir, removed when the current test finishes. */
+export async function useTempDir(label = 'core'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `defstate-${label}-`));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Every file below `dir`, as `/`-separated relative paths, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) =>
+      join(entry.parentPath, entry.name)
+        .slice(dir.length + 1)
+        .replaceAll('\\', '/'),
+    )
+    .sort();
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A valid `StateInfo` for `key`; `at` sets both its version time and `createdAt`. */
+export function stateInfo(key: string, overrides: Partial<StateInfo> & { at?: Date } = {}) {
+  const { at = new Date(), ...rest } = overrides;
+  const content = `state of ${key}`;
+  return {
+    key,
+    management: 'versioned',
+    version: createStateVersion(at),
+    createdAt: at.toISOString(),
+    sha256: sha256(content),
+    size: Buffer.byteLength(content),
+    ...rest,
+  } satisfies StateInfo;
+}
+
+/** A retry clock that never waits: it records each requested delay and rolls a fixed die. */
+export function fakeRuntime(random = 0.5): RetryRuntime & { delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+    random: () => random,
+  };
+}
+
+/** Wraps a store and counts calls per method (and the names it got), passing everything through. */
+export function countingStore(store: BlobStore) {
+  const calls = { get: 0, head: 0, put: 0, list: 0, delete: 0, gotNames: [] as string[] };
+  const counted: BlobStore = {
+    adapter: store.adapter,
+    location: store.location,
+    capabilities: store.capabilities,
+    get: (...args) => {
+      calls.get++;
+      calls.gotNames.push(args[0]);
+      return store.get(...args);
+    },
+    head: (...args) => {
+      calls.head++;
+      return store.head(...args);
+    },
+    put: (...args) => {
+      calls.put++;
+      return store.put(...args);
+    },
+    list: (...args) => {
+      calls.list++;
+      return store.list(...args);
+    },
+    delete: (...args) => {
+      calls.delete++;
+      return store.delete(...args);
+    },
+  };
+  return { store: counted, calls };
+}
+
+/** A component whose refresh writes `content()` to its state path. */
+export function component(
+  key: string,
+  management: ManagementType,
+  refresh: string | ((context: RefreshContext) => void | Promise<void>),
+): Component {
+  return {
+    key,
+    management,
+    refresh:
+      typeof refresh === 'string' ? ({ statePath }) => writeFile(statePath, refresh) : refresh,
+  };
+}
+
+/** An in-memory project rooted at `root`; no config file is read. */
+export function project(root: string, components: Component[]): Project {
+  return { root, configFile: join(root, 'defstate.config.ts'), components };
+}
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Builds `dist/` when any source file is newer than it, so that tests which run the built
+ * package in child processes never test stale code. Under turbo, `test` depends on `build` and
+ * this finds nothing to do.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const built = await stat(join(packageRoot, 'dist', 'index.js')).catch(() => undefined);
+  const sources = await readdir(join(packageRoot, 'src'), { recursive: true });
+  const newest = Math.max(
+    ...(await Promise.all(
+      sources.map(async (file) => (await stat(join(packageRoot, 'src', file))).mtimeMs),
+    )),
+  );
+  if (built && built.mtimeMs >= newest) return;
+  const tsc = createRequire(join(packageRoot, 'package.json')).resolve('typescript/bin/tsc');
+  await runNode([tsc, '-p', 'tsconfig.build.json']);
+}
+
+/** Runs `node <args>` in the package folder; resolves with stdout, rejects with stderr. */
+export function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: packageRoot });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`));
+    });
+  });
+}
