@@ -1,4 +1,4 @@
-import { type BlobStore, openStore, resolveStorage } from '@defstate/core';
+import { type BlobStore, defaultStorageNotice, openStore, resolveStorage } from '@defstate/core';
 import { paint, terminalFor } from './output/terminal.js';
 
 /**
@@ -18,7 +18,7 @@ export function storeOpener(
       if (selection.source === 'default') {
         const terminal = terminalFor(process.stderr);
         terminal.line(
-          `${paint(terminal, 'yellow', 'warning')} DEFSTATE_HOME is not set: versioned state is kept in the embedded local store ${store.location}\n  → Set DEFSTATE_HOME to a folder with defstate.yaml (or pass --storage) to use S3, GCS or Azure Blob.`,
+          `${paint(terminal, 'yellow', 'warning')} ${defaultStorageNotice(store.location)}`,
         );
       }
       return store;

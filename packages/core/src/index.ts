@@ -24,6 +24,7 @@ export { hashFile } from './fs/hash-file.js';
 export { defaultCacheDir, defaultStateHome } from './instance/default-home.js';
 export type { ResolveStorageOptions, StorageSelection } from './instance/instance-config.js';
 export {
+  defaultStorageNotice,
   INSTANCE_CONFIG_FILE,
   parseInstanceConfig,
   parseStorageUrl,

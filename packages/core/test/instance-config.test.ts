@@ -41,24 +41,26 @@ async function asyncConfigError(action: () => Promise<unknown>): Promise<ConfigE
   return error as ConfigError;
 }
 
-describe('parseInstanceConfig', () => {
-  it('reads the adapter and its options', () => {
+describe('parseInstanceConfig', async () => {
+  it('reads the adapter and its options', async () => {
     const text =
       'state_storage:\n  adapter: s3\n  options:\n    bucket: my-bucket\n    prefix: defs\n';
-    expect(parseInstanceConfig(text, FILE, {})).toEqual({
+    expect(await parseInstanceConfig(text, FILE, {})).toEqual({
       adapter: 's3',
       options: { bucket: 'my-bucket', prefix: 'defs' },
     });
-    expect(parseInstanceConfig('state_storage:\n  adapter: file\n', FILE, {}).options).toEqual({});
+    expect(
+      (await parseInstanceConfig('state_storage:\n  adapter: file\n', FILE, {})).options,
+    ).toEqual({});
   });
 
-  it('ignores other top-level sections', () => {
+  it('ignores other top-level sections', async () => {
     const text = 'telemetry: { enabled: false }\nstate_storage:\n  adapter: file\n';
-    expect(parseInstanceConfig(text, FILE, {}).adapter).toBe('file');
+    expect((await parseInstanceConfig(text, FILE, {})).adapter).toBe('file');
   });
 
-  it('reports invalid YAML with file and line', () => {
-    const error = configError(() =>
+  it('reports invalid YAML with file and line', async () => {
+    const error = await asyncConfigError(() =>
       parseInstanceConfig('state_storage:\n  adapter: file\n  adapter: s3\n', FILE, {}),
     );
     expect(error.message).toContain(`${FILE}:3`);
@@ -67,15 +69,15 @@ describe('parseInstanceConfig', () => {
     expect(error.code).toBe('CONFIG_INVALID');
   });
 
-  it('reports a bad indentation with its line', () => {
-    const error = configError(() =>
+  it('reports a bad indentation with its line', async () => {
+    const error = await asyncConfigError(() =>
       parseInstanceConfig('state_storage:\n  adapter: s3\n   bad: indent\n', FILE, {}),
     );
     expect(error.message).toContain(`${FILE}:2`);
   });
 
-  it('names the field and line of a wrong type', () => {
-    const error = configError(() =>
+  it('names the field and line of a wrong type', async () => {
+    const error = await asyncConfigError(() =>
       parseInstanceConfig('# instance\nstate_storage:\n  adapter: 3\n', FILE, {}),
     );
     expect(error.field).toBe('state_storage.adapter');
@@ -84,35 +86,37 @@ describe('parseInstanceConfig', () => {
     expect(error.message).toMatch(/expected string/);
   });
 
-  it('names nested fields', () => {
-    const error = configError(() =>
+  it('names nested fields', async () => {
+    const error = await asyncConfigError(() =>
       parseInstanceConfig('state_storage:\n  adapter: s3\n  options: 5\n', FILE, {}),
     );
     expect(error.message).toContain(`${FILE}:3 at state_storage.options`);
   });
 
-  it('rejects unknown fields in state_storage', () => {
+  it('rejects unknown fields in state_storage', async () => {
     const text = 'state_storage:\n  adapter: s3\n  bucket: oops\n';
-    expect(configError(() => parseInstanceConfig(text, FILE, {})).message).toMatch(/bucket/);
+    expect((await asyncConfigError(() => parseInstanceConfig(text, FILE, {}))).message).toMatch(
+      /bucket/,
+    );
   });
 
-  it('says what is missing in an empty file', () => {
-    const error = configError(() => parseInstanceConfig('', FILE, {}));
+  it('says what is missing in an empty file', async () => {
+    const error = await asyncConfigError(() => parseInstanceConfig('', FILE, {}));
     expect(error.field).toBe('state_storage');
     expect(error.message).toContain('state_storage:\n  adapter:');
   });
 
-  it('interpolates env references in values', () => {
+  it('interpolates env references in values', async () => {
     const text = `state_storage:\n  adapter: ${envRef('ADAPTER')}\n  options:\n    bucket: ${envRef('BUCKET')}-state\n    list: ["${envRef('BUCKET')}"]\n`;
-    expect(parseInstanceConfig(text, FILE, { ADAPTER: 'gcs', BUCKET: 'prod' })).toEqual({
+    expect(await parseInstanceConfig(text, FILE, { ADAPTER: 'gcs', BUCKET: 'prod' })).toEqual({
       adapter: 'gcs',
       options: { bucket: 'prod-state', list: ['prod'] },
     });
   });
 
-  it('names a missing environment variable and where it is used', () => {
+  it('names a missing environment variable and where it is used', async () => {
     const text = `state_storage:\n  adapter: s3\n  options:\n    bucket: ${envRef('STATE_BUCKET')}\n`;
-    const error = configError(() => parseInstanceConfig(text, FILE, {}));
+    const error = await asyncConfigError(() => parseInstanceConfig(text, FILE, {}));
     expect(error.message).toContain('STATE_BUCKET');
     expect(error.message).toContain(FILE);
     expect(error.field).toBe('state_storage.options.bucket');
@@ -181,7 +185,7 @@ describe('resolveStorage', () => {
         options: { path: join(xdg, 'defstate', 'storage') },
         baseDir: join(xdg, 'defstate'),
         source: 'default',
-        origin: join(xdg, 'defstate'),
+        origin: join(xdg, 'defstate', 'storage'),
       });
       const store = await openStore(selection, { projectRoot: '/w', env: {} });
       expect(store.location).toBe(`file://${join(xdg, 'defstate', 'storage')}`);

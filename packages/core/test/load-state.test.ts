@@ -114,6 +114,12 @@ describe('loadState', () => {
     expect((error as StateNotFoundError).key).toBe('never-refreshed');
     expect(error.message).toContain('defstate refresh --key "never-refreshed"');
     expect(error.message).toContain(t.store.location);
+    // The management type was not given, so the key could be a local one never refreshed.
+    expect(error.message).toContain(`no local state in ${join(t.root, '.local_defs_state')}`);
+    const versionedOnly = await rejection(
+      loadState('never-refreshed', { projectRoot: t.root, store: t.store, management: 'versioned' }),
+    );
+    expect(versionedOnly.message).not.toContain('no local state');
   });
 
   it('says how to make local state that is missing', async () => {

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { defaultStateHome } from './default-home.js';
@@ -76,25 +75,29 @@ export async function resolveStorage({
         { cause: error, hint: 'DEFSTATE_HOME must point at a folder that holds defstate.yaml.' },
       );
     });
-    const { adapter, options } = parseInstanceConfig(text, file, env);
+    const { adapter, options } = await parseInstanceConfig(text, file, env);
     return { adapter, options, baseDir: home, source: 'instance-config', origin: file };
   }
   const home = defaultStateHome(env);
-  return {
-    adapter: 'file',
-    options: { path: join(home, 'storage') },
-    baseDir: home,
-    source: 'default',
-    origin: home,
-  };
+  const path = join(home, 'storage');
+  return { adapter: 'file', options: { path }, baseDir: home, source: 'default', origin: path };
 }
 
-/** Parses `defstate.yaml`, reporting errors with file, line and field path. */
-export function parseInstanceConfig(
+/** What to tell someone whose versioned state goes to the embedded default store. */
+export function defaultStorageNotice(location: string): string {
+  return `DEFSTATE_HOME is not set: versioned state is kept in the embedded local store ${location}\n  → Set DEFSTATE_HOME to a folder with defstate.yaml (or use --storage / DEFSTATE_STORAGE_URL) to keep it in S3, GCS or Azure Blob.`;
+}
+
+/**
+ * Parses `defstate.yaml`, reporting errors with file, line and field path. The YAML parser is
+ * imported here, not at the top, so commands that never read an instance config do not load it.
+ */
+export async function parseInstanceConfig(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv = process.env,
-): { adapter: string; options: Record<string, unknown> } {
+): Promise<{ adapter: string; options: Record<string, unknown> }> {
+  const { isMap, LineCounter, parseDocument } = await import('yaml');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const [syntaxError] = document.errors;

@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateNotFoundError } from '../errors.js';
 import { defaultCacheDir } from '../instance/default-home.js';
-import { resolveStorage } from '../instance/instance-config.js';
+import { defaultStorageNotice, resolveStorage } from '../instance/instance-config.js';
 import { openStore } from '../instance/open-store.js';
-import { localStatePaths, readLocalStateInfo } from '../local/local-state.js';
+import { LOCAL_STATE_DIR, localStatePaths, readLocalStateInfo } from '../local/local-state.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -58,7 +58,7 @@ export async function loadState(key: string, options: LoadStateOptions = {}): Pr
     if (!localInfo || !present) {
       throw new StateNotFoundError(
         key,
-        `No local state for "${key}" in ${join(projectRoot, '.local_defs_state')}.`,
+        `No local state for "${key}" in ${join(projectRoot, LOCAL_STATE_DIR)}.`,
         {
           hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first (in CI: before building the image), and copy .local_defs_state into the artifact.`,
         },
@@ -66,7 +66,7 @@ export async function loadState(key: string, options: LoadStateOptions = {}): Pr
     }
     return { key, management, path, version: localInfo.version, info: localInfo };
   }
-  return loadVersionedState(key, projectRoot, options);
+  return loadVersionedState(key, projectRoot, options, options.management === undefined);
 }
 
 let warnedAboutDefault = false;
@@ -75,6 +75,7 @@ async function loadVersionedState(
   key: string,
   projectRoot: string,
   options: LoadStateOptions,
+  guessed: boolean,
 ): Promise<LoadedState> {
   const env = options.env ?? process.env;
   let store = options.store;
@@ -84,23 +85,24 @@ async function loadVersionedState(
       storageUrl: options.storageUrl,
       cwd: projectRoot,
     });
+    store = await openStore(selection, { projectRoot, env });
     if (selection.source === 'default' && !warnedAboutDefault) {
       warnedAboutDefault = true;
-      process.emitWarning(
-        `DEFSTATE_HOME is not set; reading versioned state from ${selection.origin}.`,
-        {
-          code: 'DEFSTATE_DEFAULT_STORAGE',
-        },
-      );
+      process.emitWarning(defaultStorageNotice(store.location), {
+        code: 'DEFSTATE_DEFAULT_STORAGE',
+      });
     }
-    store = await openStore(selection, { projectRoot, env });
   }
   try {
     const { document } = await readStateInfo(store, { signal: options.signal });
     const info = document.keys[key];
     if (!info) {
-      throw new StateNotFoundError(key, `No versioned state for "${key}" in ${store.location}.`, {
-        hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` with the same storage (DEFSTATE_HOME / --storage).`,
+      // Without `management` the key may be a local one never refreshed: name both places.
+      const where = guessed
+        ? `no local state in ${join(projectRoot, LOCAL_STATE_DIR)} and no versioned state in ${store.location}`
+        : `no versioned state in ${store.location}`;
+      throw new StateNotFoundError(key, `No state for "${key}": ${where}.`, {
+        hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first, with the same DEFSTATE_HOME / --storage for versioned keys.`,
       });
     }
     const path = join(

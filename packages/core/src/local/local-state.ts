@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../errors.js';
 import { commitFile, writeFileAtomic } from '../fs/atomic.js';
@@ -60,6 +60,11 @@ export async function createStagingFolder(projectRoot: string): Promise<string> 
 
 export async function removeStagingFolder(folder: string): Promise<void> {
   await rm(folder, { recursive: true, force: true });
+}
+
+/** Removes the staging root once no refresh is using it, so a finished run leaves no trace. */
+export async function removeStagingRootIfEmpty(projectRoot: string): Promise<void> {
+  await rmdir(join(localStateRoot(projectRoot), STAGING_DIR)).catch(() => undefined);
 }
 
 /** The recorded info of a key's local state, or `undefined` when it has none. */

@@ -18,6 +18,7 @@ import {
   readLocalStateInfo,
   removeAbandonedStaging,
   removeStagingFolder,
+  removeStagingRootIfEmpty,
 } from '../local/local-state.js';
 import type { ManagementType, StateInfo, StateInfoDocument } from '../model/state-info.js';
 import type { Component } from '../project/component.js';
@@ -254,6 +255,7 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
     }),
   );
   await flushed;
+  await removeStagingRootIfEmpty(project.root);
   return {
     ok: results.every((result) => result.status !== 'failed'),
     results,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import {
   DefstateError,
   PreconditionFailedError,
   StorageError,
+  StoreNotFoundError,
   TransientError,
 } from '../errors.js';
 import { syncPath } from '../fs/atomic.js';
@@ -205,7 +206,18 @@ export class FileBlobStore implements BlobStore {
   #translate(error: unknown, name: string): Error {
     if (error instanceof DefstateError) return error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return new BlobNotFoundError(name, { cause: error });
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (isBlocked(this.#root)) {
+        return new StoreNotFoundError(
+          `The state folder ${this.#root} does not exist and cannot be created.`,
+          {
+            cause: error,
+            hint: 'Part of its path is a file; point the file adapter’s path (or DEFSTATE_HOME) at a folder.',
+          },
+        );
+      }
+      return new BlobNotFoundError(name, { cause: error });
+    }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       return new AccessDeniedError(`Cannot write to the state folder ${this.#root} (${code}).`, {
         cause: error,
@@ -255,6 +267,20 @@ function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
 
 // A lone surrogate has no UTF-8 form; two names differing only there would share one file.
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether a folder can never exist at `path` because its nearest existing ancestor is a file. A
+ * root that merely does not exist yet is fine: the store creates it on the first write.
+ */
+function isBlocked(path: string): boolean {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      return !statSync(current).isDirectory();
+    } catch {
+      if (dirname(current) === current) return false;
+    }
+  }
+}
 
 /** Object names are `/`-separated, well-formed Unicode, with no empty, `.` or `..` segment. */
 export function assertObjectName(name: string): void {
