@@ -117,7 +117,11 @@ describe('loadState', () => {
     // The management type was not given, so the key could be a local one never refreshed.
     expect(error.message).toContain(`no local state in ${join(t.root, '.local_defs_state')}`);
     const versionedOnly = await rejection(
-      loadState('never-refreshed', { projectRoot: t.root, store: t.store, management: 'versioned' }),
+      loadState('never-refreshed', {
+        projectRoot: t.root,
+        store: t.store,
+        management: 'versioned',
+      }),
     );
     expect(versionedOnly.message).not.toContain('no local state');
   });

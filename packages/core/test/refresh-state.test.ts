@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
   type Component,
+  ConfigError,
   FileBlobStore,
   LOCAL_STATE_DIR,
   listAll,
@@ -17,6 +18,7 @@ import {
   readText,
   refreshState,
   STATES_PREFIX,
+  StorageError,
   stateObjectName,
   TimeoutError,
   UsageError,
@@ -167,6 +169,41 @@ describe('refreshState', () => {
     expect(bad?.attempts).toBe(1);
     expect(await readFile(localStatePaths(t.root, 'good-local').state, 'utf8')).toBe('ok');
     expect(Object.keys((await readStateInfo(t.store)).document.keys)).toEqual(['good-versioned']);
+  });
+
+  it('fails only the versioned keys when the store cannot be reached', async () => {
+    const t = await setup([
+      component('local', 'local', 'ok'),
+      component('versioned', 'versioned', () => {
+        throw new Error('must not run: its state could not be published');
+      }),
+    ]);
+    const unreachable = new StorageError('connect ECONNREFUSED 127.0.0.1:9 (s3://bucket)');
+    const report = await t.run({
+      openStore: async () => {
+        throw unreachable;
+      },
+    });
+    expect(report.ok).toBe(false);
+    expect(statusOf(report)).toEqual({ local: 'refreshed', versioned: 'failed' });
+    expect(report.results[1]?.error).toBe(unreachable);
+    expect(report.results[1]?.attempts).toBe(0);
+    expect(await readFile(localStatePaths(t.root, 'local').state, 'utf8')).toBe('ok');
+  });
+
+  it('stops the whole run on a storage config error', async () => {
+    const t = await setup([component('local', 'local', 'ok'), component('v', 'versioned', 'x')]);
+    const misconfigured = new ConfigError('bucket is required', {
+      field: 'state_storage.options.bucket',
+    });
+    const error = await t
+      .run({
+        openStore: async () => {
+          throw misconfigured;
+        },
+      })
+      .catch((thrown: unknown) => thrown);
+    expect(error).toBe(misconfigured);
   });
 
   it('retries a transient failure', async () => {

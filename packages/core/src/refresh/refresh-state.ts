@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   AbortedError,
+  ConfigError,
   DefstateError,
   describeError,
   RefreshFailedError,
@@ -142,20 +143,27 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
   let versioned:
     | { store: BlobStore; latest: StateInfoDocument; batcher: PointerBatcher }
     | undefined;
+  // A store that cannot be reached fails the versioned keys, each with the cause, while local
+  // keys still refresh. A store that is misconfigured is a config error for the whole run.
+  let storeFailure: Error | undefined;
   if (needsStore) {
-    if (!options.openStore)
+    if (!options.openStore) {
       throw new UsageError('Versioned components need a store, and none was given.');
-    const store = await options.openStore();
-    const { document } = await withRetry(() => readStateInfo(store, { signal }), {
-      policy,
-      runtime,
-      signal,
-    });
-    versioned = {
-      store,
-      latest: document,
-      batcher: new PointerBatcher(store, { delayMs: commitDelayMs, runtime, now }),
-    };
+    }
+    const openStore = options.openStore;
+    try {
+      const store = await openStore();
+      const { document } = await withRetry(() => readStateInfo(store, { signal }), {
+        policy,
+        runtime,
+        signal,
+      });
+      const batcher = new PointerBatcher(store, { delayMs: commitDelayMs, runtime, now });
+      versioned = { store, latest: document, batcher };
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof UsageError) throw error;
+      storeFailure = asError(error);
+    }
   }
 
   const limit = createLimit(concurrency);
@@ -164,6 +172,16 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
     const { key, management } = component;
     const keyStarted = performance.now();
     onEvent({ type: 'start', key, management });
+    if (management === 'versioned' && storeFailure) {
+      return {
+        key,
+        management,
+        status: 'failed' as const,
+        attempts: 0,
+        error: storeFailure,
+        keyStarted,
+      };
+    }
     let attempts = 0;
     const staging = await createStagingFolder(project.root);
     const statePath = join(staging, 'state');
