@@ -43,7 +43,7 @@ export interface ConformanceOptions extends TestRunner {
     /** A store whose bucket, container or folder does not exist. */
     missing?: (namespace: string) => Promise<BlobStore>;
   };
-  /** The large round-trip: size in bytes (default 112 MiB) and allowed RSS growth (default 96 MiB). */
+  /** The large round-trip: size in bytes (default 160 MiB) and allowed RSS growth (default 96 MiB). */
   large?: { size?: number; maxRssGrowth?: number };
   /** Writers racing on one object (default 8). */
   racers?: number;

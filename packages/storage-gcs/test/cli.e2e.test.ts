@@ -185,9 +185,10 @@ describe('defstate CLI with the gcs adapter', () => {
       await writeFile(join(sandbox.project, 'source.txt'), 'V2');
       const again = await defstate(['refresh', '-m', 'versioned', '--retries', '1'], env);
       expect(again.code).toBe(1);
-      // Core reads the pointer document before refreshing any versioned key, so the run stops
-      // there, naming the object, the store and the network error (not the key).
-      expect(again.stderr).toContain(
+      // The store is unreachable, so every versioned key fails with the cause: the object, the
+      // store and the network error.
+      expect(again.stdout).toMatch(/✗ \S+ \(versioned\) failed/);
+      expect(again.stdout).toContain(
         `Google Cloud Storage failed get on gs://defstate-outage/${sandbox.prefix}/state-info.json (ECONNREFUSED)`,
       );
       // The store is gone, so no pointer can have moved; status says so instead of guessing.
