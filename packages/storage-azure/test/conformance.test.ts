@@ -1,0 +1,34 @@
+import { runAdapterConformance } from '@defstate/adapter-testkit';
+import { describe, expect, test } from 'vitest';
+import {
+  blobEndpoint,
+  connectionString,
+  container,
+  env,
+  open,
+  wrongKeyConnectionString,
+} from './azurite.js';
+import { openStore } from './fixtures/open-azure-store.mjs';
+
+// The conformance kit's child processes import the fixture and inherit this env.
+Object.assign(process.env, env, { DEFSTATE_TEST_AZURE_CONTAINER: container });
+
+runAdapterConformance({
+  name: 'azure (Azurite)',
+  test,
+  describe,
+  expect,
+  openStore,
+  storeModule: new URL('./fixtures/open-azure-store.mjs', import.meta.url).href,
+  failures: {
+    // Azurite verifies SharedKey signatures: a wrong AccountKey gets 403 AuthorizationFailure.
+    denied: (namespace) => open({ prefix: namespace, connectionString: wrongKeyConnectionString }),
+    missing: (namespace) =>
+      open({
+        container: 'no-such-container',
+        prefix: namespace,
+        accountUrl: blobEndpoint,
+        connectionString,
+      }),
+  },
+});
