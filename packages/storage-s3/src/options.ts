@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The options of `state_storage` when `adapter: s3`, and the `s3://bucket/prefix?…` URL form.
+ * Credentials are deliberately not options: they come from the AWS default provider chain.
+ */
+export const S3StoreOptionsSchema = z
+  .object({
+    bucket: z
+      .string({ error: 'bucket is required: the name of the S3 bucket that holds the state' })
+      .min(3, 'bucket must be a bucket name of at least 3 characters')
+      .regex(
+        /^[^/\s]+$/,
+        'bucket must be a bare bucket name (no "/" or spaces); put folders in prefix',
+      )
+      .describe('Bucket that holds the state objects.'),
+    prefix: z
+      .string()
+      .default('')
+      .transform((prefix) => prefix.replace(/^\/+|\/+$/g, ''))
+      .refine(
+        (prefix) =>
+          prefix === '' ||
+          prefix
+            .split('/')
+            .every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+        'prefix must be a "/"-separated folder path with no empty, "." or ".." segment',
+      )
+      .describe('Folder inside the bucket, so one bucket can hold several projects.'),
+    region: z
+      .string()
+      .min(1, 'region must not be empty')
+      .optional()
+      .describe('AWS region; defaults to AWS_REGION or the profile’s region.'),
+    endpoint: z
+      .url({ message: 'endpoint must be a URL such as http://127.0.0.1:9000' })
+      .optional()
+      .describe('Custom endpoint for S3-compatible stores (MinIO, R2) and emulators.'),
+    forcePathStyle: z
+      .boolean({ error: 'forcePathStyle must be true or false' })
+      .default(false)
+      .describe('Address buckets as http://host/bucket (MinIO, moto) instead of bucket.host.'),
+    profile: z
+      .string()
+      .min(1, 'profile must not be empty')
+      .optional()
+      .describe('Shared config/credentials profile; defaults to AWS_PROFILE or "default".'),
+  })
+  .strict();
+
+export type S3StoreOptions = z.infer<typeof S3StoreOptionsSchema>;
+export type S3StoreOptionsInput = z.input<typeof S3StoreOptionsSchema>;
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  true: true,
+  '1': true,
+  yes: true,
+  '': true,
+  false: false,
+  '0': false,
+  no: false,
+};
+
+/**
+ * `s3://bucket/optional/prefix?region=us-east-1&endpoint=http://127.0.0.1:9000&forcePathStyle=true`
+ * becomes options. Unknown query parameters are passed on so that the schema names them.
+ */
+export function s3OptionsFromUrl(url: URL): Record<string, unknown> {
+  const options: Record<string, unknown> = {
+    bucket: decodeURIComponent(url.hostname),
+    prefix: decodeURIComponent(url.pathname),
+  };
+  for (const [name, value] of url.searchParams) {
+    options[name] =
+      name === 'forcePathStyle' ? (BOOLEAN_WORDS[value.toLowerCase()] ?? value) : value;
+  }
+  return options;
+}

@@ -1,0 +1,197 @@
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { AbortedError, StorageError } from '@defstate/core';
+import type { S3Sdk } from './client.js';
+
+/**
+ * Streams a body of any size to S3 with memory bounded by `partSize × queueSize`: the body is
+ * copied into a fixed pool of part buffers, each buffer goes up as one `UploadPart` while the next
+ * one fills, and a buffer is reused as soon as its part is stored. The source is not read while
+ * every buffer is in flight, which is the back-pressure. A body that ends within the first part
+ * is sent as one `PutObject` instead.
+ *
+ * This replaces lib-storage's `Upload` for our bodies: its chunker concatenates incoming chunks
+ * into a fresh buffer for every part, so a 160 MiB stream left ~150 MiB of part buffers for the
+ * garbage collector (measured against moto), where this pool stays near 40 MiB. The protocol is
+ * the same as `Upload`'s, checksums included.
+ */
+
+export interface PartUploadRequest {
+  client: S3Client;
+  s3: S3Sdk['s3'];
+  params: {
+    Bucket: string;
+    Key: string;
+    ContentType?: string;
+    IfNoneMatch?: string;
+    IfMatch?: string;
+  };
+  body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+  /** Expected byte count; the upload fails rather than store a different size. */
+  size?: number;
+  partSize: number;
+  queueSize: number;
+  signal?: AbortSignal;
+}
+
+const MAX_PARTS = 10_000;
+
+export async function uploadInParts(request: PartUploadRequest): Promise<{ etag: string }> {
+  const { client, s3, params, partSize, queueSize, signal } = request;
+  const sent = { abortSignal: signal };
+
+  const free: Buffer[] = [];
+  let allocated = 0;
+  const waiting: Array<() => void> = [];
+  const release = (buffer: Buffer) => {
+    free.push(buffer);
+    waiting.shift()?.();
+  };
+  /** A free part buffer; waits while `queueSize` parts are in flight. */
+  const take = async (): Promise<Buffer> => {
+    while (free.length === 0) {
+      // Allocated pages are only touched as they fill, so an unused pool costs no memory.
+      if (allocated < queueSize) {
+        allocated++;
+        return Buffer.allocUnsafeSlow(partSize);
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    return free.pop() as Buffer;
+  };
+
+  let uploadId: string | undefined;
+  let checksummed = false;
+  const parts: CompletedPart[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let partNumber = 0;
+  let total = 0;
+
+  const startMultipart = async () => {
+    // As lib-storage does: when the client adds checksums, the upload declares CRC32 up front and
+    // every part carries its own, which S3 checks on completion.
+    checksummed = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+    const created = await client.send(
+      new s3.CreateMultipartUploadCommand({
+        Bucket: params.Bucket,
+        Key: params.Key,
+        ContentType: params.ContentType,
+        ...(checksummed ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+      }),
+      sent,
+    );
+    if (!created.UploadId) throw new StorageError('S3 started a multipart upload without an id.');
+    uploadId = created.UploadId;
+  };
+
+  const dispatch = (buffer: Buffer, length: number) => {
+    const number = ++partNumber;
+    if (number > MAX_PARTS) {
+      throw new StorageError(`The object is larger than ${MAX_PARTS} parts of ${partSize} bytes.`, {
+        hint: 'Pass its size so the part size can grow.',
+      });
+    }
+    const pending = client
+      .send(
+        new s3.UploadPartCommand({
+          Bucket: params.Bucket,
+          Key: params.Key,
+          UploadId: uploadId,
+          PartNumber: number,
+          Body: buffer.subarray(0, length),
+          ContentLength: length,
+        }),
+        sent,
+      )
+      .then((output) => {
+        parts.push({ PartNumber: number, ETag: output.ETag, ChecksumCRC32: output.ChecksumCRC32 });
+      })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => {
+        inFlight.delete(pending);
+        release(buffer);
+      });
+    inFlight.add(pending);
+  };
+
+  let buffer = await take();
+  let filled = 0;
+  try {
+    for await (const raw of request.body) {
+      const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+      for (let offset = 0; offset < chunk.byteLength; ) {
+        const copied = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(
+          buffer,
+          filled,
+          offset,
+        );
+        filled += copied;
+        offset += copied;
+        total += copied;
+        if (filled < partSize) continue;
+        if (uploadId === undefined) await startMultipart();
+        dispatch(buffer, filled);
+        buffer = await take();
+        filled = 0;
+        if (failure) throw failure.error;
+        if (signal?.aborted) throw new AbortedError('The upload was cancelled.');
+      }
+    }
+    if (request.size !== undefined && total !== request.size) {
+      throw new StorageError(
+        `The body had ${total} bytes where ${request.size} were announced; nothing was stored.`,
+      );
+    }
+    if (uploadId === undefined) {
+      // It all fit in one part: one PutObject, with the same conditions.
+      const output = await client.send(
+        new s3.PutObjectCommand({
+          ...params,
+          Body: buffer.subarray(0, filled),
+          ContentLength: filled,
+        }),
+        sent,
+      );
+      return { etag: output.ETag ?? '' };
+    }
+    if (filled > 0) dispatch(buffer, filled);
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    if (failure) throw failure.error;
+    parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    // The conditions ride on the completion: until then the parts are invisible, so the object
+    // is created (If-None-Match) or replaced (If-Match) atomically, or not at all.
+    const output = await client.send(
+      new s3.CompleteMultipartUploadCommand({
+        Bucket: params.Bucket,
+        Key: params.Key,
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: checksummed ? parts : parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })),
+        },
+        IfNoneMatch: params.IfNoneMatch,
+        IfMatch: params.IfMatch,
+      }),
+      sent,
+    );
+    uploadId = undefined;
+    return { etag: output.ETag ?? '' };
+  } catch (error) {
+    await Promise.allSettled([...inFlight]);
+    if (uploadId !== undefined) {
+      // Best effort: stored parts cost money until aborted. A failed abort is left to the
+      // bucket's lifecycle rule; the original error is the one worth reporting.
+      await client
+        .send(
+          new s3.AbortMultipartUploadCommand({
+            Bucket: params.Bucket,
+            Key: params.Key,
+            UploadId: uploadId,
+          }),
+        )
+        .catch(() => {});
+    }
+    throw error;
+  }
+}

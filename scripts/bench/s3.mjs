@@ -1,0 +1,153 @@
+// `node scripts/bench/s3.mjs`: a 512 MiB state uploaded and downloaded through
+// @defstate/storage-s3 and, in the same run, directly with the AWS SDK's own streaming API at its
+// defaults (lib-storage `Upload`, `GetObject` body), against moto. Each transfer runs in its own
+// child process, so its peak RSS is its own. Not a test: it prints.
+// Needs the adapter built (`cd packages/storage-s3 && npx tsc -p tsconfig.build.json`).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_S3_MIB ?? 512) * MiB;
+const BUCKET = 'bench';
+const HERE = fileURLToPath(import.meta.url);
+const PACKAGE = fileURLToPath(new URL('../../packages/storage-s3/', import.meta.url));
+// The SDK as the adapter package resolves it (pnpm keeps it out of the workspace root).
+const fromPackage = createRequire(join(PACKAGE, 'package.json'));
+const load = (name) => import(pathToFileURL(fromPackage.resolve(name)).href);
+
+async function child([mode, file, name]) {
+  const endpoint = process.env.S3_ENDPOINT;
+  // Each process loads only what its transfer uses, so the RSS figures compare like with like.
+  let transfer;
+  if (mode.startsWith('adapter')) {
+    const { storageAdapter } = await import(pathToFileURL(join(PACKAGE, 'dist/index.js')).href);
+    const options = { bucket: BUCKET, region: 'us-east-1', endpoint, forcePathStyle: true };
+    const store = await storageAdapter.create(storageAdapter.optionsSchema.parse(options), {
+      baseDir: process.cwd(),
+      env: process.env,
+    });
+    transfer = mode.endsWith('upload')
+      ? () => store.put(name, createReadStream(file), { size: SIZE, ifNoneMatch: '*' })
+      : async (hash) => pipeline((await store.get(name)).body, hash);
+  } else {
+    const { GetObjectCommand, S3Client } = await load('@aws-sdk/client-s3');
+    const { Upload } = await load('@aws-sdk/lib-storage');
+    const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
+    const params = { Bucket: BUCKET, Key: name };
+    transfer = mode.endsWith('upload')
+      ? () => new Upload({ client, params: { ...params, Body: createReadStream(file) } }).done()
+      : async (hash) => pipeline((await client.send(new GetObjectCommand(params))).Body, hash);
+  }
+  const hash = createHash('sha256');
+  const started = performance.now();
+  await transfer(hash);
+  const seconds = (performance.now() - started) / 1000;
+  const digest = mode.endsWith('download') ? hash.digest('hex') : undefined;
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
+  process.stdout.write(JSON.stringify({ seconds, maxRssMiB, digest }));
+  process.exit(0); // keep-alive sockets would hold the process open
+}
+
+async function writeState(file) {
+  const hash = createHash('sha256');
+  let counter = 42;
+  async function* chunks() {
+    for (let written = 0; written < SIZE; written += MiB) {
+      const chunk = Buffer.allocUnsafe(MiB);
+      for (let offset = 0; offset < MiB; offset += 4) {
+        counter = (counter * 1_103_515_245 + 12_345) >>> 0;
+        chunk.writeUInt32LE(counter, offset);
+      }
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  await pipeline(chunks, createWriteStream(file));
+  return hash.digest('hex');
+}
+
+async function main() {
+  const { emulatorEnv, startEmulator } = await import('../../tools/emulators/start.mjs');
+  const emulator = await startEmulator('s3');
+  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-s3-'));
+  try {
+    // The SDK's notice that it will need Node 22 in 2027 is noise in a table.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    const env = { ...process.env, ...emulatorEnv('s3', emulator.endpoint) };
+    const { CreateBucketCommand, S3Client } = await load('@aws-sdk/client-s3');
+    const setup = new S3Client({
+      endpoint: emulator.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    await setup.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    setup.destroy();
+    const file = join(folder, 'state');
+    const sha256 = await writeState(file);
+    const run = (mode, name) => {
+      const out = execFileSync(process.execPath, [HERE, '--child', mode, file, name], {
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const result = JSON.parse(out.toString());
+      if (result.digest && result.digest !== sha256) throw new Error(`${mode}: sha256 mismatch`);
+      return result;
+    };
+    // One pass: moto 5.2.1 sometimes stops answering concurrent part uploads once it holds a
+    // few GiB, so more transfers per run make the run flaky rather than the figures better.
+    // Adapter first on the way up, SDK first on the way down, so neither always goes first.
+    const figures = {};
+    for (const [mode, name] of [
+      ['adapter-upload', 'through-adapter'],
+      ['sdk-upload', 'through-sdk'],
+      ['sdk-download', 'through-sdk'],
+      ['adapter-download', 'through-adapter'],
+    ])
+      figures[mode] = run(mode, name);
+    const rate = ({ seconds }) => SIZE / MiB / seconds;
+    const rows = ['upload', 'download'].map((direction) => {
+      const adapter = figures[`adapter-${direction}`];
+      const sdk = figures[`sdk-${direction}`];
+      return [
+        direction,
+        rate(adapter).toFixed(0),
+        rate(sdk).toFixed(0),
+        (rate(adapter) / rate(sdk)).toFixed(2),
+        adapter.maxRssMiB.toFixed(0),
+        sdk.maxRssMiB.toFixed(0),
+      ];
+    });
+    const header = [
+      `${SIZE / MiB} MiB`,
+      'adapter MiB/s',
+      'SDK MiB/s',
+      'ratio',
+      'adapter peak RSS MiB',
+      'SDK peak RSS MiB',
+    ];
+    const widths = header.map((title, column) =>
+      Math.max(title.length, ...rows.map((row) => row[column].length)),
+    );
+    const line = (cells) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
+    console.log(`S3 on moto ${emulator.endpoint}, node ${process.version}`);
+    console.log(line(header));
+    for (const row of rows) console.log(line(row));
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+    await emulator.stop();
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv.slice(3));
+else await main();
