@@ -175,6 +175,8 @@ export class RefreshFailedError extends DefstateError {
 
 const TRANSIENT_NODE_CODES = new Set([
   'ECONNRESET',
+  // Refused connections are retried too: a store or proxy restarting refuses for a moment.
+  'ECONNREFUSED',
   'ETIMEDOUT',
   'EPIPE',
   'EAI_AGAIN',

@@ -3,6 +3,7 @@ import { localStatePaths, readLocalStateInfo } from './local/local-state.js';
 import type { ManagementType, StateInfo } from './model/state-info.js';
 import type { Project } from './project/load-project.js';
 import { selectComponents } from './refresh/refresh-state.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from './refresh/retry.js';
 import type { BlobStore } from './store/blob-store.js';
 import { readStateInfo } from './versioned/state-info-store.js';
 
@@ -41,7 +42,9 @@ export async function readStatus(
   if (components.some((component) => component.management === 'versioned') && options.openStore) {
     const store = await options.openStore();
     storeLocation = store.location;
-    latest = (await readStateInfo(store, { signal: options.signal })).document.keys;
+    const read = () => readStateInfo(store, { signal: options.signal });
+    const policy = DEFAULT_RETRY_POLICY;
+    latest = (await withRetry(read, { policy, signal: options.signal })).document.keys;
   }
   const keys = await Promise.all(
     components.map(async ({ key, management, description }): Promise<KeyStatus> => {

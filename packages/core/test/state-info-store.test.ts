@@ -12,6 +12,7 @@ import {
   readText,
   STATE_INFO_OBJECT,
   StorageError,
+  TransientError,
   updateStateInfo,
 } from '../src/index.js';
 import { countingStore, fakeRuntime, stateInfo, useTempDir } from './helpers.js';
@@ -72,6 +73,30 @@ describe('updateStateInfo', () => {
       'ours',
       'theirs',
     ]);
+  });
+
+  it('retries a throttled write, and writes nothing more if the lost answer hid a success', async () => {
+    const store = await newStore();
+    const runtime = fakeRuntime();
+    let puts = 0;
+    const flaky: BlobStore = {
+      ...countingStore(store).store,
+      put: async (name, body, options) => {
+        puts++;
+        if (puts === 1) throw new TransientError('503 Slow Down');
+        if (puts === 2) {
+          // The write lands, but its answer is lost on the way back.
+          await store.put(name, body, options);
+          throw new TransientError('connection reset');
+        }
+        return store.put(name, body, options);
+      },
+    };
+    const update = await updateStateInfo(flaky, mergeNewer([stateInfo('ours')]), { runtime });
+    expect(puts).toBe(2);
+    expect(runtime.delays).toHaveLength(2);
+    expect(Object.keys(update.document.keys)).toEqual(['ours']);
+    expect(Object.keys((await readStateInfo(store)).document.keys)).toEqual(['ours']);
   });
 
   it('races on the first document too (create-only)', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   loadProject,
   type ManagementType,
@@ -25,6 +26,8 @@ export interface RefreshCommandOptions {
 export async function refreshCommand(options: RefreshCommandOptions): Promise<number> {
   const project = await loadProject(options.project);
   const controller = new AbortController();
+  // Every running refresh and store request listens on this one signal.
+  setMaxListeners(0, controller.signal);
   const interrupt = () => controller.abort();
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);

@@ -11,7 +11,13 @@ import {
   StateInfoDocumentSchema,
 } from '../model/state-info.js';
 import { compareStateVersions } from '../model/state-version.js';
-import { backoffDelay, type RetryRuntime, systemRuntime } from '../refresh/retry.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  type RetryRuntime,
+  systemRuntime,
+  withRetry,
+} from '../refresh/retry.js';
 import { type BlobStore, readText } from '../store/blob-store.js';
 import { STATE_INFO_OBJECT } from './layout.js';
 
@@ -90,7 +96,8 @@ export async function updateStateInfo(
 ): Promise<StateInfoUpdate> {
   const backoff = { retries: maxAttempts, baseDelayMs: 20, maxDelayMs: 1_000 };
   let writes = 0;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  // One compare-and-swap: read, merge, conditional write. `undefined` means another writer won.
+  const attemptSwap = async (): Promise<StateInfoUpdate | undefined> => {
     const snapshot = await readStateInfo(store, { signal });
     const next = change(structuredClone(snapshot.document));
     if (sameKeys(next, snapshot.document)) return { ...snapshot, writes };
@@ -107,9 +114,16 @@ export async function updateStateInfo(
       });
       return { document: next, etag, writes };
     } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-      await runtime.sleep(backoffDelay(attempt - 1, backoff, runtime.random), signal);
+      if (error instanceof PreconditionFailedError) return undefined;
+      throw error;
     }
+  };
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    // A throttled or dropped request is retried with backoff. If a write did land before its
+    // answer was lost, the re-read finds the merge already applied and writes nothing more.
+    const update = await withRetry(attemptSwap, { policy: DEFAULT_RETRY_POLICY, runtime, signal });
+    if (update) return update;
+    await runtime.sleep(backoffDelay(attempt - 1, backoff, runtime.random), signal);
   }
   throw new ConflictError(
     `The state info document in ${store.location} kept changing; gave up after ${maxAttempts} attempts.`,
