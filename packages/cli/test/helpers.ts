@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type NodeRun, runNode } from '../../../tools/testing/run-node.mjs';
 
 export const BIN = fileURLToPath(new URL('../bin/defstate.js', import.meta.url));
 
@@ -42,39 +43,13 @@ export async function createSandbox(): Promise<Sandbox> {
   };
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = NodeRun;
 
 export function runDefstate(
   args: string[],
-  options: {
-    cwd: string;
-    env: NodeJS.ProcessEnv;
-    onSpawn?: (child: ReturnType<typeof spawn>) => void;
-  },
+  options: { cwd: string; env: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void },
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    options.onSpawn?.(child);
-  });
+  return runNode([BIN, ...args], options);
 }
 
 /** A component config as a module: each entry is `[key, management, body of refresh]`. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -6,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { runNode as runNodeProcess } from '../../../tools/testing/run-node.mjs';
 import type {
   BlobStore,
   Component,
@@ -140,21 +140,9 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /** Runs `node <args>` in the package folder; resolves with stdout, rejects with stderr. */
-export function runNode(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: packageRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`));
-    });
-  });
+export async function runNode(args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await runNodeProcess(args, { cwd: packageRoot });
+  if (code !== 0)
+    throw new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`);
+  return stdout;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { STATE_INFO_OBJECT, stateObjectName } from '@defstate/core';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { emulatorEnv, startEmulator } from '../../../tools/emulators/start.mjs';
+import { runNode } from '../../../tools/testing/run-node.mjs';
 import {
   blobEndpoint,
   connectionString,
@@ -91,24 +91,8 @@ async function instanceHome(options: Record<string, string>): Promise<string> {
   return home;
 }
 
-function defstate(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: project,
-      env: { ...baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function defstate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runNode([BIN, ...args], { cwd: project, env: { ...baseEnv, ...env } });
 }
 
 async function versionedStatus(args: string[], env: NodeJS.ProcessEnv) {

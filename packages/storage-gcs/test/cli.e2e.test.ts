@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import { afterEach, beforeEach, describe, expect, inject, test } from 'vitest';
 import { startEmulator } from '../../../tools/emulators/start.mjs';
+import { runNode } from '../../../tools/testing/run-node.mjs';
 
 // The built `defstate` CLI in throwaway projects, with this adapter installed in the project (as a
 // symlink, the way a workspace or `npm link` installs it) and fake-gcs-server as the bucket.
@@ -83,23 +83,7 @@ async function instanceConfig(options: Record<string, string>): Promise<NodeJS.P
 }
 
 function defstate(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: sandbox.project,
-      env: { ...sandbox.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode([BIN, ...args], { cwd: sandbox.project, env: { ...sandbox.env, ...env } });
 }
 
 async function versionedStatus(args: string[], env: NodeJS.ProcessEnv = {}) {

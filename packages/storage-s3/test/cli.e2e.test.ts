@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -19,6 +18,7 @@ import {
   type RunningEmulator,
   startEmulator,
 } from '../../../tools/emulators/start.mjs';
+import { runNode } from '../../../tools/testing/run-node.mjs';
 import { rawClient } from './helpers.js';
 
 // The real, built `defstate` in throwaway projects that install this adapter, against moto.
@@ -102,24 +102,7 @@ async function useInstanceConfig(options: Record<string, unknown>): Promise<stri
 }
 
 function defstate(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: () => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: project,
-      env: { ...baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onSpawn?.();
-  });
+  return runNode([BIN, ...args], { cwd: project, env: { ...baseEnv, ...env }, onSpawn });
 }
 
 async function versionedStatus(args: string[], env: NodeJS.ProcessEnv = {}) {

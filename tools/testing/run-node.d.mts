@@ -1,0 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
+
+export interface NodeRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runNode(
+  args: readonly string[],
+  options?: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void },
+): Promise<NodeRun>;
