@@ -111,6 +111,7 @@ export type {
 export { defineStorageAdapter, listAll, readText } from './store/blob-store.js';
 export type { FileStoreOptions } from './store/file-store.js';
 export { FileBlobStore, FileStoreOptionsSchema, fileStorageAdapter } from './store/file-store.js';
+export { ObjectPrefixSchema } from './store/object-prefix.js';
 export {
   STATE_INFO_OBJECT,
   STATES_PREFIX,

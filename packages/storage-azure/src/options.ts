@@ -1,3 +1,4 @@
+import { ObjectPrefixSchema } from '@defstate/core';
 import { z } from 'zod';
 
 /**
@@ -18,14 +19,6 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-/** `a//b/` and `/a/b` name the same folder as `a/b`; `.` and `..` would escape it. */
-function normalizePrefix(prefix: string): string {
-  return prefix
-    .split('/')
-    .filter((segment) => segment !== '')
-    .join('/');
-}
-
 export const AzureStoreOptionsSchema = z
   .object({
     container: z
@@ -35,15 +28,7 @@ export const AzureStoreOptionsSchema = z
         'container must be 3-63 lowercase letters, digits and single hyphens (Azure naming rules)',
       )
       .describe('Blob container that holds the state objects. It must exist.'),
-    prefix: z
-      .string()
-      .default('')
-      .transform(normalizePrefix)
-      .refine(
-        (prefix) => prefix.split('/').every((segment) => segment !== '.' && segment !== '..'),
-        'prefix must not contain "." or ".." segments',
-      )
-      .describe('Folder inside the container, so one container can hold several projects.'),
+    prefix: ObjectPrefixSchema,
     accountUrl: z
       .string()
       .refine(

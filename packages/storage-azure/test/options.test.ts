@@ -28,7 +28,7 @@ describe('options schema', () => {
     expect(
       AzureStoreOptionsSchema.parse({
         container: 'state',
-        prefix: '/team-a//proj/',
+        prefix: '/team-a/proj/',
         connectionString: 'x',
       }).prefix,
     ).toBe('team-a/proj');
@@ -39,6 +39,7 @@ describe('options schema', () => {
     [{ container: 'Bad_Name' }, 'container', /lowercase letters, digits and single hyphens/],
     [{ container: 'ab' }, 'container', /3-63/],
     [{ container: 'state', prefix: 'a/../b' }, 'prefix', /"\." or "\.\."/],
+    [{ container: 'state', prefix: 'a//b' }, 'prefix', /no empty/],
     [{ container: 'state', prefix: 7 }, 'prefix', /string/],
     [
       { container: 'state', accountUrl: 'acct.blob.core.windows.net' },

@@ -1,3 +1,4 @@
+import { ObjectPrefixSchema } from '@defstate/core';
 import { z } from 'zod';
 
 // Bucket names: 3–63 characters (up to 222 when dotted), lowercase letters, digits, `-`, `_` and
@@ -14,17 +15,7 @@ export const GcsStoreOptionsSchema = z
         message: 'bucket must be a GCS bucket name (at most 63 characters without dots)',
       })
       .describe('Name of the bucket that holds the state objects.'),
-    prefix: z
-      .string()
-      .default('')
-      .transform((prefix) => prefix.replace(/^\/+|\/+$/g, ''))
-      .refine(
-        (prefix) =>
-          prefix === '' ||
-          prefix.split('/').every((part) => part !== '' && part !== '.' && part !== '..'),
-        { message: 'prefix must be `/`-separated names without empty, `.` or `..` parts' },
-      )
-      .describe('Key prefix inside the bucket, so one bucket can hold several projects.'),
+    prefix: ObjectPrefixSchema,
     projectId: z
       .string()
       .min(1)

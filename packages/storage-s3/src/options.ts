@@ -1,3 +1,4 @@
+import { ObjectPrefixSchema } from '@defstate/core';
 import { z } from 'zod';
 
 /**
@@ -14,19 +15,7 @@ export const S3StoreOptionsSchema = z
         'bucket must be a bare bucket name (no "/" or spaces); put folders in prefix',
       )
       .describe('Bucket that holds the state objects.'),
-    prefix: z
-      .string()
-      .default('')
-      .transform((prefix) => prefix.replace(/^\/+|\/+$/g, ''))
-      .refine(
-        (prefix) =>
-          prefix === '' ||
-          prefix
-            .split('/')
-            .every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
-        'prefix must be a "/"-separated folder path with no empty, "." or ".." segment',
-      )
-      .describe('Folder inside the bucket, so one bucket can hold several projects.'),
+    prefix: ObjectPrefixSchema,
     region: z
       .string()
       .min(1, 'region must not be empty')
