@@ -12,7 +12,7 @@
 // Binaries come from `bash tools/emulators/install.sh` (pinned versions, see README.md).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,21 +157,35 @@ async function startOnce(kind, port, opts) {
     throw fail(`binary not found (${spec.file ?? spec.bin})`);
   }
 
+  // The emulator writes its output to a log file, not a pipe: a pipe is drained only while this
+  // process's event loop runs, and a caller blocked in spawnSync (a benchmark timing the CLI)
+  // would let it fill, after which moto blocks on its request log and stops answering.
+  const logFile = path.join(tmp, 'emulator.log');
+  const log = openSync(logFile, 'a');
   const child = spawn(spec.bin, spec.args, {
     cwd: tmp,
     env: { ...process.env, ...(opts.env ?? {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log],
   });
+  closeSync(log);
   live.add(child);
-
-  // Keep draining the pipes (a full pipe would block the emulator); remember the tail.
-  let output = '';
-  const keep = (buf) => {
-    output = (output + buf.toString()).slice(-8000);
-    if (opts.verbose) process.stderr.write(`[${kind}] ${buf}`);
+  const readOutput = () => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-8000);
+    } catch {
+      return '';
+    }
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  let verboseTimer;
+  if (opts.verbose) {
+    let shown = 0;
+    verboseTimer = setInterval(() => {
+      const text = readFileSync(logFile, 'utf8');
+      if (text.length > shown) process.stderr.write(`[${kind}] ${text.slice(shown)}`);
+      shown = text.length;
+    }, 200);
+    verboseTimer.unref();
+  }
 
   let exited = null;
   let spawnError = null;
@@ -212,16 +226,18 @@ async function startOnce(kind, port, opts) {
       const why = spawnError
         ? `could not spawn: ${spawnError.message}`
         : `process exited early (code ${exited.code}, signal ${exited.signal})`;
+      const output = readOutput();
       throw fail(why, output, /EADDRINUSE|address already in use|Address in use/i.test(output));
     }
     child.kill('SIGKILL');
     await exitPromise;
-    throw fail(`no answer on ${endpoint}${spec.readyPath} within ${timeoutMs} ms`, output);
+    throw fail(`no answer on ${endpoint}${spec.readyPath} within ${timeoutMs} ms`, readOutput());
   }
 
   let stopping;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(verboseTimer);
       if (!exited) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);

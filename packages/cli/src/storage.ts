@@ -6,12 +6,16 @@ import { paint, terminalFor } from './output/terminal.js';
  * DEFSTATE_HOME, or the embedded default, which is announced once on stderr (as a missing
  * instance config should be: it works, but it is only this machine).
  */
-export function storeOpener(
-  projectRoot: string,
-  storageUrl: string | undefined,
-): () => Promise<BlobStore> {
+export interface StoreOpener {
+  /** Opens the store on first call; later calls share it. */
+  open: () => Promise<BlobStore>;
+  /** Closes the store if it was opened, so its connections end cleanly before the exit. */
+  close: () => Promise<void>;
+}
+
+export function storeOpener(projectRoot: string, storageUrl: string | undefined): StoreOpener {
   let opened: Promise<BlobStore> | undefined;
-  return () => {
+  const open = () => {
     opened ??= (async () => {
       const selection = await resolveStorage({ storageUrl, cwd: projectRoot });
       const store = await openStore(selection, { projectRoot });
@@ -25,4 +29,9 @@ export function storeOpener(
     })();
     return opened;
   };
+  const close = async () => {
+    const store = await opened?.catch(() => undefined);
+    await store?.close?.();
+  };
+  return { open, close };
 }

@@ -34,6 +34,11 @@ export async function connect(
     // conditional writes: a create-only put whose response was lost and that the SDK resent
     // would come back 412, turning our own success into a failure.
     maxAttempts: 1,
+    // Checksums only where S3 requires them. The SDK's default streams every upload with an
+    // aws-chunked CRC32 trailer, which S3-compatible stores (and moto) handle unevenly; integrity
+    // is core's anyway: every version is hashed before upload and verified on download.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     // A connection that goes silent for a minute (a stalled proxy or server) fails as a
     // TimeoutError, which is transient, instead of hanging the refresh forever.
     requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },

@@ -43,13 +43,14 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
         ? new LiveRefreshView(terminal, total)
         : new PlainRefreshView(terminal);
 
+  const storage = storeOpener(project.root, options.storage);
   let report: RefreshReport;
   try {
     report = await refreshState({
       project,
       keys: options.key,
       management: options.managementType,
-      openStore: storeOpener(project.root, options.storage),
+      openStore: storage.open,
       concurrency: options.concurrency,
       retries: options.retries,
       timeoutMs: options.timeout,
@@ -59,6 +60,7 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+    await storage.close();
   }
   view?.finish(report);
   if (options.json) process.stdout.write(`${JSON.stringify(refreshJson(report), null, 2)}\n`);

@@ -15,11 +15,12 @@ export interface StatusCommandOptions {
 /** `defstate status`: one row per declared key; versioned keys cost one read of the pointer. */
 export async function statusCommand(options: StatusCommandOptions): Promise<number> {
   const project = await loadProject(options.project);
+  const storage = storeOpener(project.root, options.storage);
   const report = await readStatus(project, {
     keys: options.key,
     management: options.managementType,
-    openStore: storeOpener(project.root, options.storage),
-  });
+    openStore: storage.open,
+  }).finally(storage.close);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(statusJson(report.keys), null, 2)}\n`);
     return ExitCode.ok;
