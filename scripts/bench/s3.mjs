@@ -104,8 +104,6 @@ async function main() {
       if (result.digest && result.digest !== sha256) throw new Error(`${mode}: sha256 mismatch`);
       return result;
     };
-    // One pass: moto 5.2.1 sometimes stops answering concurrent part uploads once it holds a
-    // few GiB, so more transfers per run make the run flaky rather than the figures better.
     // Adapter first on the way up, SDK first on the way down, so neither always goes first.
     const figures = {};
     for (const [mode, name] of [
