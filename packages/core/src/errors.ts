@@ -173,19 +173,31 @@ export class RefreshFailedError extends DefstateError {
   }
 }
 
-const TRANSIENT_NODE_CODES = new Set([
+const NETWORK_FAILURE_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   // Refused connections are retried too: a store or proxy restarting refuses for a moment.
   'ECONNREFUSED',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
   'EAI_AGAIN',
-  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
+
+/**
+ * Whether a Node or undici error code means the connection failed or broke, so the same request
+ * may well succeed in a moment. Adapters use it to turn such errors into `TransientError`.
+ */
+export function isNetworkFailureCode(code: string | undefined): boolean {
+  return code !== undefined && NETWORK_FAILURE_CODES.has(code);
+}
 
 /**
  * Whether an error is worth retrying: defstate's own retryable errors, network resets and
@@ -204,7 +216,7 @@ export function isTransient(error: unknown): boolean {
       status?: unknown;
       statusCode?: unknown;
     };
-    if (typeof code === 'string' && TRANSIENT_NODE_CODES.has(code)) return true;
+    if (typeof code === 'string' && isNetworkFailureCode(code)) return true;
     const httpStatus = typeof status === 'number' ? status : statusCode;
     if (typeof httpStatus === 'number' && (httpStatus === 429 || httpStatus >= 500)) return true;
   }

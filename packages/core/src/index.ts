@@ -9,6 +9,7 @@ export {
   describeError,
   IntegrityError,
   InvalidKeyError,
+  isNetworkFailureCode,
   isTransient,
   PreconditionFailedError,
   RefreshFailedError,

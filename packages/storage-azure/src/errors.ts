@@ -3,6 +3,7 @@ import {
   AccessDeniedError,
   BlobNotFoundError,
   DefstateError,
+  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
@@ -44,22 +45,9 @@ const TRANSIENT_CODES = new Set([
   'TpsOverAccountLimit',
 ]);
 
-// Node and undici codes for a connection that failed or broke: the service may well be back soon.
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'REQUEST_SEND_ERROR',
-]);
+// Besides core's network failure codes: a host name that does not resolve (yet), and the SDK's
+// own code for a request that could not be sent.
+const AZURE_NETWORK_CODES = new Set(['ENOTFOUND', 'REQUEST_SEND_ERROR']);
 
 const IDENTITY_ERRORS = new Set([
   'CredentialUnavailableError',
@@ -145,7 +133,8 @@ export function translateAzureError(
     status === 408 ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
-    (code !== undefined && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code)))
+    (code !== undefined &&
+      (TRANSIENT_CODES.has(code) || AZURE_NETWORK_CODES.has(code) || isNetworkFailureCode(code)))
   ) {
     if (status === undefined) {
       return new TransientError(`Azure Blob Storage could not reach ${scope.location} (${code}).`, {

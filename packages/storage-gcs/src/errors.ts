@@ -2,6 +2,7 @@ import {
   AbortedError,
   AccessDeniedError,
   DefstateError,
+  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
@@ -33,20 +34,6 @@ export interface ErrorScope {
 }
 
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 // What google-auth-library throws when it cannot find or use credentials (no HTTP status of
 // Cloud Storage's own). Matched on the message only to classify; the message is never shown.
 const CREDENTIAL_FAILURE =
@@ -148,7 +135,7 @@ export function translate(error: unknown, scope: ErrorScope, signal?: AbortSigna
   }
   if (
     (facts.status !== undefined && TRANSIENT_STATUS.has(facts.status)) ||
-    (facts.code !== undefined && TRANSIENT_CODES.has(facts.code))
+    isNetworkFailureCode(facts.code)
   ) {
     return new TransientError(
       `Google Cloud Storage failed ${scope.operation} on ${scope.where} (${detail}); it may succeed on retry.`,

@@ -3,6 +3,7 @@ import {
   AccessDeniedError,
   BlobNotFoundError,
   DefstateError,
+  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
@@ -76,20 +77,6 @@ const TRANSIENT_CODES = new Set([
   'NetworkingError',
 ]);
 
-const TRANSIENT_SOCKET_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
 export function translateS3Error(error: unknown, context: ErrorContext): DefstateError {
   if (error instanceof DefstateError) return error;
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
@@ -125,7 +112,7 @@ export function translateS3Error(error: unknown, context: ErrorContext): Defstat
   }
   if (
     TRANSIENT_CODES.has(code) ||
-    (socketCode !== undefined && TRANSIENT_SOCKET_CODES.has(socketCode)) ||
+    isNetworkFailureCode(socketCode) ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
     shape.$retryable !== undefined
