@@ -5,12 +5,13 @@
 // Needs the adapter built (`pnpm -w turbo run build --filter=@defstate/storage-azure`).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, realpathSync } from 'node:fs';
+import { createReadStream, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeStateFile } from './state-file.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_AZURE_MIB ?? 512) * MiB;
@@ -54,24 +55,6 @@ async function child([mode, file, name]) {
   process.stdout.write(JSON.stringify({ seconds, maxRssMiB, digest }));
 }
 
-async function writeState(file) {
-  const hash = createHash('sha256');
-  let counter = 42;
-  async function* chunks() {
-    for (let written = 0; written < SIZE; written += MiB) {
-      const chunk = Buffer.allocUnsafe(MiB);
-      for (let offset = 0; offset < MiB; offset += 4) {
-        counter = (counter * 1_103_515_245 + 12_345) >>> 0;
-        chunk.writeUInt32LE(counter, offset);
-      }
-      hash.update(chunk);
-      yield chunk;
-    }
-  }
-  await pipeline(chunks, createWriteStream(file));
-  return hash.digest('hex');
-}
-
 async function main() {
   const { emulatorEnv, startEmulator } = await import('../../tools/emulators/start.mjs');
   const emulator = await startEmulator('azure');
@@ -83,7 +66,7 @@ async function main() {
       .getContainerClient(CONTAINER)
       .create();
     const file = join(folder, 'state');
-    const sha256 = await writeState(file);
+    const sha256 = await writeStateFile(file, SIZE);
     const run = (mode, name) => {
       const out = execFileSync(process.execPath, [HERE, '--child', mode, file, name], {
         env,

@@ -5,13 +5,14 @@
 // Needs the adapter built (`cd packages/storage-s3 && npx tsc -p tsconfig.build.json`).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeStateFile } from './state-file.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_S3_MIB ?? 512) * MiB;
@@ -55,24 +56,6 @@ async function child([mode, file, name]) {
   process.exit(0); // keep-alive sockets would hold the process open
 }
 
-async function writeState(file) {
-  const hash = createHash('sha256');
-  let counter = 42;
-  async function* chunks() {
-    for (let written = 0; written < SIZE; written += MiB) {
-      const chunk = Buffer.allocUnsafe(MiB);
-      for (let offset = 0; offset < MiB; offset += 4) {
-        counter = (counter * 1_103_515_245 + 12_345) >>> 0;
-        chunk.writeUInt32LE(counter, offset);
-      }
-      hash.update(chunk);
-      yield chunk;
-    }
-  }
-  await pipeline(chunks, createWriteStream(file));
-  return hash.digest('hex');
-}
-
 async function main() {
   const { emulatorEnv, startEmulator } = await import('../../tools/emulators/start.mjs');
   const emulator = await startEmulator('s3');
@@ -94,7 +77,7 @@ async function main() {
     await setup.send(new CreateBucketCommand({ Bucket: BUCKET }));
     setup.destroy();
     const file = join(folder, 'state');
-    const sha256 = await writeState(file);
+    const sha256 = await writeStateFile(file, SIZE);
     const run = (mode, name) => {
       const out = execFileSync(process.execPath, [HERE, '--child', mode, file, name], {
         env,
