@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
+import { BIN, configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
 
 // These tests spawn the built `defstate` in throwaway projects, as a user or CI would run it.
 
@@ -299,7 +299,7 @@ describe('output', () => {
 
   it('draws a live view on a terminal', async () => {
     // `script` gives the command a pseudo-terminal, as an interactive shell would.
-    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(__dirname, '../bin/defstate.js'))} refresh`;
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} refresh`;
     const { spawnSync } = await import('node:child_process');
     const result = spawnSync('script', ['-qec', command, '/dev/null'], {
       cwd: sandbox.project,
