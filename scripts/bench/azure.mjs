@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeStateFile } from './state-file.mjs';
+import { printTransferTable, writeStateFile } from './transfer.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_AZURE_MIB ?? 512) * MiB;
@@ -97,35 +97,12 @@ async function main() {
       rate: median(runs[mode].map(rate)),
       rss: Math.max(...runs[mode].map((result) => result.maxRssMiB)),
     });
-    const rows = ['upload', 'download'].map((direction) => {
-      const adapter = summary(`adapter-${direction}`);
-      const sdk = summary(`sdk-${direction}`);
-      return [
-        direction,
-        adapter.rate.toFixed(0),
-        sdk.rate.toFixed(0),
-        (adapter.rate / sdk.rate).toFixed(2),
-        adapter.rss.toFixed(0),
-        sdk.rss.toFixed(0),
-      ];
-    });
-    const header = [
-      `${SIZE / MiB} MiB`,
-      'adapter MiB/s',
-      'SDK MiB/s',
-      'ratio',
-      'adapter peak RSS MiB',
-      'SDK peak RSS MiB',
-    ];
-    const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => row[column].length)),
-    );
-    const line = (cells) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
-    console.log(
+    const figures = Object.fromEntries(Object.keys(runs).map((mode) => [mode, summary(mode)]));
+    printTransferTable(
       `Azure Blob on Azurite ${emulator.endpoint}, node ${process.version}, median of ${ROUNDS} rounds`,
+      SIZE / MiB,
+      figures,
     );
-    console.log(line(header));
-    for (const row of rows) console.log(line(row));
   } finally {
     await rm(folder, { recursive: true, force: true });
     await emulator.stop();

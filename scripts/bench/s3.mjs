@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeStateFile } from './state-file.mjs';
+import { printTransferTable, writeStateFile } from './transfer.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_S3_MIB ?? 512) * MiB;
@@ -97,33 +97,16 @@ async function main() {
     ])
       figures[mode] = run(mode, name);
     const rate = ({ seconds }) => SIZE / MiB / seconds;
-    const rows = ['upload', 'download'].map((direction) => {
-      const adapter = figures[`adapter-${direction}`];
-      const sdk = figures[`sdk-${direction}`];
-      return [
-        direction,
-        rate(adapter).toFixed(0),
-        rate(sdk).toFixed(0),
-        (rate(adapter) / rate(sdk)).toFixed(2),
-        adapter.maxRssMiB.toFixed(0),
-        sdk.maxRssMiB.toFixed(0),
-      ];
-    });
-    const header = [
-      `${SIZE / MiB} MiB`,
-      'adapter MiB/s',
-      'SDK MiB/s',
-      'ratio',
-      'adapter peak RSS MiB',
-      'SDK peak RSS MiB',
-    ];
-    const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => row[column].length)),
+    printTransferTable(
+      `S3 on moto ${emulator.endpoint}, node ${process.version}`,
+      SIZE / MiB,
+      Object.fromEntries(
+        Object.entries(figures).map(([mode, run]) => [
+          mode,
+          { rate: rate(run), rss: run.maxRssMiB },
+        ]),
+      ),
     );
-    const line = (cells) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
-    console.log(`S3 on moto ${emulator.endpoint}, node ${process.version}`);
-    console.log(line(header));
-    for (const row of rows) console.log(line(row));
   } finally {
     await rm(folder, { recursive: true, force: true });
     await emulator.stop();
