@@ -117,13 +117,7 @@ export class S3BlobStore implements BlobStore {
         { abortSignal: options.signal },
       );
       this.#bucketSeen = true;
-      return {
-        name,
-        size: output.ContentLength ?? 0,
-        etag: output.ETag ?? '',
-        lastModified: output.LastModified,
-        body: this.#guardBody(output.Body as Readable, context),
-      };
+      return { ...metaOf(name, output), body: this.#guardBody(output.Body as Readable, context) };
     } catch (error) {
       throw translateS3Error(error, context);
     }
@@ -137,12 +131,7 @@ export class S3BlobStore implements BlobStore {
         { abortSignal: options.signal },
       );
       this.#bucketSeen = true;
-      return {
-        name,
-        size: output.ContentLength ?? 0,
-        etag: output.ETag ?? '',
-        lastModified: output.LastModified,
-      };
+      return metaOf(name, output);
     } catch (error) {
       // A HEAD response has no body, so a missing bucket and a missing key are the same bare
       // 404. Ask the bucket once; after that, a 404 means the object.
@@ -294,4 +283,17 @@ function sizeOf(body: BlobBody): number | undefined {
   if (typeof body === 'string') return Buffer.byteLength(body);
   if (body instanceof Uint8Array) return body.byteLength;
   return undefined;
+}
+
+/** What GetObject and HeadObject both answer about an object. */
+function metaOf(
+  name: string,
+  output: { ContentLength?: number; ETag?: string; LastModified?: Date },
+): BlobMeta {
+  return {
+    name,
+    size: output.ContentLength ?? 0,
+    etag: output.ETag ?? '',
+    lastModified: output.LastModified,
+  };
 }
