@@ -15,35 +15,140 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 
-  withSelection(program.command('refresh'), 'refresh')
-    .description('Refresh the state of the project’s components and store it.')
-    .option(
-      '-c, --concurrency <n>',
-      'components refreshed at once (default: 2 per CPU core, 2 to 8)',
-      positiveInteger,
-    )
-    .option(
-      '-r, --retries <n>',
-      'retries of a transient failure, per key (default: 3)',
-      nonNegativeInteger,
-    )
-    .option(
-      '-t, --timeout <duration>',
-      'longest one refresh attempt may take, e.g. 90s (default: 10m)',
-      duration,
-    )
-    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
-    .action(async (options) => {
-      const { refreshCommand } = await import('./commands/refresh.js');
-      exitCode = await refreshCommand(options);
-    });
-
+  const refresh = (name: string, description: string, pin: boolean) =>
+    withSelection(program.command(name), 'refresh')
+      .description(description)
+      .option(
+        '-c, --concurrency <n>',
+        'components refreshed at once (default: 2 per CPU core, 2 to 8)',
+        positiveInteger,
+      )
+      .option(
+        '-r, --retries <n>',
+        'retries of a transient failure, per key (default: 3)',
+        nonNegativeInteger,
+      )
+      .option(
+        '-t, --timeout <duration>',
+        'longest one refresh attempt may take, e.g. 90s (default: 10m)',
+        duration,
+      )
+      .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+      .action(async (options) => {
+        const { refreshCommand } = await import('./commands/refresh.js');
+        exitCode = await refreshCommand(pin ? { ...options, pin: true } : options);
+      });
+  refresh('refresh', 'Refresh the state of the project’s components and store it.', false).option(
+    '--pin',
+    'then pin every declared key to its current version in .local_defs_state/ (for the artifact)',
+  );
+  refresh('deploy', 'Refresh and pin, for a deployment: the same as `refresh --pin`.', true);
   withSelection(program.command('status'), 'show')
     .description('Show the current state of every declared key.')
     .option('--json', 'print the status as JSON on stdout')
+    .option('--html <file>', 'also write the status page as one static HTML file')
+    .option('--max-age <duration>', 'call state older than this stale, e.g. 7d', duration)
     .action(async (options) => {
       const { statusCommand } = await import('./commands/status.js');
       exitCode = await statusCommand(options);
+    });
+
+  withSelection(program.command('pull'), 'pull')
+    .description(
+      'Download the pinned (or latest) versioned states into .local_defs_state/, so the artifact starts with no storage access.',
+    )
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (options) => {
+      const { pullCommand } = await import('./commands/pull.js');
+      exitCode = await pullCommand(options);
+    });
+
+  withSelection(program.command('verify'), 'check')
+    .description(
+      'Check that every declared key has good state (a CI gate): one line per problem, exit 1 on any.',
+    )
+    .option('--max-age <duration>', 'fail on state older than this, e.g. 24h or 7d', duration)
+    .option('--deep', 'also download each versioned state and check its sha256')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (options) => {
+      const { verifyCommand } = await import('./commands/verify.js');
+      exitCode = await verifyCommand(options);
+    });
+
+  withProject(program.command('history'))
+    .description('List the versions of a versioned key, newest first.')
+    .argument('<key>', 'the state key')
+    .option('-n, --limit <n>', 'show only the newest n versions', positiveInteger)
+    .option('--json', 'print the history as JSON on stdout')
+    .action(async (key: string, options) => {
+      const { historyCommand } = await import('./commands/history.js');
+      exitCode = await historyCommand(key, options);
+    });
+
+  withProject(program.command('rollback'))
+    .description('Move the latest pointer of a versioned key back to an earlier version.')
+    .argument('<key>', 'the state key')
+    .requiredOption('--to <version>', 'the version to make latest again (see `defstate history`)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (key: string, options) => {
+      const { rollbackCommand } = await import('./commands/rollback.js');
+      exitCode = await rollbackCommand(key, options);
+    });
+
+  withSelection(program.command('prune'), 'prune')
+    .description(
+      'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes.',
+    )
+    .requiredOption(
+      '--keep <n>',
+      'published versions to keep per key, newest first',
+      positiveInteger,
+    )
+    .option('--older-than <duration>', 'delete only versions older than this, e.g. 30d', duration)
+    .addOption(
+      new Option(
+        '--pins <file>',
+        'also keep every version this pin file names (repeatable; the project’s own is always kept)',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .option('--dry-run', 'show what would be deleted, delete nothing')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (options) => {
+      const { pruneCommand } = await import('./commands/prune.js');
+      exitCode = await pruneCommand(options);
+    });
+
+  program
+    .command('scaffold')
+    .description('Write a CI workflow or a Dockerfile for the project.')
+    .argument('<what>', 'github-actions or dockerfile')
+    .addOption(
+      new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
+        process.cwd(),
+        'current folder',
+      ),
+    )
+    .option('-f, --force', 'overwrite a file that already exists')
+    .option('--stdout', 'print the file instead of writing it')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .action(async (what: string, options) => {
+      const { scaffoldCommand } = await import('./commands/scaffold.js');
+      exitCode = await scaffoldCommand(what, options);
+    });
+
+  withProject(program.command('ui'))
+    .description(
+      'Serve a status page for the project’s keys on this machine (read-only by default).',
+    )
+    .option('--port <n>', 'port to listen on (default: 4777; 0 picks a free one)', port)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--max-age <duration>', 'call state older than this stale, e.g. 7d', duration)
+    .option('--allow-writes', 'offer refresh and rollback buttons (each asks for confirmation)')
+    .action(async (options) => {
+      const { uiCommand } = await import('./commands/ui.js');
+      exitCode = await uiCommand(options);
     });
 
   try {
@@ -85,6 +190,22 @@ function withSelection(command: Command, verb: string): Command {
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 }
 
+/** The options of a command that works on one project and its store. */
+function withProject(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
+        process.cwd(),
+        'current folder',
+      ),
+    )
+    .option(
+      '-s, --storage <url>',
+      'versioned storage URL, overriding DEFSTATE_HOME (e.g. file:///srv/state)',
+    )
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -112,14 +233,28 @@ function nonNegativeInteger(value: string): number {
   return number;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535)
+    throw new InvalidArgumentError('Expected a port number from 0 to 65535.');
+  return number;
+}
 
-/** `90s`, `10m`, `1500ms`, `1h`; a bare number is seconds. Returns milliseconds. */
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/;
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** `90s`, `10m`, `1500ms`, `1h`, `7d`, `2w`; a bare number is seconds. Returns milliseconds. */
 export function duration(value: string): number {
   const match = DURATION.exec(value.trim());
   const ms = match ? Number(match[1]) * (UNIT_MS[match[2] ?? 's'] as number) : Number.NaN;
-  if (!(ms > 0)) throw new InvalidArgumentError('Expected a duration such as 90s, 10m or 1500ms.');
+  if (!(ms > 0)) throw new InvalidArgumentError('Expected a duration such as 90s, 10m, 24h or 7d.');
   return ms;
 }
 
