@@ -1,3 +1,33 @@
+export type { HistoryEntry, KeyHistory } from './deploy/history.js';
+export { readHistory } from './deploy/history.js';
+export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
+export { LAST_REFRESH_FILE, readLastRefresh } from './deploy/last-refresh.js';
+export type { PinProjectOptions } from './deploy/pin-project.js';
+export { pinProject } from './deploy/pin-project.js';
+export type { PinFile } from './deploy/pins.js';
+export {
+  PIN_FILE,
+  PinFileSchema,
+  pinFilePath,
+  readPinFile,
+  readPins,
+  writePins,
+} from './deploy/pins.js';
+export type { PruneCandidate, PruneOptions, PruneReport } from './deploy/prune.js';
+export { DEFAULT_ORPHAN_GRACE_MS, pruneState } from './deploy/prune.js';
+export type { PullOptions, PullReport } from './deploy/pull.js';
+export { pullState } from './deploy/pull.js';
+export { PULLED_DIR, pulledStatePath } from './deploy/pulled.js';
+export type { RollbackResult } from './deploy/rollback.js';
+export { rollbackState } from './deploy/rollback.js';
+export type {
+  VerifiedKey,
+  VerifyOptions,
+  VerifyProblem,
+  VerifyProblemCode,
+  VerifyReport,
+} from './deploy/verify.js';
+export { verifyState } from './deploy/verify.js';
 export type { DefstateErrorCode, DefstateErrorOptions } from './errors.js';
 export {
   AbortedError,
@@ -21,7 +51,7 @@ export {
   UsageError,
 } from './errors.js';
 export type { Digest } from './fs/hash-file.js';
-export { hashFile } from './fs/hash-file.js';
+export { hashFile, hashStream } from './fs/hash-file.js';
 export { defaultCacheDir, defaultStateHome } from './instance/default-home.js';
 export type { ResolveStorageOptions, StorageSelection } from './instance/instance-config.js';
 export {
@@ -43,6 +73,7 @@ export {
   LOCAL_STATE_DIR,
   localStatePaths,
   readLocalStateInfo,
+  readPresentLocalInfo,
 } from './local/local-state.js';
 export { stateJsonSchemas } from './model/json-schema.js';
 export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
@@ -62,6 +93,7 @@ export {
   compareStateVersions,
   createStateVersion,
   StateVersionSchema,
+  versionCreatedAt,
 } from './model/state-version.js';
 export type {
   Component,
@@ -114,11 +146,16 @@ export type { FileStoreOptions } from './store/file-store.js';
 export { FileBlobStore, FileStoreOptionsSchema, fileStorageAdapter } from './store/file-store.js';
 export { ObjectPrefixSchema } from './store/object-prefix.js';
 export {
+  PUBLISHED_PREFIX,
+  publishedRecordName,
+  publishedRecordPrefix,
   STATE_INFO_OBJECT,
   STATES_PREFIX,
   stateObjectName,
   stateObjectPrefix,
 } from './versioned/layout.js';
+export type { StoredVersions } from './versioned/published.js';
+export { readStoredVersions } from './versioned/published.js';
 export type {
   StateInfoSnapshot,
   StateInfoUpdate,

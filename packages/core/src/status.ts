@@ -1,5 +1,4 @@
-import { access } from 'node:fs/promises';
-import { localStatePaths, readLocalStateInfo } from './local/local-state.js';
+import { readPresentLocalInfo } from './local/local-state.js';
 import type { ManagementType, StateInfo } from './model/state-info.js';
 import type { Project } from './project/load-project.js';
 import { selectComponents } from './refresh/refresh-state.js';
@@ -54,18 +53,4 @@ export async function readStatus(
     }),
   );
   return { keys, storeLocation };
-}
-
-/** Local info counts only while its state file is still there. */
-async function readPresentLocalInfo(
-  projectRoot: string,
-  key: string,
-): Promise<StateInfo | undefined> {
-  const info = await readLocalStateInfo(projectRoot, key);
-  if (!info) return undefined;
-  const present = await access(localStatePaths(projectRoot, key).state).then(
-    () => true,
-    () => false,
-  );
-  return present ? info : undefined;
 }

@@ -50,6 +50,7 @@ describe('loadState', () => {
       path: localStatePaths(t.root, 'dbt').state,
       version: t.infoOf('dbt')?.version,
       info: t.infoOf('dbt'),
+      pinned: false,
     });
   });
 

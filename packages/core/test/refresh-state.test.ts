@@ -10,6 +10,7 @@ import {
   LOCAL_STATE_DIR,
   listAll,
   localStatePaths,
+  publishedRecordName,
   type RefreshEvent,
   RefreshFailedError,
   type RefreshStateOptions,
@@ -17,6 +18,7 @@ import {
   readStateInfo,
   readText,
   refreshState,
+  type StateInfo,
   STATES_PREFIX,
   StorageError,
   stateObjectName,
@@ -97,7 +99,12 @@ describe('refreshState', () => {
     const { document } = await readStateInfo(t.store);
     expect(document.keys.Fivetran).toEqual(versioned?.info);
     const version = versioned?.info?.version as string;
-    expect(await t.objects()).toEqual(['state-info.json', stateObjectName('Fivetran', version)]);
+    // The state object, the pointer, and the record that the refresh finished with that version.
+    expect(await t.objects()).toEqual([
+      publishedRecordName(versioned?.info as StateInfo),
+      'state-info.json',
+      stateObjectName('Fivetran', version),
+    ]);
     expect((await readText(t.store, stateObjectName('Fivetran', version))).text).toBe(
       'versioned state',
     );

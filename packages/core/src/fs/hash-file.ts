@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 
 export interface Digest {
   sha256: string;
@@ -9,9 +9,14 @@ export interface Digest {
 
 /** Streams a file through sha256; memory stays flat whatever the file's size. */
 export async function hashFile(path: string): Promise<Digest> {
+  return hashStream(createReadStream(path));
+}
+
+/** Reads a stream to its end through sha256, keeping none of it. */
+export async function hashStream(stream: Readable): Promise<Digest> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of stream) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }

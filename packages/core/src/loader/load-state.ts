@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { StateNotFoundError } from '../errors.js';
+import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from '../deploy/pins.js';
+import { pulledStatePath } from '../deploy/pulled.js';
+import { BlobNotFoundError, IntegrityError, StateNotFoundError, UsageError } from '../errors.js';
 import { defaultCacheDir } from '../instance/default-home.js';
 import { defaultStorageNotice, resolveStorage } from '../instance/instance-config.js';
 import { openStore } from '../instance/open-store.js';
@@ -12,13 +14,15 @@ import { readStateInfo } from '../versioned/state-info-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
 
 export interface LoadStateOptions {
-  /** The project whose `.local_defs_state/` holds local state; the cwd by default. */
+  /** The project whose `.local_defs_state/` holds local state and pins; the cwd by default. */
   projectRoot?: string;
   /**
-   * How the key's state is managed. When omitted, a key with local state is local and any other
-   * key is versioned.
+   * How the key's state is managed. When omitted, a pinned key is as its pin says; otherwise a key
+   * with local state is local and any other key is versioned.
    */
   management?: ManagementType;
+  /** Load the latest state even when the project has a pin file. */
+  ignorePins?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Same as `--storage`: overrides `DEFSTATE_HOME` for versioned state. */
   storageUrl?: string;
@@ -36,64 +40,111 @@ export interface LoadedState {
   path: string;
   version: string;
   info: StateInfo;
+  /** The version came from the project's pin file. */
+  pinned: boolean;
 }
 
 /**
- * The state of one key, for building definitions at start-up. Local state is read in place.
- * Versioned state is downloaded once into a content-addressed cache, its sha256 checked on the
- * way, and read from there on later starts. No state is an error that says how to make some.
+ * The state of one key, for building definitions at start-up.
+ *
+ * When the project has a pin file (`defstate deploy`), the key's pinned version is loaded and
+ * nothing else: from the tree for local state, and for versioned state from the copy `defstate
+ * pull` put in the tree, else the cache, else the store (with no read of the latest pointer).
+ * Without pins, local state is read in place and versioned state is the latest version. Versioned
+ * state is downloaded once into a content-addressed cache, its sha256 checked on the way. No state
+ * is an error that says how to make some.
  */
 export async function loadState(key: string, options: LoadStateOptions = {}): Promise<LoadedState> {
   assertStateKey(key);
   const projectRoot = resolve(options.projectRoot ?? process.cwd());
+  const pins = options.ignorePins ? undefined : await readPins(projectRoot);
+  const pinned = pins?.keys[key];
+  if (pinned && pins) return loadPinnedState(pinned, pins, projectRoot, options);
   const localInfo =
     options.management === 'versioned' ? undefined : await readLocalStateInfo(projectRoot, key);
   const management = options.management ?? (localInfo ? 'local' : 'versioned');
   if (management === 'local') {
-    const path = localStatePaths(projectRoot, key).state;
-    const present = await stat(path).then(
-      (stats) => stats.isFile(),
-      () => false,
+    const { path, info } = await presentLocalState(projectRoot, key, localInfo);
+    return { key, management, path, version: info.version, info, pinned: false };
+  }
+  return loadLatestState(key, projectRoot, options, options.management === undefined);
+}
+
+async function loadPinnedState(
+  info: StateInfo,
+  pins: PinFile,
+  projectRoot: string,
+  options: LoadStateOptions,
+): Promise<LoadedState> {
+  const { key, version, management } = info;
+  if (options.management && options.management !== management) {
+    throw new UsageError(
+      `"${key}" is pinned as ${management} state in ${pinFilePath(projectRoot)}, not ${options.management}.`,
+      { hint: 'Deploy again (`defstate deploy`) after changing a component’s management type.' },
     );
-    if (!localInfo || !present) {
-      throw new StateNotFoundError(
-        key,
-        `No local state for "${key}" in ${join(projectRoot, LOCAL_STATE_DIR)}.`,
+  }
+  const loaded = { key, management, version, info, pinned: true };
+  if (management === 'local') {
+    const local = await presentLocalState(
+      projectRoot,
+      key,
+      await readLocalStateInfo(projectRoot, key),
+    );
+    if (local.info.version !== version || local.info.sha256 !== info.sha256) {
+      throw new IntegrityError(
+        `The local state of "${key}" is version ${local.info.version}, but the pin file pins ${version}.`,
         {
-          hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first (in CI: before building the image), and copy .local_defs_state into the artifact.`,
+          hint: `It was refreshed after \`defstate deploy\`. Deploy again, or delete ${pinFilePath(projectRoot)} to use the state in the tree.`,
         },
       );
     }
-    return { key, management, path, version: localInfo.version, info: localInfo };
+    return { ...loaded, path: local.path };
   }
-  return loadVersionedState(key, projectRoot, options, options.management === undefined);
+  const pulled = pulledStatePath(projectRoot, info);
+  if (await hasSize(pulled, info.size)) return { ...loaded, path: pulled };
+  const env = options.env ?? process.env;
+  const path = cachePath(info, options.cacheDir ?? defaultCacheDir(env));
+  if (await hasSize(path, info.size)) return { ...loaded, path };
+  await withStore(projectRoot, options, async (store) => {
+    try {
+      await downloadStateVersion(store, info, path, { signal: options.signal });
+    } catch (error) {
+      if (!(error instanceof BlobNotFoundError)) throw error;
+      throw pinnedVersionMissing(info, store.location, pins, error);
+    }
+  });
+  return { ...loaded, path };
 }
 
-let warnedAboutDefault = false;
+async function presentLocalState(
+  projectRoot: string,
+  key: string,
+  localInfo: StateInfo | undefined,
+): Promise<{ path: string; info: StateInfo }> {
+  const path = localStatePaths(projectRoot, key).state;
+  const present = await stat(path).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
+  if (!localInfo || !present) {
+    throw new StateNotFoundError(
+      key,
+      `No local state for "${key}" in ${join(projectRoot, LOCAL_STATE_DIR)}.`,
+      {
+        hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first (in CI: before building the image), and copy .local_defs_state into the artifact.`,
+      },
+    );
+  }
+  return { path, info: localInfo };
+}
 
-async function loadVersionedState(
+async function loadLatestState(
   key: string,
   projectRoot: string,
   options: LoadStateOptions,
   guessed: boolean,
 ): Promise<LoadedState> {
-  const env = options.env ?? process.env;
-  let store = options.store;
-  if (!store) {
-    const selection = await resolveStorage({
-      env,
-      storageUrl: options.storageUrl,
-      cwd: projectRoot,
-    });
-    store = await openStore(selection, { projectRoot, env });
-    if (selection.source === 'default' && !warnedAboutDefault) {
-      warnedAboutDefault = true;
-      process.emitWarning(defaultStorageNotice(store.location), {
-        code: 'DEFSTATE_DEFAULT_STORAGE',
-      });
-    }
-  }
-  try {
+  return withStore(projectRoot, options, async (store) => {
     const { document } = await readStateInfo(store, { signal: options.signal });
     const info = document.keys[key];
     if (!info) {
@@ -105,19 +156,47 @@ async function loadVersionedState(
         hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first, with the same DEFSTATE_HOME / --storage for versioned keys.`,
       });
     }
-    const path = join(
-      options.cacheDir ?? defaultCacheDir(env),
-      'sha256',
-      info.sha256.slice(0, 2),
-      info.sha256,
-    );
-    const cached = await stat(path).then(
-      (stats) => stats.size === info.size,
-      () => false,
-    );
-    if (!cached) await downloadStateVersion(store, info, path, { signal: options.signal });
-    return { key, management: 'versioned', path, version: info.version, info };
+    const path = cachePath(info, options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+    if (!(await hasSize(path, info.size))) {
+      await downloadStateVersion(store, info, path, { signal: options.signal });
+    }
+    return { key, management: 'versioned', path, version: info.version, info, pinned: false };
+  });
+}
+
+/** The content-addressed cache entry of a version: its name is its sha256. */
+function cachePath(info: StateInfo, cacheDir: string): string {
+  return join(cacheDir, 'sha256', info.sha256.slice(0, 2), info.sha256);
+}
+
+async function hasSize(path: string, size: number): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isFile() && stats.size === size,
+    () => false,
+  );
+}
+
+let warnedAboutDefault = false;
+
+/** Runs `use` with the given store, or opens the configured one for it and closes it after. */
+async function withStore<T>(
+  projectRoot: string,
+  options: LoadStateOptions,
+  use: (store: BlobStore) => Promise<T>,
+): Promise<T> {
+  if (options.store) return use(options.store);
+  const env = options.env ?? process.env;
+  const selection = await resolveStorage({ env, storageUrl: options.storageUrl, cwd: projectRoot });
+  const store = await openStore(selection, { projectRoot, env });
+  if (selection.source === 'default' && !warnedAboutDefault) {
+    warnedAboutDefault = true;
+    process.emitWarning(defaultStorageNotice(store.location), {
+      code: 'DEFSTATE_DEFAULT_STORAGE',
+    });
+  }
+  try {
+    return await use(store);
   } finally {
-    if (!options.store) await store.close?.();
+    await store.close?.();
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../errors.js';
 import { commitFile, writeFileAtomic } from '../fs/atomic.js';
@@ -88,6 +88,20 @@ export async function readLocalStateInfo(
     });
   }
   return result.data;
+}
+
+/** The recorded info of a key's local state, counted only while its state file is still there. */
+export async function readPresentLocalInfo(
+  projectRoot: string,
+  key: string,
+): Promise<StateInfo | undefined> {
+  const info = await readLocalStateInfo(projectRoot, key);
+  if (!info) return undefined;
+  const present = await access(localStatePaths(projectRoot, key).state).then(
+    () => true,
+    () => false,
+  );
+  return present ? info : undefined;
 }
 
 function safeJson(text: string): unknown {

@@ -24,3 +24,14 @@ export function createStateVersion(now: Date = new Date()): StateVersion {
 export function compareStateVersions(a: StateVersion, b: StateVersion): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * When a version was created, as an ISO time: its id starts with that instant, and a version's
+ * `createdAt` is the same instant.
+ */
+export function versionCreatedAt(version: StateVersion): string {
+  const [, y, mo, d, h, mi, s, ms] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(
+    version,
+  ) as unknown as string[];
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+}

@@ -1,5 +1,6 @@
 import type { StateInfo } from '../model/state-info.js';
 import type { BlobStore } from '../store/blob-store.js';
+import { writePublishedRecords } from '../versioned/published.js';
 import { mergeNewer, updateStateInfo } from '../versioned/state-info-store.js';
 import type { RetryRuntime } from './retry.js';
 
@@ -13,7 +14,8 @@ interface Waiter {
  * Gathers finished versions and moves the pointer for many keys in one compare-and-swap. A batch
  * opens with the first version and closes after `delayMs` or on `flush()`, so a run of 500 keys
  * writes the state info document a handful of times rather than 500 times, while keys that finish
- * early still become visible without waiting for the whole run.
+ * early still become visible without waiting for the whole run. After each batch it writes the
+ * versions' published records.
  */
 export class PointerBatcher {
   #pending: Waiter[] = [];
@@ -67,6 +69,11 @@ export class PointerBatcher {
           },
         );
         this.#writes += writes;
+        // The pointer moved: record that these versions were finished, so that history and
+        // rollback know them and prune never takes them for orphans. A record that fails to be
+        // written is not a failed refresh; prune writes the missing record of a latest version.
+        const infos = batch.map((waiter) => waiter.info);
+        await writePublishedRecords(this.store, infos).catch(() => undefined);
         for (const waiter of batch) waiter.resolve();
       } catch (error) {
         for (const waiter of batch) waiter.reject(error);

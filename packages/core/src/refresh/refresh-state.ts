@@ -1,6 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { recordLastRefresh } from '../deploy/last-refresh.js';
+import { pinProject } from '../deploy/pin-project.js';
+import { type PinFile, pinFilePath } from '../deploy/pins.js';
 import {
   AbortedError,
   ConfigError,
@@ -59,6 +62,12 @@ export interface RefreshReport {
   stateInfoWrites: number;
   /** Where versioned state went, when any versioned key was selected. */
   storeLocation?: string;
+  /** The pins written, when `pin` was asked for and every key succeeded. */
+  pins?: PinFile;
+  /** The pin file's path, when it was written. */
+  pinFile?: string;
+  /** Why no pins were written although `pin` was asked for; `ok` is false then. */
+  pinError?: Error;
 }
 
 export const DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
@@ -83,6 +92,11 @@ export interface RefreshStateOptions {
   runtime?: RetryRuntime;
   /** How long a batch of pointer updates gathers before its compare-and-swap, in ms. */
   commitDelayMs?: number;
+  /**
+   * After the run, if every key succeeded, pin every declared component (selected or not) to its
+   * current version in `.local_defs_state/.pins.json`, for the deployment artifact.
+   */
+  pin?: boolean;
   now?: () => Date;
 }
 
@@ -139,7 +153,10 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
   await ensureLocalStateRoot(project.root);
   await removeAbandonedStaging(project.root);
 
-  const needsStore = components.some((component) => component.management === 'versioned');
+  // Pinning records every declared key, so it needs the pointer even when only local keys run.
+  const needsStore = (options.pin ? project.components : components).some(
+    (component) => component.management === 'versioned',
+  );
   let versioned:
     | { store: BlobStore; latest: StateInfoDocument; batcher: PointerBatcher }
     | undefined;
@@ -274,13 +291,63 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
   );
   await flushed;
   await removeStagingRootIfEmpty(project.root);
-  return {
+  await recordLastRefresh(project.root, results.map(lastRefreshEntry(now()))).catch(
+    () => undefined,
+  );
+  const report: RefreshReport = {
     ok: results.every((result) => result.status !== 'failed'),
     results,
     durationMs: performance.now() - started,
     stateInfoWrites: versioned?.batcher.writes ?? 0,
     storeLocation: versioned?.store.location,
   };
+  if (options.pin) {
+    try {
+      if (!report.ok) {
+        const failed = results.filter((result) => result.status === 'failed').length;
+        throw new UsageError(`Not pinned: ${failed} key(s) failed to refresh.`, {
+          hint: 'The pin file was left as it was; fix the failures and run again.',
+        });
+      }
+      if (storeFailure) throw storeFailure;
+      const latest = versioned
+        ? (
+            await withRetry(() => readStateInfo(versioned.store, { signal }), {
+              policy,
+              runtime,
+              signal,
+            })
+          ).document.keys
+        : {};
+      const produced = new Map(
+        results.flatMap((result) => (result.info ? [[result.key, result.info] as const] : [])),
+      );
+      report.pins = await pinProject(project, {
+        latest,
+        produced,
+        store: versioned?.store.location,
+        now: now(),
+      });
+      report.pinFile = pinFilePath(project.root);
+    } catch (error) {
+      report.pinError = asError(error);
+      report.ok = false;
+    }
+  }
+  return report;
+}
+
+function lastRefreshEntry(at: Date) {
+  return (result: KeyResult) => ({
+    key: result.key,
+    management: result.management,
+    status: result.status,
+    at: at.toISOString(),
+    version: result.info?.version ?? null,
+    error: result.error
+      ? { code: (result.error as { code?: string }).code ?? 'ERROR', message: result.error.message }
+      : null,
+  });
 }
 
 async function hasLocalState(projectRoot: string, key: string, digest: Digest): Promise<boolean> {

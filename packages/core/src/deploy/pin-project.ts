@@ -1,0 +1,39 @@
+import { UsageError } from '../errors.js';
+import { readPresentLocalInfo } from '../local/local-state.js';
+import type { StateInfo } from '../model/state-info.js';
+import type { Project } from '../project/load-project.js';
+import { type PinFile, writePins } from './pins.js';
+
+export interface PinProjectOptions {
+  /** The latest pointer's entries, for versioned keys this run did not produce. */
+  latest: Readonly<Record<string, StateInfo>>;
+  /** What this run produced (or found unchanged), by key; it wins over everything else. */
+  produced?: ReadonlyMap<string, StateInfo>;
+  store?: string;
+  now?: Date;
+}
+
+/**
+ * Pins every declared component at its current state: what this run produced, else the local
+ * state in the tree or the latest versioned one. A deployment needs all of them, so a declared key
+ * without state is an error and no pin file is written.
+ */
+export async function pinProject(project: Project, options: PinProjectOptions): Promise<PinFile> {
+  const infos = await Promise.all(
+    project.components.map(
+      async ({ key, management }) =>
+        options.produced?.get(key) ??
+        (management === 'local'
+          ? await readPresentLocalInfo(project.root, key)
+          : options.latest[key]),
+    ),
+  );
+  const missing = project.components.filter((_component, index) => !infos[index]);
+  if (missing.length > 0) {
+    const keys = missing.map(({ key }) => `"${key}"`).join(', ');
+    throw new UsageError(`Cannot pin: ${missing.length} declared key(s) have no state: ${keys}.`, {
+      hint: 'A deployment needs state for every declared key; refresh them all (no --key) first.',
+    });
+  }
+  return writePins(project.root, infos as StateInfo[], { store: options.store, now: options.now });
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { StateNotFoundError, StorageError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
+import { type StateInfo, StateInfoSchema } from '../model/state-info.js';
+import { StateKeySchema } from '../model/state-key.js';
+
+/**
+ * The pin file: the exact version of every declared key that a deployment uses. `defstate deploy`
+ * (`refresh --pin`) and `defstate pull` write it into `.local_defs_state/`, so the artifact carries
+ * it, and `loadState` loads exactly those versions, never whatever is latest when the code starts.
+ */
+export const PIN_FILE = '.pins.json';
+export const PIN_FILE_SCHEMA_VERSION = 1;
+
+export const PinFileSchema = z
+  .object({
+    schemaVersion: z.literal(PIN_FILE_SCHEMA_VERSION),
+    pinnedAt: z.iso.datetime().describe('When the pins were written (ISO 8601, UTC).'),
+    store: z
+      .string()
+      .nullable()
+      .describe('The store the versioned pins are in (its location, never a secret).'),
+    keys: z.record(StateKeySchema, StateInfoSchema),
+  })
+  .strict()
+  .superRefine((pins, context) => {
+    for (const [key, info] of Object.entries(pins.keys)) {
+      if (info.key !== key) {
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', key, 'key'],
+          message: `entry is filed under "${key}" but names key "${info.key}"`,
+        });
+      }
+    }
+  });
+export type PinFile = z.infer<typeof PinFileSchema>;
+
+export function pinFilePath(projectRoot: string): string {
+  return join(localStateRoot(projectRoot), PIN_FILE);
+}
+
+/** The project's pin file, or `undefined` when it has none. */
+export async function readPins(projectRoot: string): Promise<PinFile | undefined> {
+  return readPinFileIfPresent(pinFilePath(resolve(projectRoot)));
+}
+
+/** A pin file anywhere, e.g. one kept from a deployed artifact; it must exist. */
+export async function readPinFile(path: string): Promise<PinFile> {
+  const pins = await readPinFileIfPresent(resolve(path));
+  if (!pins) {
+    throw new UsageError(`No pin file at ${path}.`, {
+      hint: `Pin files are written by \`defstate deploy\` to .local_defs_state/${PIN_FILE}.`,
+    });
+  }
+  return pins;
+}
+
+async function readPinFileIfPresent(path: string): Promise<PinFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new StorageError(`The pin file ${path} is not valid JSON.`, {
+      cause: error,
+      hint: 'Write it again with `defstate deploy`.',
+    });
+  }
+  const result = PinFileSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new StorageError(
+      `The pin file ${path} is not valid: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
+      { cause: result.error, hint: 'Write it again with `defstate deploy`.' },
+    );
+  }
+  return result.data;
+}
+
+/** Writes the project's pin file atomically; keys are sorted so that the file diffs well. */
+export async function writePins(
+  projectRoot: string,
+  infos: readonly StateInfo[],
+  { store, now = new Date() }: { store?: string; now?: Date } = {},
+): Promise<PinFile> {
+  const pins: PinFile = {
+    schemaVersion: PIN_FILE_SCHEMA_VERSION,
+    pinnedAt: now.toISOString(),
+    store: store ?? null,
+    keys: Object.fromEntries(
+      [...infos].sort((a, b) => (a.key < b.key ? -1 : 1)).map((info) => [info.key, info]),
+    ),
+  };
+  await ensureLocalStateRoot(projectRoot);
+  await writeFileAtomic(pinFilePath(projectRoot), `${JSON.stringify(pins, null, 2)}\n`);
+  return pins;
+}
+
+/** The error for a pinned version that the store no longer holds. */
+export function pinnedVersionMissing(
+  info: StateInfo,
+  storeLocation: string,
+  pins: PinFile,
+  cause?: unknown,
+): StateNotFoundError {
+  const elsewhere =
+    pins.store && pins.store !== storeLocation ? ` (it was pinned from ${pins.store})` : '';
+  return new StateNotFoundError(
+    info.key,
+    `Pinned version ${info.version} of "${info.key}" is not in ${storeLocation}${elsewhere}.`,
+    {
+      cause,
+      hint: 'It was pruned, or this environment points at another store. Deploy again, or run `defstate pull` while building the artifact so it needs no storage.',
+    },
+  );
+}

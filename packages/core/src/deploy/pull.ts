@@ -1,0 +1,106 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BlobNotFoundError, UsageError } from '../errors.js';
+import type { StateInfo } from '../model/state-info.js';
+import type { Project } from '../project/load-project.js';
+import { createLimit } from '../refresh/limit.js';
+import { selectComponents } from '../refresh/refresh-state.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { readStateInfo } from '../versioned/state-info-store.js';
+import { downloadStateVersion } from '../versioned/transfer.js';
+import { pinProject } from './pin-project.js';
+import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from './pins.js';
+import { pulledKeyFolder, pulledStatePath } from './pulled.js';
+
+export interface PullOptions {
+  /** Only these keys (their versioned ones); every declared versioned key by default. */
+  keys?: readonly string[];
+  openStore: () => Promise<BlobStore>;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+export interface PullReport {
+  keys: { key: string; info: StateInfo; downloaded: boolean }[];
+  pins: PinFile;
+  /** The pin file was written by this pull (there was none: the latest versions were pinned). */
+  wrotePins: boolean;
+  pinFile: string;
+  storeLocation: string;
+}
+
+/**
+ * Downloads the pinned versions of versioned keys into `.local_defs_state/.pulled/`, so that the
+ * artifact loads them with no storage access. Without a pin file it pins every declared key at
+ * its latest state first: a pulled artifact must say which versions it carries. Each download is
+ * sha256-checked; one already in place is kept; older pulled versions of the key are removed.
+ */
+export async function pullState(project: Project, options: PullOptions): Promise<PullReport> {
+  const { signal } = options;
+  const components = selectComponents(project, options.keys).filter(
+    (component) => component.management === 'versioned',
+  );
+  const store = await options.openStore();
+  let pins = await readPins(project.root);
+  const wrotePins = pins === undefined;
+  if (!pins) {
+    const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+    const { document } = await withRetry(() => readStateInfo(store, { signal }), retry);
+    pins = await pinProject(project, {
+      latest: document.keys,
+      store: store.location,
+      now: options.now,
+    });
+  }
+  const pinned = pins;
+  const unpinned = components.filter(({ key }) => !pinned.keys[key]);
+  if (unpinned.length > 0) {
+    throw new UsageError(
+      `${unpinned.map(({ key }) => `"${key}"`).join(', ')} not in the pin file ${pinFilePath(project.root)}.`,
+      { hint: 'The pins predate these components: deploy again (`defstate deploy`), then pull.' },
+    );
+  }
+  const limit = createLimit(4);
+  const keys = await Promise.all(
+    components.map(({ key }) =>
+      limit(async () => {
+        const info = pinned.keys[key] as StateInfo;
+        const target = pulledStatePath(project.root, info);
+        const present = await stat(target).then(
+          (stats) => stats.isFile() && stats.size === info.size,
+          () => false,
+        );
+        if (!present) {
+          await withRetry(() => downloadStateVersion(store, info, target, { signal }), {
+            policy: DEFAULT_RETRY_POLICY,
+            signal,
+          }).catch((error: unknown) => {
+            if (error instanceof BlobNotFoundError)
+              throw pinnedVersionMissing(info, store.location, pinned, error);
+            throw error;
+          });
+        }
+        await removeOtherPulledVersions(project.root, info);
+        return { key, info, downloaded: !present };
+      }),
+    ),
+  );
+  return {
+    keys,
+    pins,
+    wrotePins,
+    pinFile: pinFilePath(project.root),
+    storeLocation: store.location,
+  };
+}
+
+async function removeOtherPulledVersions(projectRoot: string, info: StateInfo): Promise<void> {
+  const folder = pulledKeyFolder(projectRoot, info.key);
+  const entries = await readdir(folder).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((entry) => entry !== info.version)
+      .map((entry) => rm(join(folder, entry), { force: true, recursive: true })),
+  );
+}

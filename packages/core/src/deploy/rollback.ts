@@ -1,0 +1,69 @@
+import { StateNotFoundError, UsageError } from '../errors.js';
+import type { StateInfo } from '../model/state-info.js';
+import { StateVersionSchema } from '../model/state-version.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { stateObjectName } from '../versioned/layout.js';
+import { readStoredVersions } from '../versioned/published.js';
+import { readStateInfo, updateStateInfo } from '../versioned/state-info-store.js';
+
+export interface RollbackResult {
+  /** The pointer's entry before the rollback. */
+  previous?: StateInfo;
+  /** The entry it holds now. */
+  current: StateInfo;
+  /** Writes of the state info document (0 when the version was already latest). */
+  writes: number;
+}
+
+/**
+ * Moves a versioned key's latest pointer back to an earlier published version, by the same
+ * compare-and-swap refreshes use: the change re-applies to whatever the document holds when the
+ * write lands, so concurrent refreshes of other keys are never lost. A refresh of this key that
+ * finishes afterwards moves the pointer forward again, as it should.
+ */
+export async function rollbackState(
+  store: BlobStore,
+  key: string,
+  version: string,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<RollbackResult> {
+  if (!StateVersionSchema.safeParse(version).success) {
+    throw new UsageError(`"${version}" is not a state version.`, {
+      hint: 'Versions look like 20261127T101530123Z-3f9a1c0b7d2e; `defstate history <key>` lists them.',
+    });
+  }
+  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const [stored, { document }] = await Promise.all([
+    readStoredVersions(store, key, { signal }),
+    withRetry(() => readStateInfo(store, { signal }), retry),
+  ]);
+  const previous = document.keys[key];
+  const target =
+    stored.records.get(version) ?? (previous?.version === version ? previous : undefined);
+  if (!target || !stored.objects.has(version)) {
+    const known = !target && stored.objects.has(version);
+    throw new StateNotFoundError(
+      key,
+      known
+        ? `Version ${version} of "${key}" was uploaded by a refresh that never finished; it cannot be made latest.`
+        : `"${key}" has no version ${version} in ${store.location}.`,
+      {
+        hint: `\`defstate history ${JSON.stringify(key)}\` lists the versions you can roll back to.`,
+      },
+    );
+  }
+  // The object may have been deleted between the listing and now (a prune): check just before.
+  if (!(await withRetry(() => store.head(stateObjectName(key, version), { signal }), retry))) {
+    throw new StateNotFoundError(key, `Version ${version} of "${key}" was just deleted.`);
+  }
+  const update = await updateStateInfo(
+    store,
+    (current) => {
+      current.keys[key] = target;
+      return current;
+    },
+    { signal },
+  );
+  return { ...(previous ? { previous } : {}), current: target, writes: update.writes };
+}

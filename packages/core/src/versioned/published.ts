@@ -1,0 +1,79 @@
+import { PreconditionFailedError } from '../errors.js';
+import type { StateInfo } from '../model/state-info.js';
+import type { StateVersion } from '../model/state-version.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
+import { type BlobStore, listAll } from '../store/blob-store.js';
+import {
+  parsePublishedRecordName,
+  parseStateObjectName,
+  publishedRecordName,
+  publishedRecordPrefix,
+  stateObjectPrefix,
+} from './layout.js';
+
+/**
+ * Records that refreshes finished with these versions (see `layout.ts`). Create-only and
+ * idempotent: a record that is already there is left as it is.
+ */
+export async function writePublishedRecords(
+  store: BlobStore,
+  infos: readonly StateInfo[],
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<void> {
+  await Promise.all(
+    infos.map((info) =>
+      withRetry(
+        () =>
+          store
+            .put(publishedRecordName(info), `${JSON.stringify(info)}\n`, {
+              ifNoneMatch: '*',
+              contentType: 'application/json',
+              signal,
+            })
+            .catch((error: unknown) => {
+              if (!(error instanceof PreconditionFailedError)) throw error;
+            }),
+        { policy: DEFAULT_RETRY_POLICY, signal },
+      ),
+    ),
+  );
+}
+
+/** What a store holds for one key: its state objects and its published records. */
+export interface StoredVersions {
+  /** Every state object, by version, with its size in bytes. */
+  objects: Map<StateVersion, number>;
+  /** Every published record, by version. */
+  records: Map<StateVersion, StateInfo>;
+}
+
+/** Lists a key's state objects and published records: two listings, whatever their number. */
+export async function readStoredVersions(
+  store: BlobStore,
+  key: string,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<StoredVersions> {
+  const listed = async <T>(prefix: string, parse: (name: string, size: number) => T | undefined) =>
+    withRetry(
+      async () => {
+        const found: T[] = [];
+        for await (const item of listAll(store, prefix, { signal })) {
+          const parsed = parse(item.name, item.size);
+          if (parsed !== undefined) found.push(parsed);
+        }
+        return found;
+      },
+      { policy: DEFAULT_RETRY_POLICY, signal },
+    );
+  const [objects, records] = await Promise.all([
+    listed(stateObjectPrefix(key), (name, size) => {
+      const version = parseStateObjectName(key, name);
+      return version === undefined ? undefined : ([version, size] as const);
+    }),
+    listed(publishedRecordPrefix(key), (name) => parsePublishedRecordName(key, name)),
+  ]);
+  return {
+    objects: new Map(objects),
+    records: new Map(records.map((info) => [info.version, info])),
+  };
+}
