@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PinFileSchema } from '../deploy/pins.js';
 import { StateInfoDocumentSchema, StateInfoSchema } from './state-info.js';
 
 /**
@@ -16,6 +17,11 @@ export function stateJsonSchemas(): Record<string, unknown> {
       ...z.toJSONSchema(StateInfoDocumentSchema),
       $id: 'https://defstate.dev/schema/state-info-document.schema.json',
       title: 'defstate state info document',
+    },
+    'pin-file.schema.json': {
+      ...z.toJSONSchema(PinFileSchema),
+      $id: 'https://defstate.dev/schema/pin-file.schema.json',
+      title: 'defstate pin file (.local_defs_state/.pins.json)',
     },
   };
 }

@@ -1,0 +1,519 @@
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type BlobStore,
+  createStateVersion,
+  FileBlobStore,
+  IntegrityError,
+  listAll,
+  loadState,
+  localStatePaths,
+  PIN_FILE,
+  type PinFile,
+  pinFilePath,
+  pruneState,
+  publishedRecordName,
+  pulledStatePath,
+  pullState,
+  readHistory,
+  readLastRefresh,
+  readPinFile,
+  readPins,
+  readStateInfo,
+  refreshState,
+  rollbackState,
+  StateNotFoundError,
+  StorageError,
+  stateObjectName,
+  UsageError,
+  verifyState,
+} from '../src/index.js';
+import { component, project, sha256, useTempDir } from './helpers.js';
+
+/**
+ * A project with one local and two versioned components whose content the test changes between
+ * refreshes, and a file store of its own.
+ */
+async function deployment() {
+  const root = await useTempDir('project');
+  const store = new FileBlobStore(join(await useTempDir('store'), 'objects'));
+  const cacheDir = join(await useTempDir('cache'), 'cache');
+  const content: Record<string, string> = { svc: 'services v1', cat: 'catalog v1', flags: 'f1' };
+  const components = [
+    component('svc', 'local', ({ statePath }) => writeFile(statePath, content.svc as string)),
+    component('cat', 'versioned', ({ statePath }) => writeFile(statePath, content.cat as string)),
+    component('flags', 'versioned', ({ statePath }) =>
+      writeFile(statePath, content.flags as string),
+    ),
+  ];
+  const theProject = project(root, components);
+  const openStore = async () => store;
+  const refresh = async (options: { pin?: boolean; keys?: string[] } = {}) => {
+    const report = await refreshState({
+      project: theProject,
+      openStore,
+      commitDelayMs: 0,
+      ...options,
+    });
+    return report;
+  };
+  const load = (key: string, at = root) => loadState(key, { projectRoot: at, store, cacheDir });
+  const text = async (key: string, at = root) => readFile((await load(key, at)).path, 'utf8');
+  return { root, store, cacheDir, content, project: theProject, openStore, refresh, load, text };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as Error;
+}
+
+/** The store with some of its methods replaced; the rest pass through. */
+function intercept(store: BlobStore, overrides: Partial<BlobStore>): BlobStore {
+  return {
+    adapter: store.adapter,
+    location: store.location,
+    capabilities: store.capabilities,
+    get: (...args) => store.get(...args),
+    head: (...args) => store.head(...args),
+    put: (...args) => store.put(...args),
+    list: (...args) => store.list(...args),
+    delete: (...args) => store.delete(...args),
+    ...overrides,
+  };
+}
+
+async function objectNames(store: BlobStore, prefix = ''): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of listAll(store, prefix)) names.push(item.name);
+  return names;
+}
+
+describe('pinned deploys', () => {
+  it('pins every declared key, and loadState keeps loading the pins after latest moves', async () => {
+    const t = await deployment();
+    const deploy = await t.refresh({ pin: true });
+    expect(deploy.ok).toBe(true);
+    expect(deploy.pinFile).toBe(join(t.root, '.local_defs_state', PIN_FILE));
+    const pins = (await readPins(t.root)) as PinFile;
+    expect(Object.keys(pins.keys)).toEqual(['cat', 'flags', 'svc']);
+    expect(pins.store).toBe(t.store.location);
+    for (const result of deploy.results) expect(pins.keys[result.key]).toEqual(result.info);
+
+    // The artifact is a copy of the project, taken now.
+    const artifact = join(await useTempDir('artifact'), 'app');
+    await cp(t.root, artifact, { recursive: true });
+
+    // Later refreshes (without pinning) move latest in the store.
+    t.content.cat = 'catalog v2';
+    t.content.flags = 'f2';
+    const later = await t.refresh();
+    expect(later.results.map((result) => result.status)).toEqual([
+      'unchanged',
+      'refreshed',
+      'refreshed',
+    ]);
+    const { document } = await readStateInfo(t.store);
+    expect(document.keys.cat?.version).not.toBe(pins.keys.cat?.version);
+
+    // The artifact still loads exactly the pinned versions; so does the project, whose pins stay.
+    expect(await t.text('cat', artifact)).toBe('catalog v1');
+    expect(await t.text('flags', artifact)).toBe('f1');
+    expect(await t.text('svc', artifact)).toBe('services v1');
+    const loaded = await t.load('cat', artifact);
+    expect(loaded).toMatchObject({ version: pins.keys.cat?.version, pinned: true });
+    expect(await t.text('cat')).toBe('catalog v1');
+    // Unless pins are ignored.
+    const latest = await loadState('cat', {
+      projectRoot: artifact,
+      store: t.store,
+      cacheDir: t.cacheDir,
+      ignorePins: true,
+    });
+    expect(await readFile(latest.path, 'utf8')).toBe('catalog v2');
+  });
+
+  it('pins unselected keys at their current state, and refuses when a declared key has none', async () => {
+    const t = await deployment();
+    const partial = await t.refresh({ pin: true, keys: ['cat'] });
+    expect(partial.ok).toBe(false);
+    expect(partial.pinError).toBeInstanceOf(UsageError);
+    expect(partial.pinError?.message).toContain('"svc", "flags"');
+    expect(await readPins(t.root)).toBeUndefined();
+
+    await t.refresh();
+    t.content.cat = 'catalog v2';
+    const second = await t.refresh({ pin: true, keys: ['cat'] });
+    expect(second.ok).toBe(true);
+    const pins = second.pins as PinFile;
+    expect(pins.keys.cat?.sha256).toBe(sha256('catalog v2'));
+    expect(pins.keys.flags?.sha256).toBe(sha256('f1'));
+    expect(pins.keys.svc?.management).toBe('local');
+  });
+
+  it('writes no pins when a key fails, and keeps the previous pin file', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const before = await readFile(pinFilePath(t.root), 'utf8');
+    const broken = project(t.root, [
+      ...t.project.components.slice(1),
+      component('svc', 'local', () => {
+        throw new Error('source is down');
+      }),
+    ]);
+    const report = await refreshState({
+      project: broken,
+      openStore: t.openStore,
+      commitDelayMs: 0,
+      pin: true,
+      retries: 0,
+    });
+    expect(report.ok).toBe(false);
+    expect(report.pinError?.message).toMatch(/Not pinned: 1 key/);
+    expect(await readFile(pinFilePath(t.root), 'utf8')).toBe(before);
+    const last = await readLastRefresh(t.root);
+    expect(last?.keys.svc).toMatchObject({ status: 'failed', version: null });
+    expect(last?.keys.svc?.error?.message).toContain('source is down');
+    expect(last?.keys.cat?.status).toBe('unchanged');
+  });
+
+  it('names key and version when a pinned version is gone from storage', async () => {
+    const t = await deployment();
+    const { pins } = await t.refresh({ pin: true });
+    const version = pins?.keys.cat?.version as string;
+    await t.store.delete(stateObjectName('cat', version));
+    const error = await rejection(t.load('cat'));
+    expect(error).toBeInstanceOf(StateNotFoundError);
+    expect(error.message).toContain(`Pinned version ${version} of "cat" is not in`);
+  });
+
+  it('refuses local state that is not the pinned version', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    t.content.svc = 'services v2';
+    await t.refresh({ keys: ['svc'] });
+    const error = await rejection(t.load('svc'));
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(error.message).toMatch(/pin file pins/);
+  });
+
+  it('reports a damaged pin file by path', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    await writeFile(pinFilePath(t.root), '{"schemaVersion": 1, "keys": 3}');
+    const error = await rejection(t.load('cat'));
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.message).toContain(pinFilePath(t.root));
+    await expect(readPinFile(join(t.root, 'nowhere.json'))).rejects.toThrow(UsageError);
+  });
+});
+
+describe('pullState', () => {
+  it('puts the pinned versions in the tree, so loading needs no store', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const pulled = await pullState(t.project, { openStore: t.openStore });
+    expect(pulled.wrotePins).toBe(false);
+    expect(pulled.keys.map(({ key, downloaded }) => [key, downloaded])).toEqual([
+      ['cat', true],
+      ['flags', true],
+    ]);
+    const again = await pullState(t.project, { openStore: t.openStore });
+    expect(again.keys.every(({ downloaded }) => !downloaded)).toBe(true);
+
+    // A copy of the project loads every key with a store that fails every call.
+    const artifact = join(await useTempDir('artifact'), 'app');
+    await cp(t.root, artifact, { recursive: true });
+    const offline = () => Promise.reject(new Error('no network'));
+    const unreachable = intercept(t.store, {
+      get: offline,
+      head: offline,
+      put: offline,
+      list: offline,
+      delete: offline,
+    });
+    for (const [key, expected] of [
+      ['cat', 'catalog v1'],
+      ['flags', 'f1'],
+      ['svc', 'services v1'],
+    ] as const) {
+      const loaded = await loadState(key, {
+        projectRoot: artifact,
+        store: unreachable,
+        cacheDir: join(await useTempDir('empty-cache'), 'c'),
+      });
+      expect(await readFile(loaded.path, 'utf8')).toBe(expected);
+    }
+  });
+
+  it('pins the latest versions first when there is no pin file', async () => {
+    const t = await deployment();
+    await t.refresh();
+    const pulled = await pullState(t.project, { openStore: t.openStore, keys: ['cat'] });
+    expect(pulled.wrotePins).toBe(true);
+    expect(Object.keys(pulled.pins.keys)).toEqual(['cat', 'flags', 'svc']);
+    expect(pulled.keys.map(({ key }) => key)).toEqual(['cat']);
+    const info = pulled.pins.keys.cat;
+    expect(await readFile(pulledStatePath(t.root, info as never), 'utf8')).toBe('catalog v1');
+  });
+
+  it('replaces an older pulled version of a key', async () => {
+    const t = await deployment();
+    const first = await t.refresh({ pin: true });
+    await pullState(t.project, { openStore: t.openStore });
+    t.content.cat = 'catalog v2';
+    const second = await t.refresh({ pin: true });
+    await pullState(t.project, { openStore: t.openStore });
+    const old = pulledStatePath(t.root, first.pins?.keys.cat as never);
+    const current = pulledStatePath(t.root, second.pins?.keys.cat as never);
+    await expect(readFile(old)).rejects.toThrow();
+    expect(await readFile(current, 'utf8')).toBe('catalog v2');
+  });
+});
+
+describe('verifyState', () => {
+  const codes = (report: Awaited<ReturnType<typeof verifyState>>) =>
+    report.problems.map((problem) => `${problem.key}:${problem.code}`);
+
+  it('passes a fresh deployment, and reports keys without state', async () => {
+    const t = await deployment();
+    const empty = await verifyState(t.project, { openStore: t.openStore });
+    expect(empty.ok).toBe(false);
+    expect(codes(empty)).toEqual(['cat:no-state', 'flags:no-state', 'svc:no-state']);
+
+    await t.refresh({ pin: true });
+    const good = await verifyState(t.project, { openStore: t.openStore, deep: true });
+    expect(good).toMatchObject({ ok: true, problems: [] });
+    expect(good.keys.every((key) => key.pinned && key.ok)).toBe(true);
+  });
+
+  it('catches missing local state, pinned versions gone, and bytes that do not match', async () => {
+    const t = await deployment();
+    const { pins } = await t.refresh({ pin: true });
+    await rm(localStatePaths(t.root, 'svc').state);
+    await t.store.delete(stateObjectName('cat', pins?.keys.cat?.version as string));
+    const report = await verifyState(t.project, { openStore: t.openStore });
+    expect(codes(report)).toEqual(['cat:pinned-version-missing', 'svc:local-missing']);
+    expect(report.keys.find((key) => key.key === 'flags')?.ok).toBe(true);
+  });
+
+  it('catches a sha256 mismatch in the tree, in a pulled copy and (deep) in the store', async () => {
+    const t = await deployment();
+    const { pins } = await t.refresh({ pin: true });
+    await pullState(t.project, { openStore: t.openStore });
+    await writeFile(localStatePaths(t.root, 'svc').state, 'services vX');
+    await writeFile(pulledStatePath(t.root, pins?.keys.flags as never), 'fX');
+    // Same size, other bytes, in the store: only a deep check can tell.
+    const cat = pins?.keys.cat as NonNullable<PinFile['keys'][string]>;
+    await t.store.delete(stateObjectName('cat', cat.version));
+    await t.store.put(stateObjectName('cat', cat.version), 'catalog vX');
+    const shallow = await verifyState(t.project, { openStore: t.openStore });
+    expect(codes(shallow)).toEqual(['flags:sha256-mismatch', 'svc:sha256-mismatch']);
+    const deep = await verifyState(t.project, { openStore: t.openStore, deep: true });
+    expect(codes(deep)).toEqual([
+      'cat:sha256-mismatch',
+      'flags:sha256-mismatch',
+      'svc:sha256-mismatch',
+    ]);
+  });
+
+  it('catches stale state, keys the pins do not name, and local state refreshed after pinning', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const inADay = new Date(Date.now() + 86_400_000);
+    const stale = await verifyState(t.project, {
+      openStore: t.openStore,
+      maxAgeMs: 3_600_000,
+      now: inADay,
+    });
+    expect(codes(stale)).toEqual(['cat:stale', 'flags:stale', 'svc:stale']);
+    expect(stale.problems[0]?.message).toMatch(/is 1d old; the limit is 1h/);
+
+    t.content.svc = 'services v2';
+    await t.refresh({ keys: ['svc'] });
+    const withNewKey = project(t.root, [
+      ...t.project.components,
+      component('extra', 'versioned', 'x'),
+    ]);
+    await refreshState({
+      project: withNewKey,
+      openStore: t.openStore,
+      keys: ['extra'],
+      commitDelayMs: 0,
+    });
+    const report = await verifyState(withNewKey, { openStore: t.openStore });
+    expect(codes(report)).toEqual(['extra:not-pinned', 'svc:pin-mismatch']);
+  });
+
+  it('reports a store that cannot be read, once, without throwing', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const report = await verifyState(t.project, {
+      openStore: async () => {
+        throw new Error('credentials rejected');
+      },
+    });
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      {
+        key: null,
+        code: 'store-error',
+        message: 'The store could not be read: credentials rejected',
+      },
+    ]);
+  });
+});
+
+describe('history, rollback and prune', () => {
+  /** Refreshes `cat` with `count` distinct contents; returns the versions, oldest first. */
+  async function versionsOf(t: Awaited<ReturnType<typeof deployment>>, count: number) {
+    const versions: string[] = [];
+    for (let index = 1; index <= count; index++) {
+      t.content.cat = `catalog v${index}`;
+      const report = await t.refresh({ keys: ['cat'] });
+      versions.push(report.results[0]?.info?.version as string);
+    }
+    return versions;
+  }
+
+  it('lists versions newest first with latest, pinned and orphans marked', async () => {
+    const t = await deployment();
+    const [v1, v2, v3] = await versionsOf(t, 3);
+    // An orphan: uploaded, never published (a refresh that crashed before moving the pointer).
+    const orphan = createStateVersion(new Date(Date.now() - 7_200_000));
+    await t.store.put(stateObjectName('cat', orphan), 'half a refresh');
+    const pins = [{ keys: { cat: { version: v1 } } }] as unknown as PinFile[];
+    const history = await readHistory(t.store, 'cat', { pins });
+    expect(history.latest?.version).toBe(v3);
+    expect(
+      history.entries.map((entry) => [entry.version, entry.latest, entry.pinned, entry.published]),
+    ).toEqual([
+      [v3, true, false, true],
+      [v2, false, false, true],
+      [v1, false, true, true],
+      [orphan, false, false, false],
+    ]);
+    expect(history.entries[1]).toMatchObject({
+      sha256: sha256('catalog v2'),
+      size: 'catalog v2'.length,
+    });
+    expect(history.entries[3]?.sha256).toBeNull();
+  });
+
+  it('rolls back by compare-and-swap, refusing unknown and unpublished versions', async () => {
+    const t = await deployment();
+    const [v1, , v3] = await versionsOf(t, 3);
+    const result = await rollbackState(t.store, 'cat', v1 as string);
+    expect(result.previous?.version).toBe(v3);
+    expect(result.current.version).toBe(v1);
+    expect((await readStateInfo(t.store)).document.keys.cat?.version).toBe(v1);
+    expect(await t.text('cat')).toBe('catalog v1');
+
+    const unknown = createStateVersion();
+    await expect(rollbackState(t.store, 'cat', unknown)).rejects.toThrow(StateNotFoundError);
+    await expect(rollbackState(t.store, 'cat', 'yesterday')).rejects.toThrow(UsageError);
+    const orphan = createStateVersion();
+    await t.store.put(stateObjectName('cat', orphan), 'half a refresh');
+    await expect(rollbackState(t.store, 'cat', orphan)).rejects.toThrow(/never finished/);
+  });
+
+  it('loses no concurrent update to another key while rolling back', async () => {
+    const t = await deployment();
+    const [v1] = await versionsOf(t, 2);
+    // Another writer moves `flags` between every read and write of the rollback's first attempts.
+    let interleaved = 0;
+    const racing = intercept(t.store, {
+      put: async (name, body, options) => {
+        if (name === 'state-info.json' && interleaved < 3) {
+          interleaved++;
+          t.content.flags = `flags during rollback ${interleaved}`;
+          await t.refresh({ keys: ['flags'] });
+        }
+        return t.store.put(name, body, options);
+      },
+    });
+    await rollbackState(racing, 'cat', v1 as string);
+    expect(interleaved).toBe(3);
+    const { document } = await readStateInfo(t.store);
+    expect(document.keys.cat?.version).toBe(v1);
+    expect(document.keys.flags?.sha256).toBe(sha256('flags during rollback 3'));
+  });
+
+  it('prunes beyond keep, never the latest or a pinned version, and collects orphans', async () => {
+    const t = await deployment();
+    await t.refresh({ keys: ['flags'] });
+    const versions = await versionsOf(t, 6);
+    const [v1, v2, v3, v4, v5, v6] = versions as [string, string, string, string, string, string];
+    await rollbackState(t.store, 'cat', v2); // latest is now an old version
+    const pins = [{ keys: { cat: { version: v3 } } }] as unknown as PinFile[];
+    const oldOrphan = createStateVersion(new Date(Date.now() - 7_200_000));
+    const youngOrphan = createStateVersion();
+    await t.store.put(stateObjectName('cat', oldOrphan), 'crashed');
+    await t.store.put(stateObjectName('cat', youngOrphan), 'still running');
+
+    const plan = await pruneState(t.store, { keys: ['cat'], keep: 2, pins, dryRun: true });
+    const planned = plan.deleted.map((candidate) => [candidate.version, candidate.reason]);
+    expect(planned.sort()).toEqual(
+      [
+        [v1, 'superseded'],
+        [v4, 'superseded'],
+        [oldOrphan, 'orphan'],
+      ].sort(),
+    );
+    expect(plan.freedBytes).toBe('catalog v1'.length + 'catalog v4'.length + 'crashed'.length);
+    // A dry run deletes nothing.
+    expect((await readHistory(t.store, 'cat')).entries).toHaveLength(8);
+
+    const done = await pruneState(t.store, { keys: ['cat'], keep: 2, pins });
+    expect(done.deleted).toHaveLength(3);
+    expect(done.keptCount).toBe(5);
+    const left = (await readHistory(t.store, 'cat')).entries.map((entry) => entry.version);
+    expect(left.sort()).toEqual([v2, v3, v5, v6, youngOrphan].sort());
+    // Deleted versions leave no published record behind.
+    const records = await objectNames(t.store, 'published/');
+    expect(records.some((name) => name.includes(v1) || name.includes(v4))).toBe(false);
+    // Other keys are untouched.
+    expect((await readHistory(t.store, 'flags')).entries).toHaveLength(1);
+  });
+
+  it('keeps versions younger than --older-than, and writes a missing record of the latest', async () => {
+    const t = await deployment();
+    const versions = await versionsOf(t, 3);
+    const latest = (await readStateInfo(t.store)).document.keys.cat;
+    await t.store.delete(publishedRecordName(latest as never));
+    const young = await pruneState(t.store, { keys: ['cat'], keep: 1, olderThanMs: 3_600_000 });
+    expect(young.deleted).toEqual([]);
+    expect(await objectNames(t.store, publishedRecordName(latest as never))).toHaveLength(1);
+    const later = await pruneState(t.store, {
+      keys: ['cat'],
+      keep: 1,
+      olderThanMs: 3_600_000,
+      now: new Date(Date.now() + 7_200_000),
+    });
+    expect(later.deleted.map((candidate) => candidate.version).sort()).toEqual(
+      versions.slice(0, 2).sort(),
+    );
+    await expect(pruneState(t.store, { keys: ['cat'], keep: 0 })).rejects.toThrow(UsageError);
+  });
+
+  it('spares a version that became latest while the prune was deciding', async () => {
+    const t = await deployment();
+    const [v1, v2] = (await versionsOf(t, 3)) as [string, string, string];
+    // A rollback lands after the plan is made and before the pointer is read again.
+    let reads = 0;
+    const racing = intercept(t.store, {
+      get: async (name, options) => {
+        if (name === 'state-info.json' && ++reads === 2) await rollbackState(t.store, 'cat', v1);
+        return t.store.get(name, options);
+      },
+    });
+    const report = await pruneState(racing, { keys: ['cat'], keep: 1 });
+    expect(report.deleted.map((candidate) => candidate.version)).toEqual([v2]);
+    const left = (await readHistory(t.store, 'cat')).entries.map((entry) => entry.version);
+    expect(left).toContain(v1);
+  });
+});
