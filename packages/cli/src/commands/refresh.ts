@@ -2,13 +2,15 @@ import { setMaxListeners } from 'node:events';
 import {
   loadProject,
   type ManagementType,
+  pinFilePath,
   type RefreshReport,
+  readPins,
   refreshState,
   selectComponents,
 } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { LiveRefreshView, PlainRefreshView, type RefreshView } from '../output/refresh-view.js';
-import { terminalFor } from '../output/terminal.js';
+import { paint, type Terminal, terminalFor } from '../output/terminal.js';
 import { storeOpener } from '../storage.js';
 
 export interface RefreshCommandOptions {
@@ -20,6 +22,8 @@ export interface RefreshCommandOptions {
   timeout?: number;
   storage?: string;
   json?: boolean;
+  /** Pin every declared key afterwards (`refresh --pin`, `deploy`). */
+  pin?: boolean;
 }
 
 /** `defstate refresh`: returns the exit code; throws typed errors for usage and config problems. */
@@ -54,6 +58,7 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
       concurrency: options.concurrency,
       retries: options.retries,
       timeoutMs: options.timeout,
+      pin: options.pin,
       signal: controller.signal,
       onEvent: (event) => view?.onEvent(event),
     });
@@ -63,9 +68,32 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
     await storage.close();
   }
   view?.finish(report);
+  await explainPins(terminal, report, project.root, options.pin === true);
   if (options.json) process.stdout.write(`${JSON.stringify(refreshJson(report), null, 2)}\n`);
   if (controller.signal.aborted) return ExitCode.interrupted;
   return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * Says what happened to the pins: where they went, why none were written, or, after a plain
+ * refresh, that the project's pin file still decides what `loadState` loads.
+ */
+async function explainPins(
+  terminal: Terminal,
+  report: RefreshReport,
+  projectRoot: string,
+  pinning: boolean,
+): Promise<void> {
+  if (report.pins && report.pinFile) {
+    const count = Object.keys(report.pins.keys).length;
+    terminal.line(`Pinned ${count} key${count === 1 ? '' : 's'} in ${report.pinFile}`);
+  } else if (report.pinError) {
+    terminal.line(`${paint(terminal, 'red', 'error')} ${report.pinError.message}`);
+  } else if (!pinning && (await readPins(projectRoot).catch(() => undefined))) {
+    terminal.line(
+      `${paint(terminal, 'yellow', 'note')} ${pinFilePath(projectRoot)} still pins the versions of the last deploy, and loadState() loads those; run \`defstate deploy\` to pin the new ones, or delete the file.`,
+    );
+  }
 }
 
 /** The `--json` document: versioned by `schemaVersion`, one entry per key. */
@@ -76,6 +104,8 @@ export function refreshJson(report: RefreshReport) {
     durationMs: Math.round(report.durationMs),
     stateInfoWrites: report.stateInfoWrites,
     store: report.storeLocation ?? null,
+    pinFile: report.pinFile ?? null,
+    pinError: report.pinError?.message ?? null,
     results: report.results.map((result) => ({
       key: result.key,
       management: result.management,
