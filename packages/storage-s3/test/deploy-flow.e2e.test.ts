@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, test } from 'vitest';
+import { describe, expect, inject, onTestFinished, test } from 'vitest';
 import { describeDeployFlow } from '../../cli/test/deploy-flow.js';
 
 // The CLI's deploy flow end to end against moto: each test gets a prefix of its own.
@@ -22,10 +23,27 @@ Object.assign(process.env, credentials);
 describeDeployFlow(
   {
     name: 's3 (moto)',
-    freshStore: async () => ({
-      ...credentials,
-      DEFSTATE_STORAGE_URL: `s3://${bucket}/deploy/${randomBytes(6).toString('hex')}?endpoint=${endpoint}&forcePathStyle=true&region=us-east-1`,
-    }),
+    // The instance config as Kubernetes would mount it from a ConfigMap: a folder holding
+    // defstate.yaml, named by DEFSTATE_HOME; credentials come from the environment.
+    freshStore: async () => {
+      const home = await mkdtemp(join(tmpdir(), 'defstate-instance-'));
+      onTestFinished(() => rm(home, { recursive: true, force: true }));
+      await writeFile(
+        join(home, 'defstate.yaml'),
+        [
+          'state_storage:',
+          '  adapter: s3',
+          '  options:',
+          `    bucket: ${bucket}`,
+          `    prefix: deploy/${randomBytes(6).toString('hex')}`,
+          '    region: us-east-1',
+          `    endpoint: ${endpoint}`,
+          '    forcePathStyle: true',
+          '',
+        ].join('\n'),
+      );
+      return { ...credentials, DEFSTATE_HOME: home };
+    },
     // A closed port: every request fails to connect.
     unreachable: {
       DEFSTATE_STORAGE_URL: `s3://${bucket}/deploy?endpoint=http://127.0.0.1:9&forcePathStyle=true&region=us-east-1`,
