@@ -1,0 +1,143 @@
+import { dirname, join } from 'node:path';
+import { exists } from './files.js';
+import type { PackageManager } from './package-manager.js';
+import { type ProjectFacts, relativePath } from './project-facts.js';
+
+/** Files beside package.json that the dependency install needs, when the project has them. */
+const INSTALL_FILES = ['.npmrc', 'pnpm-workspace.yaml', '.yarnrc.yml', '.yarn', 'bunfig.toml'];
+
+/** The project-level files the install copies first (so the install layer is cached). */
+export async function dockerInstallFiles(facts: ProjectFacts): Promise<string[]> {
+  const candidates = [
+    'package.json',
+    ...(facts.packageManager.lockfile && dirname(facts.packageManager.lockfile) === facts.root
+      ? [relativePath(facts.root, facts.packageManager.lockfile)]
+      : []),
+    ...INSTALL_FILES,
+  ];
+  const present: string[] = [];
+  for (const name of candidates) if (await exists(join(facts.root, name))) present.push(name);
+  return present;
+}
+
+/**
+ * A two-stage Dockerfile: production dependencies installed with the project's package manager,
+ * then the project copied whole, `.local_defs_state/` included, since that is the refreshed and
+ * pinned state the image must start with. The instance config (DEFSTATE_HOME) is never baked in:
+ * it is mounted when the container runs.
+ */
+export function renderDockerfile(facts: ProjectFacts, installFiles: readonly string[]): string {
+  const pm = facts.packageManager;
+  const lockfileInContext = pm.lockfile !== undefined && dirname(pm.lockfile) === facts.root;
+  const versioned = facts.components.some(({ management }) => management === 'versioned');
+  const bun = pm.name === 'bun';
+  const image = bun ? `oven/bun:${pm.version ?? '1'}-slim` : `node:${facts.node.imageTag}-slim`;
+  const user = bun ? 'bun' : 'node';
+  const copyInstallFiles = installFiles.filter((name) => name !== '.yarn');
+
+  const lines = [
+    '# Written by `defstate scaffold dockerfile`; edit freely.',
+    '#',
+    '# The image carries the project with its state: run `defstate deploy` (refresh and pin)',
+    '# before `docker build`, as the CI workflow does, and build from this folder (not from a git',
+    '# URL: git ignores .local_defs_state/).',
+    bun
+      ? `# Base image: Bun ${pm.version ?? '1'} (${pm.version ? 'packageManager' : 'no version pinned'}).`
+      : `# Base image: Node.js ${facts.node.imageTag} (${facts.node.source}).`,
+    '',
+    `FROM ${image} AS dependencies`,
+    'WORKDIR /app',
+    ...packageManagerSetup(pm, facts.node.major),
+    ...(lockfileInContext || !pm.lockfile
+      ? []
+      : [
+          `# The lockfile, ${relativePath(facts.root, pm.lockfile)}, is outside this folder, so this install`,
+          '# cannot be frozen to it. For a reproducible image, build from a self-contained copy of',
+          `# the project${pm.name === 'pnpm' ? ' (`pnpm deploy --filter <name> --prod <dir>`)' : ''}, with .local_defs_state/ copied in.`,
+        ]),
+    `COPY ${copyInstallFiles.join(' ')} ./`,
+    ...(installFiles.includes('.yarn') ? ['COPY .yarn ./.yarn'] : []),
+    `RUN ${productionInstall(pm, lockfileInContext)}`,
+    '',
+    `FROM ${image}`,
+    'WORKDIR /app',
+    'ENV NODE_ENV=production',
+    'COPY --from=dependencies /app/node_modules ./node_modules',
+    '# The project, .local_defs_state/ included: the state refreshed and pinned before this build.',
+    '# .dockerignore must not exclude it.',
+    'COPY . .',
+    ...(versioned
+      ? [
+          '# Versioned state is read at start-up from the store that $DEFSTATE_HOME/defstate.yaml',
+          '# names. Mount that folder when the container runs; never bake it into the image.',
+          '# Credentials come from the cloud’s own chain (an instance role, workload identity, env):',
+          '#   docker run -v "$PWD/defstate-home:/etc/defstate:ro" -e DEFSTATE_HOME=/etc/defstate <image>',
+          '# States put in the tree by `defstate pull` before the build need no store at all.',
+        ]
+      : [
+          '# Every component is local, so its state is in the image: no DEFSTATE_HOME at run time.',
+        ]),
+    `USER ${user}`,
+    ...startCommand(facts, bun),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderDockerignore(): string {
+  return [
+    '# Written by `defstate scaffold dockerfile`. Never add .local_defs_state/ here: the image',
+    '# must carry the refreshed state. Only its scratch folder stays out.',
+    '.local_defs_state/.staging',
+    'node_modules',
+    '.git',
+    '.github',
+    'Dockerfile',
+    '.dockerignore',
+    'npm-debug.log*',
+    'yarn-error.log',
+    '.env',
+    '.env.*',
+    '',
+  ].join('\n');
+}
+
+function packageManagerSetup(pm: PackageManager, nodeMajor: number): string[] {
+  if (pm.name === 'npm' || pm.name === 'bun') return [];
+  // corepack ships with Node.js up to 24 and installs the version `packageManager` names.
+  return nodeMajor <= 24
+    ? ['RUN corepack enable']
+    : ['RUN npm install --global corepack && corepack enable'];
+}
+
+function productionInstall(pm: PackageManager, frozen: boolean): string {
+  switch (pm.name) {
+    case 'pnpm':
+      return frozen ? 'pnpm install --prod --frozen-lockfile' : 'pnpm install --prod';
+    case 'yarn':
+      if (pm.yarnBerry) return 'yarn workspaces focus --all --production';
+      return frozen ? 'yarn install --production --frozen-lockfile' : 'yarn install --production';
+    case 'bun':
+      return frozen ? 'bun install --production --frozen-lockfile' : 'bun install --production';
+    default:
+      return frozen ? 'npm ci --omit=dev' : 'npm install --omit=dev';
+  }
+}
+
+/** A Dockerfile exec form: `["node", "app.mjs"]`. */
+function execForm(args: readonly string[]): string {
+  return `[${args.map((arg) => JSON.stringify(arg)).join(', ')}]`;
+}
+
+function startCommand(facts: ProjectFacts, bun: boolean): string[] {
+  const runtime = bun ? 'bun' : 'node';
+  if (facts.start && 'main' in facts.start) {
+    return [`CMD ${execForm([runtime, facts.start.main])}`];
+  }
+  if (facts.start) {
+    return [`CMD ${execForm(bun ? ['bun', 'run', 'start'] : ['npm', 'start'])}`];
+  }
+  return [
+    '# No "main" or "start" script in package.json: replace this with how your app starts.',
+    `CMD ${execForm([runtime, 'index.js'])}`,
+  ];
+}
