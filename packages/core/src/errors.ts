@@ -27,7 +27,31 @@ export interface DefstateErrorOptions {
   hint?: string;
 }
 
+/**
+ * Marks errors from any copy of this package. A CLI or Action that bundles its own core still
+ * gets adapters' errors from the copy installed in the user's project, and must recognise them.
+ */
+const BRAND: unique symbol = Symbol.for('defstate.error');
+
 export class DefstateError extends Error {
+  /** The code every error of this class has; `undefined` here, where any code goes. */
+  static readonly errorCode: DefstateErrorCode | undefined = undefined;
+
+  /**
+   * `instanceof` that also holds across copies of @defstate/core: an error from another copy is
+   * an instance of a class here when it carries the brand and the class's code.
+   */
+  static [Symbol.hasInstance](instance: unknown): boolean {
+    // `this` is the class on the right of `instanceof`: this one or a subclass.
+    // biome-ignore lint/complexity/noThisInStatic: the class asked about, a subclass included.
+    if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
+    if (typeof instance !== 'object' || instance === null || !(BRAND in instance)) return false;
+    // biome-ignore lint/complexity/noThisInStatic: as above.
+    const { errorCode } = this as unknown as { errorCode: DefstateErrorCode | undefined };
+    return errorCode === undefined || (instance as { code?: unknown }).code === errorCode;
+  }
+
+  readonly [BRAND] = true;
   readonly code: DefstateErrorCode;
   readonly hint: string | undefined;
   /** Whether retrying the same operation may succeed. */
@@ -43,6 +67,7 @@ export class DefstateError extends Error {
 
 /** A config file or value is wrong. `file`, `line` and `field` say where. */
 export class ConfigError extends DefstateError {
+  static override readonly errorCode = 'CONFIG_INVALID' as const;
   readonly file: string | undefined;
   readonly field: string | undefined;
   readonly line: number | undefined;
@@ -67,6 +92,7 @@ export class ConfigError extends DefstateError {
 
 /** The command was called with arguments that cannot work (unknown key, bad flag value). */
 export class UsageError extends DefstateError {
+  static override readonly errorCode = 'USAGE' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('USAGE', message, options);
   }
@@ -74,6 +100,7 @@ export class UsageError extends DefstateError {
 
 /** A state key breaks the key rules. */
 export class InvalidKeyError extends DefstateError {
+  static override readonly errorCode = 'KEY_INVALID' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('KEY_INVALID', message, options);
   }
@@ -81,6 +108,7 @@ export class InvalidKeyError extends DefstateError {
 
 /** No state exists for a key (never refreshed, or not in this store). */
 export class StateNotFoundError extends DefstateError {
+  static override readonly errorCode = 'STATE_NOT_FOUND' as const;
   readonly key: string;
   constructor(key: string, message: string, options: DefstateErrorOptions = {}) {
     super('STATE_NOT_FOUND', message, options);
@@ -90,6 +118,7 @@ export class StateNotFoundError extends DefstateError {
 
 /** A store object does not exist. Raised by `BlobStore` implementations. */
 export class BlobNotFoundError extends DefstateError {
+  static override readonly errorCode = 'BLOB_NOT_FOUND' as const;
   readonly objectKey: string;
   constructor(objectKey: string, options: DefstateErrorOptions = {}) {
     super('BLOB_NOT_FOUND', `Object "${objectKey}" does not exist.`, options);
@@ -102,6 +131,7 @@ export class BlobNotFoundError extends DefstateError {
  * (replace-if-match). Core's compare-and-swap re-reads and retries on this error.
  */
 export class PreconditionFailedError extends DefstateError {
+  static override readonly errorCode = 'PRECONDITION_FAILED' as const;
   readonly objectKey: string;
   constructor(objectKey: string, options: DefstateErrorOptions = {}) {
     super('PRECONDITION_FAILED', `A conditional write to "${objectKey}" did not apply.`, options);
@@ -111,6 +141,7 @@ export class PreconditionFailedError extends DefstateError {
 
 /** Credentials are missing, wrong or lack permission. */
 export class AccessDeniedError extends DefstateError {
+  static override readonly errorCode = 'ACCESS_DENIED' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('ACCESS_DENIED', message, options);
   }
@@ -118,6 +149,7 @@ export class AccessDeniedError extends DefstateError {
 
 /** The bucket, container or root folder does not exist. */
 export class StoreNotFoundError extends DefstateError {
+  static override readonly errorCode = 'STORE_NOT_FOUND' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('STORE_NOT_FOUND', message, options);
   }
@@ -125,6 +157,7 @@ export class StoreNotFoundError extends DefstateError {
 
 /** Throttling, 5xx, connection resets: worth retrying with backoff. */
 export class TransientError extends DefstateError {
+  static override readonly errorCode = 'TRANSIENT' as const;
   override readonly retryable = true;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('TRANSIENT', message, options);
@@ -133,6 +166,7 @@ export class TransientError extends DefstateError {
 
 /** Any other storage failure that retrying will not fix. */
 export class StorageError extends DefstateError {
+  static override readonly errorCode = 'STORAGE' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('STORAGE', message, options);
   }
@@ -140,6 +174,7 @@ export class StorageError extends DefstateError {
 
 /** Compare-and-swap kept losing to concurrent writers until its attempts ran out. */
 export class ConflictError extends DefstateError {
+  static override readonly errorCode = 'CONFLICT' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('CONFLICT', message, options);
   }
@@ -147,18 +182,21 @@ export class ConflictError extends DefstateError {
 
 /** Downloaded or stored bytes do not match their recorded sha256 or size. */
 export class IntegrityError extends DefstateError {
+  static override readonly errorCode = 'INTEGRITY' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('INTEGRITY', message, options);
   }
 }
 
 export class TimeoutError extends DefstateError {
+  static override readonly errorCode = 'TIMEOUT' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('TIMEOUT', message, options);
   }
 }
 
 export class AbortedError extends DefstateError {
+  static override readonly errorCode = 'ABORTED' as const;
   constructor(message: string, options: DefstateErrorOptions = {}) {
     super('ABORTED', message, options);
   }
@@ -166,6 +204,7 @@ export class AbortedError extends DefstateError {
 
 /** A component's own refresh function failed. */
 export class RefreshFailedError extends DefstateError {
+  static override readonly errorCode = 'REFRESH_FAILED' as const;
   readonly key: string;
   constructor(key: string, message: string, options: DefstateErrorOptions = {}) {
     super('REFRESH_FAILED', message, options);

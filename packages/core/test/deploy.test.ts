@@ -508,7 +508,7 @@ describe('history, rollback and prune', () => {
     const racing = intercept(t.store, {
       get: async (name, options) => {
         if (name === 'state-info.json' && ++reads === 2) await rollbackState(t.store, 'cat', v1);
-        return t.store.get(name, options);
+        return (t.store as BlobStore).get(name, options);
       },
     });
     const report = await pruneState(racing, { keys: ['cat'], keep: 1 });

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { StateNotFoundError, StorageError, UsageError } from '../errors.js';
+import { StateNotFoundError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
-import { type StateInfo, StateInfoSchema } from '../model/state-info.js';
+import { parseJsonDocument } from '../model/json-document.js';
+import { entriesNameTheirKeys, type StateInfo, StateInfoSchema } from '../model/state-info.js';
 import { StateKeySchema } from '../model/state-key.js';
 
 /**
@@ -26,17 +27,7 @@ export const PinFileSchema = z
     keys: z.record(StateKeySchema, StateInfoSchema),
   })
   .strict()
-  .superRefine((pins, context) => {
-    for (const [key, info] of Object.entries(pins.keys)) {
-      if (info.key !== key) {
-        context.addIssue({
-          code: 'custom',
-          path: ['keys', key, 'key'],
-          message: `entry is filed under "${key}" but names key "${info.key}"`,
-        });
-      }
-    }
-  });
+  .superRefine(entriesNameTheirKeys);
 export type PinFile = z.infer<typeof PinFileSchema>;
 
 export function pinFilePath(projectRoot: string): string {
@@ -67,24 +58,12 @@ async function readPinFileIfPresent(path: string): Promise<PinFile | undefined> 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new StorageError(`The pin file ${path} is not valid JSON.`, {
-      cause: error,
-      hint: 'Write it again with `defstate deploy`.',
-    });
-  }
-  const result = PinFileSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new StorageError(
-      `The pin file ${path} is not valid: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
-      { cause: result.error, hint: 'Write it again with `defstate deploy`.' },
-    );
-  }
-  return result.data;
+  return parseJsonDocument(text, PinFileSchema, {
+    name: `The pin file ${path}`,
+    mismatch: 'is not valid',
+    badJsonHint: 'Write it again with `defstate deploy`.',
+    mismatchHint: 'Write it again with `defstate deploy`.',
+  });
 }
 
 /** Writes the project's pin file atomically; keys are sorted so that the file diffs well. */

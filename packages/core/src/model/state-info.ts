@@ -28,6 +28,22 @@ export type StateInfo = z.infer<typeof StateInfoSchema>;
 
 export const STATE_INFO_SCHEMA_VERSION = 1;
 
+/** A refinement for documents that file `StateInfo`s by key: each must name its own key. */
+export function entriesNameTheirKeys(
+  document: { keys: Record<string, StateInfo> },
+  context: z.RefinementCtx,
+): void {
+  for (const [key, info] of Object.entries(document.keys)) {
+    if (info.key !== key) {
+      context.addIssue({
+        code: 'custom',
+        path: ['keys', key, 'key'],
+        message: `entry is filed under "${key}" but names key "${info.key}"`,
+      });
+    }
+  }
+}
+
 /**
  * The state info document: one per store, holding the latest `StateInfo` of every versioned key.
  * It is the "latest" pointer; it moves only by compare-and-swap.
@@ -39,17 +55,7 @@ export const StateInfoDocumentSchema = z
     keys: z.record(StateKeySchema, StateInfoSchema),
   })
   .strict()
-  .superRefine((document, context) => {
-    for (const [key, info] of Object.entries(document.keys)) {
-      if (info.key !== key) {
-        context.addIssue({
-          code: 'custom',
-          path: ['keys', key, 'key'],
-          message: `entry is filed under "${key}" but names key "${info.key}"`,
-        });
-      }
-    }
-  });
+  .superRefine(entriesNameTheirKeys);
 export type StateInfoDocument = z.infer<typeof StateInfoDocumentSchema>;
 
 export function emptyStateInfoDocument(now: Date = new Date()): StateInfoDocument {

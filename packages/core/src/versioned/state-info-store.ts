@@ -1,9 +1,5 @@
-import {
-  BlobNotFoundError,
-  ConflictError,
-  PreconditionFailedError,
-  StorageError,
-} from '../errors.js';
+import { BlobNotFoundError, ConflictError, PreconditionFailedError } from '../errors.js';
+import { parseJsonDocument } from '../model/json-document.js';
 import {
   emptyStateInfoDocument,
   type StateInfo,
@@ -45,24 +41,13 @@ export async function readStateInfo(
 }
 
 export function parseStateInfoDocument(text: string, where: string): StateInfoDocument {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new StorageError(`The state info document ${where} is not valid JSON.`, {
-      cause: error,
-      hint: 'It was changed by something other than defstate; restore it from the store’s object versioning or delete it and refresh every versioned key.',
-    });
-  }
-  const result = StateInfoDocumentSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new StorageError(
-      `The state info document ${where} does not match schema version 1: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
-      { cause: result.error, hint: 'Upgrade defstate if another version wrote it.' },
-    );
-  }
-  return result.data;
+  return parseJsonDocument(text, StateInfoDocumentSchema, {
+    name: `The state info document ${where}`,
+    mismatch: 'does not match schema version 1',
+    badJsonHint:
+      'It was changed by something other than defstate; restore it from the store’s object versioning or delete it and refresh every versioned key.',
+    mismatchHint: 'Upgrade defstate if another version wrote it.',
+  });
 }
 
 export interface UpdateStateInfoOptions {

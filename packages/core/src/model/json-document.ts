@@ -1,0 +1,39 @@
+import type { z } from 'zod';
+import { StorageError } from '../errors.js';
+
+export interface JsonDocumentOptions {
+  /** How messages name the document: `The pin file /app/.local_defs_state/.pins.json`. */
+  name: string;
+  /** What a schema failure says before the field: `is not valid`, `does not match schema version 1`. */
+  mismatch: string;
+  /** What to do about a document that is not valid JSON. */
+  badJsonHint: string;
+  /** What to do about one that does not match the schema. */
+  mismatchHint: string;
+}
+
+/** Parses a JSON document written by defstate; damage is a `StorageError` naming it and the field. */
+export function parseJsonDocument<Schema extends z.ZodType>(
+  text: string,
+  schema: Schema,
+  options: JsonDocumentOptions,
+): z.infer<Schema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new StorageError(`${options.name} is not valid JSON.`, {
+      cause: error,
+      hint: options.badJsonHint,
+    });
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new StorageError(
+      `${options.name} ${options.mismatch}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
+      { cause: result.error, hint: options.mismatchHint },
+    );
+  }
+  return result.data;
+}
