@@ -1,0 +1,229 @@
+/**
+ * What the action does, over the same engine as `defstate refresh --pin` and `defstate verify`:
+ * load the project, refresh the selected keys (pinning when asked), verify when asked, and report
+ * through the runner: a log line per key, an error annotation per failure, the outputs and the
+ * job summary. It takes everything as arguments, so tests call it as the entry does.
+ */
+import { isAbsolute, relative, resolve } from 'node:path';
+import {
+  type BlobStore,
+  DefstateError,
+  defaultStorageNotice,
+  loadProject,
+  openStore,
+  parseInstanceConfig,
+  type RefreshEvent,
+  type RefreshReport,
+  refreshState,
+  resolveStorage,
+  type VerifyReport,
+  verifyState,
+} from '@defstate/core';
+import type { ActionInputs } from './inputs.js';
+import { secretValues, writeInstanceHome } from './instance-home.js';
+import type { Runner } from './runner.js';
+import {
+  countOutcomes,
+  failureCause,
+  failureMarkdown,
+  formatDuration,
+  formatSize,
+  summaryMarkdown,
+} from './summary.js';
+
+export interface RunContext {
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  /** The folder `working-directory` is relative to: the workspace, where the runner starts. */
+  cwd: string;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  ok: boolean;
+  refresh: RefreshReport;
+  verify?: VerifyReport;
+  outputs: Record<string, string>;
+}
+
+/** The run failed: the annotations and summary already say why, key by key. */
+export class ActionFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ActionFailedError';
+  }
+}
+
+export async function run(inputs: ActionInputs, context: RunContext): Promise<RunResult> {
+  const { runner, signal } = context;
+  let env = context.env;
+  if (inputs.instanceConfig !== undefined) {
+    // Masked first, before anything that could print a value.
+    for (const secret of secretValues(inputs.instanceConfig)) {
+      for (const line of secret.split(/\r?\n/)) runner.mask(line);
+    }
+    const { home, file } = await writeInstanceHome(inputs.instanceConfig, env.RUNNER_TEMP);
+    // The input is explicit, so it wins over a DEFSTATE_STORAGE_URL in the job's environment.
+    env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: undefined };
+    // Checked now even if no versioned key is selected: a broken config should not wait for one.
+    await parseInstanceConfig(inputs.instanceConfig, file, env);
+    runner.exportVariable('DEFSTATE_HOME', home);
+    runner.info(`instance-config written to ${file} (DEFSTATE_HOME for this and later steps)`);
+  }
+
+  const project = await loadProject(resolve(context.cwd, inputs.workingDirectory));
+  const storage = storeOpener(project.root, inputs.storageUrl, env, runner);
+  let refresh: RefreshReport;
+  let verify: VerifyReport | undefined;
+  try {
+    refresh = await refreshState({
+      project,
+      keys: inputs.keys,
+      management: inputs.management,
+      openStore: storage.open,
+      concurrency: inputs.concurrency,
+      retries: inputs.retries,
+      pin: inputs.pin,
+      signal,
+      onEvent: (event) => logEvent(runner, event),
+    });
+    if (inputs.verify && refresh.ok) {
+      verify = await verifyState(project, {
+        keys: inputs.keys,
+        management: inputs.management,
+        openStore: storage.open,
+        signal,
+      });
+    }
+  } finally {
+    await storage.close();
+  }
+
+  for (const result of refresh.results) {
+    if (result.status !== 'failed') continue;
+    runner.error(`${result.key}: ${failureCause(result.error)}`, {
+      title: `defstate: ${result.key} failed`,
+    });
+  }
+  if (inputs.pin && refresh.pinError) {
+    runner.error(failureCause(refresh.pinError), { title: 'defstate: not pinned' });
+  }
+  for (const problem of verify?.problems ?? []) {
+    runner.error(`${problem.key ?? 'store'}: ${problem.code}: ${problem.message}`, {
+      title: `defstate verify: ${problem.key ?? 'store'}`,
+    });
+  }
+
+  const counts = countOutcomes(refresh.results);
+  const outputs: Record<string, string> = {
+    versions: JSON.stringify(
+      Object.fromEntries(
+        refresh.results.map((result) => [result.key, result.info?.version ?? null]),
+      ),
+    ),
+    refreshed: String(counts.refreshed),
+    unchanged: String(counts.unchanged),
+    failed: String(counts.failed),
+    'pin-file': refresh.pinFile ?? '',
+  };
+  for (const [name, value] of Object.entries(outputs)) runner.setOutput(name, value);
+  runner.appendSummary(
+    summaryMarkdown({
+      refresh,
+      verify: inputs.verify ? (verify ?? 'skipped') : undefined,
+      pin: inputs.pin,
+    }),
+  );
+  const ok = refresh.ok && (verify?.ok ?? !inputs.verify);
+  return { ok, refresh, verify, outputs };
+}
+
+/**
+ * The one place a failure is reported: an error annotation and the summary. A config error in a
+ * file of the repository (the project config) is annotated on that file and line; the message
+ * names the file in every case, the private instance config included.
+ */
+export function reportFailure(runner: Runner, error: unknown, workspace?: string): void {
+  if (error instanceof ActionFailedError) {
+    runner.error(error.message, { title: 'defstate' });
+    return;
+  }
+  const where = error instanceof DefstateError ? (error as { file?: string; line?: number }) : {};
+  const file = where.file && workspace ? relative(workspace, where.file) : undefined;
+  const inWorkspace =
+    file !== undefined && file !== '' && !file.startsWith('..') && !isAbsolute(file);
+  runner.error(
+    failureCause(error),
+    inWorkspace ? { title: 'defstate', file, line: where.line } : { title: 'defstate' },
+  );
+  runner.appendSummary(failureMarkdown(error));
+}
+
+/** Why a finished run failed, in one line for the final annotation. */
+export function failureMessage(result: RunResult): string {
+  const { failed } = countOutcomes(result.refresh.results);
+  const reasons = [
+    failed > 0 && `${failed} of ${result.refresh.results.length} keys failed`,
+    result.refresh.pinError && 'pinning was not done',
+    result.verify &&
+      !result.verify.ok &&
+      `verify found ${result.verify.problems.length} problem(s)`,
+  ].filter(Boolean);
+  return `defstate: ${reasons.join('; ') || 'the run failed'}; see the annotations above.`;
+}
+
+function logEvent(runner: Runner, event: RefreshEvent): void {
+  switch (event.type) {
+    case 'log':
+      runner.info(`[${event.key}] ${event.message}`);
+      return;
+    case 'retry':
+      runner.info(
+        `↻ ${event.key}: attempt ${event.attempt} failed (${event.error.message.split('\n')[0]}), retrying in ${formatDuration(event.delayMs)}`,
+      );
+      return;
+    case 'end': {
+      const { result } = event;
+      const details = [
+        result.info?.version,
+        result.info && formatSize(result.info.size),
+        formatDuration(result.durationMs),
+      ].filter(Boolean);
+      const mark = result.status === 'failed' ? '✗' : result.status === 'refreshed' ? '✓' : '=';
+      runner.info(`${mark} ${result.key} ${result.status} (${details.join(', ')})`);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * Opens the store once, like the CLI. The adapter comes from the user's project with its own copy
+ * of core; core's errors are recognised across copies, so its errors need no translation.
+ */
+function storeOpener(
+  projectRoot: string,
+  storageUrl: string | undefined,
+  env: NodeJS.ProcessEnv,
+  runner: Runner,
+) {
+  let opened: Promise<BlobStore> | undefined;
+  const open = () => {
+    opened ??= (async () => {
+      const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
+      const store = await openStore(selection, { projectRoot, env });
+      if (selection.source === 'default') {
+        // On a runner the embedded store vanishes with the machine: almost surely a mistake.
+        runner.warning(defaultStorageNotice(store.location), { title: 'defstate: local store' });
+      }
+      return store;
+    })();
+    return opened;
+  };
+  const close = async () => {
+    const store = await opened?.catch(() => undefined);
+    await store?.close?.();
+  };
+  return { open, close };
+}

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { readInputs } from '../src/inputs.js';
+import { secretValues } from '../src/instance-home.js';
+import { inputVariable, processRunner, workflowCommand } from '../src/runner.js';
+import { NODE24, parseFileCommands } from './helpers.js';
+
+const runnerWith = (inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) =>
+  processRunner(
+    {
+      ...env,
+      ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [inputVariable(k), v])),
+    },
+    () => {},
+  );
+
+test('the bundle runs on the Node 24 that runs.using: node24 names', () => {
+  expect(execFileSync(NODE24, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
+});
+
+describe('the runner protocol', () => {
+  test('input names become INPUT_ variables the way the runner names them', () => {
+    expect(inputVariable('working-directory')).toBe('INPUT_WORKING-DIRECTORY');
+    expect(inputVariable('my input')).toBe('INPUT_MY_INPUT');
+  });
+
+  test('workflow commands escape what would end the message or a property', () => {
+    expect(workflowCommand('error', { title: 'a: b, c' }, '100% done\r\nnext')).toBe(
+      '::error title=a%3A b%2C c::100%25 done%0D%0Anext\n',
+    );
+    expect(workflowCommand('add-mask', {}, 's3cr3t')).toBe('::add-mask::s3cr3t\n');
+  });
+
+  test('outputs survive several lines and a value that looks like a delimiter', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'defstate-action-runner-'));
+    try {
+      const output = join(folder, 'output');
+      await writeFile(output, '');
+      const runner = processRunner({ GITHUB_OUTPUT: output }, () => {});
+      runner.setOutput('versions', '{\n  "a": "1"\n}');
+      runner.setOutput('tricky', 'EOF\nversions<<EOF');
+      expect(parseFileCommands(await readFile(output, 'utf8'))).toEqual({
+        versions: '{\n  "a": "1"\n}',
+        tricky: 'EOF\nversions<<EOF',
+      });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('a file command outside a runner says what is missing', () => {
+    expect(() => processRunner({}, () => {}).setOutput('a', 'b')).toThrow(
+      'GITHUB_OUTPUT is not set',
+    );
+  });
+});
+
+describe('inputs', () => {
+  test('defaults, and keys one per line with commas kept', () => {
+    expect(
+      readInputs(runnerWith({ keys: ' a, b \n\n c ', 'management-types': 'local, versioned' })),
+    ).toEqual({
+      workingDirectory: '.',
+      keys: ['a, b', 'c'],
+      management: ['local', 'versioned'],
+      storageUrl: undefined,
+      instanceConfig: undefined,
+      concurrency: undefined,
+      retries: undefined,
+      pin: false,
+      verify: false,
+    });
+  });
+
+  test.each([
+    [{ concurrency: '0' }, 'input concurrency: "0" is not a whole number ≥ 1'],
+    [{ retries: '-1' }, 'input retries: "-1" is not a whole number ≥ 0'],
+    [{ pin: 'yes' }, 'input pin: "yes" is not a boolean'],
+    [{ 'management-types': 'remote' }, 'input management-types: unknown management type "remote"'],
+  ])('%o is refused, naming the input', (inputs, message) => {
+    expect(() => readInputs(runnerWith(inputs))).toThrow(message);
+  });
+
+  test('numbers and booleans as the YAML core schema spells them', () => {
+    const inputs = readInputs(
+      runnerWith({ concurrency: '4', retries: '0', pin: 'True', verify: 'FALSE' }),
+    );
+    expect(inputs).toMatchObject({ concurrency: 4, retries: 0, pin: true, verify: false });
+  });
+});
+
+describe('which instance-config values are masked', () => {
+  test('values under secret-looking names, block scalars line by line, credential-like values', () => {
+    const content = [
+      'state_storage:',
+      '  adapter: azure',
+      '  options:',
+      '    container: state',
+      '    accountName: mycompanystate',
+      "    connectionString: 'DefaultEndpointsProtocol=https;AccountKey=abc123=='",
+      '    useSas: true',
+      '    sasToken: "sv=2024&sig=XyZ"  # from the portal',
+      '    privateKey: |',
+      '      -----BEGIN KEY-----',
+      '      MIIEvQIBADANBgkq',
+      '    region: eu-west-1',
+      '    endpoint: https://example.com/AKIAxyz0123456789ABCDEF',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: defstate.yaml's own ${env:…} syntax.
+      '    tokenFile: ${env:TOKEN_FILE}',
+      'extra: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+      '    path: /tmp/defstate-Xy7Qz9/state/Store12345',
+    ].join('\n');
+    expect(secretValues(content)).toEqual([
+      'DefaultEndpointsProtocol=https;AccountKey=abc123==',
+      'sv=2024&sig=XyZ',
+      '-----BEGIN KEY-----',
+      'MIIEvQIBADANBgkq',
+      'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+    ]);
+  });
+
+  test('a config too broken to parse is still scanned', () => {
+    expect(secretValues('state_storage: [\n  secretAccessKey: abcd1234efgh\n')).toEqual([
+      'abcd1234efgh',
+    ]);
+  });
+});
