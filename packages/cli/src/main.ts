@@ -124,12 +124,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('scaffold')
     .description('Write a CI workflow or a Dockerfile for the project.')
     .argument('<what>', 'github-actions or dockerfile')
-    .addOption(
-      new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
-        process.cwd(),
-        'current folder',
-      ),
-    )
+    .addOption(projectOption())
     .option('-f, --force', 'overwrite a file that already exists')
     .option('--stdout', 'print the file instead of writing it')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`)
@@ -165,7 +160,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** The options every command that works on a project's keys shares. */
 function withSelection(command: Command, verb: string): Command {
-  return command
+  return withProject(command)
     .addOption(
       new Option('-k, --key <key>', `${verb} only this key (repeatable)`)
         .argParser(collect)
@@ -176,13 +171,13 @@ function withSelection(command: Command, verb: string): Command {
         .choices(['local', 'versioned'])
         .argParser(collectChoice(['local', 'versioned']))
         .default([], 'both'),
-    )
-    .addOption(
-      new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
-        process.cwd(),
-        'current folder',
-      ),
-    )
+    );
+}
+
+/** The options of a command that works on one project and its store. */
+function withProject(command: Command): Command {
+  return command
+    .addOption(projectOption())
     .option(
       '-s, --storage <url>',
       'versioned storage URL, overriding DEFSTATE_HOME (e.g. file:///srv/state)',
@@ -190,20 +185,11 @@ function withSelection(command: Command, verb: string): Command {
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 }
 
-/** The options of a command that works on one project and its store. */
-function withProject(command: Command): Command {
-  return command
-    .addOption(
-      new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
-        process.cwd(),
-        'current folder',
-      ),
-    )
-    .option(
-      '-s, --storage <url>',
-      'versioned storage URL, overriding DEFSTATE_HOME (e.g. file:///srv/state)',
-    )
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+function projectOption(): Option {
+  return new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
+    process.cwd(),
+    'current folder',
+  );
 }
 
 function collect(value: string, previous: string[]): string[] {
