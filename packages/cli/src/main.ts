@@ -53,6 +53,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await statusCommand(options);
     });
 
+  withProject(program.command('pin'))
+    .description(
+      'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback).',
+    )
+    .option('--json', 'print the pins as JSON on stdout')
+    .action(async (options) => {
+      const { pinCommand } = await import('./commands/pin.js');
+      exitCode = await pinCommand(options);
+    });
+
   withSelection(program.command('pull'), 'pull')
     .description(
       'Download the pinned (or latest) versioned states into .local_defs_state/, so the artifact starts with no storage access.',

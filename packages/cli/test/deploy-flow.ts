@@ -265,6 +265,25 @@ export function describeDeployFlow(backend: DeployFlowBackend, { describe, test,
       expect(unknown.stderr).toContain('has no version 20200101T000000000Z-000000000000');
     });
 
+    flowTest('a rollback ships by pinning, without a refresh', async (f) => {
+      await f.ok(['deploy']);
+      const first = await f.json<Pins>(['pin']);
+      await f.sources({ catalog: 'catalog v2' });
+      await f.ok(['deploy']);
+      const back = await f.ok([
+        'rollback',
+        'catalog',
+        '--to',
+        first.keys.catalog?.version as string,
+      ]);
+      expect(back.stdout).toContain('run `defstate pin` (not `deploy`');
+      const pinned = await f.ok(['pin']);
+      expect(pinned.stdout).toContain('nothing was refreshed');
+      const started = await f.app(f.project);
+      expect(started.code, started.stderr).toBe(0);
+      expect(JSON.parse(started.stdout).catalog).toBe('catalog v1');
+    });
+
     flowTest(
       'prune keeps the latest, the pinned and the newest, and deletes the rest',
       async (f) => {

@@ -43,7 +43,7 @@ export async function rollbackCommand(
   const pinned = (await readPins(projectRoot).catch(() => undefined))?.keys[key];
   if (pinned && pinned.version !== result.current.version) {
     terminal.line(
-      `${paint(terminal, 'yellow', 'note')} ${pinFilePath(projectRoot)} pins ${pinned.version}; deployments load their pins, so deploy again to ship the rollback.`,
+      `${paint(terminal, 'yellow', 'note')} ${pinFilePath(projectRoot)} pins ${pinned.version}; deployments load their pins: run \`defstate pin\` (not \`deploy\`, which would refresh the key again) and build, to ship the rollback.`,
     );
   }
   return ExitCode.ok;

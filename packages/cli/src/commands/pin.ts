@@ -1,0 +1,41 @@
+import { loadProject, pinProject, readStateInfo } from '@defstate/core';
+import { ExitCode } from '../exit-codes.js';
+import { shortKey, table } from '../output/format.js';
+import { paint, terminalFor } from '../output/terminal.js';
+import { storeOpener } from '../storage.js';
+
+export interface PinCommandOptions {
+  project: string;
+  storage?: string;
+  json?: boolean;
+}
+
+/**
+ * `defstate pin`: writes the pin file from the state as it is (local state in the tree, versioned
+ * latest), refreshing nothing. After a `rollback` this is how the older version ships: `deploy`
+ * would refresh the key and move it forward again.
+ */
+export async function pinCommand(options: PinCommandOptions): Promise<number> {
+  const project = await loadProject(options.project);
+  const storage = storeOpener(project.root, options.storage);
+  const versioned = project.components.some((component) => component.management === 'versioned');
+  const pins = await (async () => {
+    const store = versioned ? await storage.open() : undefined;
+    const latest = store ? (await readStateInfo(store)).document.keys : {};
+    return pinProject(project, { latest, store: store?.location });
+  })().finally(storage.close);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(pins, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  const terminal = terminalFor(process.stdout);
+  const header = ['KEY', 'TYPE', 'VERSION'].map((title) => paint(terminal, 'bold', title));
+  const rows = Object.values(pins.keys).map((info) => [
+    shortKey(info.key),
+    info.management,
+    info.version,
+  ]);
+  for (const line of table([header, ...rows])) terminal.line(line);
+  terminal.line(`Pinned ${rows.length} key${rows.length === 1 ? '' : 's'}; nothing was refreshed.`);
+  return ExitCode.ok;
+}
