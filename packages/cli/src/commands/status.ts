@@ -1,4 +1,11 @@
-import { type KeyStatus, loadProject, type ManagementType, readStatus } from '@defstate/core';
+import { resolve } from 'node:path';
+import {
+  type KeyStatus,
+  loadProject,
+  type ManagementType,
+  readStatus,
+  type StatusReport,
+} from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatAge, formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
 import { paint, terminalFor } from '../output/terminal.js';
@@ -10,17 +17,35 @@ export interface StatusCommandOptions {
   project: string;
   storage?: string;
   json?: boolean;
+  /** Also write the status page, as one static file, here. */
+  html?: string;
+  /** State older than this, in ms, is called stale. */
+  maxAge?: number;
 }
 
 /** `defstate status`: one row per declared key; versioned keys cost one read of the pointer. */
 export async function statusCommand(options: StatusCommandOptions): Promise<number> {
   const project = await loadProject(options.project);
   const storage = storeOpener(project.root, options.storage);
-  const report = await readStatus(project, {
-    keys: options.key,
-    management: options.managementType,
-    openStore: storage.open,
-  }).finally(storage.close);
+  const selection = { keys: options.key, management: options.managementType };
+  let report: StatusReport;
+  try {
+    report = await readStatus(project, { ...selection, openStore: storage.open });
+  } catch (error) {
+    // The page still says what went wrong, then the command fails as before.
+    if (options.html) {
+      const { writeStaticStatusPage } = await import('../ui/static-page.js');
+      await writeStaticStatusPage(options.html, project, { error }, pageOptions(options));
+    }
+    throw error;
+  } finally {
+    await storage.close();
+  }
+  // Only --html loads the page's code, so a plain status stays as quick to start as before.
+  if (options.html) {
+    const { writeStaticStatusPage } = await import('../ui/static-page.js');
+    await writeStaticStatusPage(options.html, project, { report }, pageOptions(options));
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(statusJson(report.keys), null, 2)}\n`);
     return ExitCode.ok;
@@ -36,7 +61,10 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
           `${formatTimestamp(info.createdAt)} (${formatAge(new Date(info.createdAt), now)})`,
           formatBytes(info.size),
           info.sha256.slice(0, 12),
-          paint(terminal, 'green', 'present'),
+          options.maxAge !== undefined &&
+          now.getTime() - Date.parse(info.createdAt) > options.maxAge
+            ? paint(terminal, 'yellow', 'stale')
+            : paint(terminal, 'green', 'present'),
         ]
       : [shortKey(key), management, '—', '—', '—', '—', paint(terminal, 'yellow', 'no state')],
   );
@@ -49,8 +77,15 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   terminal.line(
     `${report.keys.length} key${report.keys.length === 1 ? '' : 's'}, ${missing} without state${report.storeLocation ? ` · versioned store ${report.storeLocation}` : ''}`,
   );
+  if (options.html) terminal.line(`Status page written to ${resolve(options.html)}`);
   return ExitCode.ok;
 }
+
+const pageOptions = (options: StatusCommandOptions) => ({
+  keys: options.key,
+  management: options.managementType,
+  maxAgeMs: options.maxAge,
+});
 
 /** The `--json` document: `null` fields where a key has no state. */
 export function statusJson(keys: readonly KeyStatus[]) {

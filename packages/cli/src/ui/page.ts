@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { StatusView } from './status-view.js';
+
+/**
+ * The status page's HTML. The live page (`defstate ui`) links the shipped assets and polls the
+ * server; the static page (`defstate status --html`) inlines the same assets and the view, so it
+ * is one file that opens anywhere, with a Content-Security-Policy that allows only its own code.
+ */
+
+// The assets are plain files, shipped as they are (package.json "files"); `src/ui` and
+// `dist/ui` sit at the same depth, so one relative URL finds them from either.
+const ASSETS_DIR = new URL('../../src/ui/assets/', import.meta.url);
+
+export const ASSET_TYPES = {
+  'ui.js': 'text/javascript; charset=utf-8',
+  'ui.css': 'text/css; charset=utf-8',
+} as const;
+export type AssetName = keyof typeof ASSET_TYPES;
+
+const cache = new Map<AssetName, Promise<string>>();
+
+export function readAsset(name: AssetName): Promise<string> {
+  let text = cache.get(name);
+  if (!text) {
+    text = readFile(new URL(name, ASSETS_DIR), 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+export type PageOptions =
+  | { mode: 'live'; writable: boolean; token?: string; pollMs?: number }
+  | { mode: 'static'; view: StatusView };
+
+export async function renderPage(options: PageOptions): Promise<string> {
+  const boot =
+    options.mode === 'live'
+      ? {
+          mode: 'live',
+          writable: options.writable,
+          ...(options.writable ? { token: options.token } : {}),
+          ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+        }
+      : { mode: 'static', writable: false, view: options.view };
+  let head: string;
+  let script: string;
+  if (options.mode === 'live') {
+    head = '<link rel="stylesheet" href="/assets/ui.css">';
+    script = '<script type="module" src="/assets/ui.js"></script>';
+  } else {
+    const [css, js] = await Promise.all([readAsset('ui.css'), readAsset('ui.js')]);
+    const policy = [
+      "default-src 'none'",
+      `style-src '${sha256(css)}'`,
+      `script-src '${sha256(js)}'`,
+      "base-uri 'none'",
+      "form-action 'none'",
+    ].join('; ');
+    head = `<meta http-equiv="Content-Security-Policy" content="${policy}">\n<style>${css}</style>`;
+    script = `<script type="module">${js}</script>`;
+  }
+  const title =
+    options.mode === 'static'
+      ? `defstate status · ${escapeHtml(options.view.project)}`
+      : 'defstate status';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>${title}</title>
+${head}
+</head>
+<body>
+<header>
+<h1>State status</h1>
+<p class="muted">Project <code id="project"></code></p>
+<p id="summary">${options.mode === 'live' ? 'Loading…' : ''}</p>
+</header>
+<main>
+<div id="error" role="alert" hidden></div>
+<div class="controls">
+<label for="filter">Filter keys</label>
+<input id="filter" type="search" placeholder="key, type, status or version" autocomplete="off" spellcheck="false">
+<span id="count" class="muted" aria-live="polite"></span>
+</div>
+<table>
+<caption class="visually-hidden">One row per declared key. Choose a key for its details and history; choose a column heading to sort.</caption>
+<thead><tr id="head-row"></tr></thead>
+<tbody id="rows"></tbody>
+</table>
+<p id="empty" class="muted" hidden></p>
+<noscript><p>This page needs JavaScript to list the keys; <code>defstate status</code> prints the same in a terminal.</p></noscript>
+</main>
+<dialog id="details" aria-labelledby="details-title">
+<form method="dialog"><button class="close" aria-label="Close">✕</button></form>
+<h2 id="details-title"></h2>
+<dl id="details-facts"></dl>
+<div id="details-actions" class="actions"></div>
+<p id="action-result" role="status"></p>
+<h3>History</h3>
+<div id="history"></div>
+</dialog>
+<dialog id="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+<form method="dialog">
+<h2 id="confirm-title"></h2>
+<p id="confirm-text"></p>
+<div class="buttons"><button value="cancel" autofocus>Cancel</button> <button value="ok" class="danger">Confirm</button></div>
+</form>
+</dialog>
+<script type="application/json" id="defstate-boot">${jsonForScript(boot)}</script>
+${script}
+</body>
+</html>
+`;
+}
+
+function sha256(text: string): string {
+  return `sha256-${createHash('sha256').update(text).digest('base64')}`;
+}
+
+/** JSON inside a `<script>` element: `<` is escaped so no value can close the element. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type BlobStore,
+  DefstateError,
+  type Project,
+  readHistory,
+  readPins,
+  readStatus,
+  refreshState,
+  rollbackState,
+  StateNotFoundError,
+  UsageError,
+} from '@defstate/core';
+import { ASSET_TYPES, type AssetName, readAsset, renderPage } from './page.js';
+import { requestGuard } from './request-guard.js';
+import { collectStatusView, viewError } from './status-view.js';
+
+/**
+ * The HTTP side of `defstate ui`: the page, its two assets, and a small JSON API the page polls.
+ * Reads go through the same core calls as the commands; writes (refresh, rollback) exist only
+ * with `allowWrites`, one at a time, behind the checks in request-guard.ts.
+ */
+export interface UiServerOptions {
+  project: Project;
+  openStore: () => Promise<BlobStore>;
+  host: string;
+  port: number;
+  maxAgeMs?: number;
+  allowWrites: boolean;
+  /** How often the page re-reads the status, in ms. */
+  pollMs?: number;
+  /** Told of each write the page makes, for the terminal. */
+  onWrite?: (line: string) => void;
+}
+
+export interface UiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+const MAX_BODY_BYTES = 4096;
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
+  const token = randomBytes(32).toString('base64url');
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  let writing = false;
+  let guard = requestGuard({ host: options.host, port: options.port, token });
+
+  const routes: Record<string, (request: IncomingMessage) => Promise<unknown>> = {
+    'GET /api/status': () =>
+      collectStatusView(options.project, {
+        openStore: options.openStore,
+        maxAgeMs: options.maxAgeMs,
+        writable: options.allowWrites,
+        signal: controller.signal,
+      }),
+    'GET /api/history': (request) => history(request),
+    'POST /api/refresh': (request) => write(request, refresh),
+    'POST /api/rollback': (request) => write(request, rollback),
+  };
+
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    try {
+      if (!guard.hostAllowed(request)) {
+        throw new HttpError(421, 'HOST', 'Open this page by the address `defstate ui` printed.');
+      }
+      if (url.pathname === '/' || url.pathname === '/index.html') {
+        ensureMethod(request, 'GET');
+        const page = await renderPage({
+          mode: 'live',
+          writable: options.allowWrites,
+          token,
+          pollMs: options.pollMs,
+        });
+        return send(response, 200, 'text/html; charset=utf-8', page);
+      }
+      const asset = /^\/assets\/(ui\.(?:js|css))$/.exec(url.pathname)?.[1] as AssetName | undefined;
+      if (asset) {
+        ensureMethod(request, 'GET');
+        return send(response, 200, ASSET_TYPES[asset], await readAsset(asset));
+      }
+      const route = routes[`${request.method} ${url.pathname}`];
+      if (!route) {
+        const known = Object.keys(routes).some((name) => name.endsWith(` ${url.pathname}`));
+        throw known
+          ? new HttpError(405, 'METHOD', `${request.method} is not allowed here.`)
+          : new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+      }
+      const body = await route(request);
+      return send(response, 200, 'application/json; charset=utf-8', JSON.stringify(body));
+    } catch (error) {
+      const [status, detail] =
+        error instanceof HttpError
+          ? [error.status, { code: error.code, message: error.message }]
+          : [statusFor(error), viewError(error)];
+      return send(
+        response,
+        status,
+        'application/json; charset=utf-8',
+        JSON.stringify({ error: detail }),
+      );
+    }
+  });
+
+  async function history(request: IncomingMessage) {
+    const key = new URL(request.url ?? '/', 'http://localhost').searchParams.get('key');
+    const component = options.project.components.find((candidate) => candidate.key === key);
+    if (!key || !component) throw new HttpError(404, 'UNKNOWN_KEY', `No declared key "${key}".`);
+    const pins = await readPins(options.project.root).catch(() => undefined);
+    if (component.management === 'local') {
+      const report = await readStatus(options.project, { keys: [key] });
+      const info = report.keys[0]?.info;
+      return {
+        key,
+        note: 'Local state keeps only its current version.',
+        entries: info
+          ? [
+              {
+                ...info,
+                latest: true,
+                pinned: pins?.keys[key]?.version === info.version,
+                published: true,
+              },
+            ]
+          : [],
+      };
+    }
+    const store = await options.openStore();
+    const result = await readHistory(store, key, {
+      pins: pins ? [pins] : [],
+      signal: controller.signal,
+    });
+    return { key, note: null, entries: result.entries };
+  }
+
+  async function write(
+    request: IncomingMessage,
+    action: (body: Record<string, unknown>) => Promise<string>,
+  ) {
+    if (!options.allowWrites) {
+      throw new HttpError(
+        403,
+        'READ_ONLY',
+        'This page is read-only: start `defstate ui --allow-writes`.',
+      );
+    }
+    const refusal = guard.writeRefusal(request);
+    if (refusal) throw new HttpError(403, 'FORBIDDEN', `Refused: ${refusal}.`);
+    const body = await readJsonBody(request);
+    if (writing) throw new HttpError(409, 'BUSY', 'Another change is still running; try again.');
+    writing = true;
+    try {
+      const message = await action(body);
+      options.onWrite?.(message);
+      return { ok: true, message };
+    } finally {
+      writing = false;
+    }
+  }
+
+  async function refresh(body: Record<string, unknown>): Promise<string> {
+    const key = declaredKey(body.key);
+    const report = await refreshState({
+      project: options.project,
+      keys: [key],
+      openStore: options.openStore,
+      signal: controller.signal,
+    });
+    const result = report.results[0];
+    if (!result || result.status === 'failed') {
+      throw result?.error ?? new Error(`refreshing "${key}" gave no result`);
+    }
+    return `${key}: ${result.status}${result.info ? `, version ${result.info.version}` : ''}.`;
+  }
+
+  async function rollback(body: Record<string, unknown>): Promise<string> {
+    const key = declaredKey(body.key, 'versioned');
+    if (typeof body.version !== 'string' || body.version === '') {
+      throw new HttpError(400, 'BAD_REQUEST', 'Field "version" must name a version.');
+    }
+    const store = await options.openStore();
+    const result = await rollbackState(store, key, body.version, { signal: controller.signal });
+    return `${key}: rolled back from ${result.previous?.version ?? 'nothing'} to ${result.current.version}.`;
+  }
+
+  function declaredKey(value: unknown, management?: 'versioned'): string {
+    const component = options.project.components.find((candidate) => candidate.key === value);
+    if (typeof value !== 'string' || !component) {
+      throw new HttpError(400, 'UNKNOWN_KEY', 'Field "key" must name a declared key.');
+    }
+    if (management && component.management !== management) {
+      throw new HttpError(
+        400,
+        'NOT_VERSIONED',
+        `"${value}" is local: only versioned keys roll back.`,
+      );
+    }
+    return value;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') {
+      throw new UsageError(`Port ${options.port} on ${options.host} is already in use.`, {
+        hint: 'pick another with --port, or --port 0 for any free one',
+      });
+    }
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+      throw new UsageError(`Cannot listen on ${options.host}: no such local address.`, {
+        hint: 'check --host (default 127.0.0.1)',
+      });
+    }
+    throw error;
+  });
+  const { port } = server.address() as AddressInfo;
+  guard = requestGuard({ host: options.host, port, token });
+  // A wildcard address is not one to browse to; this machine is reachable through it, though.
+  const browsable = WILDCARD_HOSTS.has(options.host) ? '127.0.0.1' : options.host;
+  const shownHost = browsable.includes(':') ? `[${browsable}]` : browsable;
+  return {
+    url: `http://${shownHost}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        controller.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function ensureMethod(request: IncomingMessage, method: string) {
+  if (request.method !== method && !(method === 'GET' && request.method === 'HEAD')) {
+    throw new HttpError(405, 'METHOD', `${request.method} is not allowed here.`);
+  }
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, 'TOO_LARGE', 'The request body is too large.');
+    chunks.push(chunk);
+  }
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (body && typeof body === 'object' && !Array.isArray(body)) return body;
+  } catch {}
+  throw new HttpError(400, 'BAD_REQUEST', 'The body must be a JSON object.');
+}
+
+function statusFor(error: unknown): number {
+  if (error instanceof StateNotFoundError) return 404;
+  if (error instanceof UsageError) return 400;
+  if (error instanceof DefstateError) return 502;
+  return 500;
+}
+
+function send(response: ServerResponse, status: number, type: string, body: string) {
+  response.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,48 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type ManagementType, type Project, type StatusReport, UsageError } from '@defstate/core';
+import { renderPage } from './page.js';
+import {
+  buildStatusView,
+  collectStatusView,
+  readDeployFacts,
+  type StatusView,
+} from './status-view.js';
+
+/**
+ * `defstate status --html`: the page as one file, built from the status the command has just
+ * read (no second read of the store), or, when that read failed, from its error.
+ */
+export async function writeStaticStatusPage(
+  file: string,
+  project: Project,
+  read: { report: StatusReport } | { error: unknown },
+  options: { keys?: readonly string[]; management?: readonly ManagementType[]; maxAgeMs?: number },
+): Promise<void> {
+  let view: StatusView;
+  if ('report' in read) {
+    const { pins, lastRefresh, problem } = await readDeployFacts(project.root);
+    view = buildStatusView({
+      project: project.root,
+      keys: read.report.keys,
+      storeLocation: read.report.storeLocation,
+      pins,
+      lastRefresh,
+      error: problem,
+      maxAgeMs: options.maxAgeMs,
+    });
+  } else {
+    // The same fallback as the live page: local keys read, versioned ones unknown, the error shown.
+    view = await collectStatusView(project, {
+      ...options,
+      openStore: () => Promise.reject(read.error),
+    });
+  }
+  const page = await renderPage({ mode: 'static', view });
+  await writeFile(file, page).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`Cannot write the status page to ${resolve(file)} (${error.code}).`, {
+      cause: error,
+      hint: 'check that --html names a file in a folder that exists and is writable',
+    });
+  });
+}

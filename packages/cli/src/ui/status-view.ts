@@ -1,0 +1,258 @@
+import {
+  type BlobStore,
+  DefstateError,
+  type KeyStatus,
+  type LastRefreshEntry,
+  type LastRefreshRecord,
+  type ManagementType,
+  type PinFile,
+  type Project,
+  readLastRefresh,
+  readPins,
+  readStatus,
+  type StateInfo,
+  selectComponents,
+} from '@defstate/core';
+
+/**
+ * What the status page shows, as one JSON document: the live page polls it from `defstate ui`,
+ * and `defstate status --html` embeds it in a static file. It holds what `status` shows plus
+ * pins and the last refresh, each key's health, and nothing secret: the store's location, never
+ * the instance config, the environment or credentials.
+ */
+export const STATUS_VIEW_SCHEMA_VERSION = 1;
+
+export type KeyHealth =
+  | 'up-to-date'
+  | 'update-available'
+  | 'no-state'
+  | 'stale'
+  | 'failed'
+  | 'unknown';
+
+export interface ViewError {
+  code: string;
+  message: string;
+}
+
+export interface StatusViewKey {
+  key: string;
+  management: ManagementType;
+  description: string | null;
+  version: string | null;
+  createdAt: string | null;
+  size: number | null;
+  sha256: string | null;
+  pinnedVersion: string | null;
+  lastRefresh: {
+    status: LastRefreshEntry['status'];
+    at: string;
+    version: string | null;
+    error: ViewError | null;
+  } | null;
+  health: KeyHealth;
+  /** One sentence saying why the key has that health. */
+  reason: string;
+}
+
+export interface StatusView {
+  schemaVersion: typeof STATUS_VIEW_SCHEMA_VERSION;
+  generatedAt: string;
+  project: string;
+  store: string | null;
+  maxAgeMs: number | null;
+  pinnedAt: string | null;
+  /** Whether the page offers refresh and rollback (only `defstate ui --allow-writes`). */
+  writable: boolean;
+  /** Why some of the state could not be read; the keys that could are still listed. */
+  error: ViewError | null;
+  keys: StatusViewKey[];
+}
+
+export interface BuildStatusViewInput {
+  project: string;
+  keys: readonly KeyStatus[];
+  storeLocation?: string;
+  pins?: PinFile;
+  lastRefresh?: LastRefreshRecord;
+  /** Keys whose state could not be read (their store failed). */
+  unreadable?: ReadonlySet<string>;
+  error?: unknown;
+  maxAgeMs?: number;
+  writable?: boolean;
+  now?: Date;
+}
+
+/** Turns what core read into the page's document. Pure, so every health rule is testable. */
+export function buildStatusView(input: BuildStatusViewInput): StatusView {
+  const now = input.now ?? new Date();
+  return {
+    schemaVersion: STATUS_VIEW_SCHEMA_VERSION,
+    generatedAt: now.toISOString(),
+    project: input.project,
+    store: input.storeLocation ?? input.pins?.store ?? null,
+    maxAgeMs: input.maxAgeMs ?? null,
+    pinnedAt: input.pins?.pinnedAt ?? null,
+    writable: input.writable ?? false,
+    error: input.error === undefined ? null : viewError(input.error),
+    keys: input.keys.map((status) => viewKey(status, input, now)),
+  };
+}
+
+function viewKey(
+  { key, management, description, info }: KeyStatus,
+  input: BuildStatusViewInput,
+  now: Date,
+): StatusViewKey {
+  const pinnedVersion = input.pins?.keys[key]?.version ?? null;
+  const last = input.lastRefresh?.keys[key];
+  const lastRefresh = last
+    ? {
+        status: last.status,
+        at: last.at,
+        version: last.version,
+        error: last.error ? { code: last.error.code, message: redact(last.error.message) } : null,
+      }
+    : null;
+  const [health, reason] = judge(info, {
+    pinnedVersion,
+    lastRefresh: last,
+    unreadable: input.unreadable?.has(key) ?? false,
+    maxAgeMs: input.maxAgeMs,
+    now,
+  });
+  return {
+    key,
+    management,
+    description: description ?? null,
+    version: info?.version ?? null,
+    createdAt: info?.createdAt ?? null,
+    size: info?.size ?? null,
+    sha256: info?.sha256 ?? null,
+    pinnedVersion,
+    lastRefresh,
+    health,
+    reason,
+  };
+}
+
+function judge(
+  info: StateInfo | undefined,
+  facts: {
+    pinnedVersion: string | null;
+    lastRefresh: LastRefreshEntry | undefined;
+    unreadable: boolean;
+    maxAgeMs: number | undefined;
+    now: Date;
+  },
+): [KeyHealth, string] {
+  if (facts.unreadable) return ['unknown', 'Its store could not be read (see the message above).'];
+  const failure = facts.lastRefresh?.status === 'failed' ? facts.lastRefresh : undefined;
+  // A failure older than the current state is history: a later refresh (maybe elsewhere) or a
+  // rollback has replaced the state since.
+  if (failure && !(info && Date.parse(info.createdAt) > Date.parse(failure.at))) {
+    const cause = failure.error ? `: ${redact(failure.error.message)}` : '.';
+    return [
+      'failed',
+      `The last refresh, at ${failure.at.slice(0, 19).replace('T', ' ')}Z, failed${cause}`,
+    ];
+  }
+  if (!info) return ['no-state', 'No state yet: run `defstate refresh`.'];
+  if (facts.pinnedVersion && facts.pinnedVersion !== info.version) {
+    return [
+      'update-available',
+      `The pin file names ${facts.pinnedVersion}; the latest is ${info.version}.`,
+    ];
+  }
+  const age = facts.now.getTime() - Date.parse(info.createdAt);
+  if (facts.maxAgeMs !== undefined && age > facts.maxAgeMs) {
+    return ['stale', `Older than the maximum age (${Math.round(facts.maxAgeMs / 1000)}s).`];
+  }
+  return ['up-to-date', facts.pinnedVersion ? 'Latest and pinned.' : 'Present.'];
+}
+
+export interface CollectStatusViewOptions {
+  openStore: () => Promise<BlobStore>;
+  maxAgeMs?: number;
+  writable?: boolean;
+  keys?: readonly string[];
+  management?: readonly ManagementType[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads everything the page shows. A store that fails does not blank the page: the error is
+ * carried in the view, local keys are still read, and versioned keys show as unknown.
+ */
+export async function collectStatusView(
+  project: Project,
+  options: CollectStatusViewOptions,
+): Promise<StatusView> {
+  const selection = { keys: options.keys, management: options.management, signal: options.signal };
+  const { pins, lastRefresh, problem } = await readDeployFacts(project.root);
+  const common = {
+    project: project.root,
+    pins,
+    lastRefresh,
+    maxAgeMs: options.maxAgeMs,
+    writable: options.writable,
+  };
+  try {
+    const report = await readStatus(project, { ...selection, openStore: options.openStore });
+    return buildStatusView({
+      ...common,
+      keys: report.keys,
+      storeLocation: report.storeLocation,
+      error: problem,
+    });
+  } catch (error) {
+    // Without a store, readStatus reads only the local keys' state.
+    const local = await readStatus(project, selection).catch(() => undefined);
+    const keys: KeyStatus[] =
+      local?.keys ??
+      selectComponents(project, options.keys, options.management).map(({ key, management }) => ({
+        key,
+        management,
+        info: undefined,
+      }));
+    const unreadable = new Set(
+      keys.filter(({ management }) => !local || management === 'versioned').map(({ key }) => key),
+    );
+    return buildStatusView({ ...common, keys, unreadable, error });
+  }
+}
+
+/**
+ * The pin file and the last refresh record, either of which may be missing. One that cannot be
+ * read is left out and returned as `problem`, for the page to show.
+ */
+export async function readDeployFacts(
+  projectRoot: string,
+): Promise<{ pins?: PinFile; lastRefresh?: LastRefreshRecord; problem?: unknown }> {
+  let problem: unknown;
+  const keep = (error: unknown) => {
+    problem ??= error;
+    return undefined;
+  };
+  const [pins, lastRefresh] = await Promise.all([
+    readPins(projectRoot).catch(keep),
+    readLastRefresh(projectRoot).catch(keep),
+  ]);
+  return { pins, lastRefresh, problem };
+}
+
+export function viewError(error: unknown): ViewError {
+  const code = error instanceof DefstateError ? error.code : 'ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: redact(message) };
+}
+
+/**
+ * Error text can quote URLs; their credentials and query strings (signed URLs, SAS tokens) never
+ * reach the page.
+ */
+export function redact(message: string): string {
+  return message
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1…@')
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?…');
+}

@@ -1,0 +1,130 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, runDefstate, type Sandbox } from './helpers.js';
+import { artifactPath, type Browser, launchBrowser, refreshFourKinds } from './ui-browser.js';
+
+// `defstate status --html`: the status page as one static file, opened from disk in Chromium.
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+let sandbox: Sandbox;
+afterEach(async () => {
+  await sandbox.cleanup();
+});
+
+const run = (args: string[]) => runDefstate(args, { cwd: sandbox.project, env: sandbox.env });
+
+describe('defstate status --html', () => {
+  it('writes one self-contained page that lists, filters and explains every key', async () => {
+    sandbox = await createSandbox();
+    const before = await refreshFourKinds(sandbox);
+    const file = join(sandbox.project, 'status.html');
+    const result = await run(['status', '--html', file, '--max-age', '7d']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Status page written to ${file}`);
+    expect(result.stdout).toMatch(/^alpha\s+local/m);
+
+    const html = await readFile(file, 'utf8');
+    // Nothing to fetch: no linked script, stylesheet or image, and a policy that allows none.
+    expect(html).not.toMatch(/\s(src|href)=/);
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'/);
+
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(pathToFileURL(file).href);
+    const rows = page.locator('#rows tr');
+    await expect.poll(() => rows.count()).toBe(4);
+    expect(errors).toEqual([]);
+    const health = (key: string) =>
+      page.locator(`#rows tr[data-key="${key}"] td[data-label="Status"]`).textContent();
+    expect(await health('alpha')).toBe('up to date');
+    expect(await health('beta/β')).toBe('update available');
+    expect(await health('gamma')).toBe('failed last refresh');
+    expect(await health('delta')).toBe('no state');
+    const betaVersion = before.keys.find((key) => key.key === 'beta/β')?.version;
+    expect(
+      await page
+        .locator('#rows tr[data-key="beta/β"] td[data-label="Latest version"]')
+        .textContent(),
+    ).toBe(betaVersion);
+
+    await page.getByLabel('Filter keys').fill('versioned');
+    await expect.poll(() => rows.count()).toBe(2);
+    await page.getByLabel('Filter keys').fill('');
+
+    await page.getByRole('button', { name: 'gamma' }).click();
+    const dialog = page.getByRole('dialog', { name: 'gamma' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('catalog unreachable');
+    expect(await dialog.locator('#history').textContent()).toContain('defstate history gamma');
+    await page.screenshot({ path: await artifactPath('status-html.png') });
+    await page.close();
+  });
+
+  it('calls old state stale with --max-age, in the page and the table, and keeps --json as it was', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    const file = join(sandbox.project, 'status.html');
+    const text = await run(['status', '--html', file, '--max-age', '1ms']);
+    expect(text.stdout).toMatch(/^alpha\s.*\sstale$/m);
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(file).href);
+    await expect
+      .poll(() => page.locator('#rows tr[data-key="alpha"] td[data-label="Status"]').textContent())
+      .toBe('stale');
+    await page.close();
+
+    const json = await run(['status', '--json', '--html', file]);
+    expect(json.code).toBe(0);
+    const document = JSON.parse(json.stdout);
+    expect(Object.keys(document)).toEqual(['schemaVersion', 'keys']);
+    expect(Object.keys(document.keys[0])).toEqual([
+      'key',
+      'management',
+      'version',
+      'createdAt',
+      'sha256',
+      'size',
+    ]);
+  });
+
+  it('still writes the page, with the error, when the store fails, and exits 1', async () => {
+    sandbox = await createSandbox();
+    const store = join(sandbox.home, 'store');
+    await refreshFourKinds(sandbox, ['-s', `file://${store}`]);
+    await writeFile(join(store, 'state-info.json'), '[]');
+    const file = join(sandbox.project, 'status.html');
+    const result = await run(['status', '-s', `file://${store}`, '--html', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('does not match schema version 1');
+
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(file).href);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('does not match schema version 1');
+    await expect.poll(() => page.locator('#rows tr').count()).toBe(4);
+    await page.close();
+  });
+
+  it('names the file it cannot write, exit 2', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    const file = join(sandbox.project, 'no-such-folder', 'status.html');
+    const result = await run(['status', '--html', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Cannot write the status page to ${file} (ENOENT)`);
+  });
+});

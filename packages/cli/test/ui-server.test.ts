@@ -1,0 +1,213 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSandbox, runDefstate, type Sandbox } from './helpers.js';
+import { fourKinds, type RunningUi, refreshFourKinds, startUi } from './ui-browser.js';
+
+// The HTTP side of `defstate ui` without a browser: who may read, who may write, what leaks.
+
+let sandbox: Sandbox;
+let ui: RunningUi | undefined;
+afterEach(async () => {
+  await ui?.stop();
+  ui = undefined;
+  await sandbox.cleanup();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** node:http rather than fetch, so that Host and Origin can be whatever a test needs. */
+function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const json = (reply: Reply) => JSON.parse(reply.body);
+
+async function tokenOf(url: string): Promise<string | undefined> {
+  const page = await send(url);
+  const boot = /<script type="application\/json" id="defstate-boot">(.*?)<\/script>/s.exec(
+    page.body,
+  )?.[1];
+  return JSON.parse(boot ?? '{}').token;
+}
+
+describe('defstate ui over HTTP', () => {
+  it('serves the page and status JSON with strict headers, and nothing from the environment', async () => {
+    sandbox = await createSandbox();
+    sandbox.env.AWS_SECRET_ACCESS_KEY = 'very-secret-value-1';
+    sandbox.env.DEFSTATE_TEST_PASSWORD = 'very-secret-value-2';
+    await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox);
+
+    const page = await send(ui.url);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    const status = await send(`${ui.url}api/status`);
+    expect(status.status).toBe(200);
+    const view = json(status);
+    expect(view).toMatchObject({ schemaVersion: 1, writable: false, error: null });
+    expect(view.keys.map((key: { key: string }) => key.key)).toEqual([
+      'alpha',
+      'beta/β',
+      'gamma',
+      'delta',
+    ]);
+    for (const reply of [page, status]) {
+      expect(reply.body).not.toContain('very-secret-value');
+    }
+    expect((await send(`${ui.url}assets/ui.js`)).headers['content-type']).toMatch(
+      /^text\/javascript/,
+    );
+    expect((await send(`${ui.url}assets/../package.json`)).status).toBe(404);
+    expect((await send(`${ui.url}nothing`)).status).toBe(404);
+    expect((await send(`${ui.url}api/status`, { method: 'DELETE' })).status).toBe(405);
+
+    const history = json(await send(`${ui.url}api/history?key=${encodeURIComponent('beta/β')}`));
+    expect(history.entries).toHaveLength(2);
+    const local = json(await send(`${ui.url}api/history?key=alpha`));
+    expect(local.entries).toHaveLength(1);
+    expect(local.note).toMatch(/only its current version/);
+    expect((await send(`${ui.url}api/history?key=nope`)).status).toBe(404);
+  });
+
+  it('refuses a Host it does not know, so a rebound domain cannot read the page', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox);
+    const port = new URL(ui.url).port;
+    const as = (host: string) => send(`${ui?.url}api/status`, { headers: { host } });
+    expect((await as(`evil.example:${port}`)).status).toBe(421);
+    expect((await as('127.0.0.1:1')).status).toBe(421);
+    expect((await as(`localhost:${port}`)).status).toBe(200);
+    expect((await as(`127.0.0.1:${port}`)).status).toBe(200);
+  });
+
+  it('refuses every write without --allow-writes, and gives the page no token', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox);
+    expect(await tokenOf(ui.url)).toBeUndefined();
+    const origin = ui.url.replace(/\/$/, '');
+    const reply = await send(`${ui.url}api/rollback`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'beta/β', version: 'x' }),
+    });
+    expect(reply.status).toBe(403);
+    expect(json(reply).error.code).toBe('READ_ONLY');
+  });
+
+  it('with --allow-writes, takes a write only with the page token, its Origin and JSON', async () => {
+    sandbox = await createSandbox();
+    const before = await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox, ['--allow-writes']);
+    const token = await tokenOf(ui.url);
+    expect(token).toMatch(/^[\w-]{40,}$/);
+    const origin = ui.url.replace(/\/$/, '');
+    const history = json(await send(`${ui.url}api/history?key=${encodeURIComponent('beta/β')}`));
+    const older = history.entries[1].version as string;
+    const body = JSON.stringify({ key: 'beta/β', version: older });
+    const post = (headers: Record<string, string>) =>
+      send(`${ui?.url}api/rollback`, { method: 'POST', headers, body });
+    const good = { origin, 'content-type': 'application/json', 'x-defstate-token': token ?? '' };
+
+    const refusals = await Promise.all([
+      post({ ...good, 'x-defstate-token': 'wrong' }),
+      post({ origin, 'content-type': 'application/json' }),
+      post({ ...good, origin: 'http://evil.example' }),
+      post({ 'content-type': 'application/json', 'x-defstate-token': token ?? '' }),
+      post({ ...good, 'content-type': 'text/plain' }),
+      post({ ...good, 'sec-fetch-site': 'cross-site' }),
+    ]);
+    expect(refusals.map((reply) => reply.status)).toEqual([403, 403, 403, 403, 403, 403]);
+    const beta = () =>
+      runDefstate(['status', '--json', '-k', 'beta/β'], { cwd: sandbox.project, env: sandbox.env });
+    const unchanged = JSON.parse((await beta()).stdout).keys[0].version;
+    expect(unchanged).toBe(before.keys.find((key) => key.key === 'beta/β')?.version);
+
+    const badKey = await send(`${ui.url}api/rollback`, {
+      method: 'POST',
+      headers: good,
+      body: JSON.stringify({ key: 'alpha', version: older }),
+    });
+    expect(badKey.status).toBe(400);
+    const unknown = await send(`${ui.url}api/rollback`, {
+      method: 'POST',
+      headers: good,
+      body: JSON.stringify({ key: 'beta/β', version: '20200101T000000000Z-000000000000' }),
+    });
+    expect(unknown.status).toBe(404);
+
+    const done = await post(good);
+    expect(done.status, done.body).toBe(200);
+    expect(json(done).message).toContain(`to ${older}`);
+    expect(JSON.parse((await beta()).stdout).keys[0].version).toBe(older);
+  });
+
+  it('shows a broken store as an error in the view, and recovers once it is mended', async () => {
+    sandbox = await createSandbox();
+    const store = join(sandbox.home, 'store');
+    await refreshFourKinds(sandbox, ['-s', `file://${store}`]);
+    const pointer = join(store, 'state-info.json');
+    const good = await readFile(pointer, 'utf8');
+    await writeFile(pointer, '{ not json');
+    ui = await startUi(sandbox, ['-s', `file://${store}`]);
+
+    const broken = json(await send(`${ui.url}api/status`));
+    expect(broken.error).toMatchObject({ code: 'STORAGE' });
+    expect(broken.error.message).toContain('is not valid JSON');
+    expect(broken.keys).toHaveLength(4);
+    const history = await send(`${ui.url}api/history?key=gamma`);
+    expect(history.status).toBe(502);
+    expect(json(history).error.message).toContain('is not valid JSON');
+
+    await writeFile(pointer, good);
+    const mended = json(await send(`${ui.url}api/status`));
+    expect(mended.error).toBeNull();
+    expect(mended.keys.find((key: { key: string }) => key.key === 'gamma').health).toBe('failed');
+  });
+
+  it('says so when the port is taken, exit 2', async () => {
+    sandbox = await createSandbox();
+    await sandbox.write('defstate.config.mjs', fourKinds);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runDefstate(['ui', '--port', String(port)], {
+        cwd: sandbox.project,
+        env: sandbox.env,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+import type { KeyStatus, LastRefreshEntry, PinFile, StateInfo } from '@defstate/core';
+import { describe, expect, it } from 'vitest';
+import { jsonForScript } from '../src/ui/page.js';
+import { buildStatusView, redact, type StatusViewKey } from '../src/ui/status-view.js';
+
+// The rules that turn what core read into each key's health, without a server or a browser.
+
+const now = new Date('2026-11-27T12:00:00.000Z');
+const info = (key: string, version: string, createdAt: string): StateInfo => ({
+  key,
+  management: 'versioned',
+  version,
+  createdAt,
+  sha256: 'a'.repeat(64),
+  size: 3,
+});
+const V1 = '20261127T100000000Z-000000000001';
+const V2 = '20261127T110000000Z-000000000002';
+const one = (
+  status: KeyStatus,
+  extra: Omit<Parameters<typeof buildStatusView>[0], 'project' | 'keys'> = {},
+) => buildStatusView({ project: '/p', keys: [status], now, ...extra }).keys[0] as StatusViewKey;
+const pins = (version: string): PinFile => ({
+  schemaVersion: 1,
+  pinnedAt: '2026-11-27T10:00:00.000Z',
+  store: 'file:///s',
+  keys: { k: info('k', version, '2026-11-27T10:00:00.000Z') },
+});
+const failed = (at: string): LastRefreshEntry => ({
+  key: 'k',
+  management: 'versioned',
+  status: 'failed',
+  at,
+  version: null,
+  error: { code: 'REFRESH_FAILED', message: 'boom at https://u:p@x.example/a?sig=abc' },
+});
+
+describe('buildStatusView', () => {
+  const current: KeyStatus = {
+    key: 'k',
+    management: 'versioned',
+    info: info('k', V2, '2026-11-27T11:00:00.000Z'),
+  };
+
+  it('calls present state up to date, and latest ≠ pinned an update', () => {
+    expect(one(current)).toMatchObject({ health: 'up-to-date', pinnedVersion: null });
+    expect(one(current, { pins: pins(V2) })).toMatchObject({
+      health: 'up-to-date',
+      pinnedVersion: V2,
+    });
+    expect(one(current, { pins: pins(V1) })).toMatchObject({
+      health: 'update-available',
+      pinnedVersion: V1,
+    });
+  });
+
+  it('calls state older than the max age stale, and none at all no state', () => {
+    expect(one(current, { maxAgeMs: 2 * 3_600_000 }).health).toBe('up-to-date');
+    expect(one(current, { maxAgeMs: 30 * 60_000 }).health).toBe('stale');
+    expect(one({ key: 'k', management: 'local', info: undefined }).health).toBe('no-state');
+  });
+
+  it('reports a failed last refresh until newer state replaces it', () => {
+    const after = one(current, {
+      lastRefresh: { schemaVersion: 1, keys: { k: failed('2026-11-27T11:30:00.000Z') } },
+    });
+    expect(after.health).toBe('failed');
+    expect(after.reason).toContain('boom');
+    const before = one(current, {
+      lastRefresh: { schemaVersion: 1, keys: { k: failed('2026-11-27T10:30:00.000Z') } },
+    });
+    expect(before.health).toBe('up-to-date');
+    expect(before.lastRefresh?.status).toBe('failed');
+  });
+
+  it('keeps URL credentials and query strings out of messages', () => {
+    const view = one(current, {
+      lastRefresh: { schemaVersion: 1, keys: { k: failed('2026-11-27T11:30:00.000Z') } },
+    });
+    expect(JSON.stringify(view)).not.toMatch(/u:p|sig=abc/);
+    expect(redact('GET https://acct.blob.example/c/o?sv=1&sig=SECRET failed')).toBe(
+      'GET https://acct.blob.example/c/o?… failed',
+    );
+    expect(redact('s3://AKIA:secret@bucket/prefix')).toBe('s3://…@bucket/prefix');
+  });
+
+  it('marks the keys of a failed store unknown and carries its error', () => {
+    const view = buildStatusView({
+      project: '/p',
+      keys: [current],
+      unreadable: new Set(['k']),
+      error: new Error('store down, see https://x.example/?token=t'),
+      now,
+    });
+    expect(view.keys[0]?.health).toBe('unknown');
+    expect(view.error).toEqual({ code: 'ERROR', message: 'store down, see https://x.example/?…' });
+  });
+});
+
+describe('jsonForScript', () => {
+  it('cannot close the script element it is embedded in', () => {
+    const text = jsonForScript({ description: '</script><script>alert(1)</script>' });
+    expect(text).not.toContain('</script');
+    expect(JSON.parse(text).description).toBe('</script><script>alert(1)</script>');
+  });
+});
