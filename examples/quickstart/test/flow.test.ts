@@ -131,7 +131,9 @@ describe('the quickstart flow', () => {
       (reason: unknown) => reason,
     );
     expect(error).toBeInstanceOf(StateNotFoundError);
-    expect((error as Error).message).toContain('No state for "warehouse-catalog": no versioned state in');
+    expect((error as Error).message).toContain(
+      'No state for "warehouse-catalog": no versioned state in',
+    );
   });
 });
 
@@ -147,7 +149,9 @@ describe('the app', () => {
       },
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('quickstart: No state for "warehouse-catalog": no versioned state in');
+    expect(result.stderr).toContain(
+      'quickstart: No state for "warehouse-catalog": no versioned state in',
+    );
     expect(result.stdout).toBe('');
   });
 });
