@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { STATE_INFO_OBJECT, stateObjectName } from '@defstate/core';
+import {
+  publishedRecordName,
+  STATE_INFO_OBJECT,
+  type StateInfo,
+  stateObjectName,
+} from '@defstate/core';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { emulatorEnv, startEmulator } from '../../../tools/emulators/start.mjs';
 import { runNode } from '../../../tools/testing/run-node.mjs';
@@ -151,7 +156,11 @@ describe('defstate CLI with the azure adapter', () => {
     expect(version).toMatch(/\S/);
 
     const objectName = `${prefix}/${stateObjectName('warehouse/tables', version)}`;
-    expect(await blobsUnder(prefix)).toEqual([objectName, `${prefix}/${STATE_INFO_OBJECT}`].sort());
+    // The state object, the pointer, and the record that the refresh finished with the version.
+    const record = `${prefix}/${publishedRecordName({ ...status, key: 'warehouse/tables', management: 'versioned' } as StateInfo)}`;
+    expect(await blobsUnder(prefix)).toEqual(
+      [objectName, `${prefix}/${STATE_INFO_OBJECT}`, record].sort(),
+    );
     expect(await blobText(objectName)).toBe('version one');
     const info = JSON.parse(await blobText(`${prefix}/${STATE_INFO_OBJECT}`));
     expect(info.keys['warehouse/tables']).toMatchObject({ version, sha256: sha256('version one') });

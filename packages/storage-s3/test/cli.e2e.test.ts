@@ -11,7 +11,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { keyToFolder } from '@defstate/core';
+import { keyToFolder, publishedRecordName, type StateInfo } from '@defstate/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import {
   motoSetAuth,
@@ -153,8 +153,10 @@ describe('defstate with the s3 adapter', () => {
     expect(status?.sha256).toBe(sha256('V1'));
     expect(status?.version).toMatch(/\S/);
     const versionKey = `${prefix}/states/${keyToFolder('team/versioned-key')}/${status?.version}`;
+    // The state object, the pointer, and the record that the refresh finished with the version.
+    const record = `${prefix}/${publishedRecordName({ ...status, key: 'team/versioned-key', management: 'versioned' } as StateInfo)}`;
     expect(await keysUnder(client, bucket, prefix)).toEqual(
-      [versionKey, `${prefix}/state-info.json`].sort(),
+      [versionKey, `${prefix}/state-info.json`, record].sort(),
     );
     expect(await objectSha256(client, versionKey)).toBe(sha256('V1'));
   });
@@ -274,6 +276,6 @@ describe('defstate against an S3 that refuses or goes away', () => {
     expect(second.stdout).toContain('ECONNREFUSED');
     expect(second.stdout).toContain(`s3://${bucket}/${prefix}`);
     expect(second.stdout).toMatch(/✓ local-key \(local\) (refreshed|unchanged)/);
-    expect(published.length).toBe(2);
+    expect(published.length).toBe(3); // state object, record and pointer: nothing more
   });
 });
