@@ -1,9 +1,11 @@
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   type BlobStore,
   createStateVersion,
+  escapeName,
   FileBlobStore,
   IntegrityError,
   listAll,
@@ -70,6 +72,13 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   );
   expect(error).toBeInstanceOf(Error);
   return error as Error;
+}
+
+/** Sets a file-store object's modification time `ms` into the past, as if written then. */
+async function backdate(store: FileBlobStore, name: string, ms: number): Promise<void> {
+  const path = join(fileURLToPath(store.location), ...name.split('/').map(escapeName));
+  const then = new Date(Date.now() - ms);
+  await utimes(path, then, then);
 }
 
 /** The store with some of its methods replaced; the rest pass through. */
@@ -201,6 +210,31 @@ describe('pinned deploys', () => {
     expect(error.message).toMatch(/pin file pins/);
   });
 
+  it('refuses a key the pin file does not name, rather than load whatever is latest', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const withNewKey = project(t.root, [
+      ...t.project.components,
+      component('extra', 'versioned', 'x'),
+    ]);
+    await refreshState({
+      project: withNewKey,
+      openStore: t.openStore,
+      keys: ['extra'],
+      commitDelayMs: 0,
+    });
+    const error = await rejection(t.load('extra'));
+    expect(error).toBeInstanceOf(StateNotFoundError);
+    expect(error.message).toContain(`"extra" is not in the pin file ${pinFilePath(t.root)}`);
+    const latest = await loadState('extra', {
+      projectRoot: t.root,
+      store: t.store,
+      cacheDir: t.cacheDir,
+      ignorePins: true,
+    });
+    expect(await readFile(latest.path, 'utf8')).toBe('x');
+  });
+
   it('reports a damaged pin file by path', async () => {
     const t = await deployment();
     await t.refresh({ pin: true });
@@ -267,10 +301,14 @@ describe('pullState', () => {
     await pullState(t.project, { openStore: t.openStore });
     t.content.cat = 'catalog v2';
     const second = await t.refresh({ pin: true });
-    await pullState(t.project, { openStore: t.openStore });
+    // Pinning alone drops the copy the pins no longer name; the unchanged key's copy stays.
     const old = pulledStatePath(t.root, first.pins?.keys.cat as never);
-    const current = pulledStatePath(t.root, second.pins?.keys.cat as never);
     await expect(readFile(old)).rejects.toThrow();
+    expect(await readFile(pulledStatePath(t.root, second.pins?.keys.flags as never), 'utf8')).toBe(
+      'f1',
+    );
+    await pullState(t.project, { openStore: t.openStore });
+    const current = pulledStatePath(t.root, second.pins?.keys.cat as never);
     expect(await readFile(current, 'utf8')).toBe('catalog v2');
   });
 });
@@ -349,6 +387,33 @@ describe('verifyState', () => {
     expect(codes(report)).toEqual(['extra:not-pinned', 'svc:pin-mismatch']);
   });
 
+  it('counts age from the last refresh that confirmed the content, not only from its version', async () => {
+    const t = await deployment();
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await refreshState({
+      project: t.project,
+      openStore: t.openStore,
+      commitDelayMs: 0,
+      pin: true,
+      now: () => twoDaysAgo,
+    });
+    const old = await verifyState(t.project, { openStore: t.openStore, maxAgeMs: 86_400_000 });
+    expect(codes(old)).toEqual(['cat:stale', 'flags:stale', 'svc:stale']);
+    // Today's deploy finds nothing changed upstream: same versions, but confirmed fresh.
+    const today = await t.refresh({ pin: true });
+    expect(today.results.every((result) => result.status === 'unchanged')).toBe(true);
+    const fresh = await verifyState(t.project, { openStore: t.openStore, maxAgeMs: 86_400_000 });
+    expect(fresh.problems).toEqual([]);
+    const later = await verifyState(t.project, {
+      openStore: t.openStore,
+      maxAgeMs: 3_600_000,
+      now: new Date(Date.now() + 7_200_000),
+    });
+    expect(later.problems[0]?.message).toMatch(
+      /is 2d old, last confirmed by a refresh 2h ago; the limit is 1h/,
+    );
+  });
+
   it('reports a store that cannot be read, once, without throwing', async () => {
     const t = await deployment();
     await t.refresh({ pin: true });
@@ -364,6 +429,12 @@ describe('verifyState', () => {
         code: 'store-error',
         message: 'The store could not be read: credentials rejected',
       },
+    ]);
+    // Versioned keys were not checked, so none of them is reported good.
+    expect(report.keys.map(({ key, ok }) => [key, ok])).toEqual([
+      ['svc', true],
+      ['cat', false],
+      ['flags', false],
     ]);
   });
 });
@@ -453,6 +524,7 @@ describe('history, rollback and prune', () => {
     const oldOrphan = createStateVersion(new Date(Date.now() - 7_200_000));
     const youngOrphan = createStateVersion();
     await t.store.put(stateObjectName('cat', oldOrphan), 'crashed');
+    await backdate(t.store, stateObjectName('cat', oldOrphan), 7_200_000);
     await t.store.put(stateObjectName('cat', youngOrphan), 'still running');
 
     const plan = await pruneState(t.store, { keys: ['cat'], keep: 2, pins, dryRun: true });
@@ -498,6 +570,46 @@ describe('history, rollback and prune', () => {
       versions.slice(0, 2).sort(),
     );
     await expect(pruneState(t.store, { keys: ['cat'], keep: 0 })).rejects.toThrow(UsageError);
+  });
+
+  it('keeps a record whose object a racing listing missed, and a young upload with an old id', async () => {
+    const t = await deployment();
+    const versions = await versionsOf(t, 2);
+    const newest = versions[1] as string;
+    // The states/ listing misses the newest version, as if the refresh landed between listings.
+    const racing = intercept(t.store, {
+      list: async (prefix, options) => {
+        const page = await t.store.list(prefix, options);
+        if (!prefix.startsWith('states/')) return page;
+        return { ...page, items: page.items.filter((item) => !item.name.endsWith(newest)) };
+      },
+    });
+    await pruneState(racing, { keys: ['cat'], keep: 5 });
+    expect(
+      (await readHistory(t.store, 'cat')).entries.find((e) => e.version === newest)?.published,
+    ).toBe(true);
+
+    // A version id two hours old on an object written just now (the uploader's clock is behind):
+    // it may belong to a refresh still running, so it is not an orphan yet.
+    const skewed = createStateVersion(new Date(Date.now() - 7_200_000));
+    await t.store.put(stateObjectName('cat', skewed), 'still uploading');
+    const report = await pruneState(t.store, { keys: ['cat'], keep: 5 });
+    expect(report.deleted).toEqual([]);
+  });
+
+  it('fails a rollback loudly when its version is deleted under it', async () => {
+    const t = await deployment();
+    const [v1] = (await versionsOf(t, 2)) as [string, string];
+    const racing = intercept(t.store, {
+      put: async (name, body, options) => {
+        const result = await t.store.put(name, body, options);
+        if (name === 'state-info.json') await t.store.delete(stateObjectName('cat', v1));
+        return result;
+      },
+    });
+    await expect(rollbackState(racing, 'cat', v1)).rejects.toThrow(
+      /was deleted while rolling back/,
+    );
   });
 
   it('spares a version that became latest while the prune was deciding', async () => {

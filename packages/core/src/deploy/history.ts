@@ -42,7 +42,7 @@ export async function readHistory(
   const latest = document.keys[key];
   const pinned = new Set(pins.flatMap((file) => file.keys[key]?.version ?? []));
   const entries = [...stored.objects]
-    .map(([version, size]): HistoryEntry => {
+    .map(([version, { size }]): HistoryEntry => {
       const record = stored.records.get(version) ?? (latest?.version === version ? latest : null);
       return {
         key,

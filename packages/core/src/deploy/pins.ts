@@ -7,6 +7,7 @@ import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
 import { parseJsonDocument } from '../model/json-document.js';
 import { entriesNameTheirKeys, type StateInfo, StateInfoSchema } from '../model/state-info.js';
 import { StateKeySchema } from '../model/state-key.js';
+import { removeStalePulled } from './pulled.js';
 
 /**
  * The pin file: the exact version of every declared key that a deployment uses. `defstate deploy`
@@ -82,6 +83,7 @@ export async function writePins(
   };
   await ensureLocalStateRoot(projectRoot);
   await writeFileAtomic(pinFilePath(projectRoot), `${JSON.stringify(pins, null, 2)}\n`);
+  await removeStalePulled(projectRoot, pins.keys);
   return pins;
 }
 

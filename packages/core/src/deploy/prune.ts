@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { StateInfo } from '../model/state-info.js';
 import { compareStateVersions, versionCreatedAt } from '../model/state-version.js';
 import { createLimit } from '../refresh/limit.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
@@ -73,7 +74,7 @@ export async function pruneState(store: BlobStore, options: PruneOptions): Promi
   const candidates: PruneCandidate[] = [];
   /** The published record of each superseded candidate, deleted after its state object. */
   const records = new Map<PruneCandidate, string>();
-  const danglingRecords: string[] = [];
+  const danglingRecords: StateInfo[] = [];
   let keptCount = 0;
   for (const key of options.keys) {
     const stored = await readStoredVersions(store, key, { signal });
@@ -90,13 +91,17 @@ export async function pruneState(store: BlobStore, options: PruneOptions): Promi
         .sort((a, b) => compareStateVersions(b, a))
         .slice(0, keep),
     );
-    for (const [version, size] of stored.objects) {
+    for (const [version, { size, lastModified }] of stored.objects) {
       const createdAt = versionCreatedAt(version);
       const age = now - Date.parse(createdAt);
       const published = stored.records.has(version);
       const protectedVersion =
         version === current?.version || pinned.has(version) || newestPublished.has(version);
-      const oldEnough = age > (options.olderThanMs ?? 0) && (published || age > orphanGraceMs);
+      // An orphan's age is the store's own clock when it has one: a version id carries the clock
+      // of the machine that refreshed, which may be behind, and a young upload must be spared.
+      const uploadAge = lastModified ? Math.min(age, now - lastModified.getTime()) : age;
+      const oldEnough =
+        age > (options.olderThanMs ?? 0) && (published || uploadAge > orphanGraceMs);
       if (protectedVersion || !oldEnough) {
         keptCount++;
         continue;
@@ -113,7 +118,7 @@ export async function pruneState(store: BlobStore, options: PruneOptions): Promi
       if (record) records.set(candidate, publishedRecordName(record));
     }
     for (const info of stored.records.values()) {
-      if (!stored.objects.has(info.version)) danglingRecords.push(publishedRecordName(info));
+      if (!stored.objects.has(info.version)) danglingRecords.push(info);
     }
   }
 
@@ -129,7 +134,13 @@ export async function pruneState(store: BlobStore, options: PruneOptions): Promi
       const record = records.get(candidate);
       if (record) await remove(record);
     }),
-    ...danglingRecords.map(remove),
+    // A record whose object was missing from the listing: delete it only if the object really
+    // is gone (an interrupted prune), never because a listing raced a refresh.
+    ...danglingRecords.map(async (info) => {
+      const object = stateObjectName(info.key, info.version);
+      const present = await withRetry(() => store.head(object, { signal }), retry);
+      if (!present) await remove(publishedRecordName(info));
+    }),
   ]);
   return { dryRun, deleted, keptCount, freedBytes: sum(deleted) };
 }

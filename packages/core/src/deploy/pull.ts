@@ -1,5 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { BlobNotFoundError, UsageError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
@@ -11,7 +10,7 @@ import { readStateInfo } from '../versioned/state-info-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
 import { pinProject } from './pin-project.js';
 import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from './pins.js';
-import { pulledKeyFolder, pulledStatePath } from './pulled.js';
+import { pulledStatePath, removeStalePulled } from './pulled.js';
 
 export interface PullOptions {
   /** Only these keys (their versioned ones); every declared versioned key by default. */
@@ -34,7 +33,7 @@ export interface PullReport {
  * Downloads the pinned versions of versioned keys into `.local_defs_state/.pulled/`, so that the
  * artifact loads them with no storage access. Without a pin file it pins every declared key at
  * its latest state first: a pulled artifact must say which versions it carries. Each download is
- * sha256-checked; one already in place is kept; older pulled versions of the key are removed.
+ * sha256-checked; one already in place is kept; pulled copies the pins no longer name are removed.
  */
 export async function pullState(project: Project, options: PullOptions): Promise<PullReport> {
   const { signal } = options;
@@ -81,11 +80,11 @@ export async function pullState(project: Project, options: PullOptions): Promise
             throw error;
           });
         }
-        await removeOtherPulledVersions(project.root, info);
         return { key, info, downloaded: !present };
       }),
     ),
   );
+  await removeStalePulled(project.root, pinned.keys);
   return {
     keys,
     pins,
@@ -93,14 +92,4 @@ export async function pullState(project: Project, options: PullOptions): Promise
     pinFile: pinFilePath(project.root),
     storeLocation: store.location,
   };
-}
-
-async function removeOtherPulledVersions(projectRoot: string, info: StateInfo): Promise<void> {
-  const folder = pulledKeyFolder(projectRoot, info.key);
-  const entries = await readdir(folder).catch(() => [] as string[]);
-  await Promise.all(
-    entries
-      .filter((entry) => entry !== info.version)
-      .map((entry) => rm(join(folder, entry), { force: true, recursive: true })),
-  );
 }

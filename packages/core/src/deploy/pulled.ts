@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localStateRoot } from '../local/local-state.js';
 import { keyToFolder } from '../model/key-folder.js';
@@ -16,4 +17,32 @@ export function pulledKeyFolder(projectRoot: string, key: string): string {
 
 export function pulledStatePath(projectRoot: string, info: StateInfo): string {
   return join(pulledKeyFolder(projectRoot, info.key), info.version);
+}
+
+/**
+ * Removes pulled copies the pins no longer name: older versions of pinned keys and keys no longer
+ * pinned, so an artifact carries only what it loads.
+ */
+export async function removeStalePulled(
+  projectRoot: string,
+  pinned: Readonly<Record<string, StateInfo>>,
+): Promise<void> {
+  const root = join(localStateRoot(projectRoot), PULLED_DIR);
+  const wanted = new Map(
+    Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]),
+  );
+  const remove = (path: string) => rm(path, { recursive: true, force: true });
+  for (const folder of await readdir(root).catch(() => [] as string[])) {
+    const version = wanted.get(folder);
+    if (!version) {
+      await remove(join(root, folder));
+      continue;
+    }
+    const entries = await readdir(join(root, folder)).catch(() => [] as string[]);
+    await Promise.all(
+      entries
+        .filter((entry) => entry !== version)
+        .map((entry) => remove(join(root, folder, entry))),
+    );
+  }
 }

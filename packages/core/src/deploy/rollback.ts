@@ -57,13 +57,26 @@ export async function rollbackState(
   if (!(await withRetry(() => store.head(stateObjectName(key, version), { signal }), retry))) {
     throw new StateNotFoundError(key, `Version ${version} of "${key}" was just deleted.`);
   }
+  let replaced = previous;
   const update = await updateStateInfo(
     store,
     (current) => {
+      replaced = current.keys[key];
       current.keys[key] = target;
       return current;
     },
     { signal },
   );
-  return { ...(previous ? { previous } : {}), current: target, writes: update.writes };
+  // A prune that read the pointer before this rollback may have deleted the version since the
+  // check above. Then latest names nothing: say so loudly rather than report success.
+  if (!(await withRetry(() => store.head(stateObjectName(key, version), { signal }), retry))) {
+    throw new StateNotFoundError(
+      key,
+      `Version ${version} of "${key}" was deleted while rolling back to it; latest now names a missing version.`,
+      {
+        hint: 'Roll back to another version, or refresh the key. Do not prune while rolling back.',
+      },
+    );
+  }
+  return { ...(replaced ? { previous: replaced } : {}), current: target, writes: update.writes };
 }

@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
+import { readLastRefresh } from './last-refresh.js';
 import { type PinFile, pinFilePath, readPins } from './pins.js';
 import { pulledStatePath } from './pulled.js';
 
@@ -97,7 +98,18 @@ export async function verifyState(
     report(null, 'pin-file-invalid', describeError(error));
   }
 
+  // A refresh that found the content unchanged confirms that state is still current, though its
+  // version (and `createdAt`) stays old: age counts from the later of the two.
+  const lastRefresh = await readLastRefresh(project.root);
+  const confirmedAt = (info: StateInfo) => {
+    const entry = lastRefresh?.keys[info.key];
+    const created = Date.parse(info.createdAt);
+    if (!entry || entry.status === 'failed' || entry.version !== info.version) return created;
+    return Math.max(created, Date.parse(entry.at));
+  };
+
   let store: BlobStore | undefined;
+  let storeFailed = false;
   let latest: Record<string, StateInfo> = {};
   if (components.some((component) => component.management === 'versioned') && options.openStore) {
     try {
@@ -108,15 +120,19 @@ export async function verifyState(
     } catch (error) {
       report(null, 'store-error', `The store could not be read: ${describeError(error)}`);
       store = undefined;
+      storeFailed = true;
     }
   }
 
   const checkLocal = async (key: string, pinned: StateInfo | undefined) => {
     const path = localStatePaths(project.root, key).state;
-    const info = await readLocalStateInfo(project.root, key).catch((error: unknown) => {
+    let info: StateInfo | undefined;
+    try {
+      info = await readLocalStateInfo(project.root, key);
+    } catch (error) {
       report(key, 'local-missing', describeError(error));
-      return undefined;
-    });
+      return pinned;
+    }
     const present = await stat(path).then(
       (stats) => stats.isFile(),
       () => false,
@@ -204,12 +220,15 @@ export async function verifyState(
           report(key, 'store-error', describeError(error));
         }
         if (info && options.maxAgeMs !== undefined) {
-          const age = now - Date.parse(info.createdAt);
+          const created = now - Date.parse(info.createdAt);
+          const age = now - confirmedAt(info);
           if (age > options.maxAgeMs) {
+            const confirmed =
+              created - age > 1000 ? `, last confirmed by a refresh ${formatAge(age)} ago` : '';
             report(
               key,
               'stale',
-              `version ${info.version} is ${formatAge(age)} old; the limit is ${formatAge(options.maxAgeMs)}`,
+              `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(options.maxAgeMs)}`,
             );
           }
         }
@@ -223,7 +242,11 @@ export async function verifyState(
       }),
     ),
   );
-  for (const checked of keys) checked.ok = !problems.some((problem) => problem.key === checked.key);
+  for (const checked of keys) {
+    // A versioned key the store could not be asked about is not known to be good.
+    const unchecked = storeFailed && checked.management === 'versioned';
+    checked.ok = !unchecked && !problems.some((problem) => problem.key === checked.key);
+  }
   // Checks run concurrently; report in a stable order: project-wide first, then by key.
   problems.sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '') || a.code.localeCompare(b.code));
   return {

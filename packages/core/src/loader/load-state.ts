@@ -48,7 +48,7 @@ export interface LoadedState {
  * The state of one key, for building definitions at start-up.
  *
  * When the project has a pin file (`defstate deploy`), the key's pinned version is loaded and
- * nothing else: from the tree for local state, and for versioned state from the copy `defstate
+ * nothing else (a key the pin file does not name is an error): from the tree for local state, and for versioned state from the copy `defstate
  * pull` put in the tree, else the cache, else the store (with no read of the latest pointer).
  * Without pins, local state is read in place and versioned state is the latest version. Versioned
  * state is downloaded once into a content-addressed cache, its sha256 checked on the way. No state
@@ -58,8 +58,18 @@ export async function loadState(key: string, options: LoadStateOptions = {}): Pr
   assertStateKey(key);
   const projectRoot = resolve(options.projectRoot ?? process.cwd());
   const pins = options.ignorePins ? undefined : await readPins(projectRoot);
-  const pinned = pins?.keys[key];
-  if (pinned && pins) return loadPinnedState(pinned, pins, projectRoot, options);
+  if (pins) {
+    const pinned = pins.keys[key];
+    if (pinned) return loadPinnedState(pinned, pins, projectRoot, options);
+    // A deployment loads what it pinned and nothing else: a key the pins do not name would float.
+    throw new StateNotFoundError(
+      key,
+      `"${key}" is not in the pin file ${pinFilePath(projectRoot)}, which pins ${Object.keys(pins.keys).length} other key(s).`,
+      {
+        hint: 'The pins predate this component: run `defstate deploy` (or `defstate pin`) again, or pass ignorePins to load the latest state.',
+      },
+    );
+  }
   const localInfo =
     options.management === 'versioned' ? undefined : await readLocalStateInfo(projectRoot, key);
   const management = options.management ?? (localInfo ? 'local' : 'versioned');

@@ -2,7 +2,7 @@ import { PreconditionFailedError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { StateVersion } from '../model/state-version.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
-import { type BlobStore, listAll } from '../store/blob-store.js';
+import { type BlobMeta, type BlobStore, listAll } from '../store/blob-store.js';
 import {
   parsePublishedRecordName,
   parseStateObjectName,
@@ -41,37 +41,50 @@ export async function writePublishedRecords(
 
 /** What a store holds for one key: its state objects and its published records. */
 export interface StoredVersions {
-  /** Every state object, by version, with its size in bytes. */
-  objects: Map<StateVersion, number>;
+  /** Every state object, by version. */
+  objects: Map<StateVersion, StoredObject>;
   /** Every published record, by version. */
   records: Map<StateVersion, StateInfo>;
 }
 
-/** Lists a key's state objects and published records: two listings, whatever their number. */
+export interface StoredObject {
+  size: number;
+  /** When the store says the object was written, if it says. */
+  lastModified?: Date;
+}
+
+/**
+ * Lists a key's state objects and published records: two listings, whatever their number. The
+ * records are listed first: a state object is always written before its record, so every record
+ * seen has its object in the later listing unless the object really is gone.
+ */
 export async function readStoredVersions(
   store: BlobStore,
   key: string,
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<StoredVersions> {
-  const listed = async <T>(prefix: string, parse: (name: string, size: number) => T | undefined) =>
+  const listed = async <T>(prefix: string, parse: (item: BlobMeta) => T | undefined) =>
     withRetry(
       async () => {
         const found: T[] = [];
         for await (const item of listAll(store, prefix, { signal })) {
-          const parsed = parse(item.name, item.size);
+          const parsed = parse(item);
           if (parsed !== undefined) found.push(parsed);
         }
         return found;
       },
       { policy: DEFAULT_RETRY_POLICY, signal },
     );
-  const [objects, records] = await Promise.all([
-    listed(stateObjectPrefix(key), (name, size) => {
-      const version = parseStateObjectName(key, name);
-      return version === undefined ? undefined : ([version, size] as const);
-    }),
-    listed(publishedRecordPrefix(key), (name) => parsePublishedRecordName(key, name)),
-  ]);
+  const records = await listed(publishedRecordPrefix(key), (item) =>
+    parsePublishedRecordName(key, item.name),
+  );
+  const objects = await listed(stateObjectPrefix(key), (item) => {
+    const version = parseStateObjectName(key, item.name);
+    if (version === undefined) return undefined;
+    const object: StoredObject = { size: item.size };
+    if (item.lastModified) object.lastModified = item.lastModified;
+    return [version, object] as const;
+  });
   return {
     objects: new Map(objects),
     records: new Map(records.map((info) => [info.version, info])),
