@@ -65,7 +65,7 @@ export {
 export type { OpenStoreOptions } from './instance/open-store.js';
 export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
-export { loadState } from './loader/load-state.js';
+export { loadState, loadStates } from './loader/load-state.js';
 export type { LocalStatePaths } from './local/local-state.js';
 export {
   commitLocalState,

@@ -8,6 +8,7 @@ import {
   IntegrityError,
   InvalidKeyError,
   loadState,
+  loadStates,
   localStatePaths,
   refreshState,
   STATE_INFO_OBJECT,
@@ -185,6 +186,23 @@ describe('loadState', () => {
     expect(files).toHaveLength(2);
     expect(files.every((file) => /^sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(file))).toBe(true);
     expect(await readdir(t.cacheDir)).toEqual(['sha256']);
+  });
+
+  it('loads many keys with one read of the pointer', async () => {
+    const t = await refreshed([
+      component('a', 'versioned', 'A'),
+      component('b', 'versioned', 'B'),
+      component('c', 'local', 'C'),
+    ]);
+    const counted = countingStore(t.store);
+    const options = { projectRoot: t.root, store: counted.store, cacheDir: t.cacheDir };
+    const loaded = await loadStates(['a', 'b', 'c'], options);
+    expect(await Promise.all(loaded.map((state) => readFile(state.path, 'utf8')))).toEqual([
+      'A',
+      'B',
+      'C',
+    ]);
+    expect(counted.calls.gotNames.filter((name) => name === STATE_INFO_OBJECT)).toHaveLength(1);
   });
 });
 

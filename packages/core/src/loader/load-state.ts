@@ -9,6 +9,7 @@ import { openStore } from '../instance/open-store.js';
 import { LOCAL_STATE_DIR, localStatePaths, readLocalStateInfo } from '../local/local-state.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
+import { createLimit } from '../refresh/limit.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
@@ -48,19 +49,46 @@ export interface LoadedState {
  * The state of one key, for building definitions at start-up.
  *
  * When the project has a pin file (`defstate deploy`), the key's pinned version is loaded and
- * nothing else (a key the pin file does not name is an error): from the tree for local state, and for versioned state from the copy `defstate
- * pull` put in the tree, else the cache, else the store (with no read of the latest pointer).
- * Without pins, local state is read in place and versioned state is the latest version. Versioned
- * state is downloaded once into a content-addressed cache, its sha256 checked on the way. No state
- * is an error that says how to make some.
+ * nothing else (a key the pin file does not name is an error): from the tree for local state, and
+ * for versioned state from the copy `defstate pull` put in the tree, else the cache, else the store
+ * (with no read of the latest pointer). Without pins, local state is read in place and versioned
+ * state is the latest version. Versioned state is downloaded once into a content-addressed cache,
+ * its sha256 checked on the way. No state is an error that says how to make some.
  */
 export async function loadState(key: string, options: LoadStateOptions = {}): Promise<LoadedState> {
-  assertStateKey(key);
-  const projectRoot = resolve(options.projectRoot ?? process.cwd());
-  const pins = options.ignorePins ? undefined : await readPins(projectRoot);
+  const [loaded] = await loadStates([key], options);
+  return loaded as LoadedState;
+}
+
+/**
+ * The state of several keys, as `loadState` loads each, sharing one store connection, one read of
+ * the pin file and at most one read of the latest pointer: an app that builds its definitions
+ * from many keys starts with one request to the store, or none when its pins are pulled.
+ */
+export async function loadStates(
+  keys: readonly string[],
+  options: LoadStateOptions = {},
+): Promise<LoadedState[]> {
+  for (const key of keys) assertStateKey(key);
+  const session = new LoadSession(resolve(options.projectRoot ?? process.cwd()), options);
+  const limit = createLimit(8);
+  try {
+    const pins = options.ignorePins ? undefined : await readPins(session.projectRoot);
+    return await Promise.all(keys.map((key) => limit(() => loadOne(key, pins, session))));
+  } finally {
+    await session.close();
+  }
+}
+
+async function loadOne(
+  key: string,
+  pins: PinFile | undefined,
+  session: LoadSession,
+): Promise<LoadedState> {
+  const { projectRoot, options } = session;
   if (pins) {
     const pinned = pins.keys[key];
-    if (pinned) return loadPinnedState(pinned, pins, projectRoot, options);
+    if (pinned) return loadPinnedState(pinned, pins, session);
     // A deployment loads what it pinned and nothing else: a key the pins do not name would float.
     throw new StateNotFoundError(
       key,
@@ -77,15 +105,15 @@ export async function loadState(key: string, options: LoadStateOptions = {}): Pr
     const { path, info } = await presentLocalState(projectRoot, key, localInfo);
     return { key, management, path, version: info.version, info, pinned: false };
   }
-  return loadLatestState(key, projectRoot, options, options.management === undefined);
+  return loadLatestState(key, session, options.management === undefined);
 }
 
 async function loadPinnedState(
   info: StateInfo,
   pins: PinFile,
-  projectRoot: string,
-  options: LoadStateOptions,
+  session: LoadSession,
 ): Promise<LoadedState> {
+  const { projectRoot, options } = session;
   const { key, version, management } = info;
   if (options.management && options.management !== management) {
     throw new UsageError(
@@ -112,17 +140,15 @@ async function loadPinnedState(
   }
   const pulled = pulledStatePath(projectRoot, info);
   if (await hasSize(pulled, info.size)) return { ...loaded, path: pulled };
-  const env = options.env ?? process.env;
-  const path = cachePath(info, options.cacheDir ?? defaultCacheDir(env));
+  const path = session.cachePath(info);
   if (await hasSize(path, info.size)) return { ...loaded, path };
-  await withStore(projectRoot, options, async (store) => {
-    try {
-      await downloadStateVersion(store, info, path, { signal: options.signal });
-    } catch (error) {
-      if (!(error instanceof BlobNotFoundError)) throw error;
-      throw pinnedVersionMissing(info, store.location, pins, error);
-    }
-  });
+  const store = await session.store();
+  try {
+    await downloadStateVersion(store, info, path, { signal: options.signal });
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+    throw pinnedVersionMissing(info, store.location, pins, error);
+  }
   return { ...loaded, path };
 }
 
@@ -150,33 +176,26 @@ async function presentLocalState(
 
 async function loadLatestState(
   key: string,
-  projectRoot: string,
-  options: LoadStateOptions,
+  session: LoadSession,
   guessed: boolean,
 ): Promise<LoadedState> {
-  return withStore(projectRoot, options, async (store) => {
-    const { document } = await readStateInfo(store, { signal: options.signal });
-    const info = document.keys[key];
-    if (!info) {
-      // Without `management` the key may be a local one never refreshed: name both places.
-      const where = guessed
-        ? `no local state in ${join(projectRoot, LOCAL_STATE_DIR)} and no versioned state in ${store.location}`
-        : `no versioned state in ${store.location}`;
-      throw new StateNotFoundError(key, `No state for "${key}": ${where}.`, {
-        hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first, with the same DEFSTATE_HOME / --storage for versioned keys.`,
-      });
-    }
-    const path = cachePath(info, options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
-    if (!(await hasSize(path, info.size))) {
-      await downloadStateVersion(store, info, path, { signal: options.signal });
-    }
-    return { key, management: 'versioned', path, version: info.version, info, pinned: false };
-  });
-}
-
-/** The content-addressed cache entry of a version: its name is its sha256. */
-function cachePath(info: StateInfo, cacheDir: string): string {
-  return join(cacheDir, 'sha256', info.sha256.slice(0, 2), info.sha256);
+  const { projectRoot, options } = session;
+  const store = await session.store();
+  const info = (await session.latest())[key];
+  if (!info) {
+    // Without `management` the key may be a local one never refreshed: name both places.
+    const where = guessed
+      ? `no local state in ${join(projectRoot, LOCAL_STATE_DIR)} and no versioned state in ${store.location}`
+      : `no versioned state in ${store.location}`;
+    throw new StateNotFoundError(key, `No state for "${key}": ${where}.`, {
+      hint: `Run \`defstate refresh --key ${JSON.stringify(key)}\` first, with the same DEFSTATE_HOME / --storage for versioned keys.`,
+    });
+  }
+  const path = session.cachePath(info);
+  if (!(await hasSize(path, info.size))) {
+    await downloadStateVersion(store, info, path, { signal: options.signal });
+  }
+  return { key, management: 'versioned', path, version: info.version, info, pinned: false };
 }
 
 async function hasSize(path: string, size: number): Promise<boolean> {
@@ -188,25 +207,59 @@ async function hasSize(path: string, size: number): Promise<boolean> {
 
 let warnedAboutDefault = false;
 
-/** Runs `use` with the given store, or opens the configured one for it and closes it after. */
-async function withStore<T>(
-  projectRoot: string,
-  options: LoadStateOptions,
-  use: (store: BlobStore) => Promise<T>,
-): Promise<T> {
-  if (options.store) return use(options.store);
-  const env = options.env ?? process.env;
-  const selection = await resolveStorage({ env, storageUrl: options.storageUrl, cwd: projectRoot });
-  const store = await openStore(selection, { projectRoot, env });
-  if (selection.source === 'default' && !warnedAboutDefault) {
-    warnedAboutDefault = true;
-    process.emitWarning(defaultStorageNotice(store.location), {
-      code: 'DEFSTATE_DEFAULT_STORAGE',
-    });
+/**
+ * What the keys of one load share: the store, opened on first need (or the one given), and the
+ * latest pointer, read on first need. Closes only a store it opened.
+ */
+class LoadSession {
+  #store: Promise<BlobStore> | undefined;
+  #latest: Promise<Record<string, StateInfo>> | undefined;
+  readonly #cacheDir: string;
+
+  constructor(
+    readonly projectRoot: string,
+    readonly options: LoadStateOptions,
+  ) {
+    this.#cacheDir = options.cacheDir ?? defaultCacheDir(options.env ?? process.env);
   }
-  try {
-    return await use(store);
-  } finally {
-    await store.close?.();
+
+  /** The content-addressed cache entry of a version: its name is its sha256. */
+  cachePath(info: StateInfo): string {
+    return join(this.#cacheDir, 'sha256', info.sha256.slice(0, 2), info.sha256);
+  }
+
+  store(): Promise<BlobStore> {
+    this.#store ??= this.options.store ? Promise.resolve(this.options.store) : this.#open();
+    return this.#store;
+  }
+
+  latest(): Promise<Record<string, StateInfo>> {
+    this.#latest ??= this.store().then(
+      async (store) => (await readStateInfo(store, { signal: this.options.signal })).document.keys,
+    );
+    return this.#latest;
+  }
+
+  async close(): Promise<void> {
+    if (this.options.store || !this.#store) return;
+    const store = await this.#store.catch(() => undefined);
+    await store?.close?.();
+  }
+
+  async #open(): Promise<BlobStore> {
+    const env = this.options.env ?? process.env;
+    const selection = await resolveStorage({
+      env,
+      storageUrl: this.options.storageUrl,
+      cwd: this.projectRoot,
+    });
+    const store = await openStore(selection, { projectRoot: this.projectRoot, env });
+    if (selection.source === 'default' && !warnedAboutDefault) {
+      warnedAboutDefault = true;
+      process.emitWarning(defaultStorageNotice(store.location), {
+        code: 'DEFSTATE_DEFAULT_STORAGE',
+      });
+    }
+    return store;
   }
 }
