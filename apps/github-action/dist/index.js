@@ -59,12 +59,12 @@ var require_identity = __commonJS({
     var SCALAR = /* @__PURE__ */ Symbol.for("yaml.scalar");
     var SEQ = /* @__PURE__ */ Symbol.for("yaml.seq");
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
-    var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
+    var isAlias2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
     function isCollection(node2) {
       if (node2 && typeof node2 === "object")
         switch (node2[NODE_TYPE]) {
@@ -85,7 +85,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar(node2) || isCollection(node2)) && !!node2.anchor;
+    var hasAnchor = (node2) => (isScalar2(node2) || isCollection(node2)) && !!node2.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -94,14 +94,14 @@ var require_identity = __commonJS({
     exports.SCALAR = SCALAR;
     exports.SEQ = SEQ;
     exports.hasAnchor = hasAnchor;
-    exports.isAlias = isAlias;
+    exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap;
+    exports.isMap = isMap2;
     exports.isNode = isNode;
-    exports.isPair = isPair;
-    exports.isScalar = isScalar;
-    exports.isSeq = isSeq;
+    exports.isPair = isPair2;
+    exports.isScalar = isScalar2;
+    exports.isSeq = isSeq2;
   }
 });
 
@@ -4209,9 +4209,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError2, tag) {
-      const isMap = fc.start.source === "{";
-      const fcName = isMap ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap2 = fc.start.source === "{";
+      const fcName = isMap2 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -4247,7 +4247,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError2(
               key,
               // checked by containsNewline()
@@ -4287,7 +4287,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep && !props.found) {
+        if (!isMap2 && !sep && !props.found) {
           const valueNode = value2 ? composeNode(ctx, value2, props, onError2) : composeEmptyNode(ctx, props.end, sep, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -4310,7 +4310,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap && !props.found && ctx.options.strict) {
+            if (!isMap2 && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -4342,7 +4342,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap) {
+          if (isMap2) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4358,7 +4358,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap ? "}" : "]";
+      const expectedEnd = isMap2 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -5645,7 +5645,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -5729,7 +5729,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar;
+    exports.isScalar = isScalar2;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -7259,7 +7259,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument(source, options = {}) {
+    function parseDocument2(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7285,7 +7285,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument(src, options);
+      const doc = parseDocument2(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -7321,7 +7321,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument;
+    exports.parseDocument = parseDocument2;
     exports.stringify = stringify;
   }
 });
@@ -60421,7 +60421,34 @@ async function recordLastRefresh(projectRoot, entries) {
 
 // ../../packages/core/dist/deploy/pins.js
 import { readFile as readFile3 } from "node:fs/promises";
-import { join as join4, resolve } from "node:path";
+import { join as join5, resolve } from "node:path";
+
+// ../../packages/core/dist/deploy/pulled.js
+import { readdir as readdir2, rm as rm3 } from "node:fs/promises";
+import { join as join4 } from "node:path";
+var PULLED_DIR = ".pulled";
+function pulledKeyFolder(projectRoot, key) {
+  return join4(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
+}
+function pulledStatePath(projectRoot, info) {
+  return join4(pulledKeyFolder(projectRoot, info.key), info.version);
+}
+async function removeStalePulled(projectRoot, pinned) {
+  const root = join4(localStateRoot(projectRoot), PULLED_DIR);
+  const wanted = new Map(Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]));
+  const remove = (path) => rm3(path, { recursive: true, force: true });
+  for (const folder of await readdir2(root).catch(() => [])) {
+    const version2 = wanted.get(folder);
+    if (!version2) {
+      await remove(join4(root, folder));
+      continue;
+    }
+    const entries = await readdir2(join4(root, folder)).catch(() => []);
+    await Promise.all(entries.filter((entry) => entry !== version2).map((entry) => remove(join4(root, folder, entry))));
+  }
+}
+
+// ../../packages/core/dist/deploy/pins.js
 var PIN_FILE = ".pins.json";
 var PIN_FILE_SCHEMA_VERSION = 1;
 var PinFileSchema = external_exports.object({
@@ -60431,7 +60458,7 @@ var PinFileSchema = external_exports.object({
   keys: external_exports.record(StateKeySchema, StateInfoSchema)
 }).strict().superRefine(entriesNameTheirKeys);
 function pinFilePath(projectRoot) {
-  return join4(localStateRoot(projectRoot), PIN_FILE);
+  return join5(localStateRoot(projectRoot), PIN_FILE);
 }
 async function readPins(projectRoot) {
   return readPinFileIfPresent(pinFilePath(resolve(projectRoot)));
@@ -60462,6 +60489,7 @@ async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new 
   await ensureLocalStateRoot(projectRoot);
   await writeFileAtomic(pinFilePath(projectRoot), `${JSON.stringify(pins, null, 2)}
 `);
+  await removeStalePulled(projectRoot, pins.keys);
   return pins;
 }
 
@@ -60499,9 +60527,9 @@ function createLimit(concurrency) {
 }
 
 // ../../packages/core/dist/refresh/refresh-state.js
-import { rm as rm3, stat } from "node:fs/promises";
+import { rm as rm4, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // ../../packages/core/dist/fs/hash-file.js
 import { createHash as createHash2 } from "node:crypto";
@@ -60669,7 +60697,7 @@ async function refreshState(options) {
     }
     let attempts = 0;
     const staging = await createStagingFolder(project.root);
-    const statePath = join5(staging, "state");
+    const statePath = join6(staging, "state");
     try {
       const digest = await withRetry(async (attempt) => {
         attempts = attempt;
@@ -60821,7 +60849,7 @@ async function runAttempt(component, options) {
     forwardAbort();
   options.signal?.addEventListener("abort", forwardAbort, { once: true });
   try {
-    await rm3(options.statePath, { force: true });
+    await rm4(options.statePath, { force: true });
     await Promise.race([
       stopped,
       Promise.resolve().then(() => component.refresh({
@@ -60858,16 +60886,6 @@ function asRefreshError(key, error62) {
   });
 }
 
-// ../../packages/core/dist/deploy/pulled.js
-import { join as join6 } from "node:path";
-var PULLED_DIR = ".pulled";
-function pulledKeyFolder(projectRoot, key) {
-  return join6(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
-}
-function pulledStatePath(projectRoot, info) {
-  return join6(pulledKeyFolder(projectRoot, info.key), info.version);
-}
-
 // ../../packages/core/dist/deploy/verify.js
 import { stat as stat2 } from "node:fs/promises";
 async function verifyState(project, options = {}) {
@@ -60882,7 +60900,16 @@ async function verifyState(project, options = {}) {
   } catch (error62) {
     report(null, "pin-file-invalid", describeError(error62));
   }
+  const lastRefresh = await readLastRefresh(project.root);
+  const confirmedAt = (info) => {
+    const entry = lastRefresh?.keys[info.key];
+    const created = Date.parse(info.createdAt);
+    if (!entry || entry.status === "failed" || entry.version !== info.version)
+      return created;
+    return Math.max(created, Date.parse(entry.at));
+  };
   let store;
+  let storeFailed = false;
   let latest = {};
   if (components.some((component) => component.management === "versioned") && options.openStore) {
     try {
@@ -60892,14 +60919,18 @@ async function verifyState(project, options = {}) {
     } catch (error62) {
       report(null, "store-error", `The store could not be read: ${describeError(error62)}`);
       store = void 0;
+      storeFailed = true;
     }
   }
   const checkLocal = async (key, pinned) => {
     const path = localStatePaths(project.root, key).state;
-    const info = await readLocalStateInfo(project.root, key).catch((error62) => {
+    let info;
+    try {
+      info = await readLocalStateInfo(project.root, key);
+    } catch (error62) {
       report(key, "local-missing", describeError(error62));
-      return void 0;
-    });
+      return pinned;
+    }
     const present = await stat2(path).then((stats) => stats.isFile(), () => false);
     if (!present) {
       if (pinned || info)
@@ -60964,9 +60995,11 @@ async function verifyState(project, options = {}) {
       report(key, "store-error", describeError(error62));
     }
     if (info && options.maxAgeMs !== void 0) {
-      const age = now - Date.parse(info.createdAt);
+      const created = now - Date.parse(info.createdAt);
+      const age = now - confirmedAt(info);
       if (age > options.maxAgeMs) {
-        report(key, "stale", `version ${info.version} is ${formatAge(age)} old; the limit is ${formatAge(options.maxAgeMs)}`);
+        const confirmed = created - age > 1e3 ? `, last confirmed by a refresh ${formatAge(age)} ago` : "";
+        report(key, "stale", `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(options.maxAgeMs)}`);
       }
     }
     return {
@@ -60977,8 +61010,10 @@ async function verifyState(project, options = {}) {
       ok: true
     };
   })));
-  for (const checked of keys)
-    checked.ok = !problems.some((problem) => problem.key === checked.key);
+  for (const checked of keys) {
+    const unchecked = storeFailed && checked.management === "versioned";
+    checked.ok = !unchecked && !problems.some((problem) => problem.key === checked.key);
+  }
   problems.sort((a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code));
   return {
     ok: problems.length === 0,
@@ -61056,9 +61091,9 @@ function defaultStorageNotice(location) {
   \u2192 Set DEFSTATE_HOME to a folder with defstate.yaml (or use --storage / DEFSTATE_STORAGE_URL) to keep it in S3, GCS or Azure Blob.`;
 }
 async function parseInstanceConfig(text, file2, env = process.env) {
-  const { isMap, LineCounter, parseDocument } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
+  const { isMap: isMap2, LineCounter, parseDocument: parseDocument2 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
   const lineCounter = new LineCounter();
-  const document2 = parseDocument(text, { lineCounter, prettyErrors: false });
+  const document2 = parseDocument2(text, { lineCounter, prettyErrors: false });
   const [syntaxError] = document2.errors;
   if (syntaxError) {
     const line = lineCounter.linePos(syntaxError.pos[0]).line;
@@ -61068,7 +61103,7 @@ async function parseInstanceConfig(text, file2, env = process.env) {
     let node2 = document2.contents;
     let offset;
     for (const segment of path) {
-      if (!isMap(node2))
+      if (!isMap2(node2))
         break;
       const pair = node2.items.find((item) => item.key?.value === segment);
       if (!pair)
@@ -61150,7 +61185,7 @@ import { pathToFileURL } from "node:url";
 // ../../packages/core/dist/store/file-store.js
 import { createHash as createHash3, randomBytes as randomBytes5 } from "node:crypto";
 import { createWriteStream as createWriteStream2, statSync } from "node:fs";
-import { link, mkdir as mkdir3, open as open4, readdir as readdir2, rename as rename3, rm as rm5, stat as stat4, utimes } from "node:fs/promises";
+import { link, mkdir as mkdir3, open as open4, readdir as readdir3, rename as rename3, rm as rm6, stat as stat4, utimes } from "node:fs/promises";
 import { dirname as dirname3, join as join9, resolve as resolve3 } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -61158,7 +61193,7 @@ import { fileURLToPath } from "node:url";
 
 // ../../packages/core/dist/store/file-lock.js
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm4, stat as stat3 } from "node:fs/promises";
+import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm5, stat as stat3 } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
 import { setTimeout as delay2 } from "node:timers/promises";
 async function withFileLock(lockPath, action, { staleMs = 1e4, waitMs = 3e4 } = {}) {
@@ -61186,7 +61221,7 @@ async function withFileLock(lockPath, action, { staleMs = 1e4, waitMs = 3e4 } = 
   try {
     return await action();
   } finally {
-    await rm4(lockPath, { force: true });
+    await rm5(lockPath, { force: true });
   }
 }
 async function breakIfStale(lockPath, staleMs) {
@@ -61196,7 +61231,7 @@ async function breakIfStale(lockPath, staleMs) {
       return;
     const aside = `${lockPath}.stale-${randomBytes4(4).toString("hex")}`;
     await rename2(lockPath, aside);
-    await rm4(aside, { force: true });
+    await rm5(aside, { force: true });
   } catch (error62) {
     if (error62.code !== "ENOENT")
       throw error62;
@@ -61277,7 +61312,7 @@ var FileBlobStore = class {
     } catch (error62) {
       throw this.#translate(error62, name);
     } finally {
-      await rm5(temporary, { force: true });
+      await rm6(temporary, { force: true });
     }
   }
   async list(prefix, options = {}) {
@@ -61297,7 +61332,7 @@ var FileBlobStore = class {
       await withFileLock(this.#lockPathOf(name), async () => {
         if ((await stat4(path).catch(() => void 0))?.isDirectory())
           return;
-        await rm5(path, { force: true });
+        await rm6(path, { force: true });
       });
     } catch (error62) {
       throw this.#translate(error62, name);
@@ -61306,7 +61341,7 @@ var FileBlobStore = class {
   async #walk(directory, namePrefix, into) {
     let entries;
     try {
-      entries = await readdir2(directory, { withFileTypes: true });
+      entries = await readdir3(directory, { withFileTypes: true });
     } catch (error62) {
       const code2 = error62.code;
       if (code2 === "ENOENT" || code2 === "ENOTDIR")
@@ -61335,7 +61370,7 @@ var FileBlobStore = class {
       await syncPath(path);
       return path;
     } catch (error62) {
-      await rm5(path, { force: true });
+      await rm6(path, { force: true });
       throw this.#translate(error62, path);
     }
   }
@@ -61653,21 +61688,84 @@ async function writeInstanceHome(content, runnerTemp) {
   await chmod(file2, 384);
   return { home, file: file2 };
 }
+
+// src/secret-values.ts
+var import_yaml = __toESM(require_dist(), 1);
 var SECRET_NAME = /key|secret|token|passw|credential|connection|sas|signature|auth|private/i;
 var CREDENTIAL_LIKE = /^(?![./~])(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9+/=_.~-]{20,}$/;
 var TOO_COMMON = /^(?:true|false|yes|no|on|off|null|~|-?\d+(?:\.\d+)?)$/i;
+var ENV_REFERENCE2 = /^\$\{env:[^}]*\}$/;
+var URL_USERINFO = /[a-z][a-z0-9+.-]*:\/\/([^\s/?#@"'<>]+)@/gi;
+var CREDENTIAL_PARAMETER = /(?:^|[^a-z0-9])(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=([^;&\s"',}\]]+)/gi;
 var ENTRY = /^(\s*)(?:-\s+)?(["']?)([^"':#]+)\2\s*:(?:\s+(.*))?$/;
 var BLOCK_SCALAR = /^[|>][+-]?\d*\s*(?:#.*)?$/;
+var INLINE_ENTRY = /(["']?)([A-Za-z_][\w.-]*)\1\s*:\s*("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?|[^\s,{}[\]#][^,{}[\]#]*)/g;
+var QUOTED = /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')/;
 function secretValues(content) {
   const found = /* @__PURE__ */ new Set();
   const add = (value2) => {
-    const bare = unquote(value2.trim());
-    if (bare.length >= 4 && !TOO_COMMON.test(bare) && !/^\$\{env:[^}]*\}$/.test(bare)) {
-      found.add(bare);
+    for (const line of value2.split(/\r\n|\r|\n/)) {
+      const bare = line.trim();
+      if (bare.length >= 4 && !TOO_COMMON.test(bare) && !ENV_REFERENCE2.test(bare)) {
+        found.add(bare);
+      }
     }
   };
+  const document2 = (0, import_yaml.parseDocument)(content, { prettyErrors: false, uniqueKeys: false });
+  if (document2.errors.length === 0) {
+    walk(document2.contents, false, content, add, document2);
+  } else {
+    scanLines(content, add);
+  }
+  for (const value2 of credentialsInText(content)) add(value2);
+  return [...found];
+}
+function walk(node2, underSecretName, content, add, document2, visited = /* @__PURE__ */ new Set()) {
+  if (typeof node2 !== "object" || node2 === null) return;
+  const visit2 = `${nodeId(node2)}:${underSecretName}`;
+  if (visited.has(visit2)) return;
+  visited.add(visit2);
+  if ((0, import_yaml.isAlias)(node2)) {
+    walk(node2.resolve(document2), underSecretName, content, add, document2, visited);
+  } else if ((0, import_yaml.isScalar)(node2)) {
+    if (node2.value === null || node2.value === void 0) return;
+    const value2 = String(node2.value);
+    if (underSecretName) {
+      add(value2);
+      if (node2.range) add(writtenLines(content.slice(node2.range[0], node2.range[1])));
+    } else if (CREDENTIAL_LIKE.test(value2)) {
+      add(value2);
+    }
+  } else if ((0, import_yaml.isMap)(node2)) {
+    for (const pair of node2.items) {
+      const name = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+      const secret = underSecretName || SECRET_NAME.test(name);
+      walk(pair.value, secret, content, add, document2, visited);
+    }
+  } else if ((0, import_yaml.isSeq)(node2)) {
+    for (const item of node2.items) {
+      const name = (0, import_yaml.isPair)(item) && (0, import_yaml.isScalar)(item.key) ? String(item.key.value) : "";
+      const secret = underSecretName || SECRET_NAME.test(name);
+      walk((0, import_yaml.isPair)(item) ? item.value : item, secret, content, add, document2, visited);
+    }
+  }
+}
+var nodeIds = /* @__PURE__ */ new WeakMap();
+var nextNodeId = 0;
+function nodeId(node2) {
+  let id = nodeIds.get(node2);
+  if (id === void 0) {
+    id = ++nextNodeId;
+    nodeIds.set(node2, id);
+  }
+  return id;
+}
+function writtenLines(source) {
+  return source.split(/\r\n|\r|\n/).map((line) => line.trim()).filter((line) => !BLOCK_SCALAR.test(line)).map((line) => line.replace(/^["']/, "").replace(/["']$/, "")).join("\n");
+}
+function scanLines(content, add) {
   let block;
-  for (const line of content.split(/\r?\n/)) {
+  for (const line of content.split(/\r\n|\r|\n/)) {
     const indent = line.length - line.trimStart().length;
     if (block) {
       if (!line.trim() || indent > block.indent) {
@@ -61675,6 +61773,9 @@ function secretValues(content) {
         continue;
       }
       block = void 0;
+    }
+    for (const match of line.matchAll(INLINE_ENTRY)) {
+      if (SECRET_NAME.test(match[2] ?? "")) addScalar(stripComment(match[3] ?? ""), add);
     }
     const entry = ENTRY.exec(line);
     const value2 = stripComment(entry?.[4] ?? (entry ? "" : line.trim().replace(/^-\s+/, "")));
@@ -61684,18 +61785,47 @@ function secretValues(content) {
       continue;
     }
     if (!value2) continue;
-    if (secretName || CREDENTIAL_LIKE.test(unquote(value2))) add(value2);
+    if (secretName) addScalar(value2, add);
+    else if (CREDENTIAL_LIKE.test(unquote(value2))) add(unquote(value2));
   }
-  return [...found];
+}
+function addScalar(written, add) {
+  add(written.replace(/^["']/, "").replace(/["']$/, ""));
+  add(unquote(written));
 }
 function unquote(value2) {
-  const quoted = /^(["'])(.*)\1$/.exec(value2);
-  return quoted ? quoted[2] ?? "" : value2;
+  if (/^'.*'$/s.test(value2)) return value2.slice(1, -1).replace(/''/g, "'");
+  if (/^".*"$/s.test(value2)) {
+    try {
+      return JSON.parse(value2);
+    } catch {
+      return value2.slice(1, -1);
+    }
+  }
+  return value2;
 }
 function stripComment(value2) {
-  const quoted = /^(["']).*?\1/.exec(value2);
+  const quoted = QUOTED.exec(value2.trim());
   if (quoted) return quoted[0];
   return value2.replace(/\s+#.*$/, "").trim();
+}
+function credentialsInText(content) {
+  const values = [];
+  const withDecoded = (value2) => {
+    values.push(value2);
+    try {
+      const decoded = decodeURIComponent(value2);
+      if (decoded !== value2) values.push(decoded);
+    } catch {
+    }
+  };
+  for (const [, userinfo = ""] of content.matchAll(URL_USERINFO)) {
+    withDecoded(userinfo);
+    const colon = userinfo.indexOf(":");
+    if (colon >= 0) withDecoded(userinfo.slice(colon + 1));
+  }
+  for (const [, value2 = ""] of content.matchAll(CREDENTIAL_PARAMETER)) withDecoded(value2);
+  return values;
 }
 
 // src/summary.ts
@@ -61825,6 +61955,13 @@ function formatTime(iso) {
 }
 
 // src/run.ts
+var NO_RUN_OUTPUTS = {
+  versions: "{}",
+  refreshed: "0",
+  unchanged: "0",
+  failed: "0",
+  "pin-file": ""
+};
 var ActionFailedError = class extends Error {
   constructor(message) {
     super(message);
@@ -61842,7 +61979,10 @@ async function run(inputs, context) {
     env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: void 0 };
     await parseInstanceConfig(inputs.instanceConfig, file2, env);
     runner2.exportVariable("DEFSTATE_HOME", home);
-    runner2.info(`instance-config written to ${file2} (DEFSTATE_HOME for this and later steps)`);
+    runner2.exportVariable("DEFSTATE_STORAGE_URL", "");
+    runner2.info(
+      `instance-config written to ${file2} (DEFSTATE_HOME for this and later steps, DEFSTATE_STORAGE_URL emptied)`
+    );
   }
   const project = await loadProject(resolve6(context.cwd, inputs.workingDirectory));
   const storage = storeOpener(project.root, inputs.storageUrl, env, runner2);
@@ -61913,6 +62053,10 @@ function reportFailure(runner2, error62, workspace) {
     runner2.error(error62.message, { title: "defstate" });
     return;
   }
+  try {
+    for (const [name, value2] of Object.entries(NO_RUN_OUTPUTS)) runner2.setOutput(name, value2);
+  } catch {
+  }
   const where = error62 instanceof DefstateError ? error62 : {};
   const file2 = where.file && workspace ? relative(workspace, where.file) : void 0;
   const inWorkspace = file2 !== void 0 && file2 !== "" && !file2.startsWith("..") && !isAbsolute2(file2);
@@ -61934,7 +62078,9 @@ function failureMessage(result) {
 function logEvent(runner2, event) {
   switch (event.type) {
     case "log":
-      runner2.info(`[${event.key}] ${event.message}`);
+      runner2.info(
+        event.message.split(/\r\n|\r|\n/).map((line) => `[${event.key}] ${line}`).join("\n")
+      );
       return;
     case "retry":
       runner2.info(
@@ -61991,21 +62137,40 @@ function processRunner(env = process.env, write = (text) => process.stdout.write
     }
     appendFileSync(file2, keyValueMessage(name, value2), "utf8");
   };
+  const masked = /* @__PURE__ */ new Set();
   return {
     input: (name) => (env[inputVariable(name)] ?? "").trim(),
     setOutput: (name, value2) => fileCommand("GITHUB_OUTPUT", name, value2),
     exportVariable: (name, value2) => fileCommand("GITHUB_ENV", name, value2),
     mask: (value2) => {
-      if (value2.trim()) write(workflowCommand("add-mask", {}, value2));
+      if (!value2.trim()) return;
+      masked.add(value2);
+      write(workflowCommand("add-mask", {}, value2));
     },
     error: (message, properties = {}) => write(workflowCommand("error", properties, message)),
     warning: (message, properties = {}) => write(workflowCommand("warning", properties, message)),
-    info: (line) => write(`${line}${EOL}`),
+    info: (text) => write(`${inertLines(text)}${EOL}`),
     appendSummary: (markdown) => {
       const file2 = env.GITHUB_STEP_SUMMARY;
-      if (file2) appendFileSync(file2, markdown, "utf8");
+      if (file2) appendFileSync(file2, maskIn(markdown, masked), "utf8");
     }
   };
+}
+var COMMAND_LINE = new RegExp("^(\\p{White_Space}*)::", "u");
+var LEGACY_COMMAND = /##\[/g;
+function inertLines(text) {
+  return text.split(/\r\n|\r|\n/).map((line) => line.replace(COMMAND_LINE, "$1\\::").replace(LEGACY_COMMAND, "##\\[")).join(EOL);
+}
+function maskIn(text, masked) {
+  const forms = [...masked].flatMap((value2) => [value2, escapeHtml(value2)]);
+  let result = text;
+  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
+    result = result.split(form).join("***");
+  }
+  return result;
+}
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/`/g, "&#96;");
 }
 function keyValueMessage(name, value2) {
   const delimiter = `ghadelimiter_${randomUUID()}`;

@@ -20,8 +20,9 @@ import {
   verifyState,
 } from '@defstate/core';
 import type { ActionInputs } from './inputs.js';
-import { secretValues, writeInstanceHome } from './instance-home.js';
+import { writeInstanceHome } from './instance-home.js';
 import type { Runner } from './runner.js';
+import { secretValues } from './secret-values.js';
 import {
   countOutcomes,
   failureCause,
@@ -39,12 +40,30 @@ export interface RunContext {
   signal?: AbortSignal;
 }
 
+/** Every output of action.yml, as the strings the runner passes on. */
+export interface ActionOutputs {
+  versions: string;
+  refreshed: string;
+  unchanged: string;
+  failed: string;
+  'pin-file': string;
+}
+
 export interface RunResult {
   ok: boolean;
   refresh: RefreshReport;
   verify?: VerifyReport;
-  outputs: Record<string, string>;
+  outputs: ActionOutputs;
 }
+
+/** The outputs of a run that stopped before any key was refreshed: numbers and JSON still. */
+export const NO_RUN_OUTPUTS: Readonly<ActionOutputs> = {
+  versions: '{}',
+  refreshed: '0',
+  unchanged: '0',
+  failed: '0',
+  'pin-file': '',
+};
 
 /** The run failed: the annotations and summary already say why, key by key. */
 export class ActionFailedError extends Error {
@@ -67,8 +86,14 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
     env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: undefined };
     // Checked now even if no versioned key is selected: a broken config should not wait for one.
     await parseInstanceConfig(inputs.instanceConfig, file, env);
+    // Later steps use the same store: DEFSTATE_STORAGE_URL ranks above DEFSTATE_HOME, so a
+    // job-level one is emptied, which core reads as not set. (A later step's own `env:` still
+    // wins over GITHUB_ENV.)
     runner.exportVariable('DEFSTATE_HOME', home);
-    runner.info(`instance-config written to ${file} (DEFSTATE_HOME for this and later steps)`);
+    runner.exportVariable('DEFSTATE_STORAGE_URL', '');
+    runner.info(
+      `instance-config written to ${file} (DEFSTATE_HOME for this and later steps, DEFSTATE_STORAGE_URL emptied)`,
+    );
   }
 
   const project = await loadProject(resolve(context.cwd, inputs.workingDirectory));
@@ -115,7 +140,7 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
   }
 
   const counts = countOutcomes(refresh.results);
-  const outputs: Record<string, string> = {
+  const outputs: ActionOutputs = {
     versions: JSON.stringify(
       Object.fromEntries(
         refresh.results.map((result) => [result.key, result.info?.version ?? null]),
@@ -141,12 +166,19 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
 /**
  * The one place a failure is reported: an error annotation and the summary. A config error in a
  * file of the repository (the project config) is annotated on that file and line; the message
- * names the file in every case, the private instance config included.
+ * names the file in every case, the private instance config included. A run that stopped before
+ * refreshing anything still sets every output (`0`s, `{}`), so `if:` expressions downstream
+ * compare numbers and parse JSON rather than empty strings.
  */
 export function reportFailure(runner: Runner, error: unknown, workspace?: string): void {
   if (error instanceof ActionFailedError) {
     runner.error(error.message, { title: 'defstate' });
     return;
+  }
+  try {
+    for (const [name, value] of Object.entries(NO_RUN_OUTPUTS)) runner.setOutput(name, value);
+  } catch {
+    // No GITHUB_OUTPUT (not on a runner): the error below says what went wrong.
   }
   const where = error instanceof DefstateError ? (error as { file?: string; line?: number }) : {};
   const file = where.file && workspace ? relative(workspace, where.file) : undefined;
@@ -175,7 +207,13 @@ export function failureMessage(result: RunResult): string {
 function logEvent(runner: Runner, event: RefreshEvent): void {
   switch (event.type) {
     case 'log':
-      runner.info(`[${event.key}] ${event.message}`);
+      // Every line carries its key; the runner shows them and obeys none (see Runner.info).
+      runner.info(
+        event.message
+          .split(/\r\n|\r|\n/)
+          .map((line) => `[${event.key}] ${line}`)
+          .join('\n'),
+      );
       return;
     case 'retry':
       runner.info(

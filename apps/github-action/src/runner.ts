@@ -18,7 +18,8 @@ export interface Runner {
   mask(value: string): void;
   error(message: string, properties?: { title?: string; file?: string; line?: number }): void;
   warning(message: string, properties?: { title?: string }): void;
-  info(line: string): void;
+  /** Shows text in the log; no line of it is read as a workflow command. */
+  info(text: string): void;
   appendSummary(markdown: string): void;
 }
 
@@ -39,21 +40,65 @@ export function processRunner(
     }
     appendFileSync(file, keyValueMessage(name, value), 'utf8');
   };
+  // What was masked, so that the summary file hides it too whatever the runner does with it.
+  const masked = new Set<string>();
   return {
     input: (name) => (env[inputVariable(name)] ?? '').trim(),
     setOutput: (name, value) => fileCommand('GITHUB_OUTPUT', name, value),
     exportVariable: (name, value) => fileCommand('GITHUB_ENV', name, value),
     mask: (value) => {
-      if (value.trim()) write(workflowCommand('add-mask', {}, value));
+      if (!value.trim()) return;
+      masked.add(value);
+      write(workflowCommand('add-mask', {}, value));
     },
     error: (message, properties = {}) => write(workflowCommand('error', properties, message)),
     warning: (message, properties = {}) => write(workflowCommand('warning', properties, message)),
-    info: (line) => write(`${line}${EOL}`),
+    info: (text) => write(`${inertLines(text)}${EOL}`),
     appendSummary: (markdown) => {
       const file = env.GITHUB_STEP_SUMMARY;
-      if (file) appendFileSync(file, markdown, 'utf8');
+      if (file) appendFileSync(file, maskIn(markdown, masked), 'utf8');
     },
   };
+}
+
+// The runner reads a line as a command when it starts with `::` after any Unicode white space
+// (`::warning::…`, `::add-mask::…`, `::stop-commands::…`), and, in the legacy form, when it holds
+// `##[command]` anywhere. Text it must only show gets a `\` in front of each.
+const COMMAND_LINE = /^(\p{White_Space}*)::/u;
+const LEGACY_COMMAND = /##\[/g;
+
+/**
+ * Text from a component, a store or an error, made inert: each line as the runner splits them
+ * (`\n`, `\r\n` or a lone `\r`), with `\::` for a leading `::` and `##\[` for `##[`, so no line
+ * of it is a command however it was written.
+ */
+export function inertLines(text: string): string {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.replace(COMMAND_LINE, '$1\\::').replace(LEGACY_COMMAND, '##\\['))
+    .join(EOL);
+}
+
+/**
+ * `***` for every masked value, longest first, as the runner shows them in the log; in the
+ * summary a value may also appear HTML-escaped, the way summary cells escape text.
+ */
+function maskIn(text: string, masked: ReadonlySet<string>): string {
+  const forms = [...masked].flatMap((value) => [value, escapeHtml(value)]);
+  let result = text;
+  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
+    result = result.split(form).join('***');
+  }
+  return result;
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '&#124;')
+    .replace(/`/g, '&#96;');
 }
 
 /**

@@ -1,11 +1,13 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { resolveStorage } from '@defstate/core';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   type ActionRun,
   createWorkspace,
   installPackages,
   runAction,
+  shownLog,
   type Workspace,
   workflowCommands,
 } from './helpers.js';
@@ -32,8 +34,10 @@ export default defineConfig({
   components: [
     { key: 'catalog', management: 'local', refresh: async ({ statePath }) => writeFile(statePath, 'x'.repeat(sizes.catalog ?? 0)) },
     { key: 'team/connectors', management: 'versioned', refresh: async ({ statePath }) => writeFile(statePath, 'connectors: 12') },
-    { key: 'warehouse, eu', management: 'versioned', refresh: async ({ statePath }) => {
-      if (process.env.BREAK_WAREHOUSE) throw new Error('warehouse unreachable: 503 from catalog API');
+    { key: 'warehouse, eu', management: 'versioned', refresh: async ({ statePath, log }) => {
+      // A component that echoes a credential it was given, as a careless one might.
+      if (process.env.NOTIFY_TOKEN) log(\`calling the catalog API with token \${process.env.NOTIFY_TOKEN}\`);
+      if (process.env.BREAK_WAREHOUSE) throw new Error(\`warehouse unreachable: 503 from catalog API (token \${process.env.NOTIFY_TOKEN})\`);
       await writeFile(statePath, 'rows: 9');
     } },
   ],
@@ -50,17 +54,25 @@ state_storage:
 notify_token: ${SECRET}
 `;
 
-/** The secret appears nowhere but in the `::add-mask::` command that hides it. */
+/**
+ * The log as the runner shows it never has the secret in clear: every line that holds it comes
+ * after an `::add-mask::` that hides it. Nor do stderr, the summary or the outputs.
+ */
 function expectSecretHidden(run: ActionRun) {
-  const unmasked = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n');
-  expect(unmasked).not.toContain(SECRET);
+  expect(shownLog(run.stdout)).not.toContain(SECRET);
   expect(run.stderr).not.toContain(SECRET);
   expect(run.summary).not.toContain(SECRET);
   expect(JSON.stringify(run.outputs)).not.toContain(SECRET);
 }
+
+/** What a run that stopped before refreshing anything sets. */
+const NO_RUN_OUTPUTS = {
+  versions: '{}',
+  refreshed: '0',
+  unchanged: '0',
+  failed: '0',
+  'pin-file': '',
+};
 
 let workspace: Workspace;
 afterEach(() => workspace.cleanup());
@@ -162,7 +174,37 @@ describe('against the file store', () => {
     expect(run.code).toBe(1);
     const [error] = workflowCommands(run.stdout).filter((c) => c.command === 'error');
     expect(error?.message).toContain('input concurrency: "zero" is not a whole number ≥ 1');
-    expect(run.outputs).toEqual({});
+    // Numbers and JSON still, so `if: steps.state.outputs.failed != '0'` and fromJSON() work.
+    expect(run.outputs).toEqual(NO_RUN_OUTPUTS);
+  });
+
+  test('what a component logs or throws is shown, never obeyed as a workflow command', async () => {
+    await writeFile(
+      join(workspace.project, 'defstate.config.mjs'),
+      `export default { components: [
+  { key: 'hostile', management: 'local', refresh: async ({ log }) => {
+    log('fetched 3 rows\\n::warning::injected from a log line\\n  ::add-mask::rows\\r##[error]legacy form');
+    log('::stop-commands::s70p');
+    throw new Error('upstream said:\\n::error title=fake::injected from an error\\n##[set-output name=failed]0\\n::s70p::');
+  } },
+] };
+`,
+    );
+    const run = await runAction(workspace, { 'working-directory': 'app', retries: '0' });
+    expect(run.code).toBe(1);
+    // Exactly the action's own commands: no warning, mask, stop or output from the component.
+    expect(
+      workflowCommands(run.stdout).map((c) => `${c.command} ${c.properties.title ?? ''}`),
+    ).toEqual(['error defstate: hostile failed', 'error defstate']);
+    // Shown, each line after its key (so none starts with `::`), and `##[` escaped.
+    expect(run.stdout).toContain('[hostile] ::warning::injected from a log line\n');
+    expect(run.stdout).toContain('[hostile]   ::add-mask::rows\n');
+    expect(run.stdout).toContain('[hostile] ##\\[error]legacy form\n');
+    expect(run.stdout).toContain('[hostile] ::stop-commands::s70p\n');
+    // The error's text is the data of the action's own annotation, escaped, not a command.
+    const [keyError] = workflowCommands(run.stdout);
+    expect(keyError?.message).toContain('::error title=fake::injected from an error');
+    expect(run.outputs).toMatchObject({ failed: '1' });
   });
 });
 
@@ -173,6 +215,7 @@ describe('with a TypeScript config and an instance-config secret', () => {
   });
 
   test('pins and verifies, with the instance config private and its secret masked', async () => {
+    const jobStorageUrl = `file://${join(workspace.root, 'other-store')}`;
     const run = await runAction(
       workspace,
       {
@@ -182,7 +225,7 @@ describe('with a TypeScript config and an instance-config secret', () => {
         verify: 'true',
       },
       // The explicit input wins over the job's environment.
-      { DEFSTATE_STORAGE_URL: `file://${join(workspace.root, 'other-store')}` },
+      { DEFSTATE_STORAGE_URL: jobStorageUrl },
     );
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.summary).toContain(`store <code>file://${join(workspace.root, 'store')}</code>`);
@@ -190,6 +233,21 @@ describe('with a TypeScript config and an instance-config secret', () => {
 
     const home = run.exported.DEFSTATE_HOME ?? '';
     expect(dirname(home)).toBe(workspace.runnerTemp);
+    // Later steps get the same store: the job's DEFSTATE_STORAGE_URL, which core ranks above
+    // DEFSTATE_HOME, is emptied for them.
+    expect(run.exported).toEqual({ DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: '' });
+    const laterEnv = { DEFSTATE_STORAGE_URL: jobStorageUrl, ...run.exported };
+    expect(await resolveStorage({ env: laterEnv, cwd: workspace.project })).toMatchObject({
+      source: 'instance-config',
+      origin: join(home, 'defstate.yaml'),
+    });
+    const later = await runAction(
+      workspace,
+      { 'working-directory': 'app', keys: 'catalog' },
+      laterEnv,
+    );
+    expect(later.code, later.stdout + later.stderr).toBe(0);
+    expect(later.summary).toContain(`store <code>file://${join(workspace.root, 'store')}</code>`);
     expect((await stat(home)).mode & 0o777).toBe(0o700);
     expect((await stat(join(home, 'defstate.yaml'))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(home, 'defstate.yaml'), 'utf8')).toContain(SECRET);
@@ -219,9 +277,13 @@ describe('with a TypeScript config and an instance-config secret', () => {
         pin: 'true',
         verify: 'true',
       },
-      { BREAK_WAREHOUSE: '1' },
+      { BREAK_WAREHOUSE: '1', NOTIFY_TOKEN: SECRET },
     );
     expect(run.code).toBe(1);
+    // The component echoed the secret in a log line and in its error: only masking hides it.
+    expect(run.stdout).toContain(`[warehouse, eu] calling the catalog API with token ${SECRET}`);
+    expect(shownLog(run.stdout)).toContain('calling the catalog API with token ***');
+    expect(run.summary).toContain('(token ***)');
     expect(run.outputs).toMatchObject({
       refreshed: '2',
       unchanged: '0',
@@ -259,7 +321,21 @@ describe('with a TypeScript config and an instance-config secret', () => {
       /runner-temp\/defstate-home-[^/]+\/defstate\.yaml:1 at state_storage: Unrecognized key: "optoins"/,
     );
     expect(run.summary).toContain('defstate.yaml:1 at state_storage');
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(NO_RUN_OUTPUTS);
+    expectSecretHidden(run);
+  });
+
+  test('a flow-style config is masked before its failing line could be quoted', async () => {
+    const run = await runAction(workspace, {
+      'working-directory': 'app',
+      'instance-config': `state_storage: { adapter: file, optoins: { connectionString: "DefaultEndpointsProtocol=https;AccountKey=${SECRET}" } }\n`,
+    });
+    expect(run.code).toBe(1);
+    const masks = workflowCommands(run.stdout).filter((c) => c.command === 'add-mask');
+    expect(masks.map((c) => c.message)).toContain(SECRET);
+    const [error] = workflowCommands(run.stdout).filter((c) => c.command === 'error');
+    expect(error?.message).toContain('Unrecognized key: "optoins"');
+    expect(run.outputs).toEqual(NO_RUN_OUTPUTS);
     expectSecretHidden(run);
   });
 

@@ -165,30 +165,105 @@ export function parseFileCommands(text: string): Record<string, string> {
   return values;
 }
 
-/** Every `::command props::message` line printed, unescaped. */
-export function workflowCommands(stdout: string) {
-  const unescapeCommand = (text: string) =>
-    text
-      .replace(/%0A/g, '\n')
-      .replace(/%0D/g, '\r')
-      .replace(/%3A/g, ':')
-      .replace(/%2C/g, ',')
-      .replace(/%25/g, '%');
-  return stdout
-    .split('\n')
-    .map((line) => /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map(([, command = '', props = '', message = '']) => ({
-      command,
-      properties: Object.fromEntries(
-        props
-          .split(',')
-          .filter(Boolean)
-          .map((pair) => {
-            const [name = '', value = ''] = pair.split('=');
-            return [name, unescapeCommand(value)];
-          }),
-      ) as Record<string, string>,
-      message: unescapeCommand(message),
-    }));
+// What the runner registers as commands (its command extensions, plus stop-commands).
+const REGISTERED = [
+  'add-mask',
+  'add-matcher',
+  'add-path',
+  'debug',
+  'echo',
+  'endgroup',
+  'error',
+  'group',
+  'notice',
+  'remove-matcher',
+  'save-state',
+  'set-env',
+  'set-output',
+  'stop-commands',
+  'warning',
+];
+
+export interface RunnerCommand {
+  command: string;
+  properties: Record<string, string>;
+  message: string;
+}
+
+/**
+ * The commands the runner would obey in this output, in order, read the way it reads them: each
+ * line (split at `\n`, `\r\n` or a lone `\r`) is `::name props::data` once leading Unicode white
+ * space is trimmed, or, in the legacy form, holds `##[name props]data` anywhere; names are
+ * matched without regard to case; after `::stop-commands::token` only `::token::` is obeyed.
+ */
+export function workflowCommands(output: string): RunnerCommand[] {
+  const registered = new Set(REGISTERED);
+  const decode = (text: string, property: boolean) => {
+    const decoded = text.replace(/%0A/g, '\n').replace(/%0D/g, '\r');
+    const withProperty = property ? decoded.replace(/%3A/g, ':').replace(/%2C/g, ',') : decoded;
+    return withProperty.replace(/%25/g, '%');
+  };
+  const parse = (line: string): RunnerCommand | undefined => {
+    const trimmed = line.replace(/^\p{White_Space}+/u, '');
+    let info: string | undefined;
+    let data = '';
+    let separator = ',';
+    if (trimmed.startsWith('::') && trimmed.indexOf('::', 2) >= 0) {
+      const end = trimmed.indexOf('::', 2);
+      info = trimmed.slice(2, end);
+      data = trimmed.slice(end + 2);
+    } else if (line.includes('##[') && line.indexOf(']', line.indexOf('##[')) >= 0) {
+      const start = line.indexOf('##[');
+      const end = line.indexOf(']', start);
+      info = line.slice(start + 3, end);
+      data = line.slice(end + 1);
+      separator = ';';
+    }
+    if (info === undefined) return undefined;
+    const space = info.indexOf(' ');
+    const command = (space < 0 ? info : info.slice(0, space)).toLowerCase();
+    if (!registered.has(command)) return undefined;
+    const properties: Record<string, string> = {};
+    for (const pair of space < 0 ? [] : info.slice(space + 1).split(separator)) {
+      const equals = pair.indexOf('=');
+      if (equals > 0)
+        properties[pair.slice(0, equals).trim()] = decode(pair.slice(equals + 1), true);
+    }
+    return { command, properties, message: decode(data, false) };
+  };
+  const obeyed: RunnerCommand[] = [];
+  let stopToken: string | undefined;
+  for (const line of output.split(/\r\n|\r|\n/)) {
+    const command = parse(line);
+    if (!command) continue;
+    if (stopToken !== undefined) {
+      if (command.command !== stopToken) continue;
+      registered.delete(stopToken);
+      stopToken = undefined;
+    } else if (command.command === 'stop-commands') {
+      stopToken = command.message.toLowerCase();
+      registered.add(stopToken);
+    }
+    obeyed.push(command);
+  }
+  return obeyed;
+}
+
+/**
+ * The log as the runner shows it: every value an obeyed `add-mask` named is `***` from that line
+ * on. The `add-mask` lines themselves are not shown.
+ */
+export function shownLog(output: string): string {
+  const masks: string[] = [];
+  const shown: string[] = [];
+  for (const line of output.split(/\r\n|\r|\n/)) {
+    const [command] = workflowCommands(line);
+    if (command?.command === 'add-mask') {
+      masks.push(command.message);
+      masks.sort((a, b) => b.length - a.length);
+      continue;
+    }
+    shown.push(masks.reduce((text, mask) => text.split(mask).join('***'), line));
+  }
+  return shown.join('\n');
 }

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readInputs } from '../src/inputs.js';
-import { secretValues } from '../src/instance-home.js';
-import { inputVariable, processRunner, workflowCommand } from '../src/runner.js';
-import { NODE24, parseFileCommands } from './helpers.js';
+import { inertLines, inputVariable, processRunner, workflowCommand } from '../src/runner.js';
+import { NODE24, parseFileCommands, workflowCommands } from './helpers.js';
 
 const runnerWith = (inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) =>
   processRunner(
@@ -51,6 +50,51 @@ describe('the runner protocol', () => {
     }
   });
 
+  test('text shown in the log is never read as a command, however it hides one', () => {
+    const hostile = [
+      '::warning::from a log line',
+      '  ::add-mask::indented',
+      '\u00a0\u2003::stop-commands::tok3n',
+      'mid ##[error]legacy form anywhere in a line',
+      '###[set-output name=a]b',
+      'carriage\r::error::after a lone CR',
+      'windows\r\n::notice::after CRLF',
+    ].join('\n');
+    const shown = inertLines(hostile);
+    expect(workflowCommands(`${shown}\n`)).toEqual([]);
+    expect(shown.split('\n')).toEqual([
+      '\\::warning::from a log line',
+      '  \\::add-mask::indented',
+      '\u00a0\u2003\\::stop-commands::tok3n',
+      'mid ##\\[error]legacy form anywhere in a line',
+      '###\\[set-output name=a]b',
+      'carriage',
+      '\\::error::after a lone CR',
+      'windows',
+      '\\::notice::after CRLF',
+    ]);
+    // Ordinary text is left as it is.
+    expect(inertLines('✓ a refreshed (1 KiB) :: done ## [x]')).toBe(
+      '✓ a refreshed (1 KiB) :: done ## [x]',
+    );
+  });
+
+  test('the summary hides what was masked, also where a cell escaped it', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'defstate-action-runner-'));
+    try {
+      const summary = join(folder, 'summary.md');
+      const printed: string[] = [];
+      const runner = processRunner({ GITHUB_STEP_SUMMARY: summary }, (text) => printed.push(text));
+      runner.mask('sv=2024&sig=XyZ9');
+      runner.mask('   ');
+      runner.appendSummary('| a | token sv=2024&amp;sig=XyZ9 and sv=2024&sig=XyZ9 |\n');
+      expect(await readFile(summary, 'utf8')).toBe('| a | token *** and *** |\n');
+      expect(printed).toEqual(['::add-mask::sv=2024&sig=XyZ9\n']);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   test('a file command outside a runner says what is missing', () => {
     expect(() => processRunner({}, () => {}).setOutput('a', 'b')).toThrow(
       'GITHUB_OUTPUT is not set',
@@ -89,42 +133,5 @@ describe('inputs', () => {
       runnerWith({ concurrency: '4', retries: '0', pin: 'True', verify: 'FALSE' }),
     );
     expect(inputs).toMatchObject({ concurrency: 4, retries: 0, pin: true, verify: false });
-  });
-});
-
-describe('which instance-config values are masked', () => {
-  test('values under secret-looking names, block scalars line by line, credential-like values', () => {
-    const content = [
-      'state_storage:',
-      '  adapter: azure',
-      '  options:',
-      '    container: state',
-      '    accountName: mycompanystate',
-      "    connectionString: 'DefaultEndpointsProtocol=https;AccountKey=abc123=='",
-      '    useSas: true',
-      '    sasToken: "sv=2024&sig=XyZ"  # from the portal',
-      '    privateKey: |',
-      '      -----BEGIN KEY-----',
-      '      MIIEvQIBADANBgkq',
-      '    region: eu-west-1',
-      '    endpoint: https://example.com/AKIAxyz0123456789ABCDEF',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: defstate.yaml's own ${env:…} syntax.
-      '    tokenFile: ${env:TOKEN_FILE}',
-      'extra: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
-      '    path: /tmp/defstate-Xy7Qz9/state/Store12345',
-    ].join('\n');
-    expect(secretValues(content)).toEqual([
-      'DefaultEndpointsProtocol=https;AccountKey=abc123==',
-      'sv=2024&sig=XyZ',
-      '-----BEGIN KEY-----',
-      'MIIEvQIBADANBgkq',
-      'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
-    ]);
-  });
-
-  test('a config too broken to parse is still scanned', () => {
-    expect(secretValues('state_storage: [\n  secretAccessKey: abcd1234efgh\n')).toEqual([
-      'abcd1234efgh',
-    ]);
   });
 });
