@@ -1,7 +1,7 @@
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
-export { LAST_REFRESH_FILE, readLastRefresh } from './deploy/last-refresh.js';
+export { freshSince, LAST_REFRESH_FILE, readLastRefresh } from './deploy/last-refresh.js';
 export type { PinProjectOptions } from './deploy/pin-project.js';
 export { pinProject } from './deploy/pin-project.js';
 export type { PinFile } from './deploy/pins.js';
@@ -64,6 +64,8 @@ export {
 } from './instance/instance-config.js';
 export type { OpenStoreOptions } from './instance/open-store.js';
 export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
+export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
+export { createStoreOpener } from './instance/store-opener.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export type { LocalStatePaths } from './local/local-state.js';

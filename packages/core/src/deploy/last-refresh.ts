@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
-import { ManagementTypeSchema } from '../model/state-info.js';
+import { ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
 
 /**
  * The outcome of the latest refresh of each key, in `.local_defs_state/.last-refresh.json`, so a
@@ -52,4 +52,17 @@ export async function recordLastRefresh(
   for (const entry of entries) record.keys[entry.key] = entry;
   await ensureLocalStateRoot(projectRoot);
   await writeFileAtomic(lastRefreshPath(projectRoot), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * Since when a state is known to be current, in ms since the epoch: its creation, or the last
+ * refresh that found the same content unchanged (its version stays, but it was confirmed).
+ */
+export function freshSince(info: StateInfo, lastRefresh: LastRefreshEntry | undefined): number {
+  const created = Date.parse(info.createdAt);
+  if (!lastRefresh || lastRefresh.status === 'failed' || lastRefresh.version !== info.version) {
+    return created;
+  }
+  const confirmed = Date.parse(lastRefresh.at);
+  return Number.isNaN(confirmed) ? created : Math.max(created, confirmed);
 }

@@ -10,7 +10,7 @@ import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
-import { readLastRefresh } from './last-refresh.js';
+import { freshSince, readLastRefresh } from './last-refresh.js';
 import { type PinFile, pinFilePath, readPins } from './pins.js';
 import { pulledStatePath } from './pulled.js';
 
@@ -101,12 +101,7 @@ export async function verifyState(
   // A refresh that found the content unchanged confirms that state is still current, though its
   // version (and `createdAt`) stays old: age counts from the later of the two.
   const lastRefresh = await readLastRefresh(project.root);
-  const confirmedAt = (info: StateInfo) => {
-    const entry = lastRefresh?.keys[info.key];
-    const created = Date.parse(info.createdAt);
-    if (!entry || entry.status === 'failed' || entry.version !== info.version) return created;
-    return Math.max(created, Date.parse(entry.at));
-  };
+  const confirmedAt = (info: StateInfo) => freshSince(info, lastRefresh?.keys[info.key]);
 
   let store: BlobStore | undefined;
   let storeFailed = false;
