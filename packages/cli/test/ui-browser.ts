@@ -52,7 +52,10 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export interface RunningUi {
+  /** The server's root, `http://127.0.0.1:<port>/`. */
   url: string;
+  /** The address printed in the terminal: with --allow-writes it carries `?token=…`. */
+  address: string;
   pid: number;
   /** Everything printed so far. */
   output(): { stdout: string; stderr: string };
@@ -78,10 +81,10 @@ export async function startUi(sandbox: Sandbox, args: string[] = []): Promise<Ru
       });
     },
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const address = await new Promise<string>((resolve, reject) => {
     const deadline = Date.now() + 20_000;
     const check = () => {
-      const found = /http:\/\/127\.0\.0\.1:\d+\//.exec(stdout)?.[0];
+      const found = /http:\/\/127\.0\.0\.1:\d+\/(?:\?token=[\w-]+)?(?=\s)/.exec(stdout)?.[0];
       if (found) return resolve(found);
       if (child?.exitCode !== null && child?.exitCode !== undefined) {
         return reject(new Error(`defstate ui exited ${child.exitCode}: ${stderr}`));
@@ -93,7 +96,8 @@ export async function startUi(sandbox: Sandbox, args: string[] = []): Promise<Ru
   });
   const pid = child?.pid as number;
   return {
-    url,
+    url: address.replace(/\?.*$/, ''),
+    address,
     pid,
     output: () => ({ stdout, stderr }),
     async stop() {

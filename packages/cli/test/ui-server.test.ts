@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -47,19 +47,40 @@ function send(
 
 const json = (reply: Reply) => JSON.parse(reply.body);
 
-async function tokenOf(url: string): Promise<string | undefined> {
-  const page = await send(url);
+async function bootOf(url: string, cookie?: string): Promise<Record<string, unknown>> {
+  const page = await send(url, { headers: cookie ? { cookie } : {} });
   const boot = /<script type="application\/json" id="defstate-boot">(.*?)<\/script>/s.exec(
     page.body,
   )?.[1];
-  return JSON.parse(boot ?? '{}').token;
+  return JSON.parse(boot ?? '{}');
 }
 
+/** Opens the printed address as a browser would, and returns the cookie it was given. */
+async function writeCookieFrom(address: string): Promise<string> {
+  const reply = await send(address);
+  expect(reply.status).toBe(303);
+  expect(reply.headers.location).toBe('/');
+  const [setCookie] = reply.headers['set-cookie'] as string[];
+  expect(setCookie).toMatch(/^defstate-ui-\d+=[\w-]{40,}; Path=\/; HttpOnly; SameSite=Strict$/);
+  return (setCookie ?? '').split(';')[0] ?? '';
+}
+
+/**
+ * A third-party adapter, installed in the project, that fails as a careless SDK might: quoting
+ * the credentials the instance config gave it.
+ */
+const LEAKY_ADAPTER = `export const storageAdapter = {
+  name: 'leaky',
+  optionsSchema: { safeParse: (data) => ({ success: true, data }) },
+  create(options) {
+    throw new Error(\`cannot connect to \${options.endpoint} with "\${options.connection_string}"\`);
+  },
+};
+`;
+
 describe('defstate ui over HTTP', () => {
-  it('serves the page and status JSON with strict headers, and nothing from the environment', async () => {
+  it('serves the page and status JSON with strict headers', async () => {
     sandbox = await createSandbox();
-    sandbox.env.AWS_SECRET_ACCESS_KEY = 'very-secret-value-1';
-    sandbox.env.DEFSTATE_TEST_PASSWORD = 'very-secret-value-2';
     await refreshFourKinds(sandbox);
     ui = await startUi(sandbox);
 
@@ -78,9 +99,6 @@ describe('defstate ui over HTTP', () => {
       'gamma',
       'delta',
     ]);
-    for (const reply of [page, status]) {
-      expect(reply.body).not.toContain('very-secret-value');
-    }
     expect((await send(`${ui.url}assets/ui.js`)).headers['content-type']).toMatch(
       /^text\/javascript/,
     );
@@ -94,6 +112,74 @@ describe('defstate ui over HTTP', () => {
     expect(local.entries).toHaveLength(1);
     expect(local.note).toMatch(/only its current version/);
     expect((await send(`${ui.url}api/history?key=nope`)).status).toBe(404);
+  });
+
+  it('keeps credentials from the instance config, quoted in a store error, out of the page and API', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox, ['-s', `file://${join(sandbox.home, 'store')}`]);
+    await sandbox.write(
+      'node_modules/defstate-leaky/package.json',
+      JSON.stringify({ name: 'defstate-leaky', type: 'module', exports: './index.js' }),
+    );
+    await sandbox.write('node_modules/defstate-leaky/index.js', LEAKY_ADAPTER);
+    const instance = join(sandbox.home, 'instance');
+    await mkdir(instance);
+    await writeFile(
+      join(instance, 'defstate.yaml'),
+      [
+        'state_storage:',
+        '  adapter: defstate-leaky',
+        '  options:',
+        '    endpoint: https://admin:p@ss-WORD-1@store.example/state?sig=SIG-SECRET-2&sv=2024',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the instance config's own syntax.
+        '    connection_string: ${env:LEAKY_CONNECTION}',
+        '',
+      ].join('\n'),
+    );
+    sandbox.env.DEFSTATE_HOME = instance;
+    sandbox.env.LEAKY_CONNECTION =
+      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=KEY-SECRET-3==;SharedAccessSignature=sv=2024&sig=SAS-SECRET-4;EndpointSuffix=core.windows.net';
+    ui = await startUi(sandbox);
+
+    const page = await send(ui.url);
+    const status = await send(`${ui.url}api/status`);
+    const history = await send(`${ui.url}api/history?key=gamma`);
+    const view = json(status);
+    // The error is shown, credentials and all removed, and the local keys are still read.
+    expect(view.error.message).toContain('cannot connect to https://…@store.example/state?…');
+    expect(view.error.message).toContain('AccountName=acct;AccountKey=…;SharedAccessSignature=…;');
+    expect(view.keys.find((key: { key: string }) => key.key === 'alpha').health).toBe('up-to-date');
+    expect(history.status).toBe(500);
+    expect(json(history).error.message).toContain('cannot connect to https://…@store.example');
+    for (const reply of [page, status, history]) {
+      expect(reply.body).not.toMatch(/p@ss|WORD-1|SECRET/);
+    }
+  });
+
+  it('calls state stale after --max-age, until a refresh confirms it, in human units', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox, ['--max-age', '2s']);
+    const alpha = async () =>
+      json(await send(`${ui?.url}api/status`)).keys.find(
+        (key: { key: string }) => key.key === 'alpha',
+      );
+    const fresh = await alpha();
+    expect(fresh).toMatchObject({ health: 'up-to-date' });
+    expect(json(await send(`${ui.url}api/status`)).maxAgeMs).toBe(2000);
+    await expect.poll(async () => (await alpha()).health, { timeout: 6000 }).toBe('stale');
+    expect((await alpha()).reason).toBe('Not refreshed within the maximum age (2s).');
+
+    // The content has not changed, so no new version: the refresh still vouches for it.
+    const again = await runDefstate(['refresh', '-k', 'alpha'], {
+      cwd: sandbox.project,
+      env: sandbox.env,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    const confirmed = await alpha();
+    expect(confirmed.version).toBe(fresh.version);
+    expect(confirmed.lastRefresh.status).toBe('unchanged');
+    expect(confirmed.health).toBe('up-to-date');
   });
 
   it('refuses a Host it does not know, so a rebound domain cannot read the page', async () => {
@@ -112,7 +198,12 @@ describe('defstate ui over HTTP', () => {
     sandbox = await createSandbox();
     await refreshFourKinds(sandbox);
     ui = await startUi(sandbox);
-    expect(await tokenOf(ui.url)).toBeUndefined();
+    expect(ui.address).toBe(ui.url);
+    expect(await bootOf(ui.url)).toEqual({ mode: 'live', writable: false });
+    // A token in the address means nothing without --allow-writes.
+    const guessed = await send(`${ui.url}?token=anything`);
+    expect(guessed.status).toBe(200);
+    expect(guessed.headers['set-cookie']).toBeUndefined();
     const origin = ui.url.replace(/\/$/, '');
     const reply = await send(`${ui.url}api/rollback`, {
       method: 'POST',
@@ -123,29 +214,46 @@ describe('defstate ui over HTTP', () => {
     expect(json(reply).error.code).toBe('READ_ONLY');
   });
 
-  it('with --allow-writes, takes a write only with the page token, its Origin and JSON', async () => {
+  it('with --allow-writes, takes a write only from the printed address, with the page token, its Origin and JSON', async () => {
     sandbox = await createSandbox();
     const before = await refreshFourKinds(sandbox);
     ui = await startUi(sandbox, ['--allow-writes']);
-    const token = await tokenOf(ui.url);
+    // Anyone on this machine can load the page; without the printed secret it stays read-only.
+    expect(ui.address).toMatch(/\/\?token=[\w-]{40,}$/);
+    expect(await bootOf(ui.url)).toEqual({ mode: 'live', writable: false, locked: true });
+    const wrong = await send(`${ui.url}?token=not-the-secret`);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    const cookie = await writeCookieFrom(ui.address);
+    const boot = await bootOf(ui.url, cookie);
+    expect(boot).toMatchObject({ writable: true });
+    const token = boot.token as string;
     expect(token).toMatch(/^[\w-]{40,}$/);
+    expect(cookie).not.toContain(token);
     const origin = ui.url.replace(/\/$/, '');
     const history = json(await send(`${ui.url}api/history?key=${encodeURIComponent('beta/β')}`));
     const older = history.entries[1].version as string;
     const body = JSON.stringify({ key: 'beta/β', version: older });
     const post = (headers: Record<string, string>) =>
       send(`${ui?.url}api/rollback`, { method: 'POST', headers, body });
-    const good = { origin, 'content-type': 'application/json', 'x-defstate-token': token ?? '' };
+    const good = {
+      origin,
+      cookie,
+      'content-type': 'application/json',
+      'x-defstate-token': token,
+    };
 
     const refusals = await Promise.all([
+      post({ ...good, cookie: '' }),
+      post({ ...good, cookie: `${cookie.split('=')[0]}=not-the-secret` }),
       post({ ...good, 'x-defstate-token': 'wrong' }),
-      post({ origin, 'content-type': 'application/json' }),
+      post({ origin, cookie, 'content-type': 'application/json' }),
       post({ ...good, origin: 'http://evil.example' }),
-      post({ 'content-type': 'application/json', 'x-defstate-token': token ?? '' }),
+      post({ cookie, 'content-type': 'application/json', 'x-defstate-token': token }),
       post({ ...good, 'content-type': 'text/plain' }),
       post({ ...good, 'sec-fetch-site': 'cross-site' }),
     ]);
-    expect(refusals.map((reply) => reply.status)).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(refusals.map((reply) => reply.status)).toEqual([403, 403, 403, 403, 403, 403, 403, 403]);
+    expect(json(refusals[0] as Reply).error.message).toContain('printed (with ?token=…)');
     const beta = () =>
       runDefstate(['status', '--json', '-k', 'beta/β'], { cwd: sandbox.project, env: sandbox.env });
     const unchanged = JSON.parse((await beta()).stdout).keys[0].version;
@@ -163,6 +271,11 @@ describe('defstate ui over HTTP', () => {
       body: JSON.stringify({ key: 'beta/β', version: '20200101T000000000Z-000000000000' }),
     });
     expect(unknown.status).toBe(404);
+    // Refused and failed writes are told on the terminal too, not only to the page.
+    const printed = ui.output().stdout;
+    expect(printed).toContain('failed rollback refused: this browser has not opened the address');
+    expect(printed).toMatch(/failed rollback of beta\/β: .*20200101T000000000Z-000000000000/);
+    expect(printed).not.toContain('changed');
 
     const done = await post(good);
     expect(done.status, done.body).toBe(200);

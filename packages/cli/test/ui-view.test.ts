@@ -1,7 +1,12 @@
 import type { KeyStatus, LastRefreshEntry, PinFile, StateInfo } from '@defstate/core';
 import { describe, expect, it } from 'vitest';
 import { jsonForScript } from '../src/ui/page.js';
-import { buildStatusView, redact, type StatusViewKey } from '../src/ui/status-view.js';
+import {
+  buildStatusView,
+  humanDuration,
+  redact,
+  type StatusViewKey,
+} from '../src/ui/status-view.js';
 
 // The rules that turn what core read into each key's health, without a server or a browser.
 
@@ -84,6 +89,50 @@ describe('buildStatusView', () => {
     expect(redact('s3://AKIA:secret@bucket/prefix')).toBe('s3://…@bucket/prefix');
   });
 
+  it('measures staleness from the later of creation and a refresh that confirmed the version', () => {
+    const old: KeyStatus = {
+      key: 'k',
+      management: 'versioned',
+      info: info('k', V1, '2026-11-20T12:00:00.000Z'),
+    };
+    const record = (status: LastRefreshEntry['status'], version: string | null, at: string) => ({
+      schemaVersion: 1 as const,
+      keys: { k: { ...failed(at), status, version, error: null } },
+    });
+    const day = 86_400_000;
+    expect(one(old, { maxAgeMs: day })).toMatchObject({
+      health: 'stale',
+      reason: 'Not refreshed within the maximum age (1d).',
+    });
+    // An hour ago a refresh found the same content: the state is confirmed current.
+    const confirmed = record('unchanged', V1, '2026-11-27T11:00:00.000Z');
+    expect(one(old, { maxAgeMs: day, lastRefresh: confirmed }).health).toBe('up-to-date');
+    expect(
+      one(old, { maxAgeMs: day, lastRefresh: record('refreshed', V1, '2026-11-27T11:00:00.000Z') })
+        .health,
+    ).toBe('up-to-date');
+    // A refresh that produced another version (since rolled back) vouches nothing for this one.
+    expect(
+      one(old, { maxAgeMs: day, lastRefresh: record('refreshed', V2, '2026-11-27T11:00:00.000Z') })
+        .health,
+    ).toBe('stale');
+    // A confirmation older than the limit does not help either.
+    expect(
+      one(old, { maxAgeMs: day, lastRefresh: record('unchanged', V1, '2026-11-25T11:00:00.000Z') })
+        .health,
+    ).toBe('stale');
+  });
+
+  it('names the maximum age as the CLI takes it', () => {
+    expect(humanDuration(7 * 86_400_000)).toBe('7d');
+    expect(humanDuration(24 * 3_600_000)).toBe('1d');
+    expect(humanDuration(36 * 3_600_000)).toBe('36h');
+    expect(humanDuration(90 * 60_000)).toBe('90m');
+    expect(humanDuration(2000)).toBe('2s');
+    expect(humanDuration(1500)).toBe('1500ms');
+    expect(humanDuration(1)).toBe('1ms');
+  });
+
   it('marks the keys of a failed store unknown and carries its error', () => {
     const view = buildStatusView({
       project: '/p',
@@ -94,6 +143,36 @@ describe('buildStatusView', () => {
     });
     expect(view.keys[0]?.health).toBe('unknown');
     expect(view.error).toEqual({ code: 'ERROR', message: 'store down, see https://x.example/?…' });
+  });
+});
+
+describe('redact', () => {
+  it('removes the whole userinfo, even when the password holds an @', () => {
+    expect(redact('GET https://user:p@ss@host.example/x failed')).toBe(
+      'GET https://…@host.example/x failed',
+    );
+    expect(redact('at https://u:a@b@c@host.example')).toBe('at https://…@host.example');
+    expect(redact('mail me@example.com about https://host.example/a')).toBe(
+      'mail me@example.com about https://host.example/a',
+    );
+  });
+
+  it('removes account keys, SAS tokens and signatures quoted outside a URL', () => {
+    const connection =
+      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc+/def==;EndpointSuffix=core.windows.net';
+    expect(redact(`bad connection string "${connection}"`)).toBe(
+      'bad connection string "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=…;EndpointSuffix=core.windows.net"',
+    );
+    expect(
+      redact('BlobEndpoint=https://a.example;SharedAccessSignature=sv=2024&ss=b&sig=S1%2B;x=1'),
+    ).toBe('BlobEndpoint=https://a.example;SharedAccessSignature=…;x=1');
+    expect(redact('signed with sig=S2 and se=2026')).toBe('signed with sig=… and se=2026');
+    expect(redact('X-Amz-Signature=abc&X-Amz-Credential=AKIA/x')).toBe(
+      'X-Amz-Signature=…&X-Amz-Credential=…',
+    );
+    expect(redact("Password='hunter2' rejected")).toBe('Password=… rejected');
+    // Ordinary words that merely end the same way are left alone.
+    expect(redact('design=flat; assign=none')).toBe('design=flat; assign=none');
   });
 });
 

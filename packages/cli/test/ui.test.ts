@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from './helpers.js';
+import { createSandbox, runDefstate, type Sandbox } from './helpers.js';
 import {
   ARTIFACTS,
   artifactPath,
@@ -18,6 +19,21 @@ import {
 
 const rows = (page: Page) => page.locator('#rows tr');
 const row = (page: Page, key: string) => page.locator(`#rows tr[data-key="${key}"]`);
+const health = (page: Page, key: string) =>
+  row(page, key).locator('td[data-label="Status"]').textContent();
+const order = (page: Page) =>
+  rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')));
+
+/** Where keyboard focus is: `th:<heading>`, `row:<key>`, `#<id>`, or the element's tag. */
+const focusOf = (page: Page): Promise<string> =>
+  // A string, evaluated in the page: this package's types know no DOM.
+  page.evaluate(`(() => {
+    const active = document.activeElement;
+    if (active?.closest('th')) return 'th:' + active.textContent;
+    const tr = active?.closest('tr[data-key]');
+    if (tr) return 'row:' + tr.dataset.key;
+    return active?.id ? '#' + active.id : (active?.tagName.toLowerCase() ?? 'none');
+  })()`);
 
 let browser: Browser;
 beforeAll(async () => {
@@ -74,12 +90,10 @@ describe('defstate ui, read-only', () => {
     expect(pinned).toMatch(/^\d{8}T/);
     expect(pinned).not.toBe(byKey['beta/β']?.version);
 
-    const health = async (key: string) =>
-      row(page, key).locator('td[data-label="Status"]').textContent();
-    expect(await health('alpha')).toBe('up to date');
-    expect(await health('beta/β')).toBe('update available');
-    expect(await health('gamma')).toBe('failed last refresh');
-    expect(await health('delta')).toBe('no state');
+    expect(await health(page, 'alpha')).toBe('up to date');
+    expect(await health(page, 'beta/β')).toBe('update available');
+    expect(await health(page, 'gamma')).toBe('failed last refresh');
+    expect(await health(page, 'delta')).toBe('no state');
 
     const updated = await row(page, 'alpha').locator('td[data-label="Last updated"]').textContent();
     expect(updated).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+s ago\)$/);
@@ -142,14 +156,12 @@ describe('defstate ui, read-only', () => {
     await filter.fill('');
     await expect.poll(() => rows(page).count()).toBe(4);
 
-    const order = () =>
-      rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')));
-    expect(await order()).toEqual(['alpha', 'beta/β', 'delta', 'gamma']);
+    expect(await order(page)).toEqual(['alpha', 'beta/β', 'delta', 'gamma']);
     await page.getByRole('button', { name: 'Status' }).click();
-    expect(await order()).toEqual(['gamma', 'delta', 'beta/β', 'alpha']);
+    expect(await order(page)).toEqual(['gamma', 'delta', 'beta/β', 'alpha']);
     expect(await page.locator('th[aria-sort]').textContent()).toContain('Status');
     await page.getByRole('button', { name: 'Status' }).click();
-    expect(await order()).toEqual(['alpha', 'beta/β', 'delta', 'gamma']);
+    expect(await order(page)).toEqual(['alpha', 'beta/β', 'delta', 'gamma']);
     expect(await page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('descending');
   });
 
@@ -199,12 +211,106 @@ describe('defstate ui, when the store fails', () => {
       /state info document .*state-info\.json is not valid JSON/,
     );
     await expect.poll(() => rows(page).count()).toBe(4);
-    const health = (key: string) => row(page, key).locator('td[data-label="Status"]').textContent();
-    expect(await health('alpha')).toBe('up to date');
-    expect(await health('beta/β')).toBe('unknown');
-    expect(await health('gamma')).toBe('unknown');
+    expect(await health(page, 'alpha')).toBe('up to date');
+    expect(await health(page, 'beta/β')).toBe('unknown');
+    expect(await health(page, 'gamma')).toBe('unknown');
     await page.screenshot({ path: await artifactPath('status-page-store-error.png') });
     await page.close();
+  });
+});
+
+describe('defstate ui, left open', () => {
+  let sandbox: Sandbox;
+  let ui: RunningUi | undefined;
+  afterEach(async () => {
+    await ui?.stop();
+    await sandbox.cleanup();
+  });
+  const cli = (args: string[]) => runDefstate(args, { cwd: sandbox.project, env: sandbox.env });
+
+  it('follows changes made from the CLI without a click, and keeps keyboard focus through them', async () => {
+    sandbox = await createSandbox();
+    await refreshFourKinds(sandbox);
+    ui = await startUi(sandbox);
+    const page = await browser.context.newPage();
+    await page.goto(ui.url);
+    await expect.poll(() => rows(page).count()).toBe(4);
+
+    // Sorting by keyboard leaves focus on the heading's button, however often it is pressed.
+    await page.getByRole('button', { name: 'Status' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await order(page)).toEqual(['gamma', 'delta', 'beta/β', 'alpha']);
+    expect(await focusOf(page)).toBe('th:Status');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('descending');
+    expect(await focusOf(page)).toBe('th:Status');
+    await page.keyboard.press('Enter');
+
+    // A refresh from the terminal shows on the next poll while focus rests on the heading.
+    const delta = await cli(['refresh', '-k', 'delta']);
+    expect(delta.code, delta.stderr).toBe(0);
+    await expect.poll(() => health(page, 'delta'), { timeout: 12_000 }).toBe('update available');
+    expect(await order(page)).toEqual(['gamma', 'beta/β', 'delta', 'alpha']);
+    expect(await focusOf(page)).toBe('th:Status');
+
+    // The open details follow a change too, and closing them returns to the key's row even
+    // though that row has moved meanwhile.
+    await row(page, 'gamma').getByRole('button', { name: 'gamma' }).focus();
+    await page.keyboard.press('Enter');
+    const facts = page.getByRole('dialog', { name: 'gamma' }).locator('#details-facts');
+    await facts.waitFor();
+    expect(await facts.textContent()).toContain('catalog unreachable');
+    const gamma = await cli(['refresh', '-k', 'gamma']);
+    expect(gamma.code, gamma.stderr).toBe(0);
+    // The same content as the pinned version: its failure is history, and it is up to date.
+    await expect
+      .poll(() => facts.textContent(), { timeout: 12_000 })
+      .toContain('Latest and pinned.');
+    expect(await order(page)).toEqual(['beta/β', 'delta', 'alpha', 'gamma']);
+    await page.keyboard.press('Escape');
+    await facts.waitFor({ state: 'hidden' });
+    expect(await focusOf(page)).toBe('row:gamma');
+    await page.close();
+  }, 60_000);
+
+  it('shows a hostile key and description as text, live and in the static file', async () => {
+    sandbox = await createSandbox();
+    const key = 'a<img src=x onerror=alert(1)>';
+    const description = '</script><script>alert(2)</script><img src=y onerror="alert(3)">';
+    await sandbox.write(
+      'defstate.config.mjs',
+      `export default { components: [{ key: ${JSON.stringify(key)}, management: 'local', description: ${JSON.stringify(description)}, refresh: async ({ statePath }) => { const { writeFile } = await import('node:fs/promises'); await writeFile(statePath, 'x'); } }] };\n`,
+    );
+    const refreshed = await cli(['refresh']);
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    const file = join(sandbox.project, 'status.html');
+    expect((await cli(['status', '--html', file])).code).toBe(0);
+    ui = await startUi(sandbox);
+
+    for (const address of [ui.url, pathToFileURL(file).href]) {
+      const page = await browser.context.newPage();
+      const dialogs: string[] = [];
+      page.on('dialog', async (dialog) => {
+        dialogs.push(dialog.message());
+        await dialog.dismiss();
+      });
+      await page.goto(address);
+      await expect.poll(() => rows(page).count()).toBe(1);
+      const button = rows(page).first().getByRole('button');
+      expect(await button.textContent()).toBe(key);
+      await page.getByLabel('Filter keys').fill('<img');
+      await expect.poll(() => rows(page).count()).toBe(1);
+      await button.click();
+      const facts = page.locator('#details-facts');
+      await facts.waitFor();
+      expect(await facts.textContent()).toContain(description);
+      expect(await page.locator('#details-title').textContent()).toBe(key);
+      // Nothing the values hold became an element: no image, no script beyond the page's own two.
+      expect(await page.locator('img').count()).toBe(0);
+      expect(await page.locator('script').count()).toBe(2);
+      expect(dialogs).toEqual([]);
+      await page.close();
+    }
   });
 });
 
@@ -222,8 +328,20 @@ describe('defstate ui --allow-writes', () => {
     const newest = before.keys.find((entry) => entry.key === 'beta/β')?.version;
     ui = await startUi(sandbox, ['--allow-writes']);
     const page = await browser.context.newPage();
+    // The plain address reads, and says where writing is possible.
     await page.goto(ui.url);
     await expect.poll(() => rows(page).count()).toBe(4);
+    expect(await page.locator('#mode-note').textContent()).toContain('?token=');
+    await row(page, 'delta').getByRole('button', { name: 'delta' }).click();
+    await expect.poll(() => page.locator('#history').textContent()).toContain('No versions');
+    expect(await page.getByRole('button', { name: /refresh this key/i }).count()).toBe(0);
+    await page.keyboard.press('Escape');
+
+    // The printed address lets this browser write, and leaves the secret out of the address bar.
+    await page.goto(ui.address);
+    expect(page.url()).toBe(ui.url);
+    await expect.poll(() => rows(page).count()).toBe(4);
+    expect(await page.locator('#mode-note').isHidden()).toBe(true);
 
     await row(page, 'beta/β').getByRole('button', { name: 'beta/β' }).click();
     const versions = page.locator('#history tbody tr');
@@ -249,8 +367,11 @@ describe('defstate ui --allow-writes', () => {
     expect(await row(page, 'beta/β').locator('td[data-label="Status"]').textContent()).toBe(
       'up to date',
     );
+    // The chosen button is gone with the history it was in; the keyboard continues at the outcome.
+    await expect.poll(() => focusOf(page)).toBe('#action-result');
 
     await page.keyboard.press('Escape');
+    expect(await focusOf(page)).toBe('row:beta/β');
     await row(page, 'delta').getByRole('button', { name: 'delta' }).click();
     await page.getByRole('button', { name: 'Refresh this key…' }).click();
     await page

@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import {
+  freshSince,
   type KeyStatus,
   loadProject,
   type ManagementType,
+  readLastRefresh,
   readStatus,
+  type StateInfo,
   type StatusReport,
 } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
@@ -52,6 +55,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   }
   const terminal = terminalFor(process.stdout);
   const now = new Date();
+  const isStale = await staleRule(project.root, options.maxAge, now);
   const rows = report.keys.map(({ key, management, info }) =>
     info
       ? [
@@ -61,10 +65,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
           `${formatTimestamp(info.createdAt)} (${formatAge(new Date(info.createdAt), now)})`,
           formatBytes(info.size),
           info.sha256.slice(0, 12),
-          options.maxAge !== undefined &&
-          now.getTime() - Date.parse(info.createdAt) > options.maxAge
-            ? paint(terminal, 'yellow', 'stale')
-            : paint(terminal, 'green', 'present'),
+          isStale(info) ? paint(terminal, 'yellow', 'stale') : paint(terminal, 'green', 'present'),
         ]
       : [shortKey(key), management, '—', '—', '—', '—', paint(terminal, 'yellow', 'no state')],
   );
@@ -79,6 +80,20 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   );
   if (options.html) terminal.line(`Status page written to ${resolve(options.html)}`);
   return ExitCode.ok;
+}
+
+/**
+ * With `--max-age`, whether a key's state is stale: measured from the later of its version's
+ * creation and the last successful refresh that confirmed it, as the page and `verify` measure.
+ */
+async function staleRule(
+  projectRoot: string,
+  maxAge: number | undefined,
+  now: Date,
+): Promise<(info: StateInfo) => boolean> {
+  if (maxAge === undefined) return () => false;
+  const lastRefresh = await readLastRefresh(projectRoot);
+  return (info) => now.getTime() - freshSince(info, lastRefresh?.keys[info.key]) > maxAge;
 }
 
 const pageOptions = (options: StatusCommandOptions) => ({

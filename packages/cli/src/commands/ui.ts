@@ -28,10 +28,17 @@ export async function uiCommand(options: UiCommandOptions): Promise<number> {
     port: options.port ?? DEFAULT_UI_PORT,
     maxAgeMs: options.maxAge,
     allowWrites: options.allowWrites === true,
-    onWrite: (line) => terminal.line(`${paint(terminal, 'cyan', 'changed')} ${line}`),
+    onWrite: ({ ok, line }) =>
+      terminal.line(
+        `${ok ? paint(terminal, 'cyan', 'changed') : paint(terminal, 'red', 'failed')} ${line}`,
+      ),
   });
   const mode = options.allowWrites
-    ? paint(terminal, 'yellow', 'refresh and rollback allowed, each after a confirmation')
+    ? paint(
+        terminal,
+        'yellow',
+        'refresh and rollback allowed from this address only, each after a confirmation',
+      )
     : 'read-only';
   terminal.line(`Status page of ${project.root}`);
   terminal.line(`  ${paint(terminal, 'bold', server.url)}  (${mode}; Ctrl-C to stop)`);

@@ -30,7 +30,14 @@ export function readAsset(name: AssetName): Promise<string> {
 }
 
 export type PageOptions =
-  | { mode: 'live'; writable: boolean; token?: string; pollMs?: number }
+  | {
+      mode: 'live';
+      writable: boolean;
+      /** Writes are on, but this browser has not opened the printed address. */
+      locked?: boolean;
+      token?: string;
+      pollMs?: number;
+    }
   | { mode: 'static'; view: StatusView };
 
 export async function renderPage(options: PageOptions): Promise<string> {
@@ -40,6 +47,7 @@ export async function renderPage(options: PageOptions): Promise<string> {
           mode: 'live',
           writable: options.writable,
           ...(options.writable ? { token: options.token } : {}),
+          ...(options.locked ? { locked: true } : {}),
           ...(options.pollMs ? { pollMs: options.pollMs } : {}),
         }
       : { mode: 'static', writable: false, view: options.view };
@@ -79,6 +87,7 @@ ${head}
 <h1>State status</h1>
 <p class="muted">Project <code id="project"></code></p>
 <p id="summary">${options.mode === 'live' ? 'Loading…' : ''}</p>
+<p id="mode-note" class="muted" hidden></p>
 </header>
 <main>
 <div id="error" role="alert" hidden></div>
@@ -100,7 +109,7 @@ ${head}
 <h2 id="details-title"></h2>
 <dl id="details-facts"></dl>
 <div id="details-actions" class="actions"></div>
-<p id="action-result" role="status"></p>
+<p id="action-result" role="status" tabindex="-1"></p>
 <h3>History</h3>
 <div id="history"></div>
 </dialog>

@@ -21,7 +21,8 @@ import { collectStatusView, viewError } from './status-view.js';
 /**
  * The HTTP side of `defstate ui`: the page, its two assets, and a small JSON API the page polls.
  * Reads go through the same core calls as the commands; writes (refresh, rollback) exist only
- * with `allowWrites`, one at a time, behind the checks in request-guard.ts.
+ * with `allowWrites`, one at a time, behind the checks in request-guard.ts, and only for a browser
+ * that opened the address with the secret (`url`), which only the terminal shows.
  */
 export interface UiServerOptions {
   project: Project;
@@ -32,11 +33,12 @@ export interface UiServerOptions {
   allowWrites: boolean;
   /** How often the page re-reads the status, in ms. */
   pollMs?: number;
-  /** Told of each write the page makes, for the terminal. */
-  onWrite?: (line: string) => void;
+  /** Told of each write the page makes or tries, for the terminal. */
+  onWrite?: (event: { ok: boolean; line: string }) => void;
 }
 
 export interface UiServer {
+  /** The address to open; with `allowWrites` it carries the write secret as `?token=…`. */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -67,10 +69,11 @@ class HttpError extends Error {
 
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const token = randomBytes(32).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   let writing = false;
-  let guard = requestGuard({ host: options.host, port: options.port, token });
+  let guard = requestGuard({ host: options.host, port: options.port, token, secret });
 
   const routes: Record<string, (request: IncomingMessage) => Promise<unknown>> = {
     'GET /api/status': () =>
@@ -81,8 +84,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         signal: controller.signal,
       }),
     'GET /api/history': (request) => history(request),
-    'POST /api/refresh': (request) => write(request, refresh),
-    'POST /api/rollback': (request) => write(request, rollback),
+    'POST /api/refresh': (request) => write(request, refresh, 'refresh'),
+    'POST /api/rollback': (request) => write(request, rollback, 'rollback'),
   };
 
   const server = createServer(async (request, response) => {
@@ -93,9 +96,22 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       }
       if (url.pathname === '/' || url.pathname === '/index.html') {
         ensureMethod(request, 'GET');
+        const offered = url.searchParams.get('token');
+        if (options.allowWrites && offered !== null && guard.isWriteSecret(offered)) {
+          // The cookie now holds the secret: take it out of the address bar and the history.
+          response.writeHead(303, {
+            ...SECURITY_HEADERS,
+            location: '/',
+            'set-cookie': guard.writeCookie(),
+            'content-length': 0,
+          });
+          return response.end();
+        }
+        const granted = options.allowWrites && guard.holdsWriteCookie(request);
         const page = await renderPage({
           mode: 'live',
-          writable: options.allowWrites,
+          writable: granted,
+          locked: options.allowWrites && !granted,
           token,
           pollMs: options.pollMs,
         });
@@ -163,6 +179,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   async function write(
     request: IncomingMessage,
     action: (body: Record<string, unknown>) => Promise<string>,
+    what: string,
   ) {
     if (!options.allowWrites) {
       throw new HttpError(
@@ -172,14 +189,22 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       );
     }
     const refusal = guard.writeRefusal(request);
-    if (refusal) throw new HttpError(403, 'FORBIDDEN', `Refused: ${refusal}.`);
+    if (refusal) {
+      options.onWrite?.({ ok: false, line: `${what} refused: ${refusal}.` });
+      throw new HttpError(403, 'FORBIDDEN', `Refused: ${refusal}.`);
+    }
     const body = await readJsonBody(request);
     if (writing) throw new HttpError(409, 'BUSY', 'Another change is still running; try again.');
     writing = true;
     try {
       const message = await action(body);
-      options.onWrite?.(message);
+      options.onWrite?.({ ok: true, line: message });
       return { ok: true, message };
+    } catch (error) {
+      const subject = typeof body.key === 'string' ? `${what} of ${body.key}` : what;
+      const reason = error instanceof Error ? error.message : String(error);
+      options.onWrite?.({ ok: false, line: `${subject}: ${reason}` });
+      throw error;
     } finally {
       writing = false;
     }
@@ -245,12 +270,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     throw error;
   });
   const { port } = server.address() as AddressInfo;
-  guard = requestGuard({ host: options.host, port, token });
+  guard = requestGuard({ host: options.host, port, token, secret });
   // A wildcard address is not one to browse to; this machine is reachable through it, though.
   const browsable = WILDCARD_HOSTS.has(options.host) ? '127.0.0.1' : options.host;
   const shownHost = browsable.includes(':') ? `[${browsable}]` : browsable;
   return {
-    url: `http://${shownHost}:${port}/`,
+    url: `http://${shownHost}:${port}/${options.allowWrites ? `?token=${secret}` : ''}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

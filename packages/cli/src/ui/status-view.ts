@@ -1,6 +1,7 @@
 import {
   type BlobStore,
   DefstateError,
+  freshSince,
   type KeyStatus,
   type LastRefreshEntry,
   type LastRefreshRecord,
@@ -164,9 +165,9 @@ function judge(
       `The pin file names ${facts.pinnedVersion}; the latest is ${info.version}.`,
     ];
   }
-  const age = facts.now.getTime() - Date.parse(info.createdAt);
+  const age = facts.now.getTime() - freshSince(info, facts.lastRefresh);
   if (facts.maxAgeMs !== undefined && age > facts.maxAgeMs) {
-    return ['stale', `Older than the maximum age (${Math.round(facts.maxAgeMs / 1000)}s).`];
+    return ['stale', `Not refreshed within the maximum age (${humanDuration(facts.maxAgeMs)}).`];
   }
   return ['up-to-date', facts.pinnedVersion ? 'Latest and pinned.' : 'Present.'];
 }
@@ -247,12 +248,40 @@ export function viewError(error: unknown): ViewError {
   return { code, message: redact(message) };
 }
 
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** A duration as the CLI's options take it: `7d`, `24h`, `90m`, `1500ms`. */
+export function humanDuration(ms: number): string {
+  for (const [unit, size] of DURATION_UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms)}ms`;
+}
+
+// Names whose values are secrets wherever they appear: connection strings (`AccountKey=…;`),
+// SAS and presigned query parameters quoted outside a URL, `password=…` in an error.
+const SECRET_PAIR =
+  /\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|password|pwd|secret|token|access_token|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential)=("[^"]*"|'[^']*'|[^;&\s"']+)/gi;
+
 /**
- * Error text can quote URLs; their credentials and query strings (signed URLs, SAS tokens) never
- * reach the page.
+ * Error text can quote URLs and connection strings; their credentials and query strings (signed
+ * URLs, SAS tokens, account keys) never reach the page.
  */
 export function redact(message: string): string {
-  return message
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1…@')
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?…');
+  return (
+    message
+      // Userinfo runs to the last `@` before the path, since a password may itself hold an `@`.
+      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1…@')
+      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?…')
+      // A SAS value runs to the next `;`, through its own `&`-joined fields.
+      .replace(/\b(SharedAccessSignature)=[^;\s"']*/gi, '$1=…')
+      .replace(SECRET_PAIR, (match, name: string, value: string) =>
+        value === '…' ? match : `${name}=…`,
+      )
+  );
 }

@@ -28,6 +28,9 @@ const COLUMNS = [
 
 const $ = (id) => document.getElementById(id);
 const state = { view: boot.view ?? null, sort: { id: 'key', dir: 1 }, openKey: null, busy: false };
+// The rows on screen by key, kept across renders so that a poll updates them in place and a
+// focused button is never taken out from under the keyboard.
+const rowsByKey = new Map();
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -97,45 +100,44 @@ function sorted(keys) {
   });
 }
 
-function renderHead() {
-  const row = $('head-row');
-  row.replaceChildren(
-    ...COLUMNS.map((column) => {
-      const active = state.sort.id === column.id;
-      const sort = active ? (state.sort.dir === 1 ? 'ascending' : 'descending') : undefined;
-      return el(
+// The headings are built once; sorting only moves `aria-sort` (which also draws the arrow), so
+// the focused sort button stays where it is.
+function buildHead() {
+  $('head-row').replaceChildren(
+    ...COLUMNS.map((column) =>
+      el(
         'th',
-        { scope: 'col', 'aria-sort': sort },
+        { scope: 'col', 'data-column': column.id },
         el(
           'button',
           {
             type: 'button',
             onclick: () => {
-              state.sort = { id: column.id, dir: active ? -state.sort.dir : 1 };
+              const same = state.sort.id === column.id;
+              state.sort = { id: column.id, dir: same ? -state.sort.dir : 1 };
               render();
             },
           },
           column.label,
         ),
-      );
-    }),
+      ),
+    ),
   );
 }
 
-function renderRow(key) {
+function updateHead() {
+  for (const th of $('head-row').children) {
+    if (th.dataset.column === state.sort.id) {
+      th.setAttribute('aria-sort', state.sort.dir === 1 ? 'ascending' : 'descending');
+    } else {
+      th.removeAttribute('aria-sort');
+    }
+  }
+}
+
+function cells(key) {
   const cell = (label, ...content) => el('td', { 'data-label': label }, ...content);
-  return el(
-    'tr',
-    { 'data-key': key.key, 'data-health': key.health },
-    el(
-      'td',
-      { class: 'key', 'data-label': 'Key' },
-      el(
-        'button',
-        { type: 'button', 'aria-haspopup': 'dialog', onclick: () => openDetails(key.key) },
-        key.key,
-      ),
-    ),
+  return [
     cell('Type', key.management),
     cell('Status', healthBadge(key.health, key.reason)),
     cell('Latest version', key.version ? el('span', { class: 'mono' }, key.version) : '—'),
@@ -146,21 +148,66 @@ function renderRow(key) {
       key.sha256 ? el('span', { class: 'mono', title: key.sha256 }, key.sha256.slice(0, 12)) : '—',
     ),
     cell('Pinned', key.pinnedVersion ? el('span', { class: 'mono' }, key.pinnedVersion) : '—'),
-  );
+  ];
+}
+
+/** The key's row, made once; its key cell (and button) stays, the other cells follow the view. */
+function rowFor(key) {
+  let tr = rowsByKey.get(key.key);
+  if (!tr) {
+    tr = el(
+      'tr',
+      { 'data-key': key.key },
+      el(
+        'td',
+        { class: 'key', 'data-label': 'Key' },
+        el(
+          'button',
+          { type: 'button', 'aria-haspopup': 'dialog', onclick: () => openDetails(key.key) },
+          key.key,
+        ),
+      ),
+    );
+    rowsByKey.set(key.key, tr);
+  }
+  tr.dataset.health = key.health;
+  const fresh = cells(key);
+  const old = [...tr.children].slice(1);
+  if (old.length !== fresh.length) {
+    tr.replaceChildren(tr.firstElementChild, ...fresh);
+  } else {
+    // Only cells whose content changed are replaced, so a poll that changes nothing changes
+    // nothing on screen either.
+    fresh.forEach((cell, index) => {
+      const current = old[index];
+      if (!current.isEqualNode(cell)) current.replaceWith(cell);
+    });
+  }
+  return tr;
+}
+
+/** The key's button in the table, if its row is shown. */
+function rowButton(keyName) {
+  const tr = rowsByKey.get(keyName);
+  return tr?.isConnected ? tr.querySelector('button') : null;
 }
 
 function render() {
   const view = state.view;
-  renderHead();
+  updateHead();
   if (!view) return;
   const filter = $('filter').value.trim();
-  const shown = sorted(view.keys.filter((key) => matches(key, filter)));
-  // Re-rendering replaces the buttons: keep keyboard focus on the same key's button.
-  const focused = document.activeElement?.closest?.('tr[data-key]')?.dataset.key;
-  $('rows').replaceChildren(...shown.map(renderRow));
-  if (focused) {
-    const row = [...$('rows').children].find((tr) => tr.dataset.key === focused);
-    row?.querySelector('button')?.focus();
+  const shown = sorted(view.keys.filter((key) => matches(key, filter))).map(rowFor);
+  const body = $('rows');
+  const current = [...body.children];
+  if (current.length !== shown.length || shown.some((tr, index) => current[index] !== tr)) {
+    // Moving rows takes a focused button out of the page for a moment, and focus with it.
+    const focused = document.activeElement?.closest?.('tr[data-key]')?.dataset.key;
+    body.replaceChildren(...shown);
+    if (focused) rowButton(focused)?.focus();
+  }
+  for (const name of rowsByKey.keys()) {
+    if (!view.keys.some((key) => key.key === name)) rowsByKey.delete(name);
   }
   $('empty').hidden = shown.length > 0;
   $('empty').textContent = view.keys.length === 0 ? 'No keys are declared.' : 'No key matches.';
@@ -177,6 +224,9 @@ function render() {
   $('summary').textContent = parts.filter(Boolean).join(' · ');
   $('project').textContent = view.project;
   showError(view.error ? `${view.error.message} (${view.error.code})` : null);
+  // The open details follow the view too; only the facts, which hold nothing focusable.
+  const open = state.openKey && view.keys.find((key) => key.key === state.openKey);
+  if (open) renderFacts(open);
 }
 
 function showError(message, prefix = 'Could not read all of the state.') {
@@ -220,13 +270,12 @@ function fact(term, ...value) {
   return [el('dt', {}, term), el('dd', {}, ...value)];
 }
 
-function openDetails(keyName, { keepResult = false } = {}) {
-  const key = state.view?.keys.find((k) => k.key === keyName);
-  if (!key) return;
-  state.openKey = keyName;
-  $('details-title').textContent = key.key;
+function renderFacts(key) {
   const last = key.lastRefresh;
-  $('details-facts').replaceChildren(
+  const facts = $('details-facts');
+  const next = el(
+    'dl',
+    { id: 'details-facts' },
     ...fact('Status', healthBadge(key.health, key.reason), ' ', key.reason),
     ...(key.description ? fact('Description', key.description) : []),
     ...fact('Type', key.management),
@@ -250,6 +299,18 @@ function openDetails(keyName, { keepResult = false } = {}) {
         )
       : []),
   );
+  // Relative times aside, most polls change nothing: leave the text alone for screen readers.
+  if (!facts.isEqualNode(next)) {
+    facts.replaceChildren(...next.childNodes);
+  }
+}
+
+function openDetails(keyName, { keepResult = false } = {}) {
+  const key = state.view?.keys.find((k) => k.key === keyName);
+  if (!key) return;
+  state.openKey = keyName;
+  $('details-title').textContent = key.key;
+  renderFacts(key);
   const actions = $('details-actions');
   actions.replaceChildren();
   if (boot.writable) {
@@ -375,6 +436,9 @@ function act(title, text, path, body) {
       }
       await poll();
       if (state.openKey) openDetails(state.openKey, { keepResult: true });
+      // The button that was chosen may be gone (a rolled-back version is now the latest, and the
+      // history is listed anew): the outcome is where the keyboard continues.
+      result.focus();
     },
     { once: true },
   );
@@ -383,8 +447,21 @@ function act(title, text, path, body) {
 
 $('filter').addEventListener('input', render);
 $('details').addEventListener('close', () => {
+  const opener = state.openKey;
   state.openKey = null;
+  // The browser returns focus to the button that opened the dialog, unless that button has left
+  // the page meanwhile; then the key's current row, or else the filter, takes it.
+  const back = rowButton(opener);
+  if (back) back.focus();
+  else if (!document.activeElement || document.activeElement === document.body) $('filter').focus();
 });
+if (boot.locked) {
+  const note = $('mode-note');
+  note.textContent =
+    'Refresh and rollback are on, but only from the address `defstate ui` printed in its terminal (it ends in ?token=…). This page is read-only.';
+  note.hidden = false;
+}
+buildHead();
 if (live) {
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) poll();
