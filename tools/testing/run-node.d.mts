@@ -9,5 +9,11 @@ export interface NodeRun {
 
 export function runNode(
   args: readonly string[],
-  options?: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void },
+  options?: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    onSpawn?: (child: ChildProcess) => void;
+    /** The Node binary to run; this process's own by default. */
+    node?: string;
+  },
 ): Promise<NodeRun>;

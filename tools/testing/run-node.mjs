@@ -4,11 +4,12 @@ import { spawn } from 'node:child_process';
 
 /**
  * Resolves when the process ends, whatever its exit code: the caller asserts on `code`.
- * `onSpawn` gets the child, e.g. to kill it part-way.
+ * `onSpawn` gets the child, e.g. to kill it part-way; `node` runs another Node binary than this
+ * one (the GitHub Action's tests run Node 24, as the runner does).
  */
-export function runNode(args, { cwd, env, onSpawn } = {}) {
+export function runNode(args, { cwd, env, onSpawn, node = process.execPath } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {

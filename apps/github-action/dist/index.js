@@ -60418,6 +60418,14 @@ async function recordLastRefresh(projectRoot, entries) {
   await writeFileAtomic(lastRefreshPath(projectRoot), `${JSON.stringify(record2, null, 2)}
 `);
 }
+function freshSince(info, lastRefresh) {
+  const created = Date.parse(info.createdAt);
+  if (!lastRefresh || lastRefresh.status === "failed" || lastRefresh.version !== info.version) {
+    return created;
+  }
+  const confirmed = Date.parse(lastRefresh.at);
+  return Number.isNaN(confirmed) ? created : Math.max(created, confirmed);
+}
 
 // ../../packages/core/dist/deploy/pins.js
 import { readFile as readFile3 } from "node:fs/promises";
@@ -60901,13 +60909,7 @@ async function verifyState(project, options = {}) {
     report(null, "pin-file-invalid", describeError(error62));
   }
   const lastRefresh = await readLastRefresh(project.root);
-  const confirmedAt = (info) => {
-    const entry = lastRefresh?.keys[info.key];
-    const created = Date.parse(info.createdAt);
-    if (!entry || entry.status === "failed" || entry.version !== info.version)
-      return created;
-    return Math.max(created, Date.parse(entry.at));
-  };
+  const confirmedAt = (info) => freshSince(info, lastRefresh?.keys[info.key]);
   let store;
   let storeFailed = false;
   let latest = {};
@@ -61531,6 +61533,27 @@ function installCommand(projectRoot, packageName) {
   }
 }
 
+// ../../packages/core/dist/instance/store-opener.js
+function createStoreOpener(options) {
+  const { projectRoot, storageUrl, env = process.env } = options;
+  let opened;
+  const open5 = () => {
+    opened ??= (async () => {
+      const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
+      const store = await openStore(selection, { projectRoot, env });
+      if (selection.source === "default")
+        options.onDefault?.(store.location);
+      return store;
+    })();
+    return opened;
+  };
+  const close = async () => {
+    const store = await opened?.catch(() => void 0);
+    await store?.close?.();
+  };
+  return { open: open5, close };
+}
+
 // ../../packages/core/dist/project/load-project.js
 import { access as access2 } from "node:fs/promises";
 import { join as join11, resolve as resolve5 } from "node:path";
@@ -61985,7 +62008,13 @@ async function run(inputs, context) {
     );
   }
   const project = await loadProject(resolve6(context.cwd, inputs.workingDirectory));
-  const storage = storeOpener(project.root, inputs.storageUrl, env, runner2);
+  const storage = createStoreOpener({
+    projectRoot: project.root,
+    storageUrl: inputs.storageUrl,
+    env,
+    // On a runner the embedded store vanishes with the machine: almost surely a mistake.
+    onDefault: (location) => runner2.warning(defaultStorageNotice(location), { title: "defstate: local store" })
+  });
   let refresh;
   let verify;
   try {
@@ -62101,25 +62130,6 @@ function logEvent(runner2, event) {
     default:
       return;
   }
-}
-function storeOpener(projectRoot, storageUrl, env, runner2) {
-  let opened;
-  const open5 = () => {
-    opened ??= (async () => {
-      const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
-      const store = await openStore(selection, { projectRoot, env });
-      if (selection.source === "default") {
-        runner2.warning(defaultStorageNotice(store.location), { title: "defstate: local store" });
-      }
-      return store;
-    })();
-    return opened;
-  };
-  const close = async () => {
-    const store = await opened?.catch(() => void 0);
-    await store?.close?.();
-  };
-  return { open: open5, close };
 }
 
 // src/runner.ts

@@ -6,16 +6,14 @@
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import {
-  type BlobStore,
+  createStoreOpener,
   DefstateError,
   defaultStorageNotice,
   loadProject,
-  openStore,
   parseInstanceConfig,
   type RefreshEvent,
   type RefreshReport,
   refreshState,
-  resolveStorage,
   type VerifyReport,
   verifyState,
 } from '@defstate/core';
@@ -97,7 +95,14 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
   }
 
   const project = await loadProject(resolve(context.cwd, inputs.workingDirectory));
-  const storage = storeOpener(project.root, inputs.storageUrl, env, runner);
+  const storage = createStoreOpener({
+    projectRoot: project.root,
+    storageUrl: inputs.storageUrl,
+    env,
+    // On a runner the embedded store vanishes with the machine: almost surely a mistake.
+    onDefault: (location) =>
+      runner.warning(defaultStorageNotice(location), { title: 'defstate: local store' }),
+  });
   let refresh: RefreshReport;
   let verify: VerifyReport | undefined;
   try {
@@ -234,34 +239,4 @@ function logEvent(runner: Runner, event: RefreshEvent): void {
     default:
       return;
   }
-}
-
-/**
- * Opens the store once, like the CLI. The adapter comes from the user's project with its own copy
- * of core; core's errors are recognised across copies, so its errors need no translation.
- */
-function storeOpener(
-  projectRoot: string,
-  storageUrl: string | undefined,
-  env: NodeJS.ProcessEnv,
-  runner: Runner,
-) {
-  let opened: Promise<BlobStore> | undefined;
-  const open = () => {
-    opened ??= (async () => {
-      const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
-      const store = await openStore(selection, { projectRoot, env });
-      if (selection.source === 'default') {
-        // On a runner the embedded store vanishes with the machine: almost surely a mistake.
-        runner.warning(defaultStorageNotice(store.location), { title: 'defstate: local store' });
-      }
-      return store;
-    })();
-    return opened;
-  };
-  const close = async () => {
-    const store = await opened?.catch(() => undefined);
-    await store?.close?.();
-  };
-  return { open, close };
 }

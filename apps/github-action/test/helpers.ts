@@ -1,13 +1,13 @@
 // Runs the built bundle the way the GitHub runner does: Node 24 on dist/index.js, every input of
 // action.yml as an INPUT_* variable (with its default when not given), and the runner's files
 // (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_ENV, RUNNER_TEMP) in a throwaway folder.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runNode } from '../../../tools/testing/run-node.mjs';
 import { inputVariable } from '../src/runner.js';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -130,19 +130,7 @@ export async function runAction(
 }
 
 function runBundle(cwd: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(NODE24, [BUNDLE], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runNode([BUNDLE], { cwd, env, node: NODE24 });
 }
 
 /** Reads `name<<delimiter` … `delimiter` entries the way the runner does. */
