@@ -2,11 +2,11 @@
 // `loadState` can find them, against a Node process that reads the same 100 files directly; and
 // `deploy`, `pull` and `verify` against a plain `refresh` of the same project. Prints ratios
 // against baselines measured in the same run.
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { medianOf as medianOfRuns, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const CORE = pathToFileURL(
@@ -16,19 +16,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const KEYS = 100;
 const STATE_BYTES = 64 * 1024;
 
-function time(args, options) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { encoding: 'utf8', ...options });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`node ${args.join(' ')}:\n${result.stderr}`);
-  return ms;
-}
-
-function medianOf(args, options) {
-  time(args, options); // warm up
-  const runs = Array.from({ length: RUNS }, () => time(args, options)).sort((a, b) => a - b);
-  return runs[Math.floor(runs.length / 2)];
-}
+const medianOf = (args, options) => medianOfRuns(process.execPath, args, options, RUNS);
 
 const root = await mkdtemp(join(tmpdir(), 'defstate-bench-deploy-'));
 const project = join(root, 'project');
@@ -73,7 +61,7 @@ const row = (what, ms, baseline, note) =>
   rows.push([what, `${ms.toFixed(1)} ms`, `${(ms / baseline).toFixed(2)}×`, note]);
 
 // 1. The CLI side, against a plain refresh that finds nothing changed.
-time(cli(['refresh']).args, cli(['refresh']).options); // first refresh: uploads every version
+time(process.execPath, cli(['refresh']).args, cli(['refresh']).options); // first: uploads all
 const refresh = medianOf(cli(['refresh']).args, cli(['refresh']).options);
 rows.push(['refresh, unchanged (baseline)', `${refresh.toFixed(1)} ms`, '1.00×', `${KEYS} keys`]);
 row('deploy (refresh + pin)', medianOf(cli(['deploy']).args, cli(['deploy']).options), refresh, '');
@@ -130,19 +118,7 @@ row(
 );
 
 await rm(root, { recursive: true, force: true });
-const widths = [0, 1, 2, 3].map((column) =>
-  Math.max(...[['benchmark', 'time', 'ratio', 'note'], ...rows].map((r) => r[column].length)),
-);
-const print = (r) =>
-  console.log(
-    r
-      .map((cell, column) => cell.padEnd(widths[column]))
-      .join('  ')
-      .trimEnd(),
-  );
-print(['benchmark', 'time', 'ratio', 'note']);
-print(widths.map((width) => '-'.repeat(width)));
-rows.forEach(print);
+printTable(rows);
 console.log(
   `\n${KEYS} versioned keys of ${STATE_BYTES / 1024} KiB on the file store; median of ${RUNS}; node ${process.version}`,
 );

@@ -1,33 +1,15 @@
 // `pnpm bench`: measures the CLI's start-up and the refresh engine, and prints each figure as a
 // ratio against a baseline measured in the same run on the same machine. Not a test: it prints.
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, medianOf as medianOfRuns, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
-function time(command, args, options = {}) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
-  }
-  return { ms, stdout: result.stdout };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function medianOf(command, args, options) {
-  time(command, args, options); // warm the file-system cache
-  return median(Array.from({ length: RUNS }, () => time(command, args, options).ms));
-}
+const medianOf = (command, args, options) => medianOfRuns(command, args, options, RUNS);
 
 /** A project with `count` trivial components, and an environment whose default store is its own. */
 async function makeProject(count, management) {
@@ -118,19 +100,7 @@ for (const management of ['local', 'versioned']) {
   await rm(root, { recursive: true, force: true });
 }
 
-const widths = [0, 1, 2, 3].map((column) =>
-  Math.max(...[['benchmark', 'time', 'ratio', 'note'], ...rows].map((r) => r[column].length)),
-);
-const print = (r) =>
-  console.log(
-    r
-      .map((cell, column) => cell.padEnd(widths[column]))
-      .join('  ')
-      .trimEnd(),
-  );
-print(['benchmark', 'time', 'ratio', 'note']);
-print(widths.map((width) => '-'.repeat(width)));
-rows.forEach(print);
+printTable(rows);
 console.log(
   `\nrefresh ratios are against (node -e 0) + (baseline writes) = ${nodeAndBaseline.toFixed(1)} ms; node ${process.version}, ${process.platform}/${process.arch}`,
 );

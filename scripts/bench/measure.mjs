@@ -1,0 +1,43 @@
+// What the benchmarks share: timing a child process, the median of repeated runs, and printing
+// a table of figures.
+import { spawnSync } from 'node:child_process';
+
+/** Runs a command to its end and returns its wall time; a failure stops the benchmark. */
+export function time(command, args, options = {}) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+  }
+  return { ms, stdout: result.stdout };
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The median wall time of `runs` runs, after one run that warms the file-system cache. */
+export function medianOf(command, args, options, runs) {
+  time(command, args, options);
+  return median(Array.from({ length: runs }, () => time(command, args, options).ms));
+}
+
+/** Prints rows of [benchmark, time, ratio, note] under a header, in aligned columns. */
+export function printTable(rows) {
+  const header = ['benchmark', 'time', 'ratio', 'note'];
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => row[column].length)),
+  );
+  const print = (row) =>
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    );
+  print(header);
+  print(widths.map((width) => '-'.repeat(width)));
+  rows.forEach(print);
+}
