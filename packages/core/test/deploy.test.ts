@@ -31,7 +31,7 @@ import {
   UsageError,
   verifyState,
 } from '../src/index.js';
-import { component, project, sha256, useTempDir } from './helpers.js';
+import { component, project, rejection, sha256, useTempDir } from './helpers.js';
 
 /**
  * A project with one local and two versioned components whose content the test changes between
@@ -63,15 +63,6 @@ async function deployment() {
   const load = (key: string, at = root) => loadState(key, { projectRoot: at, store, cacheDir });
   const text = async (key: string, at = root) => readFile((await load(key, at)).path, 'utf8');
   return { root, store, cacheDir, content, project: theProject, openStore, refresh, load, text };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
 }
 
 /** Sets a file-store object's modification time `ms` into the past, as if written then. */

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { runNode as runNodeProcess } from '../../../tools/testing/run-node.mjs';
 import type {
   BlobStore,
@@ -145,4 +145,14 @@ export async function runNode(args: string[]): Promise<string> {
   if (code !== 0)
     throw new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`);
   return stdout;
+}
+
+/** The error a promise rejects with; fails the test when it resolves or rejects with a non-error. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as Error;
 }

@@ -15,7 +15,15 @@ import {
   StateNotFoundError,
   stateObjectName,
 } from '../src/index.js';
-import { component, countingStore, listFiles, project, sha256, useTempDir } from './helpers.js';
+import {
+  component,
+  countingStore,
+  listFiles,
+  project,
+  rejection,
+  sha256,
+  useTempDir,
+} from './helpers.js';
 
 /** A project whose components were refreshed into a FileBlobStore of its own. */
 async function refreshed(components: ReturnType<typeof component>[]) {
@@ -30,15 +38,6 @@ async function refreshed(components: ReturnType<typeof component>[]) {
   expect(report.ok).toBe(true);
   const infoOf = (key: string) => report.results.find((result) => result.key === key)?.info;
   return { root, store, cacheDir, infoOf };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
 }
 
 describe('loadState', () => {
