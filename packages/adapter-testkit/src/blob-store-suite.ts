@@ -4,12 +4,13 @@ import {
   AccessDeniedError,
   BlobNotFoundError,
   type BlobStore,
+  hashStream,
   listAll,
   PreconditionFailedError,
   StoreNotFoundError,
 } from '@defstate/core';
 import type { ConformanceOptions } from './options.js';
-import { generatedStream, hashStream, peakRssGrowth, readAll } from './streams.js';
+import { generatedStream, peakRssGrowth, readAll } from './streams.js';
 
 const MiB = 1024 * 1024;
 

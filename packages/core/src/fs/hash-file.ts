@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 
 export interface Digest {
   sha256: string;
@@ -12,8 +12,8 @@ export async function hashFile(path: string): Promise<Digest> {
   return hashStream(createReadStream(path));
 }
 
-/** Reads a stream to its end through sha256, keeping none of it. */
-export async function hashStream(stream: Readable): Promise<Digest> {
+/** Reads a stream (or any source of byte chunks) to its end through sha256, keeping none of it. */
+export async function hashStream(stream: AsyncIterable<unknown>): Promise<Digest> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of stream) {
