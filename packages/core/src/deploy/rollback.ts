@@ -4,7 +4,7 @@ import { StateVersionSchema } from '../model/state-version.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
-import { readStoredVersions } from '../versioned/published.js';
+import { readPublishedRecord } from '../versioned/published.js';
 import { readStateInfo, updateStateInfo } from '../versioned/state-info-store.js';
 
 export interface RollbackResult {
@@ -34,28 +34,23 @@ export async function rollbackState(
     });
   }
   const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-  const [stored, { document }] = await Promise.all([
-    readStoredVersions(store, key, { signal }),
+  const object = stateObjectName(key, version);
+  const [record, { document }, present] = await Promise.all([
+    readPublishedRecord(store, key, version, { signal }),
     withRetry(() => readStateInfo(store, { signal }), retry),
+    withRetry(() => store.head(object, { signal }), retry),
   ]);
   const previous = document.keys[key];
-  const target =
-    stored.records.get(version) ?? (previous?.version === version ? previous : undefined);
-  if (!target || !stored.objects.has(version)) {
-    const known = !target && stored.objects.has(version);
-    throw new StateNotFoundError(
-      key,
-      known
-        ? `Version ${version} of "${key}" was uploaded by a refresh that never finished; it cannot be made latest.`
-        : `"${key}" has no version ${version} in ${store.location}.`,
-      {
-        hint: `\`defstate history ${JSON.stringify(key)}\` lists the versions you can roll back to.`,
-      },
-    );
-  }
-  // The object may have been deleted between the listing and now (a prune): check just before.
-  if (!(await withRetry(() => store.head(stateObjectName(key, version), { signal }), retry))) {
-    throw new StateNotFoundError(key, `Version ${version} of "${key}" was just deleted.`);
+  const target = record ?? (previous?.version === version ? previous : undefined);
+  if (!target || !present) {
+    const message = !present
+      ? target
+        ? `Version ${version} of "${key}" was just deleted.`
+        : `"${key}" has no version ${version} in ${store.location}.`
+      : `Version ${version} of "${key}" was uploaded by a refresh that never finished; it cannot be made latest.`;
+    throw new StateNotFoundError(key, message, {
+      hint: `\`defstate history ${JSON.stringify(key)}\` lists the versions you can roll back to.`,
+    });
   }
   let replaced = previous;
   const update = await updateStateInfo(
@@ -69,7 +64,7 @@ export async function rollbackState(
   );
   // A prune that read the pointer before this rollback may have deleted the version since the
   // check above. Then latest names nothing: say so loudly rather than report success.
-  if (!(await withRetry(() => store.head(stateObjectName(key, version), { signal }), retry))) {
+  if (!(await withRetry(() => store.head(object, { signal }), retry))) {
     throw new StateNotFoundError(
       key,
       `Version ${version} of "${key}" was deleted while rolling back to it; latest now names a missing version.`,

@@ -39,6 +39,26 @@ export async function writePublishedRecords(
   );
 }
 
+/**
+ * The published record of one version, or `undefined` when no refresh finished with it: one
+ * listing of the names that start with that version, however many versions the key has.
+ */
+export async function readPublishedRecord(
+  store: BlobStore,
+  key: string,
+  version: StateVersion,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<StateInfo | undefined> {
+  const prefix = `${publishedRecordPrefix(key)}${version}.`;
+  const page = await withRetry(() => store.list(prefix, { signal }), {
+    policy: DEFAULT_RETRY_POLICY,
+    signal,
+  });
+  return page.items
+    .map((item) => parsePublishedRecordName(key, item.name))
+    .find((info) => info?.version === version);
+}
+
 /** What a store holds for one key: its state objects and its published records. */
 export interface StoredVersions {
   /** Every state object, by version. */
