@@ -1,4 +1,4 @@
-import { loadProject, pinProject, readStateInfo } from '@defstate/core';
+import { loadProject, type PinFile, pinProject } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { shortKey, table } from '../output/format.js';
 import { paint, terminalFor } from '../output/terminal.js';
@@ -19,11 +19,12 @@ export async function pinCommand(options: PinCommandOptions): Promise<number> {
   const project = await loadProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const versioned = project.components.some((component) => component.management === 'versioned');
-  const pins = await (async () => {
-    const store = versioned ? await storage.open() : undefined;
-    const latest = store ? (await readStateInfo(store)).document.keys : {};
-    return pinProject(project, { latest, store: store?.location });
-  })().finally(storage.close);
+  let pins: PinFile;
+  try {
+    pins = await pinProject(project, { store: versioned ? await storage.open() : undefined });
+  } finally {
+    await storage.close();
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(pins, null, 2)}\n`);
     return ExitCode.ok;

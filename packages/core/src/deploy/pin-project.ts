@@ -2,30 +2,47 @@ import { UsageError } from '../errors.js';
 import { readPresentLocalInfo } from '../local/local-state.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  type RetryRuntime,
+  withRetry,
+} from '../refresh/retry.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { readStateInfo } from '../versioned/state-info-store.js';
 import { type PinFile, writePins } from './pins.js';
 
 export interface PinProjectOptions {
-  /** The latest pointer's entries, for versioned keys this run did not produce. */
-  latest: Readonly<Record<string, StateInfo>>;
+  /** Where versioned state is: its latest pointer is read (retried) for the versioned keys. */
+  store?: BlobStore;
   /** What this run produced (or found unchanged), by key; it wins over everything else. */
   produced?: ReadonlyMap<string, StateInfo>;
-  store?: string;
   now?: Date;
+  signal?: AbortSignal;
+  /** Retries of reading the pointer. */
+  policy?: RetryPolicy;
+  runtime?: RetryRuntime;
 }
 
 /**
  * Pins every declared component at its current state: what this run produced, else the local
- * state in the tree or the latest versioned one. A deployment needs all of them, so a declared key
+ * state in the tree or the latest versioned one (read from `store` now). A deployment needs all of them, so a declared key
  * without state is an error and no pin file is written.
  */
-export async function pinProject(project: Project, options: PinProjectOptions): Promise<PinFile> {
+export async function pinProject(
+  project: Project,
+  options: PinProjectOptions = {},
+): Promise<PinFile> {
+  const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
+  const latest = store
+    ? (await withRetry(() => readStateInfo(store, { signal }), { policy, runtime, signal }))
+        .document.keys
+    : {};
   const infos = await Promise.all(
     project.components.map(
       async ({ key, management }) =>
         options.produced?.get(key) ??
-        (management === 'local'
-          ? await readPresentLocalInfo(project.root, key)
-          : options.latest[key]),
+        (management === 'local' ? await readPresentLocalInfo(project.root, key) : latest[key]),
     ),
   );
   const missing = project.components.filter((_component, index) => !infos[index]);
@@ -35,5 +52,8 @@ export async function pinProject(project: Project, options: PinProjectOptions): 
       hint: 'A deployment needs state for every declared key; refresh them all (no --key) first.',
     });
   }
-  return writePins(project.root, infos as StateInfo[], { store: options.store, now: options.now });
+  return writePins(project.root, infos as StateInfo[], {
+    store: store?.location,
+    now: options.now,
+  });
 }

@@ -6,7 +6,6 @@ import { createLimit } from '../refresh/limit.js';
 import { selectComponents } from '../refresh/refresh-state.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
 import { pinProject } from './pin-project.js';
 import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from './pins.js';
@@ -43,15 +42,7 @@ export async function pullState(project: Project, options: PullOptions): Promise
   const store = await options.openStore();
   let pins = await readPins(project.root);
   const wrotePins = pins === undefined;
-  if (!pins) {
-    const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-    const { document } = await withRetry(() => readStateInfo(store, { signal }), retry);
-    pins = await pinProject(project, {
-      latest: document.keys,
-      store: store.location,
-      now: options.now,
-    });
-  }
+  pins ??= await pinProject(project, { store, now: options.now, signal });
   const pinned = pins;
   const unpinned = components.filter(({ key }) => !pinned.keys[key]);
   if (unpinned.length > 0) {

@@ -310,23 +310,16 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
         });
       }
       if (storeFailure) throw storeFailure;
-      const latest = versioned
-        ? (
-            await withRetry(() => readStateInfo(versioned.store, { signal }), {
-              policy,
-              runtime,
-              signal,
-            })
-          ).document.keys
-        : {};
       const produced = new Map(
         results.flatMap((result) => (result.info ? [[result.key, result.info] as const] : [])),
       );
       report.pins = await pinProject(project, {
-        latest,
+        store: versioned?.store,
         produced,
-        store: versioned?.store.location,
         now: now(),
+        signal,
+        policy,
+        runtime,
       });
       report.pinFile = pinFilePath(project.root);
     } catch (error) {
