@@ -17,12 +17,11 @@ export async function historyCommand(key: string, options: HistoryCommandOptions
   const projectRoot = resolve(options.project);
   const pins = await readPins(projectRoot);
   const storage = storeOpener(projectRoot, options.storage);
-  const history = await storage
-    .open()
-    .then((store) => readHistory(store, key, { pins: pins ? [pins] : [] }))
-    .finally(storage.close);
+  const store = await storage.open();
+  const history = await readHistory(store, key, { pins: pins ? [pins] : [] }).finally(
+    storage.close,
+  );
   if (history.entries.length === 0) {
-    const store = await storage.open();
     throw new StateNotFoundError(key, `"${key}" has no versions in ${store.location}.`, {
       hint: 'Local keys keep one state in the tree and have no history; versioned keys get one version per refresh that changed them.',
     });

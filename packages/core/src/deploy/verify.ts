@@ -232,16 +232,15 @@ export async function verifyState(
           management,
           ...(info ? { info } : {}),
           pinned: pinned !== undefined,
-          ok: true,
+          // Only this task reports problems of this key. A versioned key the store could not be
+          // asked about is not known to be good.
+          ok:
+            !(storeFailed && management === 'versioned') &&
+            !problems.some((problem) => problem.key === key),
         };
       }),
     ),
   );
-  for (const checked of keys) {
-    // A versioned key the store could not be asked about is not known to be good.
-    const unchecked = storeFailed && checked.management === 'versioned';
-    checked.ok = !unchecked && !problems.some((problem) => problem.key === checked.key);
-  }
   // Checks run concurrently; report in a stable order: project-wide first, then by key.
   problems.sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '') || a.code.localeCompare(b.code));
   return {
