@@ -60502,8 +60502,10 @@ async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new 
 }
 
 // ../../packages/core/dist/deploy/pin-project.js
-async function pinProject(project, options) {
-  const infos = await Promise.all(project.components.map(async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : options.latest[key])));
+async function pinProject(project, options = {}) {
+  const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
+  const latest = store ? (await withRetry(() => readStateInfo(store, { signal }), { policy, runtime, signal })).document.keys : {};
+  const infos = await Promise.all(project.components.map(async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : latest[key])));
   const missing = project.components.filter((_component, index) => !infos[index]);
   if (missing.length > 0) {
     const keys = missing.map(({ key }) => `"${key}"`).join(", ");
@@ -60511,7 +60513,10 @@ async function pinProject(project, options) {
       hint: "A deployment needs state for every declared key; refresh them all (no --key) first."
     });
   }
-  return writePins(project.root, infos, { store: options.store, now: options.now });
+  return writePins(project.root, infos, {
+    store: store?.location,
+    now: options.now
+  });
 }
 
 // ../../packages/core/dist/refresh/limit.js
@@ -60802,17 +60807,14 @@ async function refreshState(options) {
       }
       if (storeFailure)
         throw storeFailure;
-      const latest = versioned ? (await withRetry(() => readStateInfo(versioned.store, { signal }), {
-        policy,
-        runtime,
-        signal
-      })).document.keys : {};
       const produced = new Map(results.flatMap((result) => result.info ? [[result.key, result.info]] : []));
       report.pins = await pinProject(project, {
-        latest,
+        store: versioned?.store,
         produced,
-        store: versioned?.store.location,
-        now: now()
+        now: now(),
+        signal,
+        policy,
+        runtime
       });
       report.pinFile = pinFilePath(project.root);
     } catch (error62) {
@@ -61009,13 +61011,11 @@ async function verifyState(project, options = {}) {
       management,
       ...info ? { info } : {},
       pinned: pinned !== void 0,
-      ok: true
+      // Only this task reports problems of this key. A versioned key the store could not be
+      // asked about is not known to be good.
+      ok: !(storeFailed && management === "versioned") && !problems.some((problem) => problem.key === key)
     };
   })));
-  for (const checked of keys) {
-    const unchecked = storeFailed && checked.management === "versioned";
-    checked.ok = !unchecked && !problems.some((problem) => problem.key === checked.key);
-  }
   problems.sort((a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code));
   return {
     ok: problems.length === 0,
