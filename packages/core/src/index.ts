@@ -1,13 +1,13 @@
+export type { RetryOptions, RetryPolicy, RetryRuntime } from './async/retry.js';
+export { backoffDelay, DEFAULT_RETRY_POLICY, systemRuntime, withRetry } from './async/retry.js';
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
 export { freshSince, LAST_REFRESH_FILE, readLastRefresh } from './deploy/last-refresh.js';
 export type { PinProjectOptions } from './deploy/pin-project.js';
 export { pinProject } from './deploy/pin-project.js';
-export type { PinFile } from './deploy/pins.js';
 export {
   PIN_FILE,
-  PinFileSchema,
   pinFilePath,
   readPinFile,
   readPins,
@@ -20,6 +20,8 @@ export { pullState } from './deploy/pull.js';
 export { PULLED_DIR, pulledStatePath } from './deploy/pulled.js';
 export type { RollbackResult } from './deploy/rollback.js';
 export { rollbackState } from './deploy/rollback.js';
+export type { KeyStatus, ReadStatusOptions, StatusReport } from './deploy/status.js';
+export { readStatus } from './deploy/status.js';
 export type {
   VerifiedKey,
   VerifyOptions,
@@ -79,6 +81,8 @@ export {
 } from './local/local-state.js';
 export { stateJsonSchemas } from './model/json-schema.js';
 export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
+export type { PinFile } from './model/pin-file.js';
+export { PinFileSchema } from './model/pin-file.js';
 export type { ManagementType, StateInfo, StateInfoDocument } from './model/state-info.js';
 export {
   emptyStateInfoDocument,
@@ -103,7 +107,6 @@ export type {
   ProjectConfigInput,
   RefreshContext,
 } from './project/component.js';
-
 export { defineComponent, defineConfig } from './project/component.js';
 export type { Project } from './project/load-project.js';
 export {
@@ -112,6 +115,7 @@ export {
   PROJECT_CONFIG_FILES,
   validateProjectConfig,
 } from './project/load-project.js';
+export { selectComponents } from './project/select-components.js';
 export type {
   KeyOutcome,
   KeyResult,
@@ -119,16 +123,7 @@ export type {
   RefreshReport,
   RefreshStateOptions,
 } from './refresh/refresh-state.js';
-export {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_TIMEOUT_MS,
-  refreshState,
-  selectComponents,
-} from './refresh/refresh-state.js';
-export type { RetryOptions, RetryPolicy, RetryRuntime } from './refresh/retry.js';
-export { backoffDelay, DEFAULT_RETRY_POLICY, systemRuntime, withRetry } from './refresh/retry.js';
-export type { KeyStatus, ReadStatusOptions, StatusReport } from './status.js';
-export { readStatus } from './status.js';
+export { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, refreshState } from './refresh/refresh-state.js';
 export type {
   AdapterContext,
   BlobBody,

@@ -1,10 +1,10 @@
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { compareStateVersions, versionCreatedAt } from '../model/state-version.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readStoredVersions } from '../versioned/published.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
-import type { PinFile } from './pins.js';
 
 export interface HistoryEntry {
   key: string;

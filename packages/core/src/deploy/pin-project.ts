@@ -1,16 +1,17 @@
-import { UsageError } from '../errors.js';
-import { readPresentLocalInfo } from '../local/local-state.js';
-import type { StateInfo } from '../model/state-info.js';
-import type { Project } from '../project/load-project.js';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
   type RetryRuntime,
   withRetry,
-} from '../refresh/retry.js';
+} from '../async/retry.js';
+import { UsageError } from '../errors.js';
+import { readPresentLocalInfo } from '../local/local-state.js';
+import type { PinFile } from '../model/pin-file.js';
+import type { StateInfo } from '../model/state-info.js';
+import type { Project } from '../project/load-project.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
-import { type PinFile, writePins } from './pins.js';
+import { writePins } from './pins.js';
 
 export interface PinProjectOptions {
   /** Where versioned state is: its latest pointer is read (retried) for the versioned keys. */

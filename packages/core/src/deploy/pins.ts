@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { StateNotFoundError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
 import { parseJsonDocument } from '../model/json-document.js';
-import { entriesNameTheirKeys, type StateInfo, StateInfoSchema } from '../model/state-info.js';
-import { StateKeySchema } from '../model/state-key.js';
+import { PIN_FILE_SCHEMA_VERSION, type PinFile, PinFileSchema } from '../model/pin-file.js';
+import type { StateInfo } from '../model/state-info.js';
 import { removeStalePulled } from './pulled.js';
 
 /**
@@ -15,21 +14,6 @@ import { removeStalePulled } from './pulled.js';
  * it, and `loadState` loads exactly those versions, never whatever is latest when the code starts.
  */
 export const PIN_FILE = '.pins.json';
-export const PIN_FILE_SCHEMA_VERSION = 1;
-
-export const PinFileSchema = z
-  .object({
-    schemaVersion: z.literal(PIN_FILE_SCHEMA_VERSION),
-    pinnedAt: z.iso.datetime().describe('When the pins were written (ISO 8601, UTC).'),
-    store: z
-      .string()
-      .nullable()
-      .describe('The store the versioned pins are in (its location, never a secret).'),
-    keys: z.record(StateKeySchema, StateInfoSchema),
-  })
-  .strict()
-  .superRefine(entriesNameTheirKeys);
-export type PinFile = z.infer<typeof PinFileSchema>;
 
 export function pinFilePath(projectRoot: string): string {
   return join(localStateRoot(projectRoot), PIN_FILE);

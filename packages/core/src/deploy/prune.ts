@@ -1,13 +1,13 @@
+import { createLimit } from '../async/limit.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { UsageError } from '../errors.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { compareStateVersions, versionCreatedAt } from '../model/state-version.js';
-import { createLimit } from '../refresh/limit.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { publishedRecordName, stateObjectName } from '../versioned/layout.js';
 import { readStoredVersions, writePublishedRecords } from '../versioned/published.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
-import type { PinFile } from './pins.js';
 
 export interface PruneOptions {
   /** The versioned keys to prune. */

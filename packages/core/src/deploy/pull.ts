@@ -1,14 +1,15 @@
 import { stat } from 'node:fs/promises';
+import { createLimit } from '../async/limit.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { BlobNotFoundError, UsageError } from '../errors.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
-import { createLimit } from '../refresh/limit.js';
-import { selectComponents } from '../refresh/refresh-state.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
+import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
 import { pinProject } from './pin-project.js';
-import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from './pins.js';
+import { pinFilePath, pinnedVersionMissing, readPins } from './pins.js';
 import { pulledStatePath, removeStalePulled } from './pulled.js';
 
 export interface PullOptions {

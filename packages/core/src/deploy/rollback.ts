@@ -1,7 +1,7 @@
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { StateNotFoundError, UsageError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import { StateVersionSchema } from '../model/state-version.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
 import { readPublishedRecord } from '../versioned/published.js';

@@ -1,17 +1,18 @@
 import { stat } from 'node:fs/promises';
+import { createLimit } from '../async/limit.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { describeError } from '../errors.js';
 import { type Digest, hashFile, hashStream } from '../fs/hash-file.js';
 import { localStatePaths, readLocalStateInfo } from '../local/local-state.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
-import { createLimit } from '../refresh/limit.js';
-import { selectComponents } from '../refresh/refresh-state.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
+import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
 import { freshSince, readLastRefresh } from './last-refresh.js';
-import { type PinFile, pinFilePath, readPins } from './pins.js';
+import { pinFilePath, readPins } from './pins.js';
 import { pulledStatePath } from './pulled.js';
 
 export type VerifyProblemCode =

@@ -1,15 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type PinFile, pinFilePath, pinnedVersionMissing, readPins } from '../deploy/pins.js';
+import { createLimit } from '../async/limit.js';
+import { pinFilePath, pinnedVersionMissing, readPins } from '../deploy/pins.js';
 import { pulledStatePath } from '../deploy/pulled.js';
 import { BlobNotFoundError, IntegrityError, StateNotFoundError, UsageError } from '../errors.js';
 import { defaultCacheDir } from '../instance/default-home.js';
 import { defaultStorageNotice, resolveStorage } from '../instance/instance-config.js';
 import { openStore } from '../instance/open-store.js';
 import { LOCAL_STATE_DIR, localStatePaths, readLocalStateInfo } from '../local/local-state.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
-import { createLimit } from '../refresh/limit.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
 import { downloadStateVersion } from '../versioned/transfer.js';

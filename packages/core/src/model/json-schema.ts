@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PinFileSchema } from '../deploy/pins.js';
+import { PinFileSchema } from './pin-file.js';
 import { StateInfoDocumentSchema, StateInfoSchema } from './state-info.js';
 
 /**

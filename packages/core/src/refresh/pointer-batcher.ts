@@ -1,8 +1,8 @@
+import type { RetryRuntime } from '../async/retry.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { writePublishedRecords } from '../versioned/published.js';
 import { mergeNewer, updateStateInfo } from '../versioned/state-info-store.js';
-import type { RetryRuntime } from './retry.js';
 
 interface Waiter {
   info: StateInfo;

@@ -1,9 +1,16 @@
 import { rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { createLimit } from '../async/limit.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryRuntime,
+  systemRuntime,
+  withRetry,
+} from '../async/retry.js';
 import { recordLastRefresh } from '../deploy/last-refresh.js';
 import { pinProject } from '../deploy/pin-project.js';
-import { type PinFile, pinFilePath } from '../deploy/pins.js';
+import { pinFilePath } from '../deploy/pins.js';
 import {
   AbortedError,
   ConfigError,
@@ -24,15 +31,15 @@ import {
   removeStagingFolder,
   removeStagingRootIfEmpty,
 } from '../local/local-state.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo, StateInfoDocument } from '../model/state-info.js';
 import type { Component } from '../project/component.js';
 import type { Project } from '../project/load-project.js';
+import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readStateInfo } from '../versioned/state-info-store.js';
 import { uploadStateVersion } from '../versioned/transfer.js';
-import { createLimit } from './limit.js';
 import { PointerBatcher } from './pointer-batcher.js';
-import { DEFAULT_RETRY_POLICY, type RetryRuntime, systemRuntime, withRetry } from './retry.js';
 
 export type KeyOutcome = 'refreshed' | 'unchanged' | 'failed';
 
@@ -98,29 +105,6 @@ export interface RefreshStateOptions {
    */
   pin?: boolean;
   now?: () => Date;
-}
-
-/** Picks the components to refresh; an unknown key is a `UsageError` listing the known ones. */
-export function selectComponents(
-  project: Project,
-  keys: readonly string[] = [],
-  management: readonly ManagementType[] = [],
-): Component[] {
-  const known = new Set(project.components.map((component) => component.key));
-  const unknown = keys.filter((key) => !known.has(key));
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')}.`,
-      {
-        hint: `Known keys: ${[...known].map((key) => `"${key}"`).join(', ') || '(none declared)'}.`,
-      },
-    );
-  }
-  return project.components.filter(
-    (component) =>
-      (keys.length === 0 || keys.includes(component.key)) &&
-      (management.length === 0 || management.includes(component.management)),
-  );
 }
 
 /**

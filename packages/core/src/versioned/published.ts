@@ -1,7 +1,7 @@
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { PreconditionFailedError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { StateVersion } from '../model/state-version.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../refresh/retry.js';
 import { type BlobMeta, type BlobStore, listAll } from '../store/blob-store.js';
 import {
   parsePublishedRecordName,

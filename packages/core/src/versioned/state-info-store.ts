@@ -1,3 +1,10 @@
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  type RetryRuntime,
+  systemRuntime,
+  withRetry,
+} from '../async/retry.js';
 import { BlobNotFoundError, ConflictError, PreconditionFailedError } from '../errors.js';
 import { parseJsonDocument } from '../model/json-document.js';
 import {
@@ -7,13 +14,6 @@ import {
   StateInfoDocumentSchema,
 } from '../model/state-info.js';
 import { compareStateVersions } from '../model/state-version.js';
-import {
-  backoffDelay,
-  DEFAULT_RETRY_POLICY,
-  type RetryRuntime,
-  systemRuntime,
-  withRetry,
-} from '../refresh/retry.js';
 import { type BlobStore, readText } from '../store/blob-store.js';
 import { STATE_INFO_OBJECT } from './layout.js';
 

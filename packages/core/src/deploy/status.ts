@@ -1,10 +1,10 @@
-import { readPresentLocalInfo } from './local/local-state.js';
-import type { ManagementType, StateInfo } from './model/state-info.js';
-import type { Project } from './project/load-project.js';
-import { selectComponents } from './refresh/refresh-state.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from './refresh/retry.js';
-import type { BlobStore } from './store/blob-store.js';
-import { readStateInfo } from './versioned/state-info-store.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { readPresentLocalInfo } from '../local/local-state.js';
+import type { ManagementType, StateInfo } from '../model/state-info.js';
+import type { Project } from '../project/load-project.js';
+import { selectComponents } from '../project/select-components.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { readStateInfo } from '../versioned/state-info-store.js';
 
 export interface KeyStatus {
   key: string;
