@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   type BlobStore,
   createStateVersion,
-  escapeName,
   FileBlobStore,
   IntegrityError,
   listAll,
@@ -67,7 +66,7 @@ async function deployment() {
 
 /** Sets a file-store object's modification time `ms` into the past, as if written then. */
 async function backdate(store: FileBlobStore, name: string, ms: number): Promise<void> {
-  const path = join(fileURLToPath(store.location), ...name.split('/').map(escapeName));
+  const path = await store.pathOf(name);
   const then = new Date(Date.now() - ms);
   await utimes(path, then, then);
 }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  escapeName,
   FileBlobStore,
   IntegrityError,
   InvalidKeyError,
@@ -84,7 +83,7 @@ describe('loadState', () => {
     const info = t.infoOf('catalog');
     const name = stateObjectName('catalog', info?.version as string);
     // Same size, other bytes: only the hash can tell.
-    await writeFile(join(t.store.root, ...name.split('/').map(escapeName)), 'tampered!!');
+    await writeFile(await t.store.pathOf(name), 'tampered!!');
 
     const error = await rejection(
       loadState('catalog', { projectRoot: t.root, store: t.store, cacheDir: t.cacheDir }),
@@ -98,7 +97,7 @@ describe('loadState', () => {
   it('refuses a truncated object', async () => {
     const t = await refreshed([component('catalog', 'versioned', 'x'.repeat(100_000))]);
     const name = stateObjectName('catalog', t.infoOf('catalog')?.version as string);
-    await writeFile(join(t.store.root, ...name.split('/').map(escapeName)), 'x'.repeat(99_999));
+    await writeFile(await t.store.pathOf(name), 'x'.repeat(99_999));
     const error = await rejection(
       loadState('catalog', { projectRoot: t.root, store: t.store, cacheDir: t.cacheDir }),
     );

@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, statSync } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +28,7 @@ import {
   TransientError,
 } from '../errors.js';
 import { syncPath } from '../fs/atomic.js';
-import { escapeName, unescapeName } from '../model/key-folder.js';
+import { currentProcess, isGoneHere } from '../fs/process-identity.js';
 import {
   type BlobBody,
   type BlobMeta,
@@ -25,33 +37,47 @@ import {
   defineStorageAdapter,
   type ListOptions,
   type ListPage,
+  type OperationOptions,
   type PutOptions,
   type PutResult,
 } from './blob-store.js';
 import { withFileLock } from './file-lock.js';
+import {
+  currentNaming,
+  legacyNaming,
+  NAMING_MARKER,
+  NAMING_VERSION,
+  type ObjectNaming,
+} from './file-names.js';
 
 /**
  * A `BlobStore` in a local folder, with the same conditional semantics as a cloud store and safe
  * across processes:
  * - create-only puts `link()` a finished temporary file to the target name, which fails
  *   atomically when the name exists;
- * - replace-if-match compares the etag and renames under a per-object lock file, so no writer can
- *   slip in between the comparison and the rename;
+ * - replace-if-match compares the etag and renames under a per-object lock (`file-lock.ts`), so
+ *   no writer can slip in between the comparison and the rename;
+ * - the etag a put returns is that of the file it wrote, taken before the file is moved into
+ *   place, never a later look at the name (which another writer may have replaced by then);
  * - readers never take the lock: a rename swaps whole files, so a reader sees the old object or
  *   the new one.
- * Each name segment is stored through `escapeName`, so any name maps to a safe, case-distinct file
- * name; `.tmp` and `.locks` cannot collide with an object because escaped names never start with a
- * dot.
+ * Names map to files through `file-names.ts`: a store created now uses the current naming, one
+ * created before it keeps the naming its files were written with. `.tmp`, `.locks` and the naming
+ * marker cannot collide with an object because no object's file name starts with a dot.
  */
 export class FileBlobStore implements BlobStore {
   readonly adapter = 'file';
   readonly capabilities = { conditionalPut: true, delete: true } as const;
   readonly location: string;
+  readonly endpoint: string;
   readonly #root: string;
+  #namingFound: Promise<ObjectNaming> | undefined;
+  #markerWritten = false;
 
   constructor(root: string) {
     this.#root = resolve(root);
     this.location = `file://${this.#root}`;
+    this.endpoint = `file://${hostname()}${this.#root}`;
   }
 
   get root(): string {
@@ -59,7 +85,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async get(name: string): Promise<BlobReadResult> {
-    const path = this.#pathOf(name);
+    const path = await this.#pathOf(name);
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path, 'r');
@@ -81,7 +107,7 @@ export class FileBlobStore implements BlobStore {
 
   async head(name: string): Promise<BlobMeta | undefined> {
     try {
-      const stats = await stat(this.#pathOf(name), { bigint: true });
+      const stats = await stat(await this.#pathOf(name), { bigint: true });
       return stats.isFile() ? metaOf(name, stats) : undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -90,11 +116,14 @@ export class FileBlobStore implements BlobStore {
   }
 
   async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
-    const target = this.#pathOf(name);
+    const target = await this.#pathOf(name);
+    await this.#writeMarker();
     const temporary = await this.#writeTemporary(body, options.signal);
     try {
       await mkdir(dirname(target), { recursive: true });
+      let written: BlobMeta;
       if (options.ifNoneMatch === '*') {
+        written = metaOf(name, await stat(temporary, { bigint: true }));
         try {
           await link(temporary, target);
         } catch (error) {
@@ -104,18 +133,24 @@ export class FileBlobStore implements BlobStore {
           throw error;
         }
       } else {
-        await withFileLock(this.#lockPathOf(name), async () => {
-          const current = await stat(target, { bigint: true }).catch(() => undefined);
-          if (options.ifMatch !== undefined) {
-            const etag = current?.isFile() ? metaOf(name, current).etag : undefined;
-            if (etag !== options.ifMatch) throw new PreconditionFailedError(name);
-          }
-          if (current) await ensureNewerMtime(temporary, current.mtimeNs);
-          await rename(temporary, target);
-        });
+        written = await withFileLock(
+          this.#lockPathOf(name),
+          async () => {
+            const current = await stat(target, { bigint: true }).catch(() => undefined);
+            if (options.ifMatch !== undefined) {
+              const etag = current?.isFile() ? metaOf(name, current).etag : undefined;
+              if (etag !== options.ifMatch) throw new PreconditionFailedError(name);
+            }
+            if (current) await ensureNewerMtime(temporary, current.mtimeNs);
+            const meta = metaOf(name, await stat(temporary, { bigint: true }));
+            await rename(temporary, target);
+            return meta;
+          },
+          { signal: options.signal },
+        );
       }
       await syncPath(dirname(target));
-      return { etag: metaOf(name, await stat(target, { bigint: true })).etag };
+      return { etag: written.etag };
     } catch (error) {
       throw this.#translate(error, name);
     } finally {
@@ -125,10 +160,12 @@ export class FileBlobStore implements BlobStore {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const limit = options.limit ?? 1000;
+    const naming = await this.#naming();
     // Walk only the folder the prefix's complete segments name; its last, partial segment filters.
     const folders = prefix.split('/').slice(0, -1);
     const names: string[] = [];
-    await this.#walk(join(this.#root, ...folders.map(escapeName)), folders.join('/'), names);
+    const folder = folders.length > 0 ? await this.#pathOf(folders.join('/')) : this.#root;
+    await this.#walk(folder, folders.join('/'), names, naming);
     const matching = names
       .filter(
         (name) =>
@@ -143,20 +180,52 @@ export class FileBlobStore implements BlobStore {
     return matching.length > limit && last !== undefined ? { items, cursor: last } : { items };
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, options: OperationOptions = {}): Promise<void> {
     try {
-      const path = this.#pathOf(name);
-      await withFileLock(this.#lockPathOf(name), async () => {
-        // Deleting a folder name is deleting an object that does not exist: nothing to do.
-        if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
-        await rm(path, { force: true });
-      });
+      const path = await this.#pathOf(name);
+      await withFileLock(
+        this.#lockPathOf(name),
+        async () => {
+          // Deleting a folder name is deleting an object that does not exist: nothing to do.
+          if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+          await rm(path, { force: true });
+        },
+        { signal: options.signal },
+      );
     } catch (error) {
       throw this.#translate(error, name);
     }
   }
 
-  async #walk(directory: string, namePrefix: string, into: string[]): Promise<void> {
+  /**
+   * Removes temporary files of uploads that never finished: those of a process on this machine
+   * that is gone, and any older than `olderThanMs` (a writer on another machine sharing the
+   * folder). Returns how many it removed.
+   */
+  async removeAbandonedUploads({ olderThanMs }: { olderThanMs: number }): Promise<number> {
+    const folder = join(this.#root, TEMPORARY_DIR);
+    const entries = await readdir(folder).catch(() => [] as string[]);
+    let removed = 0;
+    for (const entry of entries) {
+      const [host, pid] = entry.split('-');
+      const gone =
+        host === hostTag() && isGoneHere({ host: hostname(), pid: Number.parseInt(pid ?? '', 10) });
+      const stats = await stat(join(folder, entry)).catch(() => undefined);
+      if (!stats) continue;
+      if (gone || Date.now() - stats.mtimeMs > olderThanMs) {
+        await rm(join(folder, entry), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async #walk(
+    directory: string,
+    namePrefix: string,
+    into: string[],
+    naming: ObjectNaming,
+  ): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(directory, { withFileTypes: true });
@@ -167,20 +236,20 @@ export class FileBlobStore implements BlobStore {
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
-      const name = namePrefix
-        ? `${namePrefix}/${unescapeName(entry.name)}`
-        : unescapeName(entry.name);
-      if (entry.isDirectory()) await this.#walk(join(directory, entry.name), name, into);
+      const segment = naming.fromFile(entry.name);
+      const name = namePrefix ? `${namePrefix}/${segment}` : segment;
+      if (entry.isDirectory()) await this.#walk(join(directory, entry.name), name, into, naming);
       else if (entry.isFile()) into.push(name);
     }
   }
 
   async #writeTemporary(body: BlobBody, signal: AbortSignal | undefined): Promise<string> {
-    const folder = join(this.#root, '.tmp');
+    const folder = join(this.#root, TEMPORARY_DIR);
     await mkdir(folder, { recursive: true }).catch((error: unknown) => {
-      throw this.#translate(error, '.tmp');
+      throw this.#translate(error, TEMPORARY_DIR);
     });
-    const path = join(folder, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    // Named after its host and process, so that an abandoned one can be told from a live one.
+    const path = join(folder, `${hostTag()}-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const source =
         typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body;
@@ -193,9 +262,61 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  #pathOf(name: string): string {
+  /** The naming this store's files use (see `file-names.ts`), found once. */
+  #naming(): Promise<ObjectNaming> {
+    this.#namingFound ??= (async () => {
+      const marker = await readFile(join(this.#root, NAMING_MARKER), 'utf8').catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+          throw this.#translate(error, NAMING_MARKER);
+        },
+      );
+      if (marker !== undefined) {
+        const names = (parseJson(marker) as { names?: unknown } | undefined)?.names;
+        if (names === NAMING_VERSION) return currentNaming;
+        throw new StorageError(
+          `The state folder ${this.#root} was written by a newer defstate (file naming ${JSON.stringify(names)}).`,
+          { hint: 'Upgrade defstate to read and write it.' },
+        );
+      }
+      const entries = await readdir(this.#root).catch(() => [] as string[]);
+      return entries.some((entry) => !entry.startsWith('.')) ? legacyNaming : currentNaming;
+    })();
+    this.#namingFound.catch(() => {
+      this.#namingFound = undefined;
+    });
+    return this.#namingFound;
+  }
+
+  /** A store started with the current naming says so before its first object is written. */
+  async #writeMarker(): Promise<void> {
+    if (this.#markerWritten) return;
+    const naming = await this.#naming();
+    if (naming.version === NAMING_VERSION) {
+      try {
+        await mkdir(this.#root, { recursive: true });
+        await writeFile(
+          join(this.#root, NAMING_MARKER),
+          `${JSON.stringify({ names: NAMING_VERSION })}\n`,
+          { flag: 'wx' },
+        );
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw this.#translate(error, NAMING_MARKER);
+      }
+    }
+    this.#markerWritten = true;
+  }
+
+  /** The file that holds the object `name` (whether or not it exists). */
+  pathOf(name: string): Promise<string> {
+    return this.#pathOf(name);
+  }
+
+  async #pathOf(name: string): Promise<string> {
     assertObjectName(name);
-    return join(this.#root, ...name.split('/').map(escapeName));
+    const naming = await this.#naming();
+    return join(this.#root, ...name.split('/').map((segment) => naming.toFile(segment)));
   }
 
   #lockPathOf(name: string): string {
@@ -263,6 +384,21 @@ function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
     etag: `"${etag}"`,
     lastModified: new Date(Number(stats.mtimeMs)),
   };
+}
+
+const TEMPORARY_DIR = '.tmp';
+
+/** A short, file-name-safe tag of this machine, for temporary file names. */
+function hostTag(): string {
+  return createHash('sha256').update(currentProcess().host).digest('hex').slice(0, 8);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 // A lone surrogate has no UTF-8 form; two names differing only there would share one file.
