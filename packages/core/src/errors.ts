@@ -19,6 +19,7 @@ export type DefstateErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'REFRESH_FAILED'
+  | 'LEASE'
   | 'STORAGE';
 
 export interface DefstateErrorOptions {
@@ -209,6 +210,17 @@ export class RefreshFailedError extends DefstateError {
   constructor(key: string, message: string, options: DefstateErrorOptions = {}) {
     super('REFRESH_FAILED', message, options);
     this.key = key;
+  }
+}
+
+/**
+ * The store-wide maintenance lease is held by another process past the wait, or was lost by this
+ * one (its heartbeat stopped landing), so the maintenance stopped before changing anything more.
+ */
+export class LeaseError extends DefstateError {
+  static override readonly errorCode = 'LEASE' as const;
+  constructor(message: string, options: DefstateErrorOptions = {}) {
+    super('LEASE', message, options);
   }
 }
 

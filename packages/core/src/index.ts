@@ -43,6 +43,7 @@ export {
   InvalidKeyError,
   isNetworkFailureCode,
   isTransient,
+  LeaseError,
   PreconditionFailedError,
   RefreshFailedError,
   StateNotFoundError,
@@ -81,8 +82,22 @@ export {
 } from './local/local-state.js';
 export { stateJsonSchemas } from './model/json-schema.js';
 export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
+export type { Lease } from './model/lease.js';
+export { LeaseSchema } from './model/lease.js';
 export type { PinFile } from './model/pin-file.js';
 export { PinFileSchema } from './model/pin-file.js';
+export type {
+  ConditionalWriteProof,
+  LayoutManifest,
+  PointerEntry,
+  PointerShard,
+} from './model/pointer.js';
+export {
+  LayoutManifestSchema,
+  POINTER_LAYOUT_VERSION,
+  PointerEntrySchema,
+  PointerShardSchema,
+} from './model/pointer.js';
 export type { ManagementType, StateInfo, StateInfoDocument } from './model/state-info.js';
 export {
   emptyStateInfoDocument,
@@ -143,25 +158,45 @@ export type { FileStoreOptions } from './store/file-store.js';
 export { FileBlobStore, FileStoreOptionsSchema, fileStorageAdapter } from './store/file-store.js';
 export { ObjectPrefixSchema } from './store/object-prefix.js';
 export {
+  DEFAULT_POINTER_SHARDS,
+  LAYOUT_OBJECT,
+  LEASE_OBJECT,
+  POINTER_PREFIX,
   PUBLISHED_PREFIX,
+  pointerShardName,
   publishedRecordName,
   publishedRecordPrefix,
   STATE_INFO_OBJECT,
   STATES_PREFIX,
+  shardOf,
   stateObjectName,
   stateObjectPrefix,
 } from './versioned/layout.js';
-export type { StoredVersions } from './versioned/published.js';
-export { readStoredVersions } from './versioned/published.js';
 export type {
-  StateInfoSnapshot,
-  StateInfoUpdate,
-  UpdateStateInfoOptions,
-} from './versioned/state-info-store.js';
+  MaintenanceLease,
+  MaintenanceLeaseOptions,
+} from './versioned/lease.js';
+export { DEFAULT_LEASE_TTL_MS, withMaintenanceLease } from './versioned/lease.js';
+export type { PointerLayout, PointerSnapshot, ReadPointerOptions } from './versioned/pointer.js';
+export { readPointer } from './versioned/pointer.js';
+export type {
+  PointerChange,
+  PointerDecision,
+  PointerOutcome,
+  UpdatePointerOptions,
+} from './versioned/pointer-update.js';
+export type { PrepareStoreOptions } from './versioned/pointer-writer.js';
 export {
-  mergeNewer,
-  parseStateInfoDocument,
-  readStateInfo,
-  updateStateInfo,
-} from './versioned/state-info-store.js';
+  acceptsLostUpdates,
+  prepareStoreForWrites,
+  updatePointer,
+} from './versioned/pointer-writer.js';
+export { endpointOf, proveConditionalWrites } from './versioned/probe.js';
+export type { StoredObject, StoredRecord, StoredVersions } from './versioned/published.js';
+export {
+  ORPHAN_GRACE_MS,
+  RECORD_GRACE_MS,
+  readStoredVersions,
+  writePublishedRecords,
+} from './versioned/published.js';
 export { downloadStateVersion, uploadStateVersion } from './versioned/transfer.js';

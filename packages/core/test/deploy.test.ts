@@ -1,18 +1,21 @@
 import { cp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   type BlobStore,
   createStateVersion,
+  DEFAULT_POINTER_SHARDS,
   FileBlobStore,
   IntegrityError,
+  LeaseError,
   listAll,
   loadState,
   localStatePaths,
   PIN_FILE,
   type PinFile,
   pinFilePath,
+  pointerShardName,
   pruneState,
   publishedRecordName,
   pulledStatePath,
@@ -21,16 +24,18 @@ import {
   readLastRefresh,
   readPinFile,
   readPins,
-  readStateInfo,
   refreshState,
   rollbackState,
+  type StateInfo,
   StateNotFoundError,
   StorageError,
+  shardOf,
   stateObjectName,
   UsageError,
+  updatePointer,
   verifyState,
 } from '../src/index.js';
-import { component, project, rejection, sha256, useTempDir } from './helpers.js';
+import { component, pointerKeys, project, rejection, sha256, useTempDir } from './helpers.js';
 
 /**
  * A project with one local and two versioned components whose content the test changes between
@@ -76,6 +81,7 @@ function intercept(store: BlobStore, overrides: Partial<BlobStore>): BlobStore {
   return {
     adapter: store.adapter,
     location: store.location,
+    ...(store.endpoint ? { endpoint: store.endpoint } : {}),
     capabilities: store.capabilities,
     get: (...args) => store.get(...args),
     head: (...args) => store.head(...args),
@@ -116,7 +122,7 @@ describe('pinned deploys', () => {
       'refreshed',
       'refreshed',
     ]);
-    const { document } = await readStateInfo(t.store);
+    const document = { keys: await pointerKeys(t.store) };
     expect(document.keys.cat?.version).not.toBe(pins.keys.cat?.version);
 
     // The artifact still loads exactly the pinned versions; so does the project, whose pins stay.
@@ -430,23 +436,37 @@ describe('verifyState', () => {
 });
 
 describe('history, rollback and prune', () => {
+  /** A key whose pointer entry lives in the same shard as `key`'s. */
+  function keyInShardOf(key: string): string {
+    const shard = shardOf(key, DEFAULT_POINTER_SHARDS);
+    for (let index = 0; ; index++) {
+      if (shardOf(`neighbour-${index}`, DEFAULT_POINTER_SHARDS) === shard)
+        return `neighbour-${index}`;
+    }
+  }
+
   /** Refreshes `cat` with `count` distinct contents; returns the versions, oldest first. */
-  async function versionsOf(t: Awaited<ReturnType<typeof deployment>>, count: number) {
+  async function versionsOf(
+    t: Awaited<ReturnType<typeof deployment>>,
+    count: number,
+    fixed?: string,
+  ) {
     const versions: string[] = [];
     for (let index = 1; index <= count; index++) {
-      t.content.cat = `catalog v${index}`;
+      t.content.cat = fixed ?? `catalog v${index}`;
       const report = await t.refresh({ keys: ['cat'] });
       versions.push(report.results[0]?.info?.version as string);
     }
     return versions;
   }
 
-  it('lists versions newest first with latest, pinned and orphans marked', async () => {
+  it('lists versions newest first by the store’s clock, with latest, pinned and orphans marked', async () => {
     const t = await deployment();
     const [v1, v2, v3] = await versionsOf(t, 3);
-    // An orphan: uploaded, never published (a refresh that crashed before moving the pointer).
+    // An orphan: uploaded two hours ago, never recorded (a refresh that crashed after its upload).
     const orphan = createStateVersion(new Date(Date.now() - 7_200_000));
     await t.store.put(stateObjectName('cat', orphan), 'half a refresh');
+    await backdate(t.store, stateObjectName('cat', orphan), 7_200_000);
     const pins = [{ keys: { cat: { version: v1 } } }] as unknown as PinFile[];
     const history = await readHistory(t.store, 'cat', { pins });
     expect(history.latest?.version).toBe(v3);
@@ -458,11 +478,32 @@ describe('history, rollback and prune', () => {
       [v1, false, true, true],
       [orphan, false, false, false],
     ]);
+    expect(history.entries[0]?.generation).toBe(3);
     expect(history.entries[1]).toMatchObject({
       sha256: sha256('catalog v2'),
       size: 'catalog v2'.length,
     });
     expect(history.entries[3]?.sha256).toBeNull();
+  });
+
+  it('orders history by when the store recorded each version, not by the uploaders’ clocks', async () => {
+    const t = await deployment();
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const fast = await refreshState({
+      project: t.project,
+      openStore: t.openStore,
+      keys: ['cat'],
+      commitDelayMs: 0,
+      now: () => tomorrow,
+    });
+    t.content.cat = 'catalog v2';
+    const [later] = await versionsOf(t, 1, 'catalog v2');
+    const history = await readHistory(t.store, 'cat');
+    expect(history.entries.map((entry) => entry.version)).toEqual([
+      later,
+      fast.results[0]?.info?.version,
+    ]);
+    expect(history.latest?.version).toBe(later);
   });
 
   it('rolls back by compare-and-swap, refusing unknown and unpublished versions', async () => {
@@ -471,7 +512,8 @@ describe('history, rollback and prune', () => {
     const result = await rollbackState(t.store, 'cat', v1 as string);
     expect(result.previous?.version).toBe(v3);
     expect(result.current.version).toBe(v1);
-    expect((await readStateInfo(t.store)).document.keys.cat?.version).toBe(v1);
+    expect(result.current.generation).toBe(4);
+    expect((await pointerKeys(t.store)).cat?.version).toBe(v1);
     expect(await t.text('cat')).toBe('catalog v1');
 
     const unknown = createStateVersion();
@@ -482,29 +524,41 @@ describe('history, rollback and prune', () => {
     await expect(rollbackState(t.store, 'cat', orphan)).rejects.toThrow(/never finished/);
   });
 
-  it('loses no concurrent update to another key while rolling back', async () => {
+  it('loses no concurrent update to a key of the same pointer shard while rolling back', async () => {
     const t = await deployment();
     const [v1] = await versionsOf(t, 2);
-    // Another writer moves `flags` between every read and write of the rollback's first attempts.
+    const neighbour = keyInShardOf('cat');
+    const neighbourProject = project(t.root, [
+      component(neighbour, 'versioned', ({ statePath }) => writeFile(statePath, content)),
+    ]);
+    let content = 'neighbour 0';
+    const shard = pointerShardName(shardOf('cat', DEFAULT_POINTER_SHARDS));
+    // Another writer commits to the same shard between every read and write of the rollback's
+    // first attempts, so each of them loses its compare-and-swap and must decide again.
     let interleaved = 0;
     const racing = intercept(t.store, {
       put: async (name, body, options) => {
-        if (name === 'state-info.json' && interleaved < 3) {
+        if (name === shard && options?.ifMatch && interleaved < 3) {
           interleaved++;
-          t.content.flags = `flags during rollback ${interleaved}`;
-          await t.refresh({ keys: ['flags'] });
+          content = `neighbour ${interleaved}`;
+          await refreshState({
+            project: neighbourProject,
+            openStore: t.openStore,
+            commitDelayMs: 0,
+          });
         }
         return t.store.put(name, body, options);
       },
     });
     await rollbackState(racing, 'cat', v1 as string);
     expect(interleaved).toBe(3);
-    const { document } = await readStateInfo(t.store);
-    expect(document.keys.cat?.version).toBe(v1);
-    expect(document.keys.flags?.sha256).toBe(sha256('flags during rollback 3'));
+    const keys = await pointerKeys(t.store);
+    expect(keys.cat?.version).toBe(v1);
+    expect(keys[neighbour]?.sha256).toBe(sha256('neighbour 3'));
+    expect(keys[neighbour]?.generation).toBe(3);
   });
 
-  it('prunes beyond keep, never the latest or a pinned version, and collects orphans', async () => {
+  it('prunes beyond keep, never the latest or a pinned version, and collects old orphans', async () => {
     const t = await deployment();
     await t.refresh({ keys: ['flags'] });
     const versions = await versionsOf(t, 6);
@@ -514,10 +568,13 @@ describe('history, rollback and prune', () => {
     const oldOrphan = createStateVersion(new Date(Date.now() - 7_200_000));
     const youngOrphan = createStateVersion();
     await t.store.put(stateObjectName('cat', oldOrphan), 'crashed');
-    await backdate(t.store, stateObjectName('cat', oldOrphan), 7_200_000);
+    await backdate(t.store, stateObjectName('cat', oldOrphan), 2 * 86_400_000);
     await t.store.put(stateObjectName('cat', youngOrphan), 'still running');
+    // Two hours on, by the store's clock: past the record grace, within the orphan grace.
+    const now = new Date(Date.now() + 7_200_000);
 
-    const plan = await pruneState(t.store, { keys: ['cat'], keep: 2, pins, dryRun: true });
+    const leaseBefore = await t.store.head('lease/maintenance.json');
+    const plan = await pruneState(t.store, { keys: ['cat'], keep: 2, pins, dryRun: true, now });
     const planned = plan.deleted.map((candidate) => [candidate.version, candidate.reason]);
     expect(planned.sort()).toEqual(
       [
@@ -527,10 +584,11 @@ describe('history, rollback and prune', () => {
       ].sort(),
     );
     expect(plan.freedBytes).toBe('catalog v1'.length + 'catalog v4'.length + 'crashed'.length);
-    // A dry run deletes nothing.
+    // A dry run deletes nothing, and takes no lease.
     expect((await readHistory(t.store, 'cat')).entries).toHaveLength(8);
+    expect((await t.store.head('lease/maintenance.json'))?.etag).toBe(leaseBefore?.etag);
 
-    const done = await pruneState(t.store, { keys: ['cat'], keep: 2, pins });
+    const done = await pruneState(t.store, { keys: ['cat'], keep: 2, pins, now });
     expect(done.deleted).toHaveLength(3);
     expect(done.keptCount).toBe(5);
     const left = (await readHistory(t.store, 'cat')).entries.map((entry) => entry.version);
@@ -542,19 +600,33 @@ describe('history, rollback and prune', () => {
     expect((await readHistory(t.store, 'flags')).entries).toHaveLength(1);
   });
 
+  it('never deletes a version recorded within the record grace, whatever keep says', async () => {
+    const t = await deployment();
+    await versionsOf(t, 4);
+    const report = await pruneState(t.store, { keys: ['cat'], keep: 1 });
+    expect(report.deleted).toEqual([]);
+    expect((await readHistory(t.store, 'cat')).entries).toHaveLength(4);
+  });
+
   it('keeps versions younger than --older-than, and writes a missing record of the latest', async () => {
     const t = await deployment();
     const versions = await versionsOf(t, 3);
-    const latest = (await readStateInfo(t.store)).document.keys.cat;
+    const latest = (await pointerKeys(t.store)).cat;
     await t.store.delete(publishedRecordName(latest as never));
-    const young = await pruneState(t.store, { keys: ['cat'], keep: 1, olderThanMs: 3_600_000 });
+    const twoHoursOn = new Date(Date.now() + 7_200_000);
+    const young = await pruneState(t.store, {
+      keys: ['cat'],
+      keep: 1,
+      olderThanMs: 3 * 3_600_000,
+      now: twoHoursOn,
+    });
     expect(young.deleted).toEqual([]);
     expect(await objectNames(t.store, publishedRecordName(latest as never))).toHaveLength(1);
     const later = await pruneState(t.store, {
       keys: ['cat'],
       keep: 1,
-      olderThanMs: 3_600_000,
-      now: new Date(Date.now() + 7_200_000),
+      olderThanMs: 3 * 3_600_000,
+      now: new Date(Date.now() + 4 * 3_600_000),
     });
     expect(later.deleted.map((candidate) => candidate.version).sort()).toEqual(
       versions.slice(0, 2).sort(),
@@ -566,6 +638,7 @@ describe('history, rollback and prune', () => {
     const t = await deployment();
     const versions = await versionsOf(t, 2);
     const newest = versions[1] as string;
+    const now = new Date(Date.now() + 7_200_000);
     // The states/ listing misses the newest version, as if the refresh landed between listings.
     const racing = intercept(t.store, {
       list: async (prefix, options) => {
@@ -574,48 +647,98 @@ describe('history, rollback and prune', () => {
         return { ...page, items: page.items.filter((item) => !item.name.endsWith(newest)) };
       },
     });
-    await pruneState(racing, { keys: ['cat'], keep: 5 });
+    await pruneState(racing, { keys: ['cat'], keep: 5, now });
     expect(
       (await readHistory(t.store, 'cat')).entries.find((e) => e.version === newest)?.published,
     ).toBe(true);
 
-    // A version id two hours old on an object written just now (the uploader's clock is behind):
-    // it may belong to a refresh still running, so it is not an orphan yet.
-    const skewed = createStateVersion(new Date(Date.now() - 7_200_000));
+    // A version id two days old on an object written just now (the uploader's clock is behind):
+    // by the store's clock it is young and may belong to a refresh still running.
+    const skewed = createStateVersion(new Date(Date.now() - 2 * 86_400_000));
     await t.store.put(stateObjectName('cat', skewed), 'still uploading');
     const report = await pruneState(t.store, { keys: ['cat'], keep: 5 });
     expect(report.deleted).toEqual([]);
   });
 
-  it('fails a rollback loudly when its version is deleted under it', async () => {
+  it('never lets a rollback and a prune interleave: the second waits for the lease', async () => {
     const t = await deployment();
-    const [v1] = (await versionsOf(t, 2)) as [string, string];
-    const racing = intercept(t.store, {
-      put: async (name, body, options) => {
-        const result = await t.store.put(name, body, options);
-        if (name === 'state-info.json') await t.store.delete(stateObjectName('cat', v1));
-        return result;
+    const [v1] = (await versionsOf(t, 3)) as [string, string, string];
+    const now = new Date(Date.now() + 7_200_000);
+    let rollback: Promise<unknown> | undefined;
+    // The rollback to v1 starts while the prune is deleting v1.
+    const pausing = intercept(t.store, {
+      delete: async (name, options) => {
+        if (name === stateObjectName('cat', v1) && !rollback) {
+          rollback = rejection(rollbackState(t.store, 'cat', v1));
+          await delay(300);
+        }
+        return t.store.delete(name, options);
       },
     });
-    await expect(rollbackState(racing, 'cat', v1)).rejects.toThrow(
-      /was deleted while rolling back/,
-    );
+    const pruned = await pruneState(pausing, { keys: ['cat'], keep: 1, now });
+    expect(pruned.deleted.map((candidate) => candidate.version)).toContain(v1);
+    // It waited for the prune, then found v1 gone: latest never names a deleted version.
+    const error = await rollback;
+    expect(error).toBeInstanceOf(StateNotFoundError);
+    expect((error as Error).message).toMatch(/has no version|is gone/);
+    const latest = (await pointerKeys(t.store)).cat;
+    expect(await t.store.head(stateObjectName('cat', latest?.version as string))).toBeDefined();
   });
 
-  it('spares a version that became latest while the prune was deciding', async () => {
+  it('fails a second maintenance operation past its wait, naming the holder', async () => {
     const t = await deployment();
-    const [v1, v2] = (await versionsOf(t, 3)) as [string, string, string];
-    // A rollback lands after the plan is made and before the pointer is read again.
+    const [v1] = (await versionsOf(t, 2)) as [string, string];
+    let failure: unknown;
+    const holding = intercept(t.store, {
+      list: async (prefix, options) => {
+        failure ??= await rejection(rollbackState(t.store, 'cat', v1, { leaseWaitMs: 300 }));
+        return t.store.list(prefix, options);
+      },
+    });
+    await pruneState(holding, { keys: ['cat'], keep: 5 });
+    expect(failure).toBeInstanceOf(LeaseError);
+    expect((failure as Error).message).toMatch(
+      new RegExp(`held by prune \\(process ${process.pid} on .+, since .+\\)`),
+    );
+    expect((failure as Error).message).toMatch(/expires 30 s after its holder's last heartbeat/);
+  });
+
+  it('spares a version that became latest or pinned while the prune was deciding', async () => {
+    const t = await deployment();
+    const [v1, v2, v3] = (await versionsOf(t, 4)) as [string, string, string, string];
+    const now = new Date(Date.now() + 7_200_000);
+    const shard = pointerShardName(shardOf('cat', DEFAULT_POINTER_SHARDS));
+    const old = (await readHistory(t.store, 'cat')).entries.find((entry) => entry.version === v1);
+    const v1Info: StateInfo = {
+      key: 'cat',
+      management: 'versioned',
+      version: v1,
+      createdAt: old?.createdAt as string,
+      sha256: old?.sha256 as string,
+      size: old?.size as number,
+    };
+    // After the plan, before the deletes: a writer that holds no lease (an older defstate) moves
+    // latest back to v1, and a deploy pins v2.
     let reads = 0;
     const racing = intercept(t.store, {
       get: async (name, options) => {
-        if (name === 'state-info.json' && ++reads === 2) await rollbackState(t.store, 'cat', v1);
+        if (name === shard && ++reads === 2) {
+          await updatePointer(t.store, [
+            { key: 'cat', decide: () => ({ action: 'set', info: v1Info, result: 0 }) },
+          ]);
+        }
         return (t.store as BlobStore).get(name, options);
       },
     });
-    const report = await pruneState(racing, { keys: ['cat'], keep: 1 });
-    expect(report.deleted.map((candidate) => candidate.version)).toEqual([v2]);
+    const pinnedLater = [{ keys: { cat: { version: v2 } } }] as unknown as PinFile[];
+    const report = await pruneState(racing, {
+      keys: ['cat'],
+      keep: 1,
+      now,
+      reloadPins: async () => pinnedLater,
+    });
+    expect(report.deleted.map((candidate) => candidate.version)).toEqual([v3]);
     const left = (await readHistory(t.store, 'cat')).entries.map((entry) => entry.version);
-    expect(left).toContain(v1);
+    expect(left).toEqual(expect.arrayContaining([v1, v2]));
   });
 });

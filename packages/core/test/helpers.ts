@@ -15,7 +15,7 @@ import type {
   RetryRuntime,
   StateInfo,
 } from '../src/index.js';
-import { createStateVersion } from '../src/index.js';
+import { createStateVersion, readPointer } from '../src/index.js';
 
 /** A fresh folder under the OS temp dir, removed when the current test finishes. */
 export async function useTempDir(label = 'core'): Promise<string> {
@@ -74,6 +74,7 @@ export function countingStore(store: BlobStore) {
   const counted: BlobStore = {
     adapter: store.adapter,
     location: store.location,
+    ...(store.endpoint ? { endpoint: store.endpoint } : {}),
     capabilities: store.capabilities,
     get: (...args) => {
       calls.get++;
@@ -155,4 +156,9 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   );
   expect(error).toBeInstanceOf(Error);
   return error as Error;
+}
+
+/** Every key's latest entry in a store, whatever its pointer layout, as a plain object. */
+export async function pointerKeys(store: BlobStore): Promise<Record<string, StateInfo>> {
+  return Object.fromEntries((await readPointer(store)).entries);
 }

@@ -3,15 +3,18 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_POINTER_SHARDS,
   FileBlobStore,
   IntegrityError,
   InvalidKeyError,
+  LAYOUT_OBJECT,
   loadState,
   loadStates,
   localStatePaths,
+  pointerShardName,
   refreshState,
-  STATE_INFO_OBJECT,
   StateNotFoundError,
+  shardOf,
   stateObjectName,
 } from '../src/index.js';
 import {
@@ -70,12 +73,14 @@ describe('loadState', () => {
     );
     expect(await readFileText(first.path)).toBe('big catalog');
     const object = stateObjectName('catalog', info?.version as string);
-    expect(counted.calls.gotNames).toEqual([STATE_INFO_OBJECT, object]);
+    const shard = pointerShardName(shardOf('catalog', DEFAULT_POINTER_SHARDS));
+    expect(counted.calls.gotNames).toEqual([LAYOUT_OBJECT, shard, object]);
 
     const second = await loadState('catalog', options);
     expect(second).toEqual(first);
-    // Only the pointer is read again; the state itself comes from the cache.
-    expect(counted.calls.gotNames).toEqual([STATE_INFO_OBJECT, object, STATE_INFO_OBJECT]);
+    // Only the key's pointer shard is read again (the layout is known); the state itself comes
+    // from the cache.
+    expect(counted.calls.gotNames).toEqual([LAYOUT_OBJECT, shard, object, shard]);
   });
 
   it('refuses a stored object that does not match its sha256, caching nothing', async () => {
@@ -200,7 +205,12 @@ describe('loadState', () => {
       'B',
       'C',
     ]);
-    expect(counted.calls.gotNames.filter((name) => name === STATE_INFO_OBJECT)).toHaveLength(1);
+    const shards = new Set(
+      ['a', 'b', 'c'].map((key) => pointerShardName(shardOf(key, DEFAULT_POINTER_SHARDS))),
+    );
+    expect(counted.calls.gotNames.filter((name) => name.startsWith('pointer/')).sort()).toEqual(
+      [...shards].sort(),
+    );
   });
 });
 

@@ -6,21 +6,24 @@ import {
   AbortedError,
   type Component,
   ConfigError,
+  DEFAULT_POINTER_SHARDS,
   FileBlobStore,
   LOCAL_STATE_DIR,
   listAll,
   localStatePaths,
+  pointerShardName,
   publishedRecordName,
   type RefreshEvent,
   RefreshFailedError,
   type RefreshStateOptions,
+  readLastRefresh,
   readLocalStateInfo,
-  readStateInfo,
   readText,
   refreshState,
   STATES_PREFIX,
   type StateInfo,
   StorageError,
+  shardOf,
   stateObjectName,
   TimeoutError,
   UsageError,
@@ -30,6 +33,7 @@ import {
   countingStore,
   fakeRuntime,
   listFiles,
+  pointerKeys,
   project,
   sha256,
   useTempDir,
@@ -96,15 +100,18 @@ describe('refreshState', () => {
     expect(await readLocalStateInfo(t.root, 'dbt/manifest')).toEqual(local?.info);
 
     const versioned = report.results[1];
-    const { document } = await readStateInfo(t.store);
+    const document = { keys: await pointerKeys(t.store) };
     expect(document.keys.Fivetran).toEqual(versioned?.info);
     const version = versioned?.info?.version as string;
     // The state object, the pointer, and the record that the refresh finished with that version.
     expect(await t.objects()).toEqual([
+      'layout.json',
+      pointerShardName(shardOf('Fivetran', DEFAULT_POINTER_SHARDS)),
       publishedRecordName(versioned?.info as StateInfo),
       'state-info.json',
       stateObjectName('Fivetran', version),
     ]);
+    expect(versioned?.info?.generation).toBe(1);
     expect((await readText(t.store, stateObjectName('Fivetran', version))).text).toBe(
       'versioned state',
     );
@@ -139,7 +146,7 @@ describe('refreshState', () => {
     const second = await t.run();
     expect(statusOf(second)).toEqual({ v: 'refreshed' });
     expect(second.results[0]?.info?.version).not.toBe(first.results[0]?.info?.version);
-    expect((await readStateInfo(t.store)).document.keys.v?.sha256).toBe(sha256('two'));
+    expect((await pointerKeys(t.store)).v?.sha256).toBe(sha256('two'));
     // The old version stays: versions are immutable.
     expect((await t.objects()).filter((name) => name.startsWith(STATES_PREFIX))).toHaveLength(2);
   });
@@ -175,7 +182,7 @@ describe('refreshState', () => {
     expect(bad?.error?.message).toContain('catalog API said 401');
     expect(bad?.attempts).toBe(1);
     expect(await readFile(localStatePaths(t.root, 'good-local').state, 'utf8')).toBe('ok');
-    expect(Object.keys((await readStateInfo(t.store)).document.keys)).toEqual(['good-versioned']);
+    expect(Object.keys(await pointerKeys(t.store))).toEqual(['good-versioned']);
   });
 
   it('fails only the versioned keys when the store cannot be reached', async () => {
@@ -319,9 +326,10 @@ describe('refreshState', () => {
     // A delay longer than the run: the batch closes when every key has finished.
     const report = await t.run({ commitDelayMs: 60_000, concurrency: 16 });
     expect(report.ok).toBe(true);
-    expect(report.stateInfoWrites).toBeGreaterThanOrEqual(1);
-    expect(report.stateInfoWrites).toBeLessThanOrEqual(5);
-    const { document } = await readStateInfo(t.store);
+    // One batch: one compare-and-swap per pointer shard the keys fall in, not one per key.
+    const shards = new Set(keys.map((key) => shardOf(key, DEFAULT_POINTER_SHARDS)));
+    expect(report.pointerWrites).toBe(shards.size);
+    const document = { keys: await pointerKeys(t.store) };
     expect(Object.keys(document.keys).sort()).toEqual([...keys].sort());
   });
 
@@ -365,13 +373,35 @@ describe('refreshState', () => {
     expect(t.events[1]).toEqual({ type: 'log', key: 'a', message: 'fetching' });
   });
 
-  it('fails every key when the run is cancelled', async () => {
+  it('runs no key, and fails none, when the run is cancelled before it starts', async () => {
     const controller = new AbortController();
     controller.abort();
-    const t = await setup([component('a', 'local', 'a')]);
+    const t = await setup([component('a', 'local', 'a'), component('b', 'versioned', 'b')]);
     const report = await t.run({ signal: controller.signal });
-    expect(report.results[0]?.status).toBe('failed');
-    expect(report.results[0]?.error).toBeInstanceOf(AbortedError);
+    expect(report.interrupted).toBe(true);
+    expect(report.ok).toBe(false);
+    expect(statusOf(report)).toEqual({ a: 'not-run', b: 'not-run' });
+    expect(report.results[0]?.error).toBeUndefined();
+    expect(t.events.map((event) => event.type)).toEqual(['end', 'end']);
+  });
+
+  it('reports keys stopped by an interruption as cancelled, and records no failure', async () => {
+    const controller = new AbortController();
+    const t = await setup([
+      component('done', 'local', 'done'),
+      component('slow', 'local', async ({ signal }) => {
+        controller.abort();
+        await new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      }),
+      component('later', 'local', 'later'),
+    ]);
+    const report = await t.run({ signal: controller.signal, concurrency: 1 });
+    expect(statusOf(report)).toEqual({ done: 'refreshed', slow: 'cancelled', later: 'not-run' });
+    expect(report.results[1]?.error).toBeInstanceOf(AbortedError);
+    const record = await readLastRefresh(t.root);
+    expect(Object.keys(record?.keys ?? {})).toEqual(['done']);
   });
 
   it('removes staging folders of processes that are gone', async () => {

@@ -2,10 +2,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_POINTER_SHARDS,
   FileBlobStore,
+  LAYOUT_OBJECT,
   localStatePaths,
+  pointerShardName,
   readStatus,
   refreshState,
+  shardOf,
   UsageError,
 } from '../src/index.js';
 import { component, countingStore, project, useTempDir } from './helpers.js';
@@ -31,12 +35,18 @@ async function setup(versionedKeys: number) {
 }
 
 describe('readStatus', () => {
-  it.each([1, 60])('reads the store once for %i versioned keys', async (count) => {
+  it.each([1, 60])('reads each pointer shard once for %i versioned keys', async (count) => {
     const t = await setup(count);
     const counted = countingStore(t.store);
     const status = await readStatus(t.declared, { openStore: async () => counted.store });
 
-    expect(counted.calls.get).toBe(1);
+    // The layout manifest, then each pointer shard the keys fall in, once.
+    const shards = new Set(
+      Array.from({ length: count }, (_, index) =>
+        pointerShardName(shardOf(`versioned-${index}`, DEFAULT_POINTER_SHARDS)),
+      ),
+    );
+    expect(counted.calls.gotNames.sort()).toEqual([LAYOUT_OBJECT, ...shards].sort());
     expect(counted.calls.list + counted.calls.head).toBe(0);
     expect(status.storeLocation).toBe(t.store.location);
     expect(status.keys).toHaveLength(count + 2);

@@ -10,7 +10,7 @@ import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
+import { readPointer } from '../versioned/pointer.js';
 import { writePins } from './pins.js';
 
 export interface PinProjectOptions {
@@ -35,21 +35,32 @@ export async function pinProject(
   options: PinProjectOptions = {},
 ): Promise<PinFile> {
   const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
-  const latest = store
-    ? (await withRetry(() => readStateInfo(store, { signal }), { policy, runtime, signal }))
-        .document.keys
-    : {};
+  const versionedKeys = project.components
+    .filter(({ key, management }) => management === 'versioned' && !options.produced?.has(key))
+    .map(({ key }) => key);
+  const latest =
+    store && versionedKeys.length > 0
+      ? (
+          await withRetry(() => readPointer(store, { keys: versionedKeys, signal }), {
+            policy,
+            runtime,
+            signal,
+          })
+        ).entries
+      : new Map<string, StateInfo>();
   const infos = await Promise.all(
     project.components.map(
       async ({ key, management }) =>
         options.produced?.get(key) ??
-        (management === 'local' ? await readPresentLocalInfo(project.root, key) : latest[key]),
+        (management === 'local' ? await readPresentLocalInfo(project.root, key) : latest.get(key)),
     ),
   );
   const missing = project.components.filter((_component, index) => !infos[index]);
   if (missing.length > 0) {
     const keys = missing.map(({ key }) => `"${key}"`).join(', ');
-    throw new UsageError(`Cannot pin: ${missing.length} declared key(s) have no state: ${keys}.`, {
+    const count =
+      missing.length === 1 ? '1 declared key has' : `${missing.length} declared keys have`;
+    throw new UsageError(`Cannot pin: ${count} no state: ${keys}.`, {
       hint: 'A deployment needs state for every declared key; refresh them all (no --key) first.',
     });
   }

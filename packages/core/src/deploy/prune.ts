@@ -6,26 +6,48 @@ import type { StateInfo } from '../model/state-info.js';
 import { compareStateVersions, versionCreatedAt } from '../model/state-version.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { publishedRecordName, stateObjectName } from '../versioned/layout.js';
-import { readStoredVersions, writePublishedRecords } from '../versioned/published.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
+import { type MaintenanceLease, withMaintenanceLease } from '../versioned/lease.js';
+import { readPointer } from '../versioned/pointer.js';
+import { prepareStoreForWrites } from '../versioned/pointer-writer.js';
+import {
+  ORPHAN_GRACE_MS,
+  RECORD_GRACE_MS,
+  readStoredVersions,
+  type StoredVersions,
+  writePublishedRecords,
+} from '../versioned/published.js';
 
 export interface PruneOptions {
   /** The versioned keys to prune. */
   keys: readonly string[];
   /** Published versions to keep per key, newest first (the latest is kept besides). */
   keep: number;
-  /** Delete only versions older than this, in ms. */
+  /** Delete only versions older than this, in ms, by the store's clock. */
   olderThanMs?: number;
   /** Every version these pin files name is kept. */
   pins?: readonly PinFile[];
+  /**
+   * Reads the pin files again. Called just before each key's versions are deleted, so that a
+   * pin file written during the prune still protects what it names.
+   */
+  reloadPins?: () => Promise<readonly PinFile[]>;
   dryRun?: boolean;
   /**
-   * An unpublished version younger than this may belong to a refresh still running, so it is not
-   * taken for an orphan yet. One hour by default.
+   * An unrecorded object younger than this may belong to an upload still under way, so it is not
+   * taken for an orphan yet. `ORPHAN_GRACE_MS` (a day) by default.
    */
   orphanGraceMs?: number;
+  /**
+   * A recorded version younger than this may be about to become latest (its refresh is between
+   * its record and its commit), so it is never deleted. `RECORD_GRACE_MS` (an hour) by default;
+   * lower it only when no refresh of these keys is running.
+   */
+  recordGraceMs?: number;
+  /** The store's current time; read from the store itself (the lease's timestamp) by default. */
   now?: Date;
   signal?: AbortSignal;
+  /** For the maintenance lease: how long to wait for another holder, in ms. */
+  leaseWaitMs?: number;
 }
 
 export interface PruneCandidate {
@@ -44,105 +66,196 @@ export interface PruneReport {
   /** Versions left in place. */
   keptCount: number;
   freedBytes: number;
+  /** Temporary uploads of interrupted refreshes that were cleaned up. */
+  abandonedUploads: number;
 }
 
-export const DEFAULT_ORPHAN_GRACE_MS = 60 * 60_000;
+export const DEFAULT_ORPHAN_GRACE_MS = ORPHAN_GRACE_MS;
 
 /**
- * Deletes old versions of versioned keys. Never the latest version, never one a given pin file
- * names, never one of the `keep` newest published versions, and, with `olderThanMs`, never one
- * younger than that. Orphans (uploaded by refreshes that crashed before publishing) are collected
- * once older than the grace period, whatever `keep` says.
+ * Deletes old versions of versioned keys, holding the store's maintenance lease so that no
+ * rollback (or other prune) runs meanwhile. Never the latest version, never one a pin file names,
+ * never one of the `keep` newest published versions, never one recorded in the last
+ * `RECORD_GRACE_MS` (a refresh may be about to make it latest), and, with `olderThanMs`, never
+ * one younger than that. Orphans (uploaded by refreshes that crashed before recording them) are
+ * collected once older than the grace period, whatever `keep` says. Every age and "newest" is by
+ * the store's clock: the timestamps it put on the objects and on the lease (a dry run, which
+ * writes nothing, not even the lease, uses this machine's clock instead).
  *
- * The pointer is read again just before deleting, and a version that became latest meanwhile (a
- * rollback) is spared. The state object is deleted before its record, so an interrupted prune
- * leaves at worst a record without bytes, which the next prune removes.
+ * Just before a key's versions are deleted, the key's pointer entry and the pin files are read
+ * again, and a version that became latest or pinned meanwhile is spared. That suffices: under
+ * the lease, only refreshes move the pointer, and a refresh only ever makes latest a version it
+ * recorded itself moments before, which the record grace protects. Each state object is deleted
+ * before its record, so an interrupted prune leaves at worst a record without bytes, which the
+ * next prune removes.
  */
 export async function pruneState(store: BlobStore, options: PruneOptions): Promise<PruneReport> {
-  const { keep, pins = [], dryRun = false, signal } = options;
+  const { keep, signal } = options;
   if (!Number.isInteger(keep) || keep < 1) {
     throw new UsageError('keep must be a whole number ≥ 1: prune never deletes every version.');
   }
-  const now = (options.now ?? new Date()).getTime();
-  const orphanGraceMs = options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-  const readLatest = async () =>
-    (await withRetry(() => readStateInfo(store, { signal }), retry)).document.keys;
-  const latest = await readLatest();
-  const limit = createLimit(8);
+  // A dry run writes nothing, not even the lease: it judges ages by this machine's clock.
+  if (options.dryRun) return pruneUnderLease(store, options, NO_LEASE);
+  await prepareStoreForWrites(store, { signal });
+  return withMaintenanceLease(
+    store,
+    {
+      operation: 'prune',
+      signal,
+      ...(options.leaseWaitMs !== undefined ? { waitMs: options.leaseWaitMs } : {}),
+    },
+    (lease) => pruneUnderLease(store, options, lease),
+  );
+}
 
-  const candidates: PruneCandidate[] = [];
-  /** The published record of each superseded candidate, deleted after its state object. */
-  const records = new Map<PruneCandidate, string>();
-  const danglingRecords: StateInfo[] = [];
+const NO_LEASE: MaintenanceLease = {
+  signal: new AbortController().signal,
+  assertHeld: () => {},
+  storeNow: () => undefined,
+};
+
+async function pruneUnderLease(
+  store: BlobStore,
+  options: PruneOptions,
+  lease: MaintenanceLease,
+): Promise<PruneReport> {
+  const { dryRun = false, signal } = options;
+  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const storeNow = () => (options.now ?? lease.storeNow() ?? new Date()).getTime();
+  const orphanGraceMs = options.orphanGraceMs ?? ORPHAN_GRACE_MS;
+  const recordGraceMs = options.recordGraceMs ?? RECORD_GRACE_MS;
+  const abandonedUploads = dryRun
+    ? 0
+    : await (store.removeAbandonedUploads?.({ olderThanMs: orphanGraceMs, signal }) ?? 0);
+
+  const plans: KeyPlan[] = [];
   let keptCount = 0;
   for (const key of options.keys) {
-    const stored = await readStoredVersions(store, key, { signal });
-    const current = latest[key];
-    // Self-healing: a latest version whose record was never written is published all the same.
-    if (current && !stored.records.has(current.version) && stored.objects.has(current.version)) {
-      stored.records.set(current.version, current);
-      if (!dryRun) await writePublishedRecords(store, [current], { signal });
+    const [stored, { entries }] = await Promise.all([
+      readStoredVersions(store, key, { signal }),
+      readPointer(store, { keys: [key], signal }),
+    ]);
+    const latest = entries.get(key);
+    // Self-healing: a latest version whose record was never written (by a refresh of an older
+    // defstate that died between its pointer move and its record) is published all the same.
+    if (latest && !stored.records.has(latest.version) && stored.objects.has(latest.version)) {
+      stored.records.set(latest.version, { info: latest });
+      if (!dryRun) await writePublishedRecords(store, [latest], { signal });
     }
-    const pinned = new Set(pins.flatMap((file) => file.keys[key]?.version ?? []));
-    const newestPublished = new Set(
-      [...stored.records.keys()]
-        .filter((version) => stored.objects.has(version))
-        .sort((a, b) => compareStateVersions(b, a))
-        .slice(0, keep),
-    );
-    for (const [version, { size, lastModified }] of stored.objects) {
-      const createdAt = versionCreatedAt(version);
-      const age = now - Date.parse(createdAt);
-      const published = stored.records.has(version);
-      const protectedVersion =
-        version === current?.version || pinned.has(version) || newestPublished.has(version);
-      // An orphan's age is the store's own clock when it has one: a version id carries the clock
-      // of the machine that refreshed, which may be behind, and a young upload must be spared.
-      const uploadAge = lastModified ? Math.min(age, now - lastModified.getTime()) : age;
-      const oldEnough =
-        age > (options.olderThanMs ?? 0) && (published || uploadAge > orphanGraceMs);
-      if (protectedVersion || !oldEnough) {
-        keptCount++;
-        continue;
-      }
-      const candidate: PruneCandidate = {
-        key,
-        version,
-        size,
-        createdAt,
-        reason: published ? 'superseded' : 'orphan',
-      };
-      candidates.push(candidate);
-      const record = stored.records.get(version);
-      if (record) records.set(candidate, publishedRecordName(record));
-    }
-    for (const info of stored.records.values()) {
-      if (!stored.objects.has(info.version)) danglingRecords.push(info);
-    }
+    const plan = planKey(key, stored, latest, options, storeNow(), {
+      orphanGraceMs,
+      recordGraceMs,
+    });
+    keptCount += plan.kept;
+    plans.push(plan);
+  }
+  const candidates = plans.flatMap((plan) => plan.candidates);
+  if (dryRun) {
+    return {
+      dryRun,
+      deleted: candidates,
+      keptCount,
+      freedBytes: sum(candidates),
+      abandonedUploads,
+    };
   }
 
-  if (dryRun) return { dryRun, deleted: candidates, keptCount, freedBytes: sum(candidates) };
-  const latestNow = candidates.length > 0 ? await readLatest() : latest;
-  const deleted = candidates.filter(({ key, version }) => latestNow[key]?.version !== version);
-  keptCount += candidates.length - deleted.length;
+  const deleted: PruneCandidate[] = [];
+  const limit = createLimit(8);
   const remove = (name: string) =>
-    limit(() => withRetry(() => store.delete(name, { signal }), retry));
-  await Promise.all([
-    ...deleted.map(async (candidate) => {
-      await remove(stateObjectName(candidate.key, candidate.version));
-      const record = records.get(candidate);
-      if (record) await remove(record);
-    }),
-    // A record whose object was missing from the listing: delete it only if the object really
-    // is gone (an interrupted prune), never because a listing raced a refresh.
-    ...danglingRecords.map(async (info) => {
-      const object = stateObjectName(info.key, info.version);
-      const present = await withRetry(() => store.head(object, { signal }), retry);
-      if (!present) await remove(publishedRecordName(info));
-    }),
-  ]);
-  return { dryRun, deleted, keptCount, freedBytes: sum(deleted) };
+    limit(() => {
+      lease.assertHeld();
+      return withRetry(() => store.delete(name, { signal }), retry);
+    });
+  for (const plan of plans) {
+    if (plan.candidates.length === 0 && plan.danglingRecords.length === 0) continue;
+    lease.assertHeld();
+    const [{ entries }, pins] = await Promise.all([
+      readPointer(store, { keys: [plan.key], signal }),
+      options.reloadPins ? options.reloadPins() : Promise.resolve(options.pins ?? []),
+    ]);
+    const spared = new Set(pins.flatMap((file) => file.keys[plan.key]?.version ?? []));
+    const latestNow = entries.get(plan.key)?.version;
+    if (latestNow) spared.add(latestNow);
+    const now = plan.candidates.filter((candidate) => !spared.has(candidate.version));
+    keptCount += plan.candidates.length - now.length;
+    await Promise.all([
+      ...now.map(async (candidate) => {
+        await remove(stateObjectName(candidate.key, candidate.version));
+        const record = plan.records.get(candidate.version);
+        if (record) await remove(publishedRecordName(record));
+        deleted.push(candidate);
+      }),
+      // A record whose object was missing from the listing: delete it only if the object really
+      // is gone (an interrupted prune), never because a listing raced an upload.
+      ...plan.danglingRecords.map(async (info) => {
+        const present = await withRetry(
+          () => store.head(stateObjectName(info.key, info.version), { signal }),
+          retry,
+        );
+        if (!present) await remove(publishedRecordName(info));
+      }),
+    ]);
+  }
+  deleted.sort((a, b) => a.key.localeCompare(b.key) || compareStateVersions(a.version, b.version));
+  return { dryRun, deleted, keptCount, freedBytes: sum(deleted), abandonedUploads };
+}
+
+interface KeyPlan {
+  key: string;
+  candidates: PruneCandidate[];
+  /** The record of each candidate that has one, by version. */
+  records: Map<string, StateInfo>;
+  danglingRecords: StateInfo[];
+  kept: number;
+}
+
+/** Which of one key's versions may go, by the rules above, as of the store time `now`. */
+function planKey(
+  key: string,
+  stored: StoredVersions,
+  latest: StateInfo | undefined,
+  options: PruneOptions,
+  now: number,
+  graces: { orphanGraceMs: number; recordGraceMs: number },
+): KeyPlan {
+  const pinned = new Set((options.pins ?? []).flatMap((file) => file.keys[key]?.version ?? []));
+  const recordedAt = (version: string) =>
+    (
+      stored.records.get(version)?.lastModified ?? stored.objects.get(version)?.lastModified
+    )?.getTime();
+  const newest = new Set(
+    [...stored.records.keys()]
+      .filter((version) => stored.objects.has(version))
+      .sort((a, b) => (recordedAt(b) ?? 0) - (recordedAt(a) ?? 0) || compareStateVersions(b, a))
+      .slice(0, options.keep),
+  );
+  const plan: KeyPlan = { key, candidates: [], records: new Map(), danglingRecords: [], kept: 0 };
+  for (const [version, object] of stored.objects) {
+    const record = stored.records.get(version);
+    // With no time from the store, a version counts as brand new: it is never deleted.
+    const age = now - (recordedAt(version) ?? now);
+    const oldEnough =
+      age > (options.olderThanMs ?? 0) &&
+      age >= (record ? graces.recordGraceMs : graces.orphanGraceMs);
+    const keep = version === latest?.version || pinned.has(version) || newest.has(version);
+    if (keep || !oldEnough) {
+      plan.kept++;
+      continue;
+    }
+    plan.candidates.push({
+      key,
+      version,
+      size: object.size,
+      createdAt: record?.info.createdAt ?? versionCreatedAt(version),
+      reason: record ? 'superseded' : 'orphan',
+    });
+    if (record) plan.records.set(version, record.info);
+  }
+  for (const { info } of stored.records.values()) {
+    if (!stored.objects.has(info.version)) plan.danglingRecords.push(info);
+  }
+  return plan;
 }
 
 function sum(candidates: readonly PruneCandidate[]): number {

@@ -1,10 +1,9 @@
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { readPresentLocalInfo } from '../local/local-state.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
 import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
+import { readPointer } from '../versioned/pointer.js';
 
 export interface KeyStatus {
   key: string;
@@ -28,8 +27,8 @@ export interface ReadStatusOptions {
 }
 
 /**
- * The current state of every declared key. Versioned keys cost one read of the state info
- * document however many there are; local keys read their `info.json`.
+ * The current state of every declared key. Versioned keys cost one read of each pointer shard
+ * however many keys there are; local keys read their `info.json`.
  */
 export async function readStatus(
   project: Project,
@@ -37,18 +36,19 @@ export async function readStatus(
 ): Promise<StatusReport> {
   const components = selectComponents(project, options.keys, options.management);
   let storeLocation: string | undefined;
-  let latest: Record<string, StateInfo> = {};
-  if (components.some((component) => component.management === 'versioned') && options.openStore) {
+  let latest = new Map<string, StateInfo>();
+  const versioned = components.filter(({ management }) => management === 'versioned');
+  if (versioned.length > 0 && options.openStore) {
     const store = await options.openStore();
     storeLocation = store.location;
-    const read = () => readStateInfo(store, { signal: options.signal });
-    const policy = DEFAULT_RETRY_POLICY;
-    latest = (await withRetry(read, { policy, signal: options.signal })).document.keys;
+    // The shards the keys fall in, each read once: at most the shard count, however many keys.
+    const keys = versioned.map(({ key }) => key);
+    ({ entries: latest } = await readPointer(store, { keys, signal: options.signal }));
   }
   const keys = await Promise.all(
     components.map(async ({ key, management, description }): Promise<KeyStatus> => {
       const info =
-        management === 'local' ? await readPresentLocalInfo(project.root, key) : latest[key];
+        management === 'local' ? await readPresentLocalInfo(project.root, key) : latest.get(key);
       return { key, management, ...(description ? { description } : {}), info };
     }),
   );

@@ -10,7 +10,7 @@ import type { Project } from '../project/load-project.js';
 import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
+import { readPointer } from '../versioned/pointer.js';
 import { freshSince, readLastRefresh } from './last-refresh.js';
 import { pinFilePath, readPins } from './pins.js';
 import { pulledStatePath } from './pulled.js';
@@ -106,13 +106,14 @@ export async function verifyState(
 
   let store: BlobStore | undefined;
   let storeFailed = false;
-  let latest: Record<string, StateInfo> = {};
+  let latest = new Map<string, StateInfo>();
   if (components.some((component) => component.management === 'versioned') && options.openStore) {
     try {
       store = await options.openStore();
-      const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-      latest = (await withRetry(() => readStateInfo(store as BlobStore, { signal }), retry))
-        .document.keys;
+      const keys = components
+        .filter(({ management }) => management === 'versioned')
+        .map(({ key }) => key);
+      ({ entries: latest } = await readPointer(store, { keys, signal }));
     } catch (error) {
       report(null, 'store-error', `The store could not be read: ${describeError(error)}`);
       store = undefined;
@@ -154,7 +155,7 @@ export async function verifyState(
   };
 
   const checkVersioned = async (key: string, pinned: StateInfo | undefined) => {
-    const info = pinned ?? latest[key];
+    const info = pinned ?? latest.get(key);
     if (pinned) {
       const pulled = pulledStatePath(project.root, pinned);
       const digest = await hashFile(pulled).catch(() => undefined);

@@ -12,7 +12,7 @@ import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
+import { readPointer } from '../versioned/pointer.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
 
 export interface LoadStateOptions {
@@ -71,7 +71,7 @@ export async function loadStates(
   options: LoadStateOptions = {},
 ): Promise<LoadedState[]> {
   for (const key of keys) assertStateKey(key);
-  const session = new LoadSession(resolve(options.projectRoot ?? process.cwd()), options);
+  const session = new LoadSession(resolve(options.projectRoot ?? process.cwd()), keys, options);
   const limit = createLimit(8);
   try {
     const pins = options.ignorePins ? undefined : await readPins(session.projectRoot);
@@ -182,7 +182,7 @@ async function loadLatestState(
 ): Promise<LoadedState> {
   const { projectRoot, options } = session;
   const store = await session.store();
-  const info = (await session.latest())[key];
+  const info = (await session.latest()).get(key);
   if (!info) {
     // Without `management` the key may be a local one never refreshed: name both places.
     const where = guessed
@@ -214,11 +214,13 @@ let warnedAboutDefault = false;
  */
 class LoadSession {
   #store: Promise<BlobStore> | undefined;
-  #latest: Promise<Record<string, StateInfo>> | undefined;
+  #latest: Promise<Map<string, StateInfo>> | undefined;
   readonly #cacheDir: string;
 
   constructor(
     readonly projectRoot: string,
+    /** Every key of this load: the latest pointer is read once, for the shards they are in. */
+    readonly keys: readonly string[],
     readonly options: LoadStateOptions,
   ) {
     this.#cacheDir = options.cacheDir ?? defaultCacheDir(options.env ?? process.env);
@@ -234,9 +236,10 @@ class LoadSession {
     return this.#store;
   }
 
-  latest(): Promise<Record<string, StateInfo>> {
+  latest(): Promise<Map<string, StateInfo>> {
     this.#latest ??= this.store().then(
-      async (store) => (await readStateInfo(store, { signal: this.options.signal })).document.keys,
+      async (store) =>
+        (await readPointer(store, { keys: this.keys, signal: this.options.signal })).entries,
     );
     return this.#latest;
   }

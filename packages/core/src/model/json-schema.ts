@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { LeaseSchema } from './lease.js';
 import { PinFileSchema } from './pin-file.js';
+import { LayoutManifestSchema, LegacyPointerStubSchema, PointerShardSchema } from './pointer.js';
 import { StateInfoDocumentSchema, StateInfoSchema } from './state-info.js';
 
 /**
@@ -16,7 +18,27 @@ export function stateJsonSchemas(): Record<string, unknown> {
     'state-info-document.schema.json': {
       ...z.toJSONSchema(StateInfoDocumentSchema),
       $id: 'https://defstate.dev/schema/state-info-document.schema.json',
-      title: 'defstate state info document',
+      title: 'defstate state info document (state-info.json, pointer layout 1)',
+    },
+    'layout.schema.json': {
+      ...z.toJSONSchema(LayoutManifestSchema),
+      $id: 'https://defstate.dev/schema/layout.schema.json',
+      title: 'defstate store layout manifest (layout.json)',
+    },
+    'pointer-shard.schema.json': {
+      ...z.toJSONSchema(PointerShardSchema),
+      $id: 'https://defstate.dev/schema/pointer-shard.schema.json',
+      title: 'defstate latest-pointer shard (pointer/<shard>.json)',
+    },
+    'state-info-stub.schema.json': {
+      ...z.toJSONSchema(LegacyPointerStubSchema),
+      $id: 'https://defstate.dev/schema/state-info-stub.schema.json',
+      title: 'defstate state-info.json in a store of pointer layout 2',
+    },
+    'lease.schema.json': {
+      ...z.toJSONSchema(LeaseSchema),
+      $id: 'https://defstate.dev/schema/lease.schema.json',
+      title: 'defstate maintenance lease (lease/maintenance.json)',
     },
     'pin-file.schema.json': {
       ...z.toJSONSchema(PinFileSchema),

@@ -22,6 +22,14 @@ export const StateInfoSchema = z
       .regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits')
       .describe('Hex sha256 of the state bytes.'),
     size: z.number().int().nonnegative().describe('Size of the state in bytes.'),
+    generation: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Versioned state: the commit that made this version latest, counted per key by the store (see the pointer entry).',
+      ),
   })
   .strict();
 export type StateInfo = z.infer<typeof StateInfoSchema>;

@@ -1,26 +1,18 @@
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLimit } from '../async/limit.js';
 import {
   DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
   type RetryRuntime,
   systemRuntime,
-  withRetry,
 } from '../async/retry.js';
 import { recordLastRefresh } from '../deploy/last-refresh.js';
 import { pinProject } from '../deploy/pin-project.js';
 import { pinFilePath } from '../deploy/pins.js';
-import {
-  AbortedError,
-  ConfigError,
-  DefstateError,
-  describeError,
-  RefreshFailedError,
-  TimeoutError,
-  UsageError,
-} from '../errors.js';
-import { type Digest, hashFile } from '../fs/hash-file.js';
+import { AbortedError, ConfigError, UsageError } from '../errors.js';
+import type { Digest } from '../fs/hash-file.js';
 import {
   commitLocalState,
   createStagingFolder,
@@ -31,51 +23,20 @@ import {
   removeStagingFolder,
   removeStagingRootIfEmpty,
 } from '../local/local-state.js';
-import type { PinFile } from '../model/pin-file.js';
-import type { ManagementType, StateInfo, StateInfoDocument } from '../model/state-info.js';
+import type { ManagementType, StateInfo } from '../model/state-info.js';
 import type { Component } from '../project/component.js';
 import type { Project } from '../project/load-project.js';
 import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readStateInfo } from '../versioned/state-info-store.js';
-import { uploadStateVersion } from '../versioned/transfer.js';
-import { PointerBatcher } from './pointer-batcher.js';
+import { readPointer } from '../versioned/pointer.js';
+import { prepareStoreForWrites } from '../versioned/pointer-writer.js';
+import { ORPHAN_GRACE_MS } from '../versioned/published.js';
+import { asError, fetchComponentState } from './fetch-state.js';
+import { PointerBatcher, sameContent } from './pointer-batcher.js';
+import { publishVersion, type RecordedVersion } from './publish-version.js';
+import type { KeyOutcome, KeyResult, RefreshEvent, RefreshReport } from './report.js';
 
-export type KeyOutcome = 'refreshed' | 'unchanged' | 'failed';
-
-export interface KeyResult {
-  key: string;
-  management: ManagementType;
-  status: KeyOutcome;
-  durationMs: number;
-  /** Attempts made at the component's refresh (1 when it succeeded first time). */
-  attempts: number;
-  /** The key's state after the run (the previous one when unchanged). */
-  info?: StateInfo;
-  error?: Error;
-}
-
-export type RefreshEvent =
-  | { type: 'start'; key: string; management: ManagementType }
-  | { type: 'log'; key: string; message: string }
-  | { type: 'retry'; key: string; attempt: number; delayMs: number; error: Error }
-  | { type: 'end'; result: KeyResult };
-
-export interface RefreshReport {
-  ok: boolean;
-  results: KeyResult[];
-  durationMs: number;
-  /** Writes of the state info document this run made. */
-  stateInfoWrites: number;
-  /** Where versioned state went, when any versioned key was selected. */
-  storeLocation?: string;
-  /** The pins written, when `pin` was asked for and every key succeeded. */
-  pins?: PinFile;
-  /** The pin file's path, when it was written. */
-  pinFile?: string;
-  /** Why no pins were written although `pin` was asked for; `ok` is false then. */
-  pinError?: Error;
-}
+export type { KeyOutcome, KeyResult, RefreshEvent, RefreshReport } from './report.js';
 
 export const DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -107,13 +68,71 @@ export interface RefreshStateOptions {
   now?: () => Date;
 }
 
+/** What the steps of one run share. */
+interface Run {
+  project: Project;
+  policy: RetryPolicy;
+  runtime: RetryRuntime;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  onEvent: (event: RefreshEvent) => void;
+  now: () => Date;
+  limit: ReturnType<typeof createLimit>;
+  versioned: VersionedTarget | undefined;
+  /** Why versioned keys cannot be refreshed in this run: the store could not be reached. */
+  storeFailure: Error | undefined;
+}
+
+interface VersionedTarget {
+  store: BlobStore;
+  /** The latest entries when the run began: only a guess of what needs uploading. */
+  snapshot: Map<string, StateInfo>;
+  batcher: PointerBatcher;
+}
+
 /**
  * Refreshes the selected components concurrently, each with a timeout, an AbortSignal and
  * retries of transient failures. Local state is committed by rename as each key finishes;
- * versioned state is uploaded as a new immutable version, and the pointer moves in batches.
- * Keys that succeed are committed even when others fail; the report says which failed.
+ * versioned state is uploaded as a new immutable version, recorded, and made latest by the
+ * pointer's compare-and-swap, in batches. Keys that succeed are committed even when others fail;
+ * the report says which failed, and every result is true when it is reported.
  */
 export async function refreshState(options: RefreshStateOptions): Promise<RefreshReport> {
+  const started = performance.now();
+  const run = await startRun(options);
+  const components = selectComponents(options.project, options.keys, options.management);
+  // Once every key has been fetched (and uploaded), nothing more is coming to the batcher: let
+  // it commit at once rather than wait out its gathering delay.
+  let fetching = components.length;
+  const fetched = () => {
+    fetching--;
+    if (fetching === 0) run.versioned?.batcher.drain();
+  };
+  const results = await Promise.all(
+    components.map((component) => refreshKey(run, component, fetched)),
+  );
+  await run.versioned?.batcher.flush();
+  await removeStagingRootIfEmpty(run.project.root);
+  await recordOutcomes(run, results);
+  const interrupted = run.signal?.aborted === true;
+  const writes = run.versioned?.batcher.writes ?? 0;
+  const report: RefreshReport = {
+    ok:
+      !interrupted &&
+      results.every(({ status }) => status === 'refreshed' || status === 'unchanged'),
+    interrupted,
+    results,
+    durationMs: performance.now() - started,
+    pointerWrites: writes,
+    stateInfoWrites: writes,
+    ...(run.versioned ? { storeLocation: run.versioned.store.location } : {}),
+  };
+  if (options.pin) await pinAfterRun(run, report);
+  return report;
+}
+
+/** Checks the options, prepares the project's state folder, and opens the store if needed. */
+async function startRun(options: RefreshStateOptions): Promise<Run> {
   const {
     project,
     concurrency = DEFAULT_CONCURRENCY,
@@ -122,7 +141,6 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
     signal,
     onEvent = () => {},
     runtime = systemRuntime,
-    commitDelayMs = 500,
     now = () => new Date(),
   } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -130,201 +148,233 @@ export async function refreshState(options: RefreshStateOptions): Promise<Refres
   if (!Number.isInteger(retries) || retries < 0)
     throw new UsageError('retries must be a whole number ≥ 0.');
   if (!(timeoutMs > 0)) throw new UsageError('timeout must be more than 0.');
-  const started = performance.now();
   const components = selectComponents(project, options.keys, options.management);
   const policy = { ...DEFAULT_RETRY_POLICY, retries };
 
   await ensureLocalStateRoot(project.root);
   await removeAbandonedStaging(project.root);
 
-  // Pinning records every declared key, so it needs the pointer even when only local keys run.
-  const needsStore = (options.pin ? project.components : components).some(
-    (component) => component.management === 'versioned',
-  );
-  let versioned:
-    | { store: BlobStore; latest: StateInfoDocument; batcher: PointerBatcher }
-    | undefined;
+  const run: Run = {
+    project,
+    policy,
+    runtime,
+    timeoutMs,
+    signal,
+    onEvent,
+    now,
+    limit: createLimit(concurrency),
+    versioned: undefined,
+    storeFailure: undefined,
+  };
+  // Pinning records every declared key, so it needs the store even when only local keys run.
+  const versionedKeys = components.filter(({ management }) => management === 'versioned');
+  const needsStore =
+    versionedKeys.length > 0 ||
+    (options.pin && project.components.some(({ management }) => management === 'versioned'));
+  if (!needsStore) return run;
+  if (!options.openStore) {
+    throw new UsageError('Versioned components need a store, and none was given.');
+  }
   // A store that cannot be reached fails the versioned keys, each with the cause, while local
   // keys still refresh. A store that is misconfigured is a config error for the whole run.
-  let storeFailure: Error | undefined;
-  if (needsStore) {
-    if (!options.openStore) {
-      throw new UsageError('Versioned components need a store, and none was given.');
-    }
-    const openStore = options.openStore;
-    try {
-      const store = await openStore();
-      const { document } = await withRetry(() => readStateInfo(store, { signal }), {
-        policy,
-        runtime,
-        signal,
-      });
-      const batcher = new PointerBatcher(store, { delayMs: commitDelayMs, runtime, now });
-      versioned = { store, latest: document, batcher };
-    } catch (error) {
-      if (error instanceof ConfigError || error instanceof UsageError) throw error;
-      storeFailure = asError(error);
-    }
+  try {
+    const store = await options.openStore();
+    // Before anything is written: the store's conditional writes are proven and its layout is
+    // current. A store that drops its conditions is refused here, for the whole run.
+    if (versionedKeys.length > 0) await prepareStoreForWrites(store, { signal });
+    const { entries } = await readPointer(store, {
+      keys: versionedKeys.map(({ key }) => key),
+      signal,
+    });
+    const batcher = new PointerBatcher(store, {
+      delayMs: options.commitDelayMs ?? 500,
+      signal,
+      runtime,
+    });
+    run.versioned = { store, snapshot: entries, batcher };
+    // Interrupted uploads of earlier runs that the store does not expire by itself.
+    await store
+      .removeAbandonedUploads?.({ olderThanMs: ORPHAN_GRACE_MS, signal })
+      .catch(() => undefined);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) throw error;
+    run.storeFailure = asError(error);
   }
-
-  const limit = createLimit(concurrency);
-
-  const prepare = async (component: Component) => {
-    const { key, management } = component;
-    const keyStarted = performance.now();
-    onEvent({ type: 'start', key, management });
-    if (management === 'versioned' && storeFailure) {
-      return {
-        key,
-        management,
-        status: 'failed' as const,
-        attempts: 0,
-        error: storeFailure,
-        keyStarted,
-      };
-    }
-    let attempts = 0;
-    const staging = await createStagingFolder(project.root);
-    const statePath = join(staging, 'state');
-    try {
-      const digest = await withRetry(
-        async (attempt) => {
-          attempts = attempt;
-          await runAttempt(component, {
-            statePath,
-            attempt,
-            timeoutMs,
-            signal,
-            projectRoot: project.root,
-            onEvent,
-          });
-          return hashStagedState(key, statePath);
-        },
-        {
-          policy,
-          runtime,
-          signal,
-          onRetry: ({ attempt, delayMs, error }) =>
-            onEvent({ type: 'retry', key, attempt, delayMs, error: asError(error) }),
-        },
-      ).catch((error: unknown) => {
-        throw asRefreshError(key, error);
-      });
-      let info: StateInfo;
-      let status: KeyOutcome;
-      let commit: Promise<void> | undefined;
-      if (management === 'local') {
-        const current = await readLocalStateInfo(project.root, key);
-        // The record alone is not enough: if the state file went missing, write it again.
-        if (sameContent(current, digest) && (await hasLocalState(project.root, key, digest))) {
-          [info, status] = [current, 'unchanged'];
-        } else {
-          [info, status] = [
-            await commitLocalState(project.root, key, statePath, digest, now()),
-            'refreshed',
-          ];
-        }
-      } else {
-        const { store, latest, batcher } = versioned as NonNullable<typeof versioned>;
-        const current = latest.keys[key];
-        if (sameContent(current, digest)) {
-          [info, status] = [current, 'unchanged'];
-        } else {
-          info = await withRetry(
-            () => uploadStateVersion(store, key, statePath, digest, { now: now(), signal }),
-            {
-              policy,
-              runtime,
-              signal,
-            },
-          );
-          status = 'refreshed';
-          commit = batcher.commit(info);
-        }
-      }
-      return { key, management, status, attempts, info, commit, keyStarted };
-    } catch (error) {
-      return {
-        key,
-        management,
-        status: 'failed' as const,
-        attempts,
-        error: asError(error),
-        keyStarted,
-      };
-    } finally {
-      await removeStagingFolder(staging);
-    }
-  };
-
-  const prepared = components.map((component) => limit(() => prepare(component)));
-  const flushed = Promise.all(prepared).then(() => versioned?.batcher.flush());
-  const results = await Promise.all(
-    prepared.map(async (pending): Promise<KeyResult> => {
-      const { keyStarted, commit, ...outcome } = await pending;
-      let result: KeyResult = { ...outcome, durationMs: 0 };
-      if (commit) {
-        await commit.catch((error: unknown) => {
-          result = { ...result, status: 'failed', info: undefined, error: asError(error) };
-        });
-      }
-      result.durationMs = performance.now() - keyStarted;
-      onEvent({ type: 'end', result });
-      return result;
-    }),
-  );
-  await flushed;
-  await removeStagingRootIfEmpty(project.root);
-  await recordLastRefresh(project.root, results.map(lastRefreshEntry(now()))).catch(
-    () => undefined,
-  );
-  const report: RefreshReport = {
-    ok: results.every((result) => result.status !== 'failed'),
-    results,
-    durationMs: performance.now() - started,
-    stateInfoWrites: versioned?.batcher.writes ?? 0,
-    storeLocation: versioned?.store.location,
-  };
-  if (options.pin) {
-    try {
-      if (!report.ok) {
-        const failed = results.filter((result) => result.status === 'failed').length;
-        throw new UsageError(`Not pinned: ${failed} key(s) failed to refresh.`, {
-          hint: 'The pin file was left as it was; fix the failures and run again.',
-        });
-      }
-      if (storeFailure) throw storeFailure;
-      const produced = new Map(
-        results.flatMap((result) => (result.info ? [[result.key, result.info] as const] : [])),
-      );
-      report.pins = await pinProject(project, {
-        store: versioned?.store,
-        produced,
-        now: now(),
-        signal,
-        policy,
-        runtime,
-      });
-      report.pinFile = pinFilePath(project.root);
-    } catch (error) {
-      report.pinError = asError(error);
-      report.ok = false;
-    }
-  }
-  return report;
+  return run;
 }
 
-function lastRefreshEntry(at: Date) {
-  return (result: KeyResult) => ({
-    key: result.key,
-    management: result.management,
-    status: result.status,
-    at: at.toISOString(),
-    version: result.info?.version ?? null,
-    error: result.error
-      ? { code: (result.error as { code?: string }).code ?? 'ERROR', message: result.error.message }
-      : null,
-  });
+/** One key from start to result: fetch, then commit (local or versioned). Never throws. */
+async function refreshKey(run: Run, component: Component, fetched: () => void): Promise<KeyResult> {
+  const { key, management } = component;
+  const keyStarted = performance.now();
+  let attempts = 0;
+  const result = (
+    status: KeyOutcome,
+    rest: { info?: StateInfo; error?: Error } = {},
+  ): KeyResult => {
+    const done: KeyResult = {
+      key,
+      management,
+      status,
+      durationMs: performance.now() - keyStarted,
+      attempts,
+      ...rest,
+    };
+    run.onEvent({ type: 'end', result: done });
+    return done;
+  };
+  let staging: string | undefined;
+  let fetching = true;
+  const leaveFetching = () => {
+    if (fetching) fetched();
+    fetching = false;
+  };
+  try {
+    const outcome = await run.limit(async () => {
+      if (run.signal?.aborted) return undefined;
+      run.onEvent({ type: 'start', key, management });
+      if (management === 'versioned' && run.storeFailure) throw run.storeFailure;
+      staging = await createStagingFolder(run.project.root);
+      const statePath = join(staging, 'state');
+      const digest = await fetchComponentState(component, {
+        statePath,
+        projectRoot: run.project.root,
+        timeoutMs: run.timeoutMs,
+        policy: run.policy,
+        runtime: run.runtime,
+        signal: run.signal,
+        onEvent: run.onEvent,
+        onAttempt: (attempt) => {
+          attempts = attempt;
+        },
+      });
+      if (management === 'local') return commitLocal(run, key, statePath, digest);
+      const target = run.versioned as VersionedTarget;
+      // Upload now if the content looks new; whether it is decides at commit time.
+      const recorded = sameContent(target.snapshot.get(key), digest)
+        ? undefined
+        : await publishVersion(target.store, key, statePath, digest, run);
+      return { statePath, digest, recorded };
+    });
+    if (!outcome) return result('not-run');
+    if ('status' in outcome) return result(outcome.status, { info: outcome.info });
+    // The commit joins the batcher's queue before this call returns; only then is the key done
+    // with fetching, so that the last one's drain finds it queued.
+    const committing = commitVersioned(run, key, outcome);
+    leaveFetching();
+    const committed = await committing;
+    return result(committed.status, { info: committed.info });
+  } catch (error) {
+    const stopped = run.signal?.aborted === true;
+    return result(stopped ? 'cancelled' : 'failed', {
+      error:
+        stopped && !(error instanceof AbortedError)
+          ? new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: error })
+          : asError(error),
+    });
+  } finally {
+    leaveFetching();
+    if (staging) await removeStagingFolder(staging);
+  }
+}
+
+/**
+ * The commit step of a versioned key. Content that the run's first read said was latest is
+ * confirmed against a fresh read; if it is no longer latest, it is uploaded after all. A new
+ * version is made latest by the batcher's compare-and-swap, unless the latest version has the
+ * same content by then.
+ */
+async function commitVersioned(
+  run: Run,
+  key: string,
+  staged: { statePath: string; digest: Digest; recorded: RecordedVersion | undefined },
+): Promise<{ status: 'refreshed' | 'unchanged'; info: StateInfo }> {
+  const { store, batcher } = run.versioned as VersionedTarget;
+  let { recorded } = staged;
+  if (!recorded) {
+    const confirmed = await batcher.confirm(key, staged.digest);
+    if (confirmed.status !== 'needs-upload') return confirmed;
+    recorded = await run.limit(() =>
+      publishVersion(store, key, staged.statePath, staged.digest, run),
+    );
+  }
+  return batcher.publish(recorded.info, staged.digest, recorded.commitBy);
+}
+
+/** The commit step of a local key: a rename into `.local_defs_state/<key>/`, unless unchanged. */
+async function commitLocal(
+  run: Run,
+  key: string,
+  statePath: string,
+  digest: Digest,
+): Promise<{ status: 'refreshed' | 'unchanged'; info: StateInfo }> {
+  const { root } = run.project;
+  const current = await readLocalStateInfo(root, key);
+  // The record alone is not enough: if the state file went missing, write it again.
+  if (sameContent(current, digest) && (await hasLocalState(root, key, digest))) {
+    return { status: 'unchanged', info: current };
+  }
+  return {
+    status: 'refreshed',
+    info: await commitLocalState(root, key, statePath, digest, run.now()),
+  };
+}
+
+/**
+ * Records each key's outcome for the status page. A key an interruption stopped (or never
+ * started) did not fail: it keeps the outcome of its last real refresh.
+ */
+async function recordOutcomes(run: Run, results: readonly KeyResult[]): Promise<void> {
+  const at = run.now().toISOString();
+  const entries = results
+    .filter(({ status }) => status === 'refreshed' || status === 'unchanged' || status === 'failed')
+    .map((result) => ({
+      key: result.key,
+      management: result.management,
+      status: result.status as 'refreshed' | 'unchanged' | 'failed',
+      at,
+      version: result.info?.version ?? null,
+      error: result.error
+        ? {
+            code: (result.error as { code?: string }).code ?? 'ERROR',
+            message: result.error.message,
+          }
+        : null,
+    }));
+  if (entries.length > 0) await recordLastRefresh(run.project.root, entries).catch(() => undefined);
+}
+
+/** Pins every declared key at what this run committed or found, if the whole run succeeded. */
+async function pinAfterRun(run: Run, report: RefreshReport): Promise<void> {
+  try {
+    if (report.interrupted) {
+      throw new AbortedError('Not pinned: the run was interrupted.', {
+        hint: 'The pin file was left as it was; run the deploy again.',
+      });
+    }
+    if (!report.ok) {
+      const failed = report.results.filter((result) => result.status === 'failed').length;
+      throw new UsageError(`Not pinned: ${plural(failed, 'key')} failed to refresh.`, {
+        hint: 'The pin file was left as it was; fix the failures and run again.',
+      });
+    }
+    if (run.storeFailure) throw run.storeFailure;
+    const produced = new Map(
+      report.results.flatMap((result) => (result.info ? [[result.key, result.info] as const] : [])),
+    );
+    report.pins = await pinProject(run.project, {
+      store: run.versioned?.store,
+      produced,
+      now: run.now(),
+      signal: run.signal,
+      policy: run.policy,
+      runtime: run.runtime,
+    });
+    report.pinFile = pinFilePath(run.project.root);
+  } catch (error) {
+    report.pinError = asError(error);
+    report.ok = false;
+  }
 }
 
 async function hasLocalState(projectRoot: string, key: string, digest: Digest): Promise<boolean> {
@@ -332,92 +382,6 @@ async function hasLocalState(projectRoot: string, key: string, digest: Digest): 
   return stats?.isFile() === true && stats.size === digest.size;
 }
 
-function sameContent(info: StateInfo | undefined, digest: Digest): info is StateInfo {
-  return info !== undefined && info.sha256 === digest.sha256 && info.size === digest.size;
-}
-
-interface AttemptOptions {
-  statePath: string;
-  attempt: number;
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-  projectRoot: string;
-  onEvent: (event: RefreshEvent) => void;
-}
-
-/**
- * One call of a component's `refresh`, bounded by the timeout and the run's signal. A component
- * that ignores its signal is abandoned when the time is up; its late writes go to a staging file
- * that is never committed.
- */
-async function runAttempt(component: Component, options: AttemptOptions): Promise<void> {
-  const { key } = component;
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const stopped = new Promise<never>((_resolve, reject) => {
-    const fail = () => reject(controller.signal.reason);
-    controller.signal.addEventListener('abort', fail, { once: true });
-    timer = setTimeout(
-      () =>
-        controller.abort(
-          new TimeoutError(
-            `Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`,
-            {
-              hint: 'Raise --timeout, or find out why the source is slow.',
-            },
-          ),
-        ),
-      options.timeoutMs,
-    );
-  });
-  // It may reject before the race below is awaited (a run already cancelled, a timeout during the
-  // `rm`): handle it now so that it is never an unhandled rejection. The race still sees it.
-  stopped.catch(() => {});
-  const forwardAbort = () =>
-    controller.abort(
-      new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }),
-    );
-  if (options.signal?.aborted) forwardAbort();
-  options.signal?.addEventListener('abort', forwardAbort, { once: true });
-  try {
-    // A retry starts from nothing, not from what a failed attempt left behind.
-    await rm(options.statePath, { force: true });
-    await Promise.race([
-      stopped,
-      Promise.resolve().then(() =>
-        component.refresh({
-          key,
-          statePath: options.statePath,
-          signal: controller.signal,
-          log: (message) => options.onEvent({ type: 'log', key, message }),
-          projectRoot: options.projectRoot,
-          attempt: options.attempt,
-        }),
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', forwardAbort);
-  }
-}
-
-async function hashStagedState(key: string, statePath: string): Promise<Digest> {
-  const stats = await stat(statePath).catch(() => undefined);
-  if (!stats?.isFile()) {
-    throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
-      hint: 'refresh({ statePath }) must write the whole state to the file at statePath.',
-    });
-  }
-  return hashFile(statePath);
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(describeError(error));
-}
-
-function asRefreshError(key: string, error: unknown): Error {
-  if (error instanceof DefstateError) return error;
-  return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error)}`, {
-    cause: error,
-  });
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -15,6 +15,12 @@ export interface BlobStore {
   readonly adapter: string;
   /** Where the objects live, for messages: `s3://bucket/prefix`. Never contains a secret. */
   readonly location: string;
+  /**
+   * Where requests go (`https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:9000`), for
+   * messages and for remembering which endpoints proved their conditional writes. Never contains
+   * a secret. `location` stands in when absent.
+   */
+  readonly endpoint?: string;
   readonly capabilities: BlobStoreCapabilities;
 
   /** Streams an object. Throws `BlobNotFoundError` when it does not exist. */
@@ -31,6 +37,12 @@ export interface BlobStore {
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   /** Deletes an object; deleting one that does not exist is not an error. */
   delete(name: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Cleans up what interrupted uploads left behind that the store does not expire by itself
+   * (S3's incomplete multipart uploads, a folder's temporary files), if older than `olderThanMs`.
+   * Returns how many it removed. Core calls it at the start of a refresh and in prune.
+   */
+  removeAbandonedUploads?(options: { olderThanMs: number; signal?: AbortSignal }): Promise<number>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
 }

@@ -32,6 +32,11 @@ export interface FileLockOptions {
   signal?: AbortSignal;
   /** For tests: runs after a lock was judged stale and before the attempt to break it. */
   beforeBreak?: () => Promise<void>;
+  /**
+   * Asked while waiting: an error to stop waiting with, when what the lock was wanted for can no
+   * longer succeed (a compare-and-swap whose etag has changed meanwhile).
+   */
+  giveUp?: () => Promise<Error | undefined>;
 }
 
 export interface HeldFileLock {
@@ -76,7 +81,8 @@ export async function acquireFileLock(
   await mkdir(dirname(lockPath), { recursive: true });
   await writeFile(temporary, content, { flag: 'wx' });
   try {
-    for (;;) {
+    let current: LockInstance | undefined;
+    for (let waits = 0; ; waits++) {
       if (signal?.aborted)
         throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
       try {
@@ -85,14 +91,18 @@ export async function acquireFileLock(
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const current = await readLock(lockPath);
+      current = await readLock(lockPath, current);
       if (!current) continue;
       if (watch.isStale(current)) {
         await options.beforeBreak?.();
         if (await removeInstance(lockPath, current, watch)) continue;
       }
       if (performance.now() - started > waitMs) throw timedOut(lockPath, waitMs, current);
-      await delay(2 + Math.random() * 8);
+      const reason = await options.giveUp?.();
+      if (reason) throw reason;
+      // Locks are held for milliseconds: look again soon, then less often, with jitter so that
+      // waiters do not wake together.
+      await delay(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
     }
   } finally {
     await rm(temporary, { force: true });
@@ -163,12 +173,16 @@ async function removeInstance(
   }
 }
 
-async function readLock(path: string): Promise<LockInstance | undefined> {
+/**
+ * The lock at `path`, or `undefined` when there is none. A lock file's content never changes
+ * (a new holder is a new file), so when `known` is the same file and has not been touched since,
+ * it is returned without reading the file again.
+ */
+async function readLock(path: string, known?: LockInstance): Promise<LockInstance | undefined> {
   try {
-    const [content, stats] = await Promise.all([
-      readFile(path, 'utf8'),
-      stat(path, { bigint: true }),
-    ]);
+    const stats = await stat(path, { bigint: true });
+    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs) return known;
+    const content = await readFile(path, 'utf8');
     return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -192,20 +206,26 @@ function parseHolder(content: string): LockInstance['holder'] {
  * since this process first saw it.
  */
 class StalenessWatch {
-  readonly #seen = new Map<string, { mtimeNs: bigint; at: number }>();
+  readonly #seen = new Map<string, { mtimeNs: bigint; at: number; askedAt: number }>();
 
   constructor(private readonly staleMs: number) {}
 
   isStale(instance: LockInstance): boolean {
-    if (isGoneHere(instance.holder)) return true;
     const id = `${instance.ino}:${instance.content}`;
-    const seen = this.#seen.get(id);
     const now = performance.now();
+    let seen = this.#seen.get(id);
     if (!seen || seen.mtimeNs !== instance.mtimeNs) {
-      this.#seen.set(id, { mtimeNs: instance.mtimeNs, at: now });
-      return false;
+      seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
+      this.#seen.set(id, seen);
     }
-    return now - seen.at >= this.staleMs;
+    if (now - seen.at >= this.staleMs) return true;
+    // Whether the holder's process is gone costs a look into /proc: most holders let go within
+    // milliseconds, so ask only of a lock held a little while, and then every so often.
+    if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
+      seen.askedAt = now;
+      return isGoneHere(instance.holder);
+    }
+    return false;
   }
 }
 

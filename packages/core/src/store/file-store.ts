@@ -117,6 +117,18 @@ export class FileBlobStore implements BlobStore {
 
   async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
     const target = await this.#pathOf(name);
+    // A condition that already fails fails before the body is written and flushed: under
+    // contention most compare-and-swaps lose, and each loss then costs one stat. The condition
+    // is checked again where it counts, at the link or under the lock.
+    const current = await stat(target, { bigint: true }).catch(() => undefined);
+    if (
+      (options.ifNoneMatch === '*' && current?.isFile()) ||
+      (options.ifMatch !== undefined &&
+        (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch))
+    ) {
+      if (isStream(body)) body.resume();
+      throw new PreconditionFailedError(name);
+    }
     await this.#writeMarker();
     const temporary = await this.#writeTemporary(body, options.signal);
     try {
@@ -146,7 +158,17 @@ export class FileBlobStore implements BlobStore {
             await rename(temporary, target);
             return meta;
           },
-          { signal: options.signal },
+          {
+            signal: options.signal,
+            // While another writer holds the lock, it may well change the object: a
+            // compare-and-swap that can no longer succeed stops waiting.
+            giveUp: async () => {
+              if (options.ifMatch === undefined) return undefined;
+              const now = await stat(target, { bigint: true }).catch(() => undefined);
+              const etag = now?.isFile() ? metaOf(name, now).etag : undefined;
+              return etag === options.ifMatch ? undefined : new PreconditionFailedError(name);
+            },
+          },
         );
       }
       await syncPath(dirname(target));
@@ -387,6 +409,10 @@ function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
 }
 
 const TEMPORARY_DIR = '.tmp';
+
+function isStream(body: BlobBody): body is Readable {
+  return typeof body === 'object' && body !== null && 'pipe' in body;
+}
 
 /** A short, file-name-safe tag of this machine, for temporary file names. */
 function hostTag(): string {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { keyToFolder } from '../model/key-folder.js';
 import type { StateInfo } from '../model/state-info.js';
 import { type StateVersion, versionCreatedAt } from '../model/state-version.js';
@@ -5,17 +6,43 @@ import { type StateVersion, versionCreatedAt } from '../model/state-version.js';
 /**
  * Where the versioned protocol keeps things inside a store (relative to the adapter's prefix):
  *
- *   state-info.json                 the latest pointer for every key (replaced by compare-and-swap)
+ *   layout.json                     the layout manifest: written once, says how the pointer is
+ *                                   spread and records that the store's conditional writes work
+ *   pointer/<shard>.json            the latest pointer, spread over shards by a hash of the key;
+ *                                   each shard moves by compare-and-swap
+ *   state-info.json                 the first layout's single pointer document; in a store of
+ *                                   this layout, a stub that tells older versions to upgrade
  *   states/<key folder>/<version>   one immutable object per state version (created once)
  *   published/<key folder>/<version>.<sha256>.<size>
- *                                   the record that a refresh finished with that version: written
- *                                   once its pointer update went through. A state object without
- *                                   one is an orphan of a crashed refresh. The name alone carries
- *                                   the version's info, so a key's history is two listings.
+ *                                   the record of a finished upload: written (create-only) before
+ *                                   any pointer names the version. A state object without one is
+ *                                   an orphan of a crashed refresh. The name alone carries the
+ *                                   version's info, so a key's history is two listings.
+ *   lease/maintenance.json          the store-wide maintenance lease (prune, rollback, upgrade)
+ *   probe/<random>                  short-lived objects that test the store's conditional writes
  */
+export const LAYOUT_OBJECT = 'layout.json';
+export const POINTER_PREFIX = 'pointer/';
 export const STATE_INFO_OBJECT = 'state-info.json';
 export const STATES_PREFIX = 'states/';
 export const PUBLISHED_PREFIX = 'published/';
+export const LEASE_OBJECT = 'lease/maintenance.json';
+export const PROBE_PREFIX = 'probe/';
+
+/** Shards of a store created now. A store keeps the count its manifest records. */
+export const DEFAULT_POINTER_SHARDS = 32;
+
+/**
+ * The shard a key's pointer entry lives in: the first four bytes of the key's sha256, read as an
+ * unsigned big-endian number, modulo the shard count. Stable across versions and machines.
+ */
+export function shardOf(key: string, shards: number): number {
+  return createHash('sha256').update(key, 'utf8').digest().readUInt32BE(0) % shards;
+}
+
+export function pointerShardName(shard: number): string {
+  return `${POINTER_PREFIX}${String(shard).padStart(4, '0')}.json`;
+}
 
 export function stateObjectName(key: string, version: StateVersion): string {
   return `${STATES_PREFIX}${keyToFolder(key)}/${version}`;

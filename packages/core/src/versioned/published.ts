@@ -12,8 +12,23 @@ import {
 } from './layout.js';
 
 /**
- * Records that refreshes finished with these versions (see `layout.ts`). Create-only and
- * idempotent: a record that is already there is left as it is.
+ * How long an unrecorded state object is presumed to belong to an upload still under way, by
+ * the store's clock. Prune collects such orphans only when older; a refresh never records an
+ * upload it started longer ago than half of this, by its own monotonic clock.
+ */
+export const ORPHAN_GRACE_MS = 24 * 60 * 60_000;
+
+/**
+ * How long a recorded version that is not latest is presumed to be on its way to becoming latest
+ * (its refresh is between the record and the pointer's compare-and-swap), by the store's clock.
+ * Prune never deletes a version recorded more recently; a refresh never commits a version it
+ * recorded longer ago than half of this, by its own monotonic clock.
+ */
+export const RECORD_GRACE_MS = 60 * 60_000;
+
+/**
+ * Records that uploads of these versions finished (see `layout.ts`): written before any pointer
+ * names them. Create-only and idempotent: a record that is already there is left as it is.
  */
 export async function writePublishedRecords(
   store: BlobStore,
@@ -64,12 +79,18 @@ export interface StoredVersions {
   /** Every state object, by version. */
   objects: Map<StateVersion, StoredObject>;
   /** Every published record, by version. */
-  records: Map<StateVersion, StateInfo>;
+  records: Map<StateVersion, StoredRecord>;
 }
 
 export interface StoredObject {
   size: number;
   /** When the store says the object was written, if it says. */
+  lastModified?: Date;
+}
+
+export interface StoredRecord {
+  info: StateInfo;
+  /** When the store says the record was written, if it says: about when the version was published. */
   lastModified?: Date;
 }
 
@@ -95,9 +116,13 @@ export async function readStoredVersions(
       },
       { policy: DEFAULT_RETRY_POLICY, signal },
     );
-  const records = await listed(publishedRecordPrefix(key), (item) =>
-    parsePublishedRecordName(key, item.name),
-  );
+  const records = await listed(publishedRecordPrefix(key), (item) => {
+    const info = parsePublishedRecordName(key, item.name);
+    if (!info) return undefined;
+    const record: StoredRecord = { info };
+    if (item.lastModified) record.lastModified = item.lastModified;
+    return record;
+  });
   const objects = await listed(stateObjectPrefix(key), (item) => {
     const version = parseStateObjectName(key, item.name);
     if (version === undefined) return undefined;
@@ -107,6 +132,6 @@ export async function readStoredVersions(
   });
   return {
     objects: new Map(objects),
-    records: new Map(records.map((info) => [info.version, info])),
+    records: new Map(records.map((record) => [record.info.version, record])),
   };
 }

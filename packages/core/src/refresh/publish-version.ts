@@ -1,0 +1,54 @@
+import { type RetryPolicy, type RetryRuntime, withRetry } from '../async/retry.js';
+import { TransientError } from '../errors.js';
+import type { Digest } from '../fs/hash-file.js';
+import type { StateInfo } from '../model/state-info.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { ORPHAN_GRACE_MS, RECORD_GRACE_MS, writePublishedRecords } from '../versioned/published.js';
+import { uploadStateVersion } from '../versioned/transfer.js';
+
+export interface PublishOptions {
+  policy: RetryPolicy;
+  runtime: RetryRuntime;
+  signal: AbortSignal | undefined;
+  now: () => Date;
+}
+
+export interface RecordedVersion {
+  info: StateInfo;
+  /** Past this moment (`performance.now()`), the version is no longer committed. */
+  commitBy: number;
+}
+
+/**
+ * The publish step of a versioned key: upload the staged state as a new immutable version, then
+ * write its published record. Only then may a pointer name it: a version that a pointer names
+ * always has its record, so prune never takes it for an orphan, and a record that cannot be
+ * written fails the key before the pointer moves.
+ *
+ * Prune collects an unrecorded object once it is older than `ORPHAN_GRACE_MS`, and leaves a
+ * recorded one alone for `RECORD_GRACE_MS`; so a record is not written for an upload that began
+ * more than half the first ago, and a version recorded more than half the second ago is not
+ * committed (timed on this machine's monotonic clock, which a paused process does not fool).
+ */
+export async function publishVersion(
+  store: BlobStore,
+  key: string,
+  statePath: string,
+  digest: Digest,
+  options: PublishOptions,
+): Promise<RecordedVersion> {
+  const { policy, runtime, signal } = options;
+  const uploadStarted = performance.now();
+  const info = await withRetry(
+    () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }),
+    { policy, runtime, signal },
+  );
+  if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
+    throw new TransientError(
+      `The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`,
+      { hint: 'Nothing was committed for this key; run the refresh again.' },
+    );
+  }
+  await writePublishedRecords(store, [info], { signal });
+  return { info, commitBy: performance.now() + RECORD_GRACE_MS / 2 };
+}
