@@ -1,5 +1,6 @@
 import { blobStoreSuite } from './blob-store-suite.js';
 import type { ConformanceOptions } from './options.js';
+import type { ProtocolOptions } from './protocol/options.js';
 import { protocolSuite } from './protocol-suite.js';
 
 /**
@@ -12,11 +13,14 @@ import { protocolSuite } from './protocol-suite.js';
  *     openStore: (namespace) => createMyStore({ prefix: namespace }),
  *     storeModule: new URL('./open-store.mjs', import.meta.url).href });
  */
-export function runAdapterConformance(options: ConformanceOptions): void {
+export function runAdapterConformance(options: ConformanceOptions & ProtocolOptions): void {
   blobStoreSuite(options);
   protocolSuite(options);
 }
 
 export { blobStoreSuite, UNUSUAL_NAMES } from './blob-store-suite.js';
 export type { ConformanceOptions, Expect, Matchers, TestRunner } from './options.js';
+export type { ProtocolOptions } from './protocol/options.js';
+export { overriding, protocolScenarios } from './protocol/scenarios.js';
+export { tortureSuite } from './protocol/torture.js';
 export { protocolSuite } from './protocol-suite.js';
