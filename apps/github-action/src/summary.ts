@@ -16,6 +16,8 @@ const STATUS_ICON: Readonly<Record<KeyResult['status'], string>> = {
   refreshed: '✅',
   unchanged: '⚪',
   failed: '❌',
+  cancelled: '⏹️',
+  'not-run': '⏸️',
 };
 
 export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readStateInfo } from '@defstate/core';
+import { readPointer } from '@defstate/core';
 import { S3StoreOptionsSchema, storageAdapter } from '@defstate/storage-s3';
 import { afterEach, beforeAll, beforeEach, expect, inject, test } from 'vitest';
 import {
@@ -75,7 +75,7 @@ async function pointer() {
     { baseDir: workspace.root, env: process.env },
   );
   try {
-    return (await readStateInfo(store)).document.keys;
+    return Object.fromEntries((await readPointer(store)).entries);
   } finally {
     await store.close?.();
   }

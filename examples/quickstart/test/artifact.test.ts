@@ -20,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileBlobStore, readStateInfo } from '@defstate/core';
+import { FileBlobStore, readPointer } from '@defstate/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyBuildContext } from './docker-context.js';
 import { exampleRoot } from './fixture.js';
@@ -102,7 +102,7 @@ const readPins = async (): Promise<Pins> =>
   JSON.parse(await readFile(join(project, '.local_defs_state/.pins.json'), 'utf8'));
 
 const readLatest = async () =>
-  (await readStateInfo(new FileBlobStore(store))).document.keys as Record<
+  Object.fromEntries((await readPointer(new FileBlobStore(store))).entries) as Record<
     string,
     { version: string }
   >;

@@ -115,6 +115,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       positiveInteger,
     )
     .option('--older-than <duration>', 'delete only versions older than this, e.g. 30d', duration)
+    .option(
+      '--min-age <duration>',
+      'never delete a version stored less than this long ago: a refresh may be about to make it latest (default 1h; 0 only when no refresh is running)',
+      durationOrZero,
+    )
     .addOption(
       new Option(
         '--pins <file>',
@@ -252,6 +257,11 @@ export function duration(value: string): number {
   const ms = match ? Number(match[1]) * (UNIT_MS[match[2] ?? 's'] as number) : Number.NaN;
   if (!(ms > 0)) throw new InvalidArgumentError('Expected a duration such as 90s, 10m, 24h or 7d.');
   return ms;
+}
+
+/** A duration that may be 0 (`0`, `0s`). */
+export function durationOrZero(value: string): number {
+  return /^\s*0+\s*[smhd]?\s*$/.test(value) ? 0 : duration(value);
 }
 
 async function readVersion(): Promise<string> {

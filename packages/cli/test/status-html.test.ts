@@ -104,17 +104,17 @@ describe('defstate status --html', () => {
     sandbox = await createSandbox();
     const store = join(sandbox.home, 'store');
     await refreshFourKinds(sandbox, ['-s', `file://${store}`]);
-    await writeFile(join(store, 'state-info.json'), '[]');
+    await writeFile(join(store, 'layout.json'), '[]');
     const file = join(sandbox.project, 'status.html');
     const result = await run(['status', '-s', `file://${store}`, '--html', file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('does not match schema version 1');
+    expect(result.stderr).toContain('does not match pointer layout 2');
 
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(file).href);
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toContain('does not match schema version 1');
+    expect(await alert.textContent()).toContain('does not match pointer layout 2');
     await expect.poll(() => page.locator('#rows tr').count()).toBe(4);
     await page.close();
   });

@@ -287,7 +287,7 @@ describe('defstate ui over HTTP', () => {
     sandbox = await createSandbox();
     const store = join(sandbox.home, 'store');
     await refreshFourKinds(sandbox, ['-s', `file://${store}`]);
-    const pointer = join(store, 'state-info.json');
+    const pointer = join(store, 'layout.json');
     const good = await readFile(pointer, 'utf8');
     await writeFile(pointer, '{ not json');
     ui = await startUi(sandbox, ['-s', `file://${store}`]);

@@ -200,16 +200,14 @@ describe('defstate ui, when the store fails', () => {
     sandbox = await createSandbox();
     const store = join(sandbox.home, 'store');
     await refreshFourKinds(sandbox, ['-s', `file://${store}`]);
-    await writeFile(join(store, 'state-info.json'), '{ not json');
+    await writeFile(join(store, 'layout.json'), '{ not json');
     ui = await startUi(sandbox, ['-s', `file://${store}`]);
 
     const page = await browser.context.newPage();
     await page.goto(ui.url);
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toMatch(
-      /state info document .*state-info\.json is not valid JSON/,
-    );
+    expect(await alert.textContent()).toMatch(/layout manifest .*layout\.json is not valid JSON/);
     await expect.poll(() => rows(page).count()).toBe(4);
     expect(await health(page, 'alpha')).toBe('up to date');
     expect(await health(page, 'beta/β')).toBe('unknown');

@@ -5,9 +5,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import {
+  DEFAULT_POINTER_SHARDS,
+  LAYOUT_OBJECT,
+  pointerShardName,
   publishedRecordName,
   STATE_INFO_OBJECT,
   type StateInfo,
+  shardOf,
   stateObjectName,
 } from '@defstate/core';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -156,14 +160,26 @@ describe('defstate CLI with the azure adapter', () => {
     expect(version).toMatch(/\S/);
 
     const objectName = `${prefix}/${stateObjectName('warehouse/tables', version)}`;
-    // The state object, the pointer, and the record that the refresh finished with the version.
+    // The state object, its record, the layout, the key's pointer shard, and the stub that stops
+    // older versions from writing the first layout's pointer.
     const record = `${prefix}/${publishedRecordName({ ...status, key: 'warehouse/tables', management: 'versioned' } as StateInfo)}`;
+    const shard = `${prefix}/${pointerShardName(shardOf('warehouse/tables', DEFAULT_POINTER_SHARDS))}`;
     expect(await blobsUnder(prefix)).toEqual(
-      [objectName, `${prefix}/${STATE_INFO_OBJECT}`, record].sort(),
+      [
+        objectName,
+        `${prefix}/${LAYOUT_OBJECT}`,
+        shard,
+        `${prefix}/${STATE_INFO_OBJECT}`,
+        record,
+      ].sort(),
     );
     expect(await blobText(objectName)).toBe('version one');
-    const info = JSON.parse(await blobText(`${prefix}/${STATE_INFO_OBJECT}`));
-    expect(info.keys['warehouse/tables']).toMatchObject({ version, sha256: sha256('version one') });
+    const info = JSON.parse(await blobText(shard));
+    expect(info.keys['warehouse/tables']).toMatchObject({
+      version,
+      sha256: sha256('version one'),
+      generation: 1,
+    });
   });
 
   test('--storage azblob://<account>/<container>/<prefix>?endpoint=… with AZURE_STORAGE_CONNECTION_STRING', async () => {
@@ -241,7 +257,7 @@ describe('defstate CLI with the azure adapter', () => {
       const first = await defstate(['refresh', '--storage', url], env);
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const published = await blobsUnder('mid-run', own);
-      expect(published).toContain(`mid-run/${STATE_INFO_OBJECT}`);
+      expect(published).toContain(`mid-run/${LAYOUT_OBJECT}`);
 
       await emulator.stop();
       await write('source.txt', 'version two');

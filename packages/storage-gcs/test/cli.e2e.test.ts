@@ -117,7 +117,7 @@ describe('defstate CLI with the gcs adapter', () => {
     expect(status?.sha256).toBe(sha256('V1'));
     expect(status?.version).toMatch(/\S/);
     const names = await objectNames(endpoint, bucket, sandbox.prefix);
-    expect(names).toContain('state-info.json');
+    expect(names).toContain('layout.json');
     expect(names.filter((name) => name.startsWith('states/'))).toHaveLength(1);
     expect(names.find((name) => name.startsWith('states/'))).toContain(status?.version);
   });
@@ -128,7 +128,7 @@ describe('defstate CLI with the gcs adapter', () => {
     const refresh = await defstate(['refresh', '--storage', url]);
     expect(refresh.code, refresh.stderr + refresh.stdout).toBe(0);
     expect((await versionedStatus(['--storage', url]))?.sha256).toBe(sha256('V1'));
-    expect(await objectNames(endpoint, bucket, sandbox.prefix)).toContain('state-info.json');
+    expect(await objectNames(endpoint, bucket, sandbox.prefix)).toContain('layout.json');
   });
 
   test('fails with the bucket named when the bucket does not exist, publishing nothing', async () => {
@@ -173,7 +173,7 @@ describe('defstate CLI with the gcs adapter', () => {
       // store and the network error.
       expect(again.stdout).toMatch(/✗ \S+ \(versioned\) failed/);
       expect(again.stdout).toContain(
-        `Google Cloud Storage failed get on gs://defstate-outage/${sandbox.prefix}/state-info.json (ECONNREFUSED)`,
+        `Google Cloud Storage failed get on gs://defstate-outage/${sandbox.prefix}/layout.json (ECONNREFUSED)`,
       );
       // The store is gone, so no pointer can have moved; status says so instead of guessing.
       const status = await defstate(['status', '--json'], env);

@@ -11,7 +11,14 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { keyToFolder, publishedRecordName, type StateInfo } from '@defstate/core';
+import {
+  DEFAULT_POINTER_SHARDS,
+  keyToFolder,
+  pointerShardName,
+  publishedRecordName,
+  type StateInfo,
+  shardOf,
+} from '@defstate/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import {
   motoSetAuth,
@@ -153,10 +160,12 @@ describe('defstate with the s3 adapter', () => {
     expect(status?.sha256).toBe(sha256('V1'));
     expect(status?.version).toMatch(/\S/);
     const versionKey = `${prefix}/states/${keyToFolder('team/versioned-key')}/${status?.version}`;
-    // The state object, the pointer, and the record that the refresh finished with the version.
+    // The state object, its record, the layout, the key's pointer shard, and the stub that stops
+    // older versions from writing the first layout's pointer.
     const record = `${prefix}/${publishedRecordName({ ...status, key: 'team/versioned-key', management: 'versioned' } as StateInfo)}`;
+    const shard = `${prefix}/${pointerShardName(shardOf('team/versioned-key', DEFAULT_POINTER_SHARDS))}`;
     expect(await keysUnder(client, bucket, prefix)).toEqual(
-      [versionKey, `${prefix}/state-info.json`, record].sort(),
+      [versionKey, `${prefix}/layout.json`, shard, `${prefix}/state-info.json`, record].sort(),
     );
     expect(await objectSha256(client, versionKey)).toBe(sha256('V1'));
   });
@@ -170,7 +179,7 @@ describe('defstate with the s3 adapter', () => {
     const status = await versionedStatus(['--storage', url]);
     expect(status?.sha256).toBe(sha256('V1'));
     const keys = await keysUnder(client, bucket, prefix);
-    expect(keys).toContain(`${prefix}/state-info.json`);
+    expect(keys).toContain(`${prefix}/layout.json`);
     expect(keys).toContain(
       `${prefix}/states/${keyToFolder('team/versioned-key')}/${status?.version}`,
     );
@@ -276,6 +285,7 @@ describe('defstate against an S3 that refuses or goes away', () => {
     expect(second.stdout).toContain('ECONNREFUSED');
     expect(second.stdout).toContain(`s3://${bucket}/${prefix}`);
     expect(second.stdout).toMatch(/✓ local-key \(local\) (refreshed|unchanged)/);
-    expect(published.length).toBe(3); // state object, record and pointer: nothing more
+    // The state object, its record, the layout, the pointer shard and the stub: nothing more.
+    expect(published.length).toBe(5);
   });
 });

@@ -17,6 +17,7 @@ export interface PruneCommandOptions {
   storage?: string;
   keep: number;
   olderThan?: number;
+  minAge?: number;
   pins: string[];
   dryRun?: boolean;
   json?: boolean;
@@ -29,18 +30,24 @@ export interface PruneCommandOptions {
 export async function pruneCommand(options: PruneCommandOptions): Promise<number> {
   const project = await loadProject(options.project);
   const keys = selectComponents(project, options.key, ['versioned']).map(({ key }) => key);
-  const own = await readPins(project.root);
-  const pins: PinFile[] = [
-    ...(own ? [own] : []),
-    ...(await Promise.all(options.pins.map((file) => readPinFile(file)))),
-  ];
+  // Read again just before each key's deletes, so that a deploy pinning meanwhile is honoured.
+  const readAllPins = async (): Promise<PinFile[]> => {
+    const own = await readPins(project.root);
+    return [
+      ...(own ? [own] : []),
+      ...(await Promise.all(options.pins.map((file) => readPinFile(file)))),
+    ];
+  };
+  const pins = await readAllPins();
   const storage = storeOpener(project.root, options.storage);
   const store = await storage.open();
   const report = await pruneState(store, {
     keys,
     keep: options.keep,
     olderThanMs: options.olderThan,
+    ...(options.minAge !== undefined ? { recordGraceMs: options.minAge } : {}),
     pins,
+    reloadPins: readAllPins,
     dryRun: options.dryRun,
   }).finally(storage.close);
   if (options.json) {

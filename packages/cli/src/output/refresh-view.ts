@@ -17,7 +17,7 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
  */
 export class LiveRefreshView implements RefreshView {
   readonly #running = new Map<string, { management: string; started: number; note?: string }>();
-  readonly #counts = { refreshed: 0, unchanged: 0, failed: 0 };
+  readonly #counts = { refreshed: 0, unchanged: 0, failed: 0, cancelled: 0, 'not-run': 0 };
   #drawnLines = 0;
   #frame = 0;
   readonly #timer: NodeJS.Timeout;
@@ -111,6 +111,10 @@ function resultLine(terminal: Terminal, result: KeyResult): string {
   if (result.status === 'failed') {
     return `${paint(terminal, 'red', '✗')} ${result.key} (${result.management}) ${paint(terminal, 'red', 'failed')} ${time}: ${firstLine(result.error?.message ?? 'unknown error')}`;
   }
+  if (result.status === 'cancelled' || result.status === 'not-run') {
+    const word = result.status === 'cancelled' ? 'cancelled' : 'not run';
+    return `${paint(terminal, 'yellow', '-')} ${result.key} (${result.management}) ${paint(terminal, 'yellow', word)}`;
+  }
   const info = result.info;
   const detail = info ? ` ${info.version} ${formatBytes(info.size)}` : '';
   const word =
@@ -140,8 +144,11 @@ function printSummary(terminal: Terminal, report: RefreshReport): void {
     }
   }
   const where = report.storeLocation ? ` · versioned store ${report.storeLocation}` : '';
+  const stopped = report.interrupted
+    ? `, ${count('cancelled')} cancelled, ${count('not-run')} not run: interrupted`
+    : '';
   terminal.line(
-    `${report.results.length} key${report.results.length === 1 ? '' : 's'}: ${count('refreshed')} refreshed, ${count('unchanged')} unchanged, ${count('failed')} failed in ${formatDuration(report.durationMs)}${where}`,
+    `${report.results.length} key${report.results.length === 1 ? '' : 's'}: ${count('refreshed')} refreshed, ${count('unchanged')} unchanged, ${count('failed')} failed${stopped} in ${formatDuration(report.durationMs)}${where}`,
   );
 }
 
