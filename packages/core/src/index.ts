@@ -97,6 +97,8 @@ export {
   StateVersionSchema,
   versionCreatedAt,
 } from './model/state-version.js';
+export type { FormatCauseChainOptions } from './project/cause-chain.js';
+export { causeChain, formatCauseChain } from './project/cause-chain.js';
 export type {
   Component,
   ProjectConfig,
@@ -105,6 +107,7 @@ export type {
 } from './project/component.js';
 
 export { defineComponent, defineConfig } from './project/component.js';
+export { debugEnabled } from './project/debug-namespaces.js';
 export type { Project } from './project/load-project.js';
 export {
   findProjectConfig,
@@ -112,6 +115,15 @@ export {
   PROJECT_CONFIG_FILES,
   validateProjectConfig,
 } from './project/load-project.js';
+export { didYouMean, nearestKey } from './project/nearest-key.js';
+export type {
+  DevOnlyDependency,
+  RuntimeDependencyOptions,
+} from './project/runtime-dependencies.js';
+export {
+  devOnlyDependencyWarning,
+  devOnlyRuntimeDependencies,
+} from './project/runtime-dependencies.js';
 export type {
   KeyOutcome,
   KeyResult,

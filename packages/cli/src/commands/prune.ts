@@ -1,23 +1,18 @@
-import {
-  loadProject,
-  type PinFile,
-  pruneState,
-  readPinFile,
-  readPins,
-  selectComponents,
-} from '@defstate/core';
+import { type PinFile, pruneState, readPinFile, readPins, selectComponents } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
+import { printJson } from '../output/json.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface PruneCommandOptions {
   key: string[];
-  project: string;
+  project?: string;
   storage?: string;
   keep: number;
   olderThan?: number;
-  pins: string[];
+  pins?: string[];
   dryRun?: boolean;
   json?: boolean;
 }
@@ -27,12 +22,12 @@ export interface PruneCommandOptions {
  * always honoured, and so is every `--pins` file (e.g. kept from the artifacts still deployed).
  */
 export async function pruneCommand(options: PruneCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const keys = selectComponents(project, options.key, ['versioned']).map(({ key }) => key);
   const own = await readPins(project.root);
   const pins: PinFile[] = [
     ...(own ? [own] : []),
-    ...(await Promise.all(options.pins.map((file) => readPinFile(file)))),
+    ...(await Promise.all((options.pins ?? []).map((file) => readPinFile(file)))),
   ];
   const storage = storeOpener(project.root, options.storage);
   const store = await storage.open();
@@ -44,7 +39,7 @@ export async function pruneCommand(options: PruneCommandOptions): Promise<number
     dryRun: options.dryRun,
   }).finally(storage.close);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ schemaVersion: 1, ...report }, null, 2)}\n`);
+    printJson({ schemaVersion: 1, ...report });
     return ExitCode.ok;
   }
   const terminal = terminalFor(process.stdout);

@@ -17,7 +17,7 @@ import {
 import { type ProjectFacts, readProjectFacts, relativePath } from '../scaffold/project-facts.js';
 
 export interface ScaffoldCommandOptions {
-  project: string;
+  project?: string;
   force?: boolean;
   stdout?: boolean;
 }

@@ -64,3 +64,18 @@ export function visibleLength(text: string): number {
 export function shortKey(key: string, max = 48): string {
   return key.length <= max ? key : `${key.slice(0, max - 1)}…`;
 }
+
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** A duration as the CLI's options take it: `7d`, `24h`, `90m`, `2s`, `1500ms`. */
+export function humanDuration(ms: number): string {
+  for (const [unit, size] of DURATION_UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms)}ms`;
+}

@@ -27,8 +27,10 @@ export interface ProjectFacts {
   branch: string;
 }
 
-export async function readProjectFacts(projectDir: string): Promise<ProjectFacts> {
-  const project = await loadProject(projectDir);
+export async function readProjectFacts(projectDir: string | undefined): Promise<ProjectFacts> {
+  const project = await loadProject(projectDir ?? process.cwd(), {
+    searchUpward: projectDir === undefined,
+  });
   const gitRoot = await findGitRoot(project.root);
   const topRoot = gitRoot ?? project.root;
   const manifest = await readPackageJson(join(project.root, 'package.json'));
