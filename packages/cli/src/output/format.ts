@@ -1,6 +1,8 @@
 /** Plain-text formatting shared by the commands. */
 
-export function formatBytes(bytes: number): string {
+/** `1.5 KiB`; a negative size (none known) is `none`. */
+export function formatBytes(bytes: number, none = '—'): string {
+  if (bytes < 0) return none;
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
