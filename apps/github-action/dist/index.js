@@ -61556,7 +61556,7 @@ function createStoreOpener(options) {
 
 // ../../packages/core/dist/project/load-project.js
 import { access as access2 } from "node:fs/promises";
-import { join as join11, resolve as resolve5 } from "node:path";
+import { dirname as dirname5, join as join11, resolve as resolve5 } from "node:path";
 import { pathToFileURL as pathToFileURL2 } from "node:url";
 var PROJECT_CONFIG_FILES = [
   "defstate.config.ts",
@@ -61575,19 +61575,24 @@ var ComponentSchema = external_exports.looseObject({
 var ProjectConfigSchema = external_exports.object({
   components: external_exports.array(ComponentSchema, { error: "components must be an array of components" })
 });
-async function findProjectConfig(root) {
-  for (const name of PROJECT_CONFIG_FILES) {
-    const file2 = join11(root, name);
-    if (await access2(file2).then(() => true, () => false))
-      return file2;
+async function findProjectConfig(root, options = {}) {
+  const start = resolve5(root);
+  for (let folder = start; ; folder = dirname5(folder)) {
+    for (const name of PROJECT_CONFIG_FILES) {
+      const file2 = join11(folder, name);
+      if (await access2(file2).then(() => true, () => false))
+        return file2;
+    }
+    if (!options.searchUpward || dirname5(folder) === folder)
+      break;
   }
-  throw new ConfigError(`No project config found in ${root}.`, {}, {
-    hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }), or pass --project <dir>.`
+  throw new ConfigError(`No project config found in ${start}${options.searchUpward ? " or any folder above it" : ""}.`, {}, {
+    hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }) (\`defstate init\` writes a starter), or pass --project <dir>.`
   });
 }
-async function loadProject(root) {
-  const projectRoot = resolve5(root);
-  const configFile = await findProjectConfig(projectRoot);
+async function loadProject(root, options = {}) {
+  const configFile = await findProjectConfig(root, options);
+  const projectRoot = dirname5(configFile);
   let exported;
   try {
     exported = await importConfig(configFile);
@@ -61597,17 +61602,25 @@ async function loadProject(root) {
       hint: "Fix the error above; the config must import cleanly with Node."
     });
   }
+  if (exported === NO_DEFAULT_EXPORT) {
+    throw new ConfigError("the project config has no default export", { file: configFile }, {
+      hint: "Export the configuration as the default: `export default defineConfig({ components: [...] })`."
+    });
+  }
   const config2 = typeof exported === "function" ? await exported() : exported;
   return { root: projectRoot, configFile, components: validateProjectConfig(config2, configFile) };
 }
+var NO_DEFAULT_EXPORT = /* @__PURE__ */ Symbol("no default export");
 async function importConfig(file2) {
+  let module;
   if (file2.endsWith(".ts") || file2.endsWith(".mts")) {
     const { createJiti: createJiti2 } = await Promise.resolve().then(() => (init_jiti(), jiti_exports));
     const jiti = createJiti2(import.meta.url, { moduleCache: false });
-    return jiti.import(file2, { default: true });
+    module = await jiti.import(file2);
+  } else {
+    module = await import(pathToFileURL2(file2).href);
   }
-  const module = await import(pathToFileURL2(file2).href);
-  return module.default;
+  return module && typeof module === "object" && "default" in module ? module.default : NO_DEFAULT_EXPORT;
 }
 function validateProjectConfig(config2, file2) {
   const result = ProjectConfigSchema.safeParse(config2);
