@@ -188,6 +188,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       'github-actions: the defstate Action’s tag or commit SHA to pin (default: the major tag)',
     )
     .option(
+      '--pull',
+      'github-actions: also put the pinned versioned states into the image (defstate pull)',
+    )
+    .option(
       '--cmd <command>',
       'dockerfile: the command the container runs, e.g. "node server.js" (default: from package.json)',
     )
