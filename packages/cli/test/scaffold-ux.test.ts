@@ -87,8 +87,8 @@ describe('scaffold github-actions', () => {
     const deploy = parsed.jobs['refresh-and-build'] as Job;
     const login = step(deploy, /configure-aws-credentials/);
     expect(login?.with).toEqual({
-      'role-to-assume': '${{ vars.AWS_ROLE_ARN }}',
-      'aws-region': '${{ vars.AWS_REGION }}',
+      'role-to-assume': `\${{ vars.AWS_ROLE_ARN }}`,
+      'aws-region': `\${{ vars.AWS_REGION }}`,
     });
     expect(text).not.toMatch(/^\s*# .*uses:/m);
     expect(result.stdout).toContain('AWS_ROLE_ARN');
@@ -105,8 +105,8 @@ describe('scaffold github-actions', () => {
     expect(
       step(gcp.parsed.jobs['refresh-and-build'] as Job, /google-github-actions\/auth/)?.with,
     ).toEqual({
-      workload_identity_provider: '${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}',
-      service_account: '${{ vars.GCP_SERVICE_ACCOUNT }}',
+      workload_identity_provider: `\${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}`,
+      service_account: `\${{ vars.GCP_SERVICE_ACCOUNT }}`,
     });
     const azure = await workflow(['--cloud', 'azure', '--force']);
     expect(step(azure.parsed.jobs['refresh-and-build'] as Job, /azure\/login/)).toBeTruthy();
@@ -135,9 +135,9 @@ describe('scaffold github-actions', () => {
       'cache-to': 'type=gha,mode=max',
     });
     const status = step(deploy, /status --html defstate-status\.html/);
-    expect(status?.if).toBe('${{ !cancelled() }}');
+    expect(status?.if).toBe(`\${{ !cancelled() }}`);
     const upload = step(deploy, /actions\/upload-artifact/);
-    expect(upload?.if).toBe('${{ !cancelled() }}');
+    expect(upload?.if).toBe(`\${{ !cancelled() }}`);
     expect(upload?.with?.path).toBe('defstate-status.html');
   });
 
