@@ -134,3 +134,23 @@ describe('help and echoes', () => {
     expect(result.stdout + result.stderr).not.toContain('(s)');
   });
 });
+
+describe('docs/ci.md, on verify --max-age right after a deploy', () => {
+  it('passes for a key the deploy confirmed unchanged, and counts from creation without the record', async () => {
+    await sandbox.write(
+      'defstate.config.mjs',
+      configModule([['catalog', 'local', `await writeFile(statePath, 'same bytes');`]]),
+    );
+    expect((await run(['refresh'])).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const deploy = await run(['deploy', '--json']);
+    expect(JSON.parse(deploy.stdout).results[0].status).toBe('unchanged');
+    const verify = await run(['verify', '--max-age', '1s']);
+    expect(verify.code, verify.stderr).toBe(0);
+    const { rm } = await import('node:fs/promises');
+    await rm(join(sandbox.project, '.local_defs_state', '.last-refresh.json'));
+    const fresh = await run(['verify', '--max-age', '1s']);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/stale/);
+  });
+});
