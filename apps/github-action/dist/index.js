@@ -61,7 +61,7 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isMap3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
     var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
     var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
     var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
@@ -97,7 +97,7 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap3;
     exports.isNode = isNode;
     exports.isPair = isPair2;
     exports.isScalar = isScalar2;
@@ -616,8 +616,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -725,13 +725,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity.isCollection(node2)) {
-        let count = 0;
+        let count2 = 0;
         for (const item of node2.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count)
-            count = c;
+          if (c > count2)
+            count2 = c;
         }
-        return count;
+        return count2;
       } else if (identity.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -996,12 +996,12 @@ var require_stringifyComment = __commonJS({
   "../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
     var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
-    function indentComment(comment, indent) {
+    function indentComment(comment, indent2) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
-      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+      return indent2 ? comment.replace(/^(?! *$)/gm, indent2) : comment;
     }
-    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str, indent2, comment) => str.endsWith("\n") ? indentComment(comment, indent2) : comment.includes("\n") ? "\n" + indentComment(comment, indent2) : (str.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -1015,17 +1015,17 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text, indent2, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
         return text;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
-      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent2.length);
       if (text.length <= endStep)
         return text;
       const folds = [];
       const escapedFolds = {};
-      let end = lineWidth - indent.length;
+      let end = lineWidth - indent2.length;
       if (typeof indentAtStart === "number") {
         if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
           folds.push(0);
@@ -1039,7 +1039,7 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text, i, indent2.length);
         if (i !== -1)
           end = i + endStep;
       }
@@ -1063,8 +1063,8 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
-          end = i + indent.length + endStep;
+            i = consumeMoreIndentedLines(text, i, indent2.length);
+          end = i + indent2.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
@@ -1109,22 +1109,22 @@ var require_foldFlowLines = __commonJS({
         const end2 = folds[i2 + 1] || text.length;
         if (fold === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent2}${text.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
             res += `${text[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent2}${text.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text, i, indent2) {
       let end = i;
       let start = i + 1;
       let ch = text[start];
       while (ch === " " || ch === "	") {
-        if (i < start + indent) {
+        if (i < start + indent2) {
           ch = text[++i];
         } else {
           do {
@@ -1180,7 +1180,7 @@ var require_stringifyString = __commonJS({
         return json2;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
-      const indent = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
       let str = "";
       let start = 0;
       for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
@@ -1240,7 +1240,7 @@ var require_stringifyString = __commonJS({
                   str += "\n";
                   i += 2;
                 }
-                str += indent;
+                str += indent2;
                 if (json2[i + 2] === " ")
                   str += "\\";
                 i += 1;
@@ -1252,15 +1252,15 @@ var require_stringifyString = __commonJS({
           }
       }
       str = start ? str + json2.slice(start) : json2;
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value2, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value2.includes("\n") || /[ \t]\n|\n[ \t]/.test(value2))
         return doubleQuotedString(value2, ctx);
-      const indent = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
       const res = "'" + value2.replace(/'/g, "''").replace(/\n+/g, `$&
-${indent}`) + "'";
-      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+${indent2}`) + "'";
+      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function quotedString(value2, ctx) {
       const { singleQuote } = ctx.options;
@@ -1290,8 +1290,8 @@ ${indent}`) + "'";
       if (!blockQuote || /\n[\t ]+$/.test(value2)) {
         return quotedString(value2, ctx);
       }
-      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value2) ? "  " : "");
-      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value2, lineWidth, indent.length);
+      const indent2 = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value2) ? "  " : "");
+      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value2, lineWidth, indent2.length);
       if (!value2)
         return literal2 ? "|\n" : ">\n";
       let chomp;
@@ -1316,7 +1316,7 @@ ${indent}`) + "'";
         value2 = value2.slice(0, -end.length);
         if (end[end.length - 1] === "\n")
           end = end.slice(0, -1);
-        end = end.replace(blockEndNewlines, `$&${indent}`);
+        end = end.replace(blockEndNewlines, `$&${indent2}`);
       }
       let startWithSpace = false;
       let startEnd;
@@ -1333,9 +1333,9 @@ ${indent}`) + "'";
       let start = value2.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
       if (start) {
         value2 = value2.substring(start.length);
-        start = start.replace(/\n+/g, `$&${indent}`);
+        start = start.replace(/\n+/g, `$&${indent2}`);
       }
-      const indentSize = indent ? "2" : "1";
+      const indentSize = indent2 ? "2" : "1";
       let header = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
         header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
@@ -1343,7 +1343,7 @@ ${indent}`) + "'";
           onComment();
       }
       if (!literal2) {
-        const foldedValue = value2.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
+        const foldedValue = value2.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent2}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
         if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
@@ -1351,18 +1351,18 @@ ${indent}`) + "'";
             literalFallback = true;
           };
         }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent2, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
           return `>${header}
-${indent}${body}`;
+${indent2}${body}`;
       }
-      value2 = value2.replace(/\n+/g, `$&${indent}`);
+      value2 = value2.replace(/\n+/g, `$&${indent2}`);
       return `|${header}
-${indent}${start}${value2}${end}`;
+${indent2}${start}${value2}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
       const { type, value: value2 } = item;
-      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+      const { actualString, implicitKey, indent: indent2, indentStep, inFlow } = ctx;
       if (implicitKey && value2.includes("\n") || inFlow && /[[\]{},]/.test(value2)) {
         return quotedString(value2, ctx);
       }
@@ -1373,22 +1373,22 @@ ${indent}${start}${value2}${end}`;
         return blockString(item, ctx, onComment, onChompKeep);
       }
       if (containsDocumentMarker(value2)) {
-        if (indent === "") {
+        if (indent2 === "") {
           ctx.forceBlockIndent = true;
           return blockString(item, ctx, onComment, onChompKeep);
-        } else if (implicitKey && indent === indentStep) {
+        } else if (implicitKey && indent2 === indentStep) {
           return quotedString(value2, ctx);
         }
       }
       const str = value2.replace(/\n+/g, `$&
-${indent}`);
+${indent2}`);
       if (actualString) {
         const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value2, ctx);
       }
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -1560,7 +1560,7 @@ var require_stringifyPair = __commonJS({
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value: value2 }, ctx, onComment, onChompKeep) {
-      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+      const { allNullValues, doc, indent: indent2, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
       let keyComment = identity.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
@@ -1575,7 +1575,7 @@ var require_stringifyPair = __commonJS({
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
-        indent: indent + indentStep
+        indent: indent2 + indentStep
       });
       let keyCommentDone = false;
       let chompKeep = false;
@@ -1605,7 +1605,7 @@ var require_stringifyPair = __commonJS({
         if (keyComment)
           str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
         str = `? ${str}
-${indent}:`;
+${indent2}:`;
       } else {
         str = `${str}:`;
         if (keyComment)
@@ -1883,7 +1883,7 @@ var require_stringifyCollection = __commonJS({
       return stringify2(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
-      const { indent, options: { commentString } } = ctx;
+      const { indent: indent2, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
       const lines2 = [];
@@ -1920,11 +1920,11 @@ var require_stringifyCollection = __commonJS({
         for (let i = 1; i < lines2.length; ++i) {
           const line = lines2[i];
           str += line ? `
-${indent}${line}` : "\n";
+${indent2}${line}` : "\n";
         }
       }
       if (comment) {
-        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str += "\n" + stringifyComment.indentComment(commentString(comment), indent2);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
@@ -1932,7 +1932,7 @@ ${indent}${line}` : "\n";
       return str;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
-      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+      const { indent: indent2, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
       itemIndent += indentStep;
       const itemCtx = Object.assign({}, ctx, {
         indent: itemIndent,
@@ -2001,19 +2001,19 @@ ${indent}${line}` : "\n";
           let str = start;
           for (const line of lines2)
             str += line ? `
-${indentStep}${indent}${line}` : "\n";
+${indentStep}${indent2}${line}` : "\n";
           return `${str}
-${indent}${end}`;
+${indent2}${end}`;
         } else {
           return `${start}${fcPadding}${lines2.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
+    function addCommentBefore({ indent: indent2, options: { commentString } }, lines2, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        const ic = stringifyComment.indentComment(commentString(comment), indent2);
         lines2.push(ic.trimStart());
       }
     }
@@ -3684,8 +3684,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -3762,12 +3762,12 @@ var require_errors = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count = 1;
+        let count2 = 1;
         const end = error62.linePos[1];
         if (end?.line === line && end.col > col) {
-          count = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count);
+        const pointer = " ".repeat(ci) + "^".repeat(count2);
         error62.message += `:
 
 ${lineStr}
@@ -3963,10 +3963,10 @@ var require_util_flow_indent_check = __commonJS({
   "../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
     "use strict";
     var utilContainsNewline = require_util_contains_newline();
-    function flowIndentCheck(indent, fc, onError2) {
+    function flowIndentCheck(indent2, fc, onError2) {
       if (fc?.type === "flow-collection") {
         const end = fc.end[0];
-        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
+        if (end.indent === indent2 && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
           const msg = "Flow end indicator should be more indented than parent";
           onError2(end, "BAD_INDENT", msg, true);
         }
@@ -4209,9 +4209,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError2, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap3 = fc.start.source === "{";
+      const fcName = isMap3 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -4247,7 +4247,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError2(
               key,
               // checked by containsNewline()
@@ -4287,7 +4287,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
+        if (!isMap3 && !sep && !props.found) {
           const valueNode = value2 ? composeNode(ctx, value2, props, onError2) : composeEmptyNode(ctx, props.end, sep, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -4310,7 +4310,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap3 && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -4342,7 +4342,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap3) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4358,7 +4358,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap3 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -4484,17 +4484,17 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines2[i];
+        const [indent2, content] = lines2[i];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
-            trimIndent = indent.length;
+          if (header.indent === 0 && indent2.length > trimIndent)
+            trimIndent = indent2.length;
         } else {
-          if (indent.length < trimIndent) {
+          if (indent2.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
-            onError2(offset + indent.length, "MISSING_CHAR", message);
+            onError2(offset + indent2.length, "MISSING_CHAR", message);
           }
           if (header.indent === 0)
-            trimIndent = indent.length;
+            trimIndent = indent2.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
             const message = "Block scalar values in collections must be indented";
@@ -4502,7 +4502,7 @@ var require_resolve_block_scalar = __commonJS({
           }
           break;
         }
-        offset += indent.length + content.length + 1;
+        offset += indent2.length + content.length + 1;
       }
       for (let i = lines2.length - 1; i >= chompStart; --i) {
         if (lines2[i][0].length > trimIndent)
@@ -4514,26 +4514,26 @@ var require_resolve_block_scalar = __commonJS({
       for (let i = 0; i < contentStart; ++i)
         value2 += lines2[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines2[i];
-        offset += indent.length + content.length + 1;
+        let [indent2, content] = lines2[i];
+        offset += indent2.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
           content = content.slice(0, -1);
-        if (content && indent.length < trimIndent) {
+        if (content && indent2.length < trimIndent) {
           const src = header.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError2(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
-          indent = "";
+          indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value2 += sep + indent.slice(trimIndent) + content;
+          value2 += sep + indent2.slice(trimIndent) + content;
           sep = "\n";
-        } else if (indent.length > trimIndent || content[0] === "	") {
+        } else if (indent2.length > trimIndent || content[0] === "	") {
           if (sep === " ")
             sep = "\n";
           else if (!prevMoreIndented && sep === "\n")
             sep = "\n\n";
-          value2 += sep + indent.slice(trimIndent) + content;
+          value2 += sep + indent2.slice(trimIndent) + content;
           sep = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
@@ -4569,7 +4569,7 @@ var require_resolve_block_scalar = __commonJS({
       }
       const { source } = props[0];
       const mode = source[0];
-      let indent = 0;
+      let indent2 = 0;
       let chomp = "";
       let error62 = -1;
       for (let i = 1; i < source.length; ++i) {
@@ -4578,8 +4578,8 @@ var require_resolve_block_scalar = __commonJS({
           chomp = ch;
         else {
           const n = Number(ch);
-          if (!indent && n)
-            indent = n;
+          if (!indent2 && n)
+            indent2 = n;
           else if (error62 === -1)
             error62 = offset + i;
         }
@@ -4620,7 +4620,7 @@ var require_resolve_block_scalar = __commonJS({
           }
         }
       }
-      return { mode, indent, chomp, comment, length };
+      return { mode, indent: indent2, chomp, comment, length };
     }
     function splitLines(source) {
       const split = source.split(/\n( *)/);
@@ -5354,15 +5354,15 @@ var require_cst_scalar = __commonJS({
       return null;
     }
     function createScalarToken(value2, context) {
-      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+      const { implicitKey = false, indent: indent2, inFlow = false, offset = -1, type = "PLAIN" } = context;
       const source = stringifyString.stringifyString({ type, value: value2 }, {
         implicitKey,
-        indent: indent > 0 ? " ".repeat(indent) : "",
+        indent: indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
       const end = context.end ?? [
-        { type: "newline", offset: -1, indent, source: "\n" }
+        { type: "newline", offset: -1, indent: indent2, source: "\n" }
       ];
       switch (source[0]) {
         case "|":
@@ -5371,25 +5371,25 @@ var require_cst_scalar = __commonJS({
           const head = source.substring(0, he);
           const body = source.substring(he + 1) + "\n";
           const props = [
-            { type: "block-scalar-header", offset, indent, source: head }
+            { type: "block-scalar-header", offset, indent: indent2, source: head }
           ];
           if (!addEndtoBlockProps(props, end))
-            props.push({ type: "newline", offset: -1, indent, source: "\n" });
-          return { type: "block-scalar", offset, indent, props, source: body };
+            props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
+          return { type: "block-scalar", offset, indent: indent2, props, source: body };
         }
         case '"':
-          return { type: "double-quoted-scalar", offset, indent, source, end };
+          return { type: "double-quoted-scalar", offset, indent: indent2, source, end };
         case "'":
-          return { type: "single-quoted-scalar", offset, indent, source, end };
+          return { type: "single-quoted-scalar", offset, indent: indent2, source, end };
         default:
-          return { type: "scalar", offset, indent, source, end };
+          return { type: "scalar", offset, indent: indent2, source, end };
       }
     }
     function setScalarValue(token, value2, context = {}) {
       let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
-      let indent = "indent" in token ? token.indent : null;
-      if (afterKey && typeof indent === "number")
-        indent += 2;
+      let indent2 = "indent" in token ? token.indent : null;
+      if (afterKey && typeof indent2 === "number")
+        indent2 += 2;
       if (!type)
         switch (token.type) {
           case "single-quoted-scalar":
@@ -5409,8 +5409,8 @@ var require_cst_scalar = __commonJS({
             type = "PLAIN";
         }
       const source = stringifyString.stringifyString({ type, value: value2 }, {
-        implicitKey: implicitKey || indent === null,
-        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
+        implicitKey: implicitKey || indent2 === null,
+        indent: indent2 !== null && indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
@@ -5441,16 +5441,16 @@ var require_cst_scalar = __commonJS({
         token.source = body;
       } else {
         const { offset } = token;
-        const indent = "indent" in token ? token.indent : -1;
+        const indent2 = "indent" in token ? token.indent : -1;
         const props = [
-          { type: "block-scalar-header", offset, indent, source: head }
+          { type: "block-scalar-header", offset, indent: indent2, source: head }
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
-          props.push({ type: "newline", offset: -1, indent, source: "\n" });
+          props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
         for (const key of Object.keys(token))
           if (key !== "type" && key !== "offset")
             delete token[key];
-        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+        Object.assign(token, { type: "block-scalar", indent: indent2, props, source: body });
       }
     }
     function addEndtoBlockProps(props, end) {
@@ -5495,12 +5495,12 @@ var require_cst_scalar = __commonJS({
           break;
         }
         default: {
-          const indent = "indent" in token ? token.indent : -1;
+          const indent2 = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
           for (const key of Object.keys(token))
             if (key !== "type" && key !== "offset")
               delete token[key];
-          Object.assign(token, { type, indent, source, end });
+          Object.assign(token, { type, indent: indent2, source, end });
         }
       }
     }
@@ -5806,15 +5806,15 @@ var require_lexer = __commonJS({
       continueScalar(offset) {
         let ch = this.buffer[offset];
         if (this.indentNext > 0) {
-          let indent = 0;
+          let indent2 = 0;
           while (ch === " ")
-            ch = this.buffer[++indent + offset];
+            ch = this.buffer[++indent2 + offset];
           if (ch === "\r") {
-            const next = this.buffer[indent + offset + 1];
+            const next = this.buffer[indent2 + offset + 1];
             if (next === "\n" || !next && !this.atEnd)
-              return offset + indent + 1;
+              return offset + indent2 + 1;
           }
-          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
+          return ch === "\n" || indent2 >= this.indentNext || !ch && !this.atEnd ? offset + indent2 : -1;
         }
         if (ch === "-" || ch === ".") {
           const dt = this.buffer.substr(offset, 3);
@@ -5983,12 +5983,12 @@ var require_lexer = __commonJS({
       }
       *parseFlowCollection() {
         let nl, sp;
-        let indent = -1;
+        let indent2 = -1;
         do {
           nl = yield* this.pushNewline();
           if (nl > 0) {
             sp = yield* this.pushSpaces(false);
-            this.indentValue = indent = sp;
+            this.indentValue = indent2 = sp;
           } else {
             sp = 0;
           }
@@ -5997,8 +5997,8 @@ var require_lexer = __commonJS({
         const line = this.getLine();
         if (line === null)
           return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
-          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
+        if (indent2 !== -1 && indent2 < this.indentNext && line[0] !== "#" || indent2 === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+          const atFlowEndMarker = indent2 === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
           if (!atFlowEndMarker) {
             this.flowLevel = 0;
             yield cst.FLOW_END;
@@ -6106,16 +6106,16 @@ var require_lexer = __commonJS({
       }
       *parseBlockScalar() {
         let nl = this.pos - 1;
-        let indent = 0;
+        let indent2 = 0;
         let ch;
         loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
           switch (ch) {
             case " ":
-              indent += 1;
+              indent2 += 1;
               break;
             case "\n":
               nl = i2;
-              indent = 0;
+              indent2 = 0;
               break;
             case "\r": {
               const next = this.buffer[i2 + 1];
@@ -6131,9 +6131,9 @@ var require_lexer = __commonJS({
         }
         if (!ch && !this.atEnd)
           return this.setNext("block-scalar");
-        if (indent >= this.indentNext) {
+        if (indent2 >= this.indentNext) {
           if (this.blockScalarIndent === -1)
-            this.indentNext = indent;
+            this.indentNext = indent2;
           else {
             this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
           }
@@ -6166,7 +6166,7 @@ var require_lexer = __commonJS({
             const lastChar = i2;
             while (ch2 === " ")
               ch2 = this.buffer[--i2];
-            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
+            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent2 > lastChar)
               nl = i2;
             else
               break;
@@ -6328,7 +6328,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter = class {
+    var LineCounter2 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -6351,7 +6351,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter;
+    exports.LineCounter = LineCounter2;
   }
 });
 
@@ -7182,10 +7182,10 @@ var require_parser = __commonJS({
         }
         return null;
       }
-      atIndentedComment(start, indent) {
+      atIndentedComment(start, indent2) {
         if (this.type !== "comment")
           return false;
-        if (this.indent <= indent)
+        if (this.indent <= indent2)
           return false;
         return start.every((st) => st.type === "newline" || st.type === "space");
       }
@@ -7259,7 +7259,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7285,7 +7285,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -7307,8 +7307,8 @@ var require_public_api = __commonJS({
       if (typeof options === "string")
         options = options.length;
       if (typeof options === "number") {
-        const indent = Math.round(options);
-        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
+        const indent2 = Math.round(options);
+        options = indent2 < 1 ? void 0 : indent2 > 8 ? { indent: 8 } : { indent: indent2 };
       }
       if (value2 === void 0) {
         const { keepUndefined } = options ?? replacer ?? {};
@@ -7321,7 +7321,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -41316,14 +41316,14 @@ function codePointLength(str) {
   const units = str.length;
   if (!highSurrogate.test(str))
     return units;
-  let count = units;
+  let count2 = units;
   for (let i = 0; i < units - 1; i++) {
     if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
-      count--;
+      count2--;
       i++;
     }
   }
-  return count;
+  return count2;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -45706,8 +45706,8 @@ function az_default() {
 }
 
 // ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count, one, few, many) {
-  const absCount = Math.abs(count);
+function getBelarusianPlural(count2, one, few, many) {
+  const absCount = Math.abs(count2);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -48354,8 +48354,8 @@ function hu_default() {
 }
 
 // ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count, one, many) {
-  return Math.abs(count) === 1 ? one : many;
+function getArmenianPlural(count2, one, many) {
+  return Math.abs(count2) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -51093,8 +51093,8 @@ function ro_default() {
 }
 
 // ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count, one, few, many) {
-  const absCount = Math.abs(count);
+function getRussianPlural(count2, one, few, many) {
+  const absCount = Math.abs(count2);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -61088,14 +61088,10 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
   const path = join8(home, "storage");
   return { adapter: "file", options: { path }, baseDir: home, source: "default", origin: path };
 }
-function defaultStorageNotice(location) {
-  return `DEFSTATE_HOME is not set: versioned state is kept in the embedded local store ${location}
-  \u2192 Set DEFSTATE_HOME to a folder with defstate.yaml (or use --storage / DEFSTATE_STORAGE_URL) to keep it in S3, GCS or Azure Blob.`;
-}
 async function parseInstanceConfig(text, file2, env = process.env) {
-  const { isMap: isMap2, LineCounter, parseDocument: parseDocument2 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
-  const lineCounter = new LineCounter();
-  const document2 = parseDocument2(text, { lineCounter, prettyErrors: false });
+  const { isMap: isMap3, LineCounter: LineCounter2, parseDocument: parseDocument3 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
+  const lineCounter = new LineCounter2();
+  const document2 = parseDocument3(text, { lineCounter, prettyErrors: false });
   const [syntaxError] = document2.errors;
   if (syntaxError) {
     const line = lineCounter.linePos(syntaxError.pos[0]).line;
@@ -61105,7 +61101,7 @@ async function parseInstanceConfig(text, file2, env = process.env) {
     let node2 = document2.contents;
     let offset;
     for (const segment of path) {
-      if (!isMap2(node2))
+      if (!isMap3(node2))
         break;
       const pair = node2.items.find((item) => item.key?.value === segment);
       if (!pair)
@@ -61554,9 +61550,51 @@ function createStoreOpener(options) {
   return { open: open5, close };
 }
 
+// ../../packages/core/dist/project/cause-chain.js
+function causeChain(error62) {
+  const chain = [];
+  const seen = /* @__PURE__ */ new Set();
+  for (let current = error62; current !== void 0 && !seen.has(current); ) {
+    chain.push(current);
+    seen.add(current);
+    current = current instanceof Error ? current.cause : void 0;
+  }
+  return chain;
+}
+function formatCauseChain(error62, options = {}) {
+  const stacks = options.stacks ?? true;
+  return causeChain(error62).map((link2, index) => {
+    const text = describeLink(link2, stacks);
+    const aggregated = link2 instanceof AggregateError ? link2.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
+    const body = [text, ...aggregated].join("\n");
+    return index === 0 ? body : indent(`caused by: ${body}`, "  ");
+  }).join("\n");
+}
+function describeLink(link2, stacks) {
+  if (!(link2 instanceof Error))
+    return `(thrown value) ${String(link2)}`;
+  const head = `${link2.name}: ${link2.message}`;
+  if (!stacks || !link2.stack)
+    return head;
+  const frames = link2.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  return frames ? `${head}
+${frames}` : head;
+}
+function indent(text, by) {
+  return text.split("\n").map((line) => by + line).join("\n");
+}
+
+// ../../packages/core/dist/project/debug-namespaces.js
+function debugEnabled(namespace, env = process.env) {
+  const setting = env.DEFSTATE_DEBUG?.trim();
+  if (!setting)
+    return false;
+  return setting.split(",").map((name) => name.trim().toLowerCase()).some((name) => name === "1" || name === "*" || name === "true" || name === namespace || namespace.startsWith(`${name}:`) || name.endsWith(":*") && namespace.startsWith(name.slice(0, -1)));
+}
+
 // ../../packages/core/dist/project/load-project.js
 import { access as access2 } from "node:fs/promises";
-import { join as join11, resolve as resolve5 } from "node:path";
+import { dirname as dirname5, join as join11, resolve as resolve5 } from "node:path";
 import { pathToFileURL as pathToFileURL2 } from "node:url";
 var PROJECT_CONFIG_FILES = [
   "defstate.config.ts",
@@ -61575,19 +61613,24 @@ var ComponentSchema = external_exports.looseObject({
 var ProjectConfigSchema = external_exports.object({
   components: external_exports.array(ComponentSchema, { error: "components must be an array of components" })
 });
-async function findProjectConfig(root) {
-  for (const name of PROJECT_CONFIG_FILES) {
-    const file2 = join11(root, name);
-    if (await access2(file2).then(() => true, () => false))
-      return file2;
+async function findProjectConfig(root, options = {}) {
+  const start = resolve5(root);
+  for (let folder = start; ; folder = dirname5(folder)) {
+    for (const name of PROJECT_CONFIG_FILES) {
+      const file2 = join11(folder, name);
+      if (await access2(file2).then(() => true, () => false))
+        return file2;
+    }
+    if (!options.searchUpward || dirname5(folder) === folder)
+      break;
   }
-  throw new ConfigError(`No project config found in ${root}.`, {}, {
-    hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }), or pass --project <dir>.`
+  throw new ConfigError(`No project config found in ${start}${options.searchUpward ? " or any folder above it" : ""}.`, {}, {
+    hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }) (\`defstate init\` writes a starter), or pass --project <dir>.`
   });
 }
-async function loadProject(root) {
-  const projectRoot = resolve5(root);
-  const configFile = await findProjectConfig(projectRoot);
+async function loadProject(root, options = {}) {
+  const configFile = await findProjectConfig(root, options);
+  const projectRoot = dirname5(configFile);
   let exported;
   try {
     exported = await importConfig(configFile);
@@ -61597,17 +61640,25 @@ async function loadProject(root) {
       hint: "Fix the error above; the config must import cleanly with Node."
     });
   }
+  if (exported === NO_DEFAULT_EXPORT) {
+    throw new ConfigError("the project config has no default export", { file: configFile }, {
+      hint: "Export the configuration as the default: `export default defineConfig({ components: [...] })`."
+    });
+  }
   const config2 = typeof exported === "function" ? await exported() : exported;
   return { root: projectRoot, configFile, components: validateProjectConfig(config2, configFile) };
 }
+var NO_DEFAULT_EXPORT = /* @__PURE__ */ Symbol("no default export");
 async function importConfig(file2) {
+  let module;
   if (file2.endsWith(".ts") || file2.endsWith(".mts")) {
     const { createJiti: createJiti2 } = await Promise.resolve().then(() => (init_jiti(), jiti_exports));
     const jiti = createJiti2(import.meta.url, { moduleCache: false });
-    return jiti.import(file2, { default: true });
+    module = await jiti.import(file2);
+  } else {
+    module = await import(pathToFileURL2(file2).href);
   }
-  const module = await import(pathToFileURL2(file2).href);
-  return module.default;
+  return module && typeof module === "object" && "default" in module ? module.default : NO_DEFAULT_EXPORT;
 }
 function validateProjectConfig(config2, file2) {
   const result = ProjectConfigSchema.safeParse(config2);
@@ -61634,6 +61685,47 @@ function describePair(first, second) {
   return names.length === 2 ? ` (${names[0]}; ${names[1]})` : "";
 }
 
+// ../../packages/core/dist/project/runtime-dependencies.js
+import { readFile as readFile5 } from "node:fs/promises";
+import { join as join12 } from "node:path";
+async function devOnlyRuntimeDependencies(projectRoot, options) {
+  const manifest = join12(projectRoot, "package.json");
+  const text = await readFile5(manifest, "utf8").catch(() => void 0);
+  if (text === void 0)
+    return [];
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const listed = (field) => {
+    const value2 = parsed[field];
+    return value2 && typeof value2 === "object" ? Object.keys(value2) : [];
+  };
+  const runtime = /* @__PURE__ */ new Set([
+    ...listed("dependencies"),
+    ...listed("optionalDependencies"),
+    ...listed("peerDependencies")
+  ]);
+  const devOnly = new Set(listed("devDependencies").filter((name) => !runtime.has(name)));
+  const needed = [["@defstate/core", "loader"]];
+  if (options.versioned && options.adapter && options.adapter !== "file") {
+    needed.push([OFFICIAL_ADAPTER_PACKAGES[options.adapter] ?? options.adapter, "adapter"]);
+  }
+  return needed.filter(([packageName]) => devOnly.has(packageName)).map(([packageName, role]) => ({
+    packageName,
+    role,
+    manifest,
+    fix: installCommand(projectRoot, packageName)
+  }));
+}
+function devOnlyDependencyWarning(dependency) {
+  const what = dependency.role === "adapter" ? "cannot open the store that holds its versioned state" : "cannot load its state (loadState comes from it)";
+  return `${dependency.packageName} is only a devDependency in ${dependency.manifest}: an app installed without devDependencies (npm ci --omit=dev, pnpm install --prod, as the scaffolded Dockerfile does) ${what}.
+  \u2192 Make it a dependency: ${dependency.fix}`;
+}
+
 // src/inputs.ts
 function readInputs(runner2) {
   const text = (name) => runner2.input(name) || void 0;
@@ -61646,6 +61738,7 @@ function readInputs(runner2) {
     instanceConfig: text("instance-config"),
     concurrency: wholeNumber(runner2, "concurrency", 1),
     retries: wholeNumber(runner2, "retries", 0),
+    timeoutMs: duration3(runner2, "timeout"),
     pin: booleanInput(runner2, "pin", false),
     verify: booleanInput(runner2, "verify", false)
   };
@@ -61675,6 +61768,19 @@ function wholeNumber(runner2, name, minimum) {
   }
   return Number(value2);
 }
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
+function duration3(runner2, name) {
+  const value2 = runner2.input(name);
+  if (!value2) return void 0;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value2);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"] : Number.NaN;
+  if (!(ms > 0)) {
+    throw new UsageError(`input ${name}: "${value2}" is not a duration.`, {
+      hint: `${name} is how long one refresh attempt may take, e.g. 90s, 10m or 1h.`
+    });
+  }
+  return ms;
+}
 var TRUE_WORDS = ["true", "True", "TRUE"];
 var FALSE_WORDS = ["false", "False", "FALSE"];
 function booleanInput(runner2, name, fallback) {
@@ -61690,9 +61796,40 @@ function booleanInput(runner2, name, fallback) {
 // src/run.ts
 import { isAbsolute as isAbsolute2, relative, resolve as resolve6 } from "node:path";
 
+// src/instance-config-error.ts
+var import_yaml = __toESM(require_dist(), 1);
+function instanceConfigError(error62, file2, text) {
+  if (!(error62 instanceof ConfigError) || error62.file !== file2) return error62;
+  const field = error62.field;
+  const unknownKey = /Unrecognized keys?: "([^"]+)"/.exec(error62.message)?.[1];
+  const path = [...field ? field.split(".") : [], ...unknownKey ? [unknownKey] : []];
+  const line = keyLine(text, path) ?? error62.line;
+  const place = [
+    "input instance-config",
+    line ? `line ${line}` : void 0,
+    path.length ? `at ${path.join(".")}` : void 0
+  ].filter(Boolean).join(", ");
+  const said = error62.message.startsWith(file2) ? error62.message.slice(error62.message.indexOf(": ", file2.length) + 2) : error62.message;
+  return new ConfigError(`${place}: ${said}`, {}, { cause: error62 });
+}
+function keyLine(text, path) {
+  const counter = new import_yaml.LineCounter();
+  const document2 = (0, import_yaml.parseDocument)(text, { lineCounter: counter, prettyErrors: false });
+  let node2 = document2.contents;
+  let offset;
+  for (const segment of path) {
+    if (!(0, import_yaml.isMap)(node2)) break;
+    const pair = node2.items.find((item) => item.key?.value === segment);
+    if (!pair) break;
+    offset = pair.key.range?.[0];
+    node2 = pair.value;
+  }
+  return offset === void 0 ? void 0 : counter.linePos(offset).line;
+}
+
 // src/instance-home.ts
 import { chmod, mkdtemp, writeFile } from "node:fs/promises";
-import { isAbsolute, join as join12 } from "node:path";
+import { isAbsolute, join as join13 } from "node:path";
 async function writeInstanceHome(content, runnerTemp) {
   if (!runnerTemp || !isAbsolute(runnerTemp)) {
     throw new UsageError(
@@ -61700,9 +61837,9 @@ async function writeInstanceHome(content, runnerTemp) {
       { hint: "Run the action as a step of a GitHub Actions job, where the runner sets it." }
     );
   }
-  const home = await mkdtemp(join12(runnerTemp, "defstate-home-"));
+  const home = await mkdtemp(join13(runnerTemp, "defstate-home-"));
   await chmod(home, 448);
-  const file2 = join12(home, INSTANCE_CONFIG_FILE);
+  const file2 = join13(home, INSTANCE_CONFIG_FILE);
   await writeFile(file2, content.endsWith("\n") ? content : `${content}
 `, {
     mode: 384,
@@ -61712,8 +61849,44 @@ async function writeInstanceHome(content, runnerTemp) {
   return { home, file: file2 };
 }
 
+// src/messages.ts
+var FLAG_INPUTS = [
+  [/pass --project <dir>/g, "set the working-directory input"],
+  [/--project <dir>/g, "the working-directory input"],
+  [/--project\b/g, "the working-directory input"],
+  [/--storage(?: <url>)?/g, "the storage-url input"],
+  [/--key(?: <key>)?/g, "the keys input"],
+  [/--management-type(?: <type>)?/g, "the management-types input"],
+  [/--concurrency\b/g, "the concurrency input"],
+  [/--retries\b/g, "the retries input"],
+  [/--timeout\b/g, "the timeout input"]
+];
+function inActionWords(text) {
+  return FLAG_INPUTS.reduce((result, [flag, input2]) => result.replace(flag, input2), text);
+}
+function causeMessage(cause) {
+  return cause.message.split(/\r?\nRequire stack:/)[0]?.trim() ?? cause.message;
+}
+function failureText(error62) {
+  if (!(error62 instanceof Error)) return String(error62);
+  const cause = error62.cause instanceof Error ? causeMessage(error62.cause) : void 0;
+  const moduleMissing = error62.cause?.code === "MODULE_NOT_FOUND";
+  const withCause = cause && !moduleMissing && !error62.message.includes(cause) ? `${error62.message}
+  cause: ${cause}` : error62.message;
+  return inActionWords(withCause);
+}
+function failureTitle(error62) {
+  if (error62 instanceof ConfigError) return "defstate: configuration error";
+  if (error62 instanceof UsageError) return "defstate: invalid input";
+  if (error62 instanceof DefstateError) return "defstate: failed";
+  return "defstate: unexpected error";
+}
+function count(n, noun, plural2 = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural2}`;
+}
+
 // src/secret-values.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 var SECRET_NAME = /key|secret|token|passw|credential|connection|sas|signature|auth|private/i;
 var CREDENTIAL_LIKE = /^(?![./~])(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9+/=_.~-]{20,}$/;
 var TOO_COMMON = /^(?:true|false|yes|no|on|off|null|~|-?\d+(?:\.\d+)?)$/i;
@@ -61734,7 +61907,7 @@ function secretValues(content) {
       }
     }
   };
-  const document2 = (0, import_yaml.parseDocument)(content, { prettyErrors: false, uniqueKeys: false });
+  const document2 = (0, import_yaml2.parseDocument)(content, { prettyErrors: false, uniqueKeys: false });
   if (document2.errors.length === 0) {
     walk(document2.contents, false, content, add, document2);
   } else {
@@ -61748,9 +61921,9 @@ function walk(node2, underSecretName, content, add, document2, visited = /* @__P
   const visit2 = `${nodeId(node2)}:${underSecretName}`;
   if (visited.has(visit2)) return;
   visited.add(visit2);
-  if ((0, import_yaml.isAlias)(node2)) {
+  if ((0, import_yaml2.isAlias)(node2)) {
     walk(node2.resolve(document2), underSecretName, content, add, document2, visited);
-  } else if ((0, import_yaml.isScalar)(node2)) {
+  } else if ((0, import_yaml2.isScalar)(node2)) {
     if (node2.value === null || node2.value === void 0) return;
     const value2 = String(node2.value);
     if (underSecretName) {
@@ -61759,17 +61932,17 @@ function walk(node2, underSecretName, content, add, document2, visited = /* @__P
     } else if (CREDENTIAL_LIKE.test(value2)) {
       add(value2);
     }
-  } else if ((0, import_yaml.isMap)(node2)) {
+  } else if ((0, import_yaml2.isMap)(node2)) {
     for (const pair of node2.items) {
-      const name = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+      const name = (0, import_yaml2.isScalar)(pair.key) ? String(pair.key.value) : "";
       const secret = underSecretName || SECRET_NAME.test(name);
       walk(pair.value, secret, content, add, document2, visited);
     }
-  } else if ((0, import_yaml.isSeq)(node2)) {
+  } else if ((0, import_yaml2.isSeq)(node2)) {
     for (const item of node2.items) {
-      const name = (0, import_yaml.isPair)(item) && (0, import_yaml.isScalar)(item.key) ? String(item.key.value) : "";
+      const name = (0, import_yaml2.isPair)(item) && (0, import_yaml2.isScalar)(item.key) ? String(item.key.value) : "";
       const secret = underSecretName || SECRET_NAME.test(name);
-      walk((0, import_yaml.isPair)(item) ? item.value : item, secret, content, add, document2, visited);
+      walk((0, import_yaml2.isPair)(item) ? item.value : item, secret, content, add, document2, visited);
     }
   }
 }
@@ -61789,9 +61962,9 @@ function writtenLines(source) {
 function scanLines(content, add) {
   let block;
   for (const line of content.split(/\r\n|\r|\n/)) {
-    const indent = line.length - line.trimStart().length;
+    const indent2 = line.length - line.trimStart().length;
     if (block) {
-      if (!line.trim() || indent > block.indent) {
+      if (!line.trim() || indent2 > block.indent) {
         add(line);
         continue;
       }
@@ -61855,16 +62028,32 @@ function credentialsInText(content) {
 var STATUS_ICON = {
   refreshed: "\u2705",
   unchanged: "\u26AA",
-  failed: "\u274C"
+  failed: "\u274C",
+  cancelled: "\u23F9\uFE0F",
+  "not-run": "\u23F8\uFE0F"
 };
-function summaryMarkdown({ refresh, verify, pin }) {
-  const counts = countOutcomes(refresh.results);
+function outcomeOf(result, interrupted) {
+  const status = result.status;
+  const aborted2 = result.error?.code === "ABORTED";
+  return interrupted && status === "failed" && aborted2 ? "cancelled" : status;
+}
+function summaryMarkdown({
+  refresh,
+  verify,
+  pin,
+  interrupted = false
+}) {
+  const counts = countOutcomes(refresh.results, interrupted);
   const verified = verify === void 0 || verify === "skipped" || verify.ok;
-  const ok = refresh.ok && verified;
+  const ok = refresh.ok && verified && !interrupted;
+  const stopped = [
+    counts.cancelled > 0 && `${counts.cancelled} cancelled`,
+    counts["not-run"] > 0 && `${counts["not-run"]} not run`
+  ].filter(Boolean);
   const parts = [
-    `## ${ok ? "\u2705" : "\u274C"} defstate refresh`,
+    `## ${ok ? "\u2705" : interrupted ? "\u23F9\uFE0F" : "\u274C"} defstate refresh${interrupted ? " (cancelled)" : ""}`,
     "",
-    `${refresh.results.length} key${refresh.results.length === 1 ? "" : "s"}: ${counts.refreshed} refreshed, ${counts.unchanged} unchanged, ${counts.failed} failed in ${formatDuration(refresh.durationMs)}${refresh.storeLocation ? ` \xB7 store ${code(refresh.storeLocation)}` : ""}`,
+    `${count(refresh.results.length, "key")}: ${counts.refreshed} refreshed, ${counts.unchanged} unchanged, ${counts.failed} failed${stopped.length ? `, ${stopped.join(", ")}` : ""} in ${formatDuration(refresh.durationMs)}${refresh.storeLocation ? ` \xB7 store ${code(refresh.storeLocation)}` : ""}`,
     "",
     "| Key | Management | Status | Version | Updated | Size | Duration |",
     "| --- | --- | --- | --- | --- | ---: | ---: |",
@@ -61872,7 +62061,7 @@ function summaryMarkdown({ refresh, verify, pin }) {
       (result) => row([
         code(result.key),
         result.management,
-        `${STATUS_ICON[result.status]} ${result.status}`,
+        `${STATUS_ICON[outcomeOf(result, interrupted)]} ${outcomeOf(result, interrupted)}`,
         result.info ? code(result.info.version) : "\u2014",
         result.info ? formatTime(result.info.createdAt) : "\u2014",
         result.info ? formatSize(result.info.size) : "\u2014",
@@ -61881,11 +62070,11 @@ function summaryMarkdown({ refresh, verify, pin }) {
     ),
     ""
   ];
-  const failures = refresh.results.filter((result) => result.status === "failed");
+  const failures = refresh.results.filter((result) => outcomeOf(result, interrupted) === "failed");
   if (failures.length > 0) {
     parts.push("### Failures", "");
     for (const result of failures) {
-      parts.push(`- ${code(result.key)}: ${cell(result.error ? failureCause(result.error) : "")}`);
+      parts.push(`- ${code(result.key)}: ${cell(result.error ? failureText(result.error) : "")}`);
     }
     parts.push("");
   }
@@ -61897,8 +62086,8 @@ function summaryMarkdown({ refresh, verify, pin }) {
         ""
       );
     } else {
-      const why = refresh.pinError?.message ?? "the refresh failed";
-      parts.push(`\u{1F4CC} ${cell(why.startsWith("Not pinned") ? why : `Not pinned: ${why}`)}`, "");
+      const why = counts.failed > 0 ? `${count(counts.failed, "key")} failed to refresh; the pin file was left as it was.` : interrupted ? "the run was cancelled; the pin file was left as it was." : refresh.pinError?.message ?? "the refresh failed";
+      parts.push(`\u{1F4CC} ${cell(`Not pinned: ${why}`)}`, "");
     }
   }
   if (verify === "skipped") {
@@ -61907,7 +62096,7 @@ function summaryMarkdown({ refresh, verify, pin }) {
     parts.push("### Verify", "");
     if (verify.ok) {
       parts.push(
-        `\u2705 ${verify.keys.length} key${verify.keys.length === 1 ? "" : "s"} verified${verify.pinFile ? ` against ${code(verify.pinFile)}` : ""}.`,
+        `\u2705 ${count(verify.keys.length, "key")} verified${verify.pinFile ? ` against ${code(verify.pinFile)}` : ""}.`,
         ""
       );
     } else {
@@ -61930,23 +62119,19 @@ function summaryMarkdown({ refresh, verify, pin }) {
 function failureMarkdown(error62) {
   return `## \u274C defstate refresh
 
-${cell(failureCause(error62))}
+${cell(failureText(error62))}
 `;
 }
-function countOutcomes(results) {
-  return {
-    refreshed: results.filter((result) => result.status === "refreshed").length,
-    unchanged: results.filter((result) => result.status === "unchanged").length,
-    failed: results.filter((result) => result.status === "failed").length
+function countOutcomes(results, interrupted = false) {
+  const counts = {
+    refreshed: 0,
+    unchanged: 0,
+    failed: 0,
+    cancelled: 0,
+    "not-run": 0
   };
-}
-function failureCause(error62) {
-  if (!(error62 instanceof Error)) return String(error62);
-  const code2 = error62.code;
-  const cause = error62.cause instanceof Error ? error62.cause.message : void 0;
-  const head = typeof code2 === "string" ? `${code2}: ${error62.message}` : error62.message;
-  return cause && !error62.message.includes(cause) ? `${head}
-  cause: ${cause}` : head;
+  for (const result of results) counts[outcomeOf(result, interrupted)] += 1;
+  return counts;
 }
 function row(cells) {
   return `| ${cells.join(" | ")} |`;
@@ -61992,6 +62177,19 @@ var ActionFailedError = class extends Error {
   }
 };
 async function run(inputs, context) {
+  let instanceFile;
+  try {
+    return await runSteps(inputs, context, (file2) => {
+      instanceFile = file2;
+    });
+  } catch (error62) {
+    throw instanceFile && inputs.instanceConfig !== void 0 ? instanceConfigError(error62, instanceFile, inputs.instanceConfig) : error62;
+  }
+}
+function debugging(env) {
+  return debugEnabled("cli", env) || env.RUNNER_DEBUG === "1";
+}
+async function runSteps(inputs, context, onInstanceFile) {
   const { runner: runner2, signal } = context;
   let env = context.env;
   if (inputs.instanceConfig !== void 0) {
@@ -61999,6 +62197,7 @@ async function run(inputs, context) {
       for (const line of secret.split(/\r?\n/)) runner2.mask(line);
     }
     const { home, file: file2 } = await writeInstanceHome(inputs.instanceConfig, env.RUNNER_TEMP);
+    onInstanceFile(file2);
     env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: void 0 };
     await parseInstanceConfig(inputs.instanceConfig, file2, env);
     runner2.exportVariable("DEFSTATE_HOME", home);
@@ -62008,13 +62207,18 @@ async function run(inputs, context) {
     );
   }
   const project = await loadProject(resolve6(context.cwd, inputs.workingDirectory));
+  await warnDevOnlyDependencies(runner2, project, inputs.storageUrl, env);
   const storage = createStoreOpener({
     projectRoot: project.root,
     storageUrl: inputs.storageUrl,
     env,
     // On a runner the embedded store vanishes with the machine: almost surely a mistake.
-    onDefault: (location) => runner2.warning(defaultStorageNotice(location), { title: "defstate: local store" })
+    onDefault: (location) => runner2.warning(
+      `No storage is configured, so versioned state went to the runner's own disk (${location}), which is gone when the job ends. Set the action's instance-config input (a secret holding defstate.yaml) or its storage-url input.`,
+      { title: "defstate: no storage configured" }
+    )
   });
+  const logs = new KeyLogs(runner2);
   let refresh;
   let verify;
   try {
@@ -62025,9 +62229,10 @@ async function run(inputs, context) {
       openStore: storage.open,
       concurrency: inputs.concurrency,
       retries: inputs.retries,
+      timeoutMs: inputs.timeoutMs,
       pin: inputs.pin,
       signal,
-      onEvent: (event) => logEvent(runner2, event)
+      onEvent: (event) => logs.onEvent(event)
     });
     if (inputs.verify && refresh.ok) {
       verify = await verifyState(project, {
@@ -62040,21 +62245,22 @@ async function run(inputs, context) {
   } finally {
     await storage.close();
   }
+  const interrupted = signal?.aborted === true;
   for (const result of refresh.results) {
-    if (result.status !== "failed") continue;
-    runner2.error(`${result.key}: ${failureCause(result.error)}`, {
+    if (outcomeOf(result, interrupted) !== "failed") continue;
+    runner2.error(`${result.key}: ${failureText(result.error)}`, {
       title: `defstate: ${result.key} failed`
     });
+    if (debugging(env)) runner2.debug(`${result.key}:
+${formatCauseChain(result.error)}`);
   }
-  if (inputs.pin && refresh.pinError) {
-    runner2.error(failureCause(refresh.pinError), { title: "defstate: not pinned" });
-  }
+  if (inputs.pin && refresh.pinError) reportNotPinned(runner2, refresh, interrupted);
   for (const problem of verify?.problems ?? []) {
     runner2.error(`${problem.key ?? "store"}: ${problem.code}: ${problem.message}`, {
       title: `defstate verify: ${problem.key ?? "store"}`
     });
   }
-  const counts = countOutcomes(refresh.results);
+  const counts = countOutcomes(refresh.results, interrupted);
   const outputs = {
     versions: JSON.stringify(
       Object.fromEntries(
@@ -62071,11 +62277,40 @@ async function run(inputs, context) {
     summaryMarkdown({
       refresh,
       verify: inputs.verify ? verify ?? "skipped" : void 0,
-      pin: inputs.pin
+      pin: inputs.pin,
+      interrupted
     })
   );
-  const ok = refresh.ok && (verify?.ok ?? !inputs.verify);
+  const ok = refresh.ok && !interrupted && (verify?.ok ?? !inputs.verify);
   return { ok, refresh, verify, outputs };
+}
+function reportNotPinned(runner2, refresh, interrupted) {
+  const outcomes = refresh.results.map((result) => outcomeOf(result, interrupted));
+  const failed = outcomes.filter((outcome) => outcome === "failed").length;
+  const title = { title: "defstate: not pinned" };
+  if (failed > 0) {
+    runner2.notice(
+      `The pin file was left as it was because ${count(failed, "key")} failed to refresh.`,
+      title
+    );
+  } else if (interrupted) {
+    runner2.notice("The pin file was left as it was because the run was cancelled.", title);
+  } else {
+    runner2.error(failureText(refresh.pinError), title);
+  }
+}
+async function warnDevOnlyDependencies(runner2, project, storageUrl, env) {
+  const versioned = project.components.some(({ management }) => management === "versioned");
+  const selection = versioned ? await resolveStorage({ storageUrl, env, cwd: project.root }).catch(() => void 0) : void 0;
+  const found = await devOnlyRuntimeDependencies(project.root, {
+    adapter: selection?.adapter,
+    versioned
+  });
+  for (const dependency of found) {
+    runner2.warning(devOnlyDependencyWarning(dependency), {
+      title: "defstate: run-time dependency"
+    });
+  }
 }
 function reportFailure(runner2, error62, workspace) {
   if (error62 instanceof ActionFailedError) {
@@ -62089,47 +62324,71 @@ function reportFailure(runner2, error62, workspace) {
   const where = error62 instanceof DefstateError ? error62 : {};
   const file2 = where.file && workspace ? relative(workspace, where.file) : void 0;
   const inWorkspace = file2 !== void 0 && file2 !== "" && !file2.startsWith("..") && !isAbsolute2(file2);
-  runner2.error(
-    failureCause(error62),
-    inWorkspace ? { title: "defstate", file: file2, line: where.line } : { title: "defstate" }
-  );
+  const title = failureTitle(error62);
+  runner2.error(failureText(error62), inWorkspace ? { title, file: file2, line: where.line } : { title });
+  if (debugging(process.env)) runner2.debug(formatCauseChain(error62));
   runner2.appendSummary(failureMarkdown(error62));
 }
-function failureMessage(result) {
-  const { failed } = countOutcomes(result.refresh.results);
+function failureMessage(result, interrupted = false) {
+  const counts = countOutcomes(result.refresh.results, interrupted);
   const reasons = [
-    failed > 0 && `${failed} of ${result.refresh.results.length} keys failed`,
+    interrupted && "the run was cancelled",
+    counts.failed > 0 && `${counts.failed} of ${result.refresh.results.length} keys failed`,
     result.refresh.pinError && "pinning was not done",
-    result.verify && !result.verify.ok && `verify found ${result.verify.problems.length} problem(s)`
+    result.verify && !result.verify.ok && `verify found ${count(result.verify.problems.length, "problem")}`
   ].filter(Boolean);
   return `defstate: ${reasons.join("; ") || "the run failed"}; see the annotations above.`;
 }
-function logEvent(runner2, event) {
-  switch (event.type) {
-    case "log":
-      runner2.info(
-        event.message.split(/\r\n|\r|\n/).map((line) => `[${event.key}] ${line}`).join("\n")
-      );
-      return;
-    case "retry":
-      runner2.info(
-        `\u21BB ${event.key}: attempt ${event.attempt} failed (${event.error.message.split("\n")[0]}), retrying in ${formatDuration(event.delayMs)}`
-      );
-      return;
-    case "end": {
-      const { result } = event;
-      const details = [
-        result.info?.version,
-        result.info && formatSize(result.info.size),
-        formatDuration(result.durationMs)
-      ].filter(Boolean);
-      const mark = result.status === "failed" ? "\u2717" : result.status === "refreshed" ? "\u2713" : "=";
-      runner2.info(`${mark} ${result.key} ${result.status} (${details.join(", ")})`);
-      return;
-    }
-    default:
-      return;
+var KeyLogs = class {
+  constructor(runner2) {
+    this.runner = runner2;
   }
+  runner;
+  #lines = /* @__PURE__ */ new Map();
+  onEvent(event) {
+    switch (event.type) {
+      case "log":
+        this.#add(
+          event.key,
+          event.message.split(/\r\n|\r|\n/).map((line) => `[${event.key}] ${line}`)
+        );
+        return;
+      case "retry":
+        this.#add(event.key, [
+          `\u21BB attempt ${event.attempt} failed (${event.error.message.split("\n")[0]}), retrying in ${formatDuration(event.delayMs)}`
+        ]);
+        return;
+      case "end": {
+        const lines2 = this.#lines.get(event.result.key) ?? [];
+        this.#lines.delete(event.result.key);
+        this.runner.group(resultLine(event.result), lines2);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+  #add(key, lines2) {
+    const kept = this.#lines.get(key) ?? [];
+    kept.push(...lines2);
+    this.#lines.set(key, kept);
+  }
+};
+var MARKS = {
+  refreshed: "\u2713",
+  unchanged: "=",
+  failed: "\u2717",
+  cancelled: "\u25CB",
+  "not-run": "\xB7"
+};
+function resultLine(result) {
+  const details = [
+    result.info?.version,
+    result.info && formatSize(result.info.size),
+    formatDuration(result.durationMs)
+  ].filter(Boolean);
+  const status = result.status;
+  return `${MARKS[status] ?? "?"} ${result.key} ${status} (${details.join(", ")})`;
 }
 
 // src/runner.ts
@@ -62139,7 +62398,7 @@ import { EOL } from "node:os";
 function inputVariable(name) {
   return `INPUT_${name.replace(/ /g, "_").toUpperCase()}`;
 }
-function processRunner(env = process.env, write = (text) => process.stdout.write(text)) {
+function processRunner(env = process.env, write = (text) => process.stdout.write(text), writeError = (text) => process.stderr.write(text)) {
   const fileCommand = (variable, name, value2) => {
     const file2 = env[variable];
     if (!file2) {
@@ -62159,7 +62418,18 @@ function processRunner(env = process.env, write = (text) => process.stdout.write
     },
     error: (message, properties = {}) => write(workflowCommand("error", properties, message)),
     warning: (message, properties = {}) => write(workflowCommand("warning", properties, message)),
+    notice: (message, properties = {}) => write(workflowCommand("notice", properties, message)),
     info: (text) => write(`${inertLines(text)}${EOL}`),
+    group: (title, lines2) => {
+      if (lines2.length === 0) {
+        write(`${inertLines(title)}${EOL}`);
+        return;
+      }
+      write(workflowCommand("group", {}, title.replace(/\r\n|\r|\n/g, " ")));
+      write(`${inertLines(lines2.join("\n"))}${EOL}`);
+      write(`::endgroup::${EOL}`);
+    },
+    debug: (text) => writeError(`${inertLines(text)}${EOL}`),
     appendSummary: (markdown) => {
       const file2 = env.GITHUB_STEP_SUMMARY;
       if (file2) appendFileSync(file2, maskIn(markdown, masked), "utf8");
@@ -62201,6 +62471,7 @@ function escapeProperty(text) {
 }
 
 // src/main.ts
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 var runner = processRunner();
 var controller = new AbortController();
 setMaxListeners(0, controller.signal);
@@ -62213,7 +62484,9 @@ try {
     cwd: process.cwd(),
     signal: controller.signal
   });
-  if (!result.ok) throw new ActionFailedError(failureMessage(result));
+  if (!result.ok) {
+    throw new ActionFailedError(failureMessage(result, controller.signal.aborted));
+  }
 } catch (error62) {
   reportFailure(runner, error62, process.env.GITHUB_WORKSPACE);
   process.exitCode = 1;

@@ -11,6 +11,8 @@ export interface ActionInputs {
   instanceConfig?: string;
   concurrency?: number;
   retries?: number;
+  /** Longest one refresh attempt may take, in ms. */
+  timeoutMs?: number;
   pin: boolean;
   verify: boolean;
 }
@@ -27,6 +29,7 @@ export function readInputs(runner: Runner): ActionInputs {
     instanceConfig: text('instance-config'),
     concurrency: wholeNumber(runner, 'concurrency', 1),
     retries: wholeNumber(runner, 'retries', 0),
+    timeoutMs: duration(runner, 'timeout'),
     pin: booleanInput(runner, 'pin', false),
     verify: booleanInput(runner, 'verify', false),
   };
@@ -66,6 +69,22 @@ function wholeNumber(runner: Runner, name: string, minimum: number): number | un
     );
   }
   return Number(value);
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `10m`, `1h`, `1500ms`; a bare number is seconds, as the CLI's `--timeout` reads it. */
+function duration(runner: Runner, name: string): number | undefined {
+  const value = runner.input(name);
+  if (!value) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  const ms = match ? Number(match[1]) * (UNIT_MS[match[2] ?? 's'] as number) : Number.NaN;
+  if (!(ms > 0)) {
+    throw new UsageError(`input ${name}: "${value}" is not a duration.`, {
+      hint: `${name} is how long one refresh attempt may take, e.g. 90s, 10m or 1h.`,
+    });
+  }
+  return ms;
 }
 
 // The YAML 1.2 core schema's booleans, as the runner's own toolkit accepts them.

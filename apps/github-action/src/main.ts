@@ -4,6 +4,11 @@
  * job stops before the image is built.
  */
 import { setMaxListeners } from 'node:events';
+
+// The AWS SDK prints a notice about future Node.js support when an S3 store opens on an older
+// Node; nothing a workflow can act on mid-step. Its own switch turns it off unless set already.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { readInputs } from './inputs.js';
 import { ActionFailedError, failureMessage, reportFailure, run } from './run.js';
 import { processRunner } from './runner.js';
@@ -22,7 +27,9 @@ try {
     cwd: process.cwd(),
     signal: controller.signal,
   });
-  if (!result.ok) throw new ActionFailedError(failureMessage(result));
+  if (!result.ok) {
+    throw new ActionFailedError(failureMessage(result, controller.signal.aborted));
+  }
 } catch (error) {
   reportFailure(runner, error, process.env.GITHUB_WORKSPACE);
   process.exitCode = 1;

@@ -8,25 +8,33 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import {
   createStoreOpener,
   DefstateError,
-  defaultStorageNotice,
+  debugEnabled,
+  devOnlyDependencyWarning,
+  devOnlyRuntimeDependencies,
+  formatCauseChain,
+  type KeyResult,
   loadProject,
+  type Project,
   parseInstanceConfig,
   type RefreshEvent,
   type RefreshReport,
   refreshState,
+  resolveStorage,
   type VerifyReport,
   verifyState,
 } from '@defstate/core';
 import type { ActionInputs } from './inputs.js';
+import { instanceConfigError } from './instance-config-error.js';
 import { writeInstanceHome } from './instance-home.js';
+import { count, failureText, failureTitle } from './messages.js';
 import type { Runner } from './runner.js';
 import { secretValues } from './secret-values.js';
 import {
   countOutcomes,
-  failureCause,
   failureMarkdown,
   formatDuration,
   formatSize,
+  outcomeOf,
   summaryMarkdown,
 } from './summary.js';
 
@@ -72,6 +80,29 @@ export class ActionFailedError extends Error {
 }
 
 export async function run(inputs: ActionInputs, context: RunContext): Promise<RunResult> {
+  let instanceFile: string | undefined;
+  try {
+    return await runSteps(inputs, context, (file) => {
+      instanceFile = file;
+    });
+  } catch (error) {
+    // An error in the instance config is told against the input, at its line.
+    throw instanceFile && inputs.instanceConfig !== undefined
+      ? instanceConfigError(error, instanceFile, inputs.instanceConfig)
+      : error;
+  }
+}
+
+/** Whether stack traces are wanted: DEFSTATE_DEBUG, or the runner's own debug logging. */
+export function debugging(env: NodeJS.ProcessEnv): boolean {
+  return debugEnabled('cli', env) || env.RUNNER_DEBUG === '1';
+}
+
+async function runSteps(
+  inputs: ActionInputs,
+  context: RunContext,
+  onInstanceFile: (file: string) => void,
+): Promise<RunResult> {
   const { runner, signal } = context;
   let env = context.env;
   if (inputs.instanceConfig !== undefined) {
@@ -80,6 +111,7 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
       for (const line of secret.split(/\r?\n/)) runner.mask(line);
     }
     const { home, file } = await writeInstanceHome(inputs.instanceConfig, env.RUNNER_TEMP);
+    onInstanceFile(file);
     // The input is explicit, so it wins over a DEFSTATE_STORAGE_URL in the job's environment.
     env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: undefined };
     // Checked now even if no versioned key is selected: a broken config should not wait for one.
@@ -95,14 +127,19 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
   }
 
   const project = await loadProject(resolve(context.cwd, inputs.workingDirectory));
+  await warnDevOnlyDependencies(runner, project, inputs.storageUrl, env);
   const storage = createStoreOpener({
     projectRoot: project.root,
     storageUrl: inputs.storageUrl,
     env,
     // On a runner the embedded store vanishes with the machine: almost surely a mistake.
     onDefault: (location) =>
-      runner.warning(defaultStorageNotice(location), { title: 'defstate: local store' }),
+      runner.warning(
+        `No storage is configured, so versioned state went to the runner's own disk (${location}), which is gone when the job ends. Set the action's instance-config input (a secret holding defstate.yaml) or its storage-url input.`,
+        { title: 'defstate: no storage configured' },
+      ),
   });
+  const logs = new KeyLogs(runner);
   let refresh: RefreshReport;
   let verify: VerifyReport | undefined;
   try {
@@ -113,9 +150,10 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
       openStore: storage.open,
       concurrency: inputs.concurrency,
       retries: inputs.retries,
+      timeoutMs: inputs.timeoutMs,
       pin: inputs.pin,
       signal,
-      onEvent: (event) => logEvent(runner, event),
+      onEvent: (event) => logs.onEvent(event),
     });
     if (inputs.verify && refresh.ok) {
       verify = await verifyState(project, {
@@ -129,22 +167,22 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
     await storage.close();
   }
 
+  const interrupted = signal?.aborted === true;
   for (const result of refresh.results) {
-    if (result.status !== 'failed') continue;
-    runner.error(`${result.key}: ${failureCause(result.error)}`, {
+    if (outcomeOf(result, interrupted) !== 'failed') continue;
+    runner.error(`${result.key}: ${failureText(result.error)}`, {
       title: `defstate: ${result.key} failed`,
     });
+    if (debugging(env)) runner.debug(`${result.key}:\n${formatCauseChain(result.error)}`);
   }
-  if (inputs.pin && refresh.pinError) {
-    runner.error(failureCause(refresh.pinError), { title: 'defstate: not pinned' });
-  }
+  if (inputs.pin && refresh.pinError) reportNotPinned(runner, refresh, interrupted);
   for (const problem of verify?.problems ?? []) {
     runner.error(`${problem.key ?? 'store'}: ${problem.code}: ${problem.message}`, {
       title: `defstate verify: ${problem.key ?? 'store'}`,
     });
   }
 
-  const counts = countOutcomes(refresh.results);
+  const counts = countOutcomes(refresh.results, interrupted);
   const outputs: ActionOutputs = {
     versions: JSON.stringify(
       Object.fromEntries(
@@ -162,10 +200,56 @@ export async function run(inputs: ActionInputs, context: RunContext): Promise<Ru
       refresh,
       verify: inputs.verify ? (verify ?? 'skipped') : undefined,
       pin: inputs.pin,
+      interrupted,
     }),
   );
-  const ok = refresh.ok && (verify?.ok ?? !inputs.verify);
+  const ok = refresh.ok && !interrupted && (verify?.ok ?? !inputs.verify);
   return { ok, refresh, verify, outputs };
+}
+
+/**
+ * Pins are refused when keys failed: that is a consequence of the failures already annotated,
+ * so it is a notice. Refused for any other reason, it is an error of its own.
+ */
+function reportNotPinned(runner: Runner, refresh: RefreshReport, interrupted: boolean): void {
+  const outcomes = refresh.results.map((result) => outcomeOf(result, interrupted));
+  const failed = outcomes.filter((outcome) => outcome === 'failed').length;
+  const title = { title: 'defstate: not pinned' };
+  if (failed > 0) {
+    runner.notice(
+      `The pin file was left as it was because ${count(failed, 'key')} failed to refresh.`,
+      title,
+    );
+  } else if (interrupted) {
+    runner.notice('The pin file was left as it was because the run was cancelled.', title);
+  } else {
+    runner.error(failureText(refresh.pinError), title);
+  }
+}
+
+/**
+ * The image this job builds installs the project without devDependencies, as a rule: warn when
+ * @defstate/core or the store's adapter is only one, since the app then cannot load its state.
+ */
+async function warnDevOnlyDependencies(
+  runner: Runner,
+  project: Project,
+  storageUrl: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const versioned = project.components.some(({ management }) => management === 'versioned');
+  const selection = versioned
+    ? await resolveStorage({ storageUrl, env, cwd: project.root }).catch(() => undefined)
+    : undefined;
+  const found = await devOnlyRuntimeDependencies(project.root, {
+    adapter: selection?.adapter,
+    versioned,
+  });
+  for (const dependency of found) {
+    runner.warning(devOnlyDependencyWarning(dependency), {
+      title: 'defstate: run-time dependency',
+    });
+  }
 }
 
 /**
@@ -189,54 +273,80 @@ export function reportFailure(runner: Runner, error: unknown, workspace?: string
   const file = where.file && workspace ? relative(workspace, where.file) : undefined;
   const inWorkspace =
     file !== undefined && file !== '' && !file.startsWith('..') && !isAbsolute(file);
-  runner.error(
-    failureCause(error),
-    inWorkspace ? { title: 'defstate', file, line: where.line } : { title: 'defstate' },
-  );
+  const title = failureTitle(error);
+  runner.error(failureText(error), inWorkspace ? { title, file, line: where.line } : { title });
+  if (debugging(process.env)) runner.debug(formatCauseChain(error));
   runner.appendSummary(failureMarkdown(error));
 }
 
 /** Why a finished run failed, in one line for the final annotation. */
-export function failureMessage(result: RunResult): string {
-  const { failed } = countOutcomes(result.refresh.results);
+export function failureMessage(result: RunResult, interrupted = false): string {
+  const counts = countOutcomes(result.refresh.results, interrupted);
   const reasons = [
-    failed > 0 && `${failed} of ${result.refresh.results.length} keys failed`,
+    interrupted && 'the run was cancelled',
+    counts.failed > 0 && `${counts.failed} of ${result.refresh.results.length} keys failed`,
     result.refresh.pinError && 'pinning was not done',
     result.verify &&
       !result.verify.ok &&
-      `verify found ${result.verify.problems.length} problem(s)`,
+      `verify found ${count(result.verify.problems.length, 'problem')}`,
   ].filter(Boolean);
   return `defstate: ${reasons.join('; ') || 'the run failed'}; see the annotations above.`;
 }
 
-function logEvent(runner: Runner, event: RefreshEvent): void {
-  switch (event.type) {
-    case 'log':
-      // Every line carries its key; the runner shows them and obeys none (see Runner.info).
-      runner.info(
-        event.message
-          .split(/\r\n|\r|\n/)
-          .map((line) => `[${event.key}] ${line}`)
-          .join('\n'),
-      );
-      return;
-    case 'retry':
-      runner.info(
-        `↻ ${event.key}: attempt ${event.attempt} failed (${event.error.message.split('\n')[0]}), retrying in ${formatDuration(event.delayMs)}`,
-      );
-      return;
-    case 'end': {
-      const { result } = event;
-      const details = [
-        result.info?.version,
-        result.info && formatSize(result.info.size),
-        formatDuration(result.durationMs),
-      ].filter(Boolean);
-      const mark = result.status === 'failed' ? '✗' : result.status === 'refreshed' ? '✓' : '=';
-      runner.info(`${mark} ${result.key} ${result.status} (${details.join(', ')})`);
-      return;
+/**
+ * Each key's log lines, folded under its result line when it ends (`::group::`): keys refresh at
+ * the same time, so their lines would interleave, and a group cannot. Every line keeps its key.
+ */
+class KeyLogs {
+  readonly #lines = new Map<string, string[]>();
+
+  constructor(private readonly runner: Runner) {}
+
+  onEvent(event: RefreshEvent): void {
+    switch (event.type) {
+      case 'log':
+        this.#add(
+          event.key,
+          event.message.split(/\r\n|\r|\n/).map((line) => `[${event.key}] ${line}`),
+        );
+        return;
+      case 'retry':
+        this.#add(event.key, [
+          `↻ attempt ${event.attempt} failed (${event.error.message.split('\n')[0]}), retrying in ${formatDuration(event.delayMs)}`,
+        ]);
+        return;
+      case 'end': {
+        const lines = this.#lines.get(event.result.key) ?? [];
+        this.#lines.delete(event.result.key);
+        this.runner.group(resultLine(event.result), lines);
+        return;
+      }
+      default:
+        return;
     }
-    default:
-      return;
   }
+
+  #add(key: string, lines: string[]): void {
+    const kept = this.#lines.get(key) ?? [];
+    kept.push(...lines);
+    this.#lines.set(key, kept);
+  }
+}
+
+const MARKS: Readonly<Record<string, string>> = {
+  refreshed: '✓',
+  unchanged: '=',
+  failed: '✗',
+  cancelled: '○',
+  'not-run': '·',
+};
+
+function resultLine(result: KeyResult): string {
+  const details = [
+    result.info?.version,
+    result.info && formatSize(result.info.size),
+    formatDuration(result.durationMs),
+  ].filter(Boolean);
+  const status = result.status as string;
+  return `${MARKS[status] ?? '?'} ${result.key} ${status} (${details.join(', ')})`;
 }

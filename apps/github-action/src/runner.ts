@@ -18,8 +18,17 @@ export interface Runner {
   mask(value: string): void;
   error(message: string, properties?: { title?: string; file?: string; line?: number }): void;
   warning(message: string, properties?: { title?: string }): void;
+  /** An annotation that informs without failing anything (`::notice::`). */
+  notice(message: string, properties?: { title?: string }): void;
   /** Shows text in the log; no line of it is read as a workflow command. */
   info(text: string): void;
+  /**
+   * Shows `lines` folded under `title` (`::group::` … `::endgroup::`), or just the title when
+   * there are none. Neither the title nor any line is read as a command.
+   */
+  group(title: string, lines: readonly string[]): void;
+  /** Diagnostics (stack traces) on stderr, shown in the log, never read as commands either. */
+  debug(text: string): void;
   appendSummary(markdown: string): void;
 }
 
@@ -32,6 +41,7 @@ export function inputVariable(name: string): string {
 export function processRunner(
   env: NodeJS.ProcessEnv = process.env,
   write: (text: string) => void = (text) => process.stdout.write(text),
+  writeError: (text: string) => void = (text) => process.stderr.write(text),
 ): Runner {
   const fileCommand = (variable: string, name: string, value: string) => {
     const file = env[variable];
@@ -53,7 +63,19 @@ export function processRunner(
     },
     error: (message, properties = {}) => write(workflowCommand('error', properties, message)),
     warning: (message, properties = {}) => write(workflowCommand('warning', properties, message)),
+    notice: (message, properties = {}) => write(workflowCommand('notice', properties, message)),
     info: (text) => write(`${inertLines(text)}${EOL}`),
+    group: (title, lines) => {
+      if (lines.length === 0) {
+        write(`${inertLines(title)}${EOL}`);
+        return;
+      }
+      // A title is one line of data: `%`, CR and LF are escaped, so it cannot end the command.
+      write(workflowCommand('group', {}, title.replace(/\r\n|\r|\n/g, ' ')));
+      write(`${inertLines(lines.join('\n'))}${EOL}`);
+      write(`::endgroup::${EOL}`);
+    },
+    debug: (text) => writeError(`${inertLines(text)}${EOL}`),
     appendSummary: (markdown) => {
       const file = env.GITHUB_STEP_SUMMARY;
       if (file) appendFileSync(file, maskIn(markdown, masked), 'utf8');

@@ -4,15 +4,25 @@
  * would start HTML).
  */
 import type { KeyResult, RefreshReport, VerifyReport } from '@defstate/core';
+import { count, failureText } from './messages.js';
 
 export interface SummaryInput {
   refresh: RefreshReport;
   /** Absent when verify was not asked for; `skipped` when the refresh failed first. */
   verify?: VerifyReport | 'skipped';
   pin: boolean;
+  /** The job was cancelled part way. */
+  interrupted?: boolean;
 }
 
-const STATUS_ICON: Readonly<Record<KeyResult['status'], string>> = {
+/**
+ * A key's outcome. Core's engine also reports `cancelled` (stopped by a cancelled job) and
+ * `not-run` (never started because of one); until its `KeyOutcome` names them, this is the
+ * action's view of the wider union.
+ */
+export type Outcome = 'refreshed' | 'unchanged' | 'failed' | 'cancelled' | 'not-run';
+
+const STATUS_ICON: Readonly<Record<Outcome, string>> = {
   refreshed: '✅',
   unchanged: '⚪',
   failed: '❌',
@@ -20,14 +30,30 @@ const STATUS_ICON: Readonly<Record<KeyResult['status'], string>> = {
   'not-run': '⏸️',
 };
 
-export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string {
-  const counts = countOutcomes(refresh.results);
+/** Once a job is cancelled, a key stopped with core's "cancelled" error was cancelled, not failed. */
+export function outcomeOf(result: KeyResult, interrupted: boolean): Outcome {
+  const status = result.status as Outcome;
+  const aborted = (result.error as { code?: unknown } | undefined)?.code === 'ABORTED';
+  return interrupted && status === 'failed' && aborted ? 'cancelled' : status;
+}
+
+export function summaryMarkdown({
+  refresh,
+  verify,
+  pin,
+  interrupted = false,
+}: SummaryInput): string {
+  const counts = countOutcomes(refresh.results, interrupted);
   const verified = verify === undefined || verify === 'skipped' || verify.ok;
-  const ok = refresh.ok && verified;
+  const ok = refresh.ok && verified && !interrupted;
+  const stopped = [
+    counts.cancelled > 0 && `${counts.cancelled} cancelled`,
+    counts['not-run'] > 0 && `${counts['not-run']} not run`,
+  ].filter(Boolean);
   const parts = [
-    `## ${ok ? '✅' : '❌'} defstate refresh`,
+    `## ${ok ? '✅' : interrupted ? '⏹️' : '❌'} defstate refresh${interrupted ? ' (cancelled)' : ''}`,
     '',
-    `${refresh.results.length} key${refresh.results.length === 1 ? '' : 's'}: ${counts.refreshed} refreshed, ${counts.unchanged} unchanged, ${counts.failed} failed in ${formatDuration(refresh.durationMs)}${refresh.storeLocation ? ` · store ${code(refresh.storeLocation)}` : ''}`,
+    `${count(refresh.results.length, 'key')}: ${counts.refreshed} refreshed, ${counts.unchanged} unchanged, ${counts.failed} failed${stopped.length ? `, ${stopped.join(', ')}` : ''} in ${formatDuration(refresh.durationMs)}${refresh.storeLocation ? ` · store ${code(refresh.storeLocation)}` : ''}`,
     '',
     '| Key | Management | Status | Version | Updated | Size | Duration |',
     '| --- | --- | --- | --- | --- | ---: | ---: |',
@@ -35,7 +61,7 @@ export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string 
       row([
         code(result.key),
         result.management,
-        `${STATUS_ICON[result.status]} ${result.status}`,
+        `${STATUS_ICON[outcomeOf(result, interrupted)]} ${outcomeOf(result, interrupted)}`,
         result.info ? code(result.info.version) : '—',
         result.info ? formatTime(result.info.createdAt) : '—',
         result.info ? formatSize(result.info.size) : '—',
@@ -44,11 +70,11 @@ export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string 
     ),
     '',
   ];
-  const failures = refresh.results.filter((result) => result.status === 'failed');
+  const failures = refresh.results.filter((result) => outcomeOf(result, interrupted) === 'failed');
   if (failures.length > 0) {
     parts.push('### Failures', '');
     for (const result of failures) {
-      parts.push(`- ${code(result.key)}: ${cell(result.error ? failureCause(result.error) : '')}`);
+      parts.push(`- ${code(result.key)}: ${cell(result.error ? failureText(result.error) : '')}`);
     }
     parts.push('');
   }
@@ -60,8 +86,13 @@ export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string 
         '',
       );
     } else {
-      const why = refresh.pinError?.message ?? 'the refresh failed';
-      parts.push(`📌 ${cell(why.startsWith('Not pinned') ? why : `Not pinned: ${why}`)}`, '');
+      const why =
+        counts.failed > 0
+          ? `${count(counts.failed, 'key')} failed to refresh; the pin file was left as it was.`
+          : interrupted
+            ? 'the run was cancelled; the pin file was left as it was.'
+            : (refresh.pinError?.message ?? 'the refresh failed');
+      parts.push(`📌 ${cell(`Not pinned: ${why}`)}`, '');
     }
   }
   if (verify === 'skipped') {
@@ -70,7 +101,7 @@ export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string 
     parts.push('### Verify', '');
     if (verify.ok) {
       parts.push(
-        `✅ ${verify.keys.length} key${verify.keys.length === 1 ? '' : 's'} verified${verify.pinFile ? ` against ${code(verify.pinFile)}` : ''}.`,
+        `✅ ${count(verify.keys.length, 'key')} verified${verify.pinFile ? ` against ${code(verify.pinFile)}` : ''}.`,
         '',
       );
     } else {
@@ -92,24 +123,22 @@ export function summaryMarkdown({ refresh, verify, pin }: SummaryInput): string 
 
 /** The summary of a run that stopped before any key was refreshed. */
 export function failureMarkdown(error: unknown): string {
-  return `## ❌ defstate refresh\n\n${cell(failureCause(error))}\n`;
+  return `## ❌ defstate refresh\n\n${cell(failureText(error))}\n`;
 }
 
-export function countOutcomes(results: readonly KeyResult[]) {
-  return {
-    refreshed: results.filter((result) => result.status === 'refreshed').length,
-    unchanged: results.filter((result) => result.status === 'unchanged').length,
-    failed: results.filter((result) => result.status === 'failed').length,
+export function countOutcomes(
+  results: readonly KeyResult[],
+  interrupted = false,
+): Record<Outcome, number> {
+  const counts: Record<Outcome, number> = {
+    refreshed: 0,
+    unchanged: 0,
+    failed: 0,
+    cancelled: 0,
+    'not-run': 0,
   };
-}
-
-/** The message, and the cause's when it says something the message does not. */
-export function failureCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  const head = typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  return cause && !error.message.includes(cause) ? `${head}\n  cause: ${cause}` : head;
+  for (const result of results) counts[outcomeOf(result, interrupted)] += 1;
+  return counts;
 }
 
 function row(cells: string[]): string {

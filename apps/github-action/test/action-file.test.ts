@@ -131,7 +131,7 @@ describe('against the file store', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const warnings = workflowCommands(run.stdout).filter((c) => c.command === 'warning');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.message).toContain('DEFSTATE_HOME is not set');
+    expect(warnings[0]?.message).toContain('No storage is configured');
   });
 
   test('verify fails the step when the tree no longer matches the pins', async () => {
@@ -151,7 +151,7 @@ describe('against the file store', () => {
     const errors = workflowCommands(run.stdout).filter((c) => c.command === 'error');
     const problem = errors.find((c) => c.properties.title === 'defstate verify: catalog');
     expect(problem?.message).toMatch(/^catalog: pin-mismatch: /);
-    expect(errors.at(-1)?.message).toContain('verify found 1 problem(s)');
+    expect(errors.at(-1)?.message).toContain('verify found 1 problem;');
     expect(run.summary).toContain('| Key | Problem | Details |');
     expect(run.summary).toMatch(/\| <code>catalog<\/code> \| pin-mismatch \| /);
   });
@@ -164,7 +164,10 @@ describe('against the file store', () => {
     const run = await runAction(workspace, { 'working-directory': 'app' });
     expect(run.code).toBe(1);
     const [error] = workflowCommands(run.stdout).filter((c) => c.command === 'error');
-    expect(error?.properties).toEqual({ title: 'defstate', file: 'app/defstate.config.mjs' });
+    expect(error?.properties).toEqual({
+      title: 'defstate: configuration error',
+      file: 'app/defstate.config.mjs',
+    });
     expect(error?.message).toContain('at components: components must be an array of components');
     expect(run.summary).toContain('components must be an array of components');
   });
@@ -194,15 +197,22 @@ describe('against the file store', () => {
     expect(run.code).toBe(1);
     // Exactly the action's own commands: no warning, mask, stop or output from the component.
     expect(
-      workflowCommands(run.stdout).map((c) => `${c.command} ${c.properties.title ?? ''}`),
-    ).toEqual(['error defstate: hostile failed', 'error defstate']);
+      workflowCommands(run.stdout).map(
+        (c) => `${c.command} ${c.properties.title ?? c.message.replace(/ \(.*\)$/, '')}`,
+      ),
+    ).toEqual([
+      'group ✗ hostile failed',
+      'endgroup ',
+      'error defstate: hostile failed',
+      'error defstate',
+    ]);
     // Shown, each line after its key (so none starts with `::`), and `##[` escaped.
     expect(run.stdout).toContain('[hostile] ::warning::injected from a log line\n');
     expect(run.stdout).toContain('[hostile]   ::add-mask::rows\n');
     expect(run.stdout).toContain('[hostile] ##\\[error]legacy form\n');
     expect(run.stdout).toContain('[hostile] ::stop-commands::s70p\n');
     // The error's text is the data of the action's own annotation, escaped, not a command.
-    const [keyError] = workflowCommands(run.stdout);
+    const keyError = workflowCommands(run.stdout).find((c) => c.command === 'error');
     expect(keyError?.message).toContain('::error title=fake::injected from an error');
     expect(run.outputs).toMatchObject({ failed: '1' });
   });
@@ -296,7 +306,10 @@ describe('with a TypeScript config and an instance-config secret', () => {
     const keyError = errors.find((c) => c.properties.title === 'defstate: warehouse, eu failed');
     expect(keyError?.message).toContain('warehouse, eu: ');
     expect(keyError?.message).toContain('warehouse unreachable: 503 from catalog API');
-    expect(errors.map((c) => c.properties.title)).toContain('defstate: not pinned');
+    const notPinned = workflowCommands(run.stdout).find(
+      (c) => c.properties.title === 'defstate: not pinned',
+    );
+    expect(notPinned?.command).toBe('notice');
     expect(errors.at(-1)?.message).toContain('1 of 3 keys failed');
 
     expect(run.summary).toContain(
@@ -315,12 +328,12 @@ describe('with a TypeScript config and an instance-config secret', () => {
     });
     expect(run.code).toBe(1);
     const [error] = workflowCommands(run.stdout).filter((c) => c.command === 'error');
-    // The private file is named in the message, not annotated: it is not in the repository.
-    expect(error?.properties).toEqual({ title: 'defstate' });
+    // Told against the input, at the mistyped key's own line: the file it went to is private.
+    expect(error?.properties).toEqual({ title: 'defstate: configuration error' });
     expect(error?.message).toMatch(
-      /runner-temp\/defstate-home-[^/]+\/defstate\.yaml:1 at state_storage: Unrecognized key: "optoins"/,
+      /^input instance-config, line 3, at state_storage\.optoins: Unrecognized key: "optoins"/,
     );
-    expect(run.summary).toContain('defstate.yaml:1 at state_storage');
+    expect(run.summary).toContain('input instance-config, line 3');
     expect(run.outputs).toEqual(NO_RUN_OUTPUTS);
     expectSecretHidden(run);
   });

@@ -138,7 +138,7 @@ test('a bucket that does not exist fails every versioned key with the store’s 
   expect(run.outputs).toMatchObject({ refreshed: '1', failed: '2' });
   const errors = workflowCommands(run.stdout).filter((c) => c.command === 'error');
   expect(errors.find((c) => c.properties.title === 'defstate: warehouse failed')?.message).toMatch(
-    /STORE_NOT_FOUND/,
+    /The S3 bucket "no-such-bucket-[0-9a-f]+" does not exist/,
   );
 });
 

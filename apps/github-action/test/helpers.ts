@@ -91,6 +91,8 @@ export async function runAction(
   workspace: Workspace,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
+  /** Gets the process, e.g. to stop it part way as a cancelled job is. */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void,
 ): Promise<ActionRun> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run the build first.`);
   const declared = await actionInputs();
@@ -104,7 +106,7 @@ export async function runAction(
     ]),
   );
   const workspaceFolder = dirname(workspace.project);
-  const result = await runBundle(workspaceFolder, {
+  const result = await runBundle(workspaceFolder, onSpawn, {
     PATH: process.env.PATH,
     HOME: join(workspace.root, 'home'),
     XDG_STATE_HOME: join(workspace.root, 'home', 'state'),
@@ -129,8 +131,12 @@ export async function runAction(
   };
 }
 
-function runBundle(cwd: string, env: NodeJS.ProcessEnv) {
-  return runNode([BUNDLE], { cwd, env, node: NODE24 });
+function runBundle(
+  cwd: string,
+  onSpawn: ((child: import('node:child_process').ChildProcess) => void) | undefined,
+  env: NodeJS.ProcessEnv,
+) {
+  return runNode([BUNDLE], { cwd, env, node: NODE24, onSpawn });
 }
 
 /** Reads `name<<delimiter` … `delimiter` entries the way the runner does. */

@@ -27,7 +27,10 @@ function recordingRunner(inputs: Record<string, string>) {
     mask: (value) => calls.masked.push(value),
     error: (message, properties) => calls.errors.push({ message, title: properties?.title }),
     warning: () => {},
+    notice: () => {},
     info: () => {},
+    group: () => {},
+    debug: () => {},
     appendSummary: (markdown) => {
       calls.summary += markdown;
     },
@@ -69,7 +72,7 @@ test('reports a failed key through the runner and returns not ok', async () => {
   expect(calls.exported.DEFSTATE_HOME).toMatch(/temp\/defstate-home-/);
   expect(calls.outputs).toMatchObject({ refreshed: '1', unchanged: '0', failed: '1' });
   expect(calls.errors).toEqual([
-    { title: 'defstate: b failed', message: expect.stringContaining('b: REFRESH_FAILED: ') },
+    { title: 'defstate: b failed', message: expect.stringContaining('b: Refresh of "b" failed') },
   ]);
   expect(calls.errors[0]?.message).toContain('b is down');
   expect(calls.summary).toContain('| <code>b</code> | versioned | ❌ failed |');

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import { main } from '../dist/main.js';
 
+// The AWS SDK prints an eight-line notice about future Node.js support whenever an S3 store opens
+// under Node 20: nothing a defstate user can act on mid-command. Its own switch turns it off,
+// unless the user has set that switch either way.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // `defstate status | head` closes the pipe early; that is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode, exitCodesHelp } from './exit-codes.js';
 
 /**
  * The `defstate` command line. This file loads only commander: each command's code, and with it
@@ -11,12 +11,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('defstate')
     .description('Refresh, version and serve the state your definitions are built from.')
     .version(await readVersion(), '-v, --version')
+    .option(
+      '--verbose',
+      'show every error with its cause chain and stack traces, on stderr (also DEFSTATE_DEBUG=cli)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .hook('preAction', async (root, command) => {
+      const { setVerbose } = await import('./diagnostics.js');
+      setVerbose(root.opts().verbose === true);
+      // From here on a component's console.log cannot land in the JSON document.
+      if (command.opts().json) {
+        const { reserveStdoutForJson } = await import('./output/json.js');
+        reserveStdoutForJson();
+      }
+    });
 
   const refresh = (name: string, description: string, pin: boolean) =>
-    withSelection(program.command(name), 'refresh')
+    withSelection(program.command(name), 'refresh', REFRESH_EXITS)
       .description(description)
       .option(
         '-c, --concurrency <n>',
@@ -33,7 +46,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         'longest one refresh attempt may take, e.g. 90s (default: 10m)',
         duration,
       )
-      .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+      .option(
+        '--json',
+        'print the result as JSON on stdout; progress, logs and anything a component prints go to stderr',
+      )
       .action(async (options) => {
         const { refreshCommand } = await import('./commands/refresh.js');
         exitCode = await refreshCommand(pin ? { ...options, pin: true } : options);
@@ -43,7 +59,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     'then pin every declared key to its current version in .local_defs_state/ (for the artifact)',
   );
   refresh('deploy', 'Refresh and pin, for a deployment: the same as `refresh --pin`.', true);
-  withSelection(program.command('status'), 'show')
+  withSelection(program.command('status'), 'show', [
+    'ok',
+    ['failed', 'the state could not be read'],
+    'usage',
+  ])
     .description('Show the current state of every declared key.')
     .option('--json', 'print the status as JSON on stdout')
     .option('--html <file>', 'also write the status page as one static HTML file')
@@ -53,7 +73,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await statusCommand(options);
     });
 
-  withProject(program.command('pin'))
+  withProject(program.command('pin'), [
+    'ok',
+    ['failed', 'a declared key has no state, or the store could not be read'],
+    'usage',
+  ])
     .description(
       'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback).',
     )
@@ -63,7 +87,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await pinCommand(options);
     });
 
-  withSelection(program.command('pull'), 'pull')
+  withSelection(program.command('pull'), 'pull', [
+    'ok',
+    ['failed', 'a state could not be downloaded or did not match its sha256'],
+    'usage',
+  ])
     .description(
       'Download the pinned (or latest) versioned states into .local_defs_state/, so the artifact starts with no storage access.',
     )
@@ -73,7 +101,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await pullCommand(options);
     });
 
-  withSelection(program.command('verify'), 'check')
+  withSelection(program.command('verify'), 'check', [
+    'ok',
+    ['failed', 'a check failed (one line per problem on stderr)'],
+    'usage',
+  ])
     .description(
       'Check that every declared key has good state (a CI gate): one line per problem, exit 1 on any.',
     )
@@ -85,7 +117,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await verifyCommand(options);
     });
 
-  withProject(program.command('history'))
+  withProject(program.command('history'), [
+    'ok',
+    ['failed', 'the store could not be read'],
+    ['usage', 'an unknown or local key, or a bad option'],
+  ])
     .description('List the versions of a versioned key, newest first.')
     .argument('<key>', 'the state key')
     .option('-n, --limit <n>', 'show only the newest n versions', positiveInteger)
@@ -95,7 +131,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await historyCommand(key, options);
     });
 
-  withProject(program.command('rollback'))
+  withProject(program.command('rollback'), [
+    'ok',
+    ['failed', 'the version is gone, or the store could not be read or written'],
+    ['usage', 'an unknown or local key, or a bad option'],
+  ])
     .description('Move the latest pointer of a versioned key back to an earlier version.')
     .argument('<key>', 'the state key')
     .requiredOption('--to <version>', 'the version to make latest again (see `defstate history`)')
@@ -105,7 +145,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await rollbackCommand(key, options);
     });
 
-  withSelection(program.command('prune'), 'prune')
+  withSelection(program.command('prune'), 'prune', [
+    'ok',
+    ['failed', 'the store could not be read or a deletion failed'],
+    'usage',
+  ])
     .description(
       'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes.',
     )
@@ -124,9 +168,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       new Option(
         '--pins <file>',
         'also keep every version this pin file names (repeatable; the project’s own is always kept)',
-      )
-        .argParser(collect)
-        .default([]),
+      ).argParser(collect),
     )
     .option('--dry-run', 'show what would be deleted, delete nothing')
     .option('--json', 'print the result as JSON on stdout')
@@ -142,13 +184,49 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(projectOption())
     .option('-f, --force', 'overwrite a file that already exists')
     .option('--stdout', 'print the file instead of writing it')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .option(
+      '--cloud <cloud>',
+      'github-actions: log in to this cloud by OIDC (aws, gcp or azure; default: the one your adapter needs)',
+    )
+    .option(
+      '--action-ref <ref>',
+      'github-actions: the defstate Action’s tag or commit SHA to pin (default: the major tag)',
+    )
+    .option(
+      '--pull',
+      'github-actions: also put the pinned versioned states into the image (defstate pull)',
+    )
+    .option(
+      '--cmd <command>',
+      'dockerfile: the command the container runs, e.g. "node server.js" (default: from package.json)',
+    )
+    .addHelpText('after', `\n${exitCodesHelp(['ok', 'usage'])}`)
     .action(async (what: string, options) => {
       const { scaffoldCommand } = await import('./commands/scaffold.js');
       exitCode = await scaffoldCommand(what, options);
     });
 
-  withProject(program.command('ui'))
+  program
+    .command('init')
+    .description(
+      'Start a project: write a starter defstate.config.ts, and with --storage a defstate.yaml.',
+    )
+    .option('-p, --project <dir>', 'the folder to write it in (default: the current folder)')
+    .option(
+      '--storage <store>',
+      'also write defstate.yaml for this store: file, s3, gcs, azure, or a storage URL such as s3://bucket/prefix',
+    )
+    .option('-f, --force', 'overwrite files that already exist')
+    .addHelpText('after', `\n${exitCodesHelp(['ok', 'usage'])}`)
+    .action(async (options) => {
+      const { initCommand } = await import('./commands/init.js');
+      exitCode = await initCommand(options);
+    });
+
+  withProject(program.command('ui'), [
+    ['ok', 'the page was served until Ctrl-C or SIGTERM'],
+    'usage',
+  ])
     .description(
       'Serve a status page for the project’s keys on this machine (read-only by default).',
     )
@@ -173,9 +251,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+type ExitCodeName = keyof typeof ExitCode;
+/** A command's exit codes: a code's name, or a name with what it means for that command. */
+type ExitCodes = ReadonlyArray<ExitCodeName | readonly [ExitCodeName, string]>;
+
+const REFRESH_EXITS: ExitCodes = ['ok', 'failed', 'usage', 'interrupted', 'terminated'];
+
 /** The options every command that works on a project's keys shares. */
-function withSelection(command: Command, verb: string): Command {
-  return withProject(command)
+function withSelection(command: Command, verb: string, exits: ExitCodes): Command {
+  return withProject(command, exits)
     .addOption(
       new Option('-k, --key <key>', `${verb} only this key (repeatable)`)
         .argParser(collect)
@@ -190,25 +274,27 @@ function withSelection(command: Command, verb: string): Command {
 }
 
 /** The options of a command that works on one project and its store. */
-function withProject(command: Command): Command {
+function withProject(command: Command, exits: ExitCodes): Command {
+  const names = exits.map((entry) => (typeof entry === 'string' ? entry : entry[0]));
+  const meanings = Object.fromEntries(exits.filter((entry) => typeof entry !== 'string'));
   return command
     .addOption(projectOption())
     .option(
       '-s, --storage <url>',
       'versioned storage URL, overriding DEFSTATE_HOME (e.g. file:///srv/state)',
     )
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    .addHelpText('after', `\n${exitCodesHelp(names, meanings)}`);
 }
 
 function projectOption(): Option {
-  return new Option('-p, --project <dir>', 'project folder holding defstate.config.*').default(
-    process.cwd(),
-    'current folder',
+  return new Option(
+    '-p, --project <dir>',
+    'project folder holding defstate.config.* (default: the nearest one from the current folder up)',
   );
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function collectChoice(choices: readonly string[]) {

@@ -1,5 +1,5 @@
 import { createStoreOpener, defaultStorageNotice, type StoreOpener } from '@defstate/core';
-import { paint, terminalFor } from './output/terminal.js';
+import { warningMessage } from './output/messages.js';
 
 export type { StoreOpener };
 
@@ -12,9 +12,6 @@ export function storeOpener(projectRoot: string, storageUrl: string | undefined)
   return createStoreOpener({
     projectRoot,
     storageUrl,
-    onDefault: (location) => {
-      const terminal = terminalFor(process.stderr);
-      terminal.line(`${paint(terminal, 'yellow', 'warning')} ${defaultStorageNotice(location)}`);
-    },
+    onDefault: (location) => warningMessage(defaultStorageNotice(location)),
   });
 }

@@ -277,23 +277,20 @@ describe('output', () => {
 
   it('prints null fields for keys without state', async () => {
     const status = await statusJson();
+    const nothing = {
+      version: null,
+      createdAt: null,
+      sha256: null,
+      size: null,
+      generation: null,
+      pinnedVersion: null,
+      lastRefresh: null,
+      health: 'no-state',
+      problems: ['no-state'],
+    };
     expect(status.keys).toEqual([
-      {
-        key: 'alpha',
-        management: 'local',
-        version: null,
-        createdAt: null,
-        sha256: null,
-        size: null,
-      },
-      {
-        key: 'beta/β',
-        management: 'versioned',
-        version: null,
-        createdAt: null,
-        sha256: null,
-        size: null,
-      },
+      expect.objectContaining({ key: 'alpha', management: 'local', ...nothing }),
+      expect.objectContaining({ key: 'beta/β', management: 'versioned', ...nothing }),
     ]);
   });
 

@@ -15,8 +15,8 @@ import {
   writeProject,
 } from './fixtures/scaffold/projects.js';
 
-// The commented-out parts of the workflow (cloud logins, the schedule, `defstate pull`) are
-// rendered switched on here, so actionlint checks the lines a user will uncomment too.
+// Every variant of the workflow is linted: each cloud's login, `defstate pull`, and the
+// commented-out schedule rendered switched on, so actionlint checks the lines a user uncomments.
 
 let root: string;
 beforeEach(async () => {
@@ -33,17 +33,26 @@ async function lintText(text: string) {
 }
 
 describe('the generated workflow with its optional steps switched on', () => {
-  it.each(FLAVOURS)('passes actionlint for %s, every cloud login included', async (flavour) => {
+  it.each(
+    FLAVOURS.flatMap((flavour) =>
+      (['aws', 'gcp', 'azure'] as const).map((cloud) => [flavour, cloud] as const),
+    ),
+  )('passes actionlint for %s with the %s login and pull', async (flavour, cloud) => {
     const project = join(root, 'repo', 'apps', 'shop');
     await makeGitRoot(join(root, 'repo'));
     await writeProject(project, { flavour, versioned: true });
-    const workflow = renderWorkflow(await readProjectFacts(project), { examplesActive: true });
-
+    const workflow = renderWorkflow(await readProjectFacts(project), {
+      cloud,
+      pull: true,
+      examplesActive: true,
+    });
+    const login = {
+      aws: '        uses: aws-actions/configure-aws-credentials@v6',
+      gcp: '        uses: google-github-actions/auth@v3',
+      azure: '        uses: azure/login@v3',
+    }[cloud];
     for (const live of [
-      '      - name: Log in to AWS',
-      '        uses: aws-actions/configure-aws-credentials@v6',
-      '        uses: google-github-actions/auth@v3',
-      '        uses: azure/login@v3',
+      login,
       '      - name: Put the pinned versioned states into the image',
       '  schedule:',
     ]) {
@@ -57,7 +66,10 @@ describe('the generated workflow with its optional steps switched on', () => {
   it('is linted for real: a wrong input name or a shell mistake fails actionlint', async () => {
     const project = join(root, 'project');
     await writeProject(project, { flavour: 'npm', versioned: true });
-    const workflow = renderWorkflow(await readProjectFacts(project), { examplesActive: true });
+    const workflow = renderWorkflow(await readProjectFacts(project), {
+      cloud: 'aws',
+      examplesActive: true,
+    });
 
     const wrongInput = await lintText(workflow.replace('aws-region:', 'aws-regoin:'));
     expect(wrongInput.code).not.toBe(0);
@@ -87,7 +99,7 @@ describe('the Action step', () => {
       'apps/github-action/action.yml': await readFile(ACTION_YML, 'utf8'),
       // actionlint checks that runs.main exists; only action.yml's inputs matter here.
       'apps/github-action/dist/index.js': '',
-      '.github/workflows/defstate.yml': workflow.replace(
+      '.github/workflows/defstate.yml': workflow.replaceAll(
         `uses: ${DEFSTATE_ACTION}`,
         'uses: ./apps/github-action',
       ),
@@ -100,7 +112,11 @@ describe('the Action step', () => {
     async (versioned) => {
       const project = join(root, 'project');
       await writeProject(project, { flavour: 'pnpm', versioned });
-      const workflow = renderWorkflow(await readProjectFacts(project), { examplesActive: true });
+      const workflow = renderWorkflow(await readProjectFacts(project), {
+        cloud: 'aws',
+        pull: true,
+        examplesActive: true,
+      });
       expect(workflow).toContain(`uses: ${DEFSTATE_ACTION}\n`);
       const lint = await lintAgainstAction(workflow);
       expect(lint.output).toBe('');

@@ -85,10 +85,13 @@ describe('defstate scaffold github-actions', () => {
       for (const text of EXPECTED[flavour].absent) expect(workflow).not.toContain(text);
       // The steps run in this order, and the refresh gates the build.
       const checkout = indexOf(workflow, 'uses: actions/checkout@v6');
-      const install = indexOf(workflow, '- name: Install dependencies');
-      const refresh = indexOf(workflow, 'uses: defstate/defstate/apps/github-action@v0');
+      // The deploy job: its own checkout and install, then the refresh, then the build.
+      const deployJob = indexOf(workflow, '  refresh-and-build:');
+      const install = workflow.indexOf('- name: Install dependencies', deployJob);
+      const refresh = workflow.indexOf('uses: defstate/defstate/apps/github-action@v0', deployJob);
       const build = indexOf(workflow, 'uses: docker/build-push-action@v7');
-      expect(checkout).toBeLessThan(install);
+      expect(checkout).toBeLessThan(deployJob);
+      expect(deployJob).toBeLessThan(install);
       expect(install).toBeLessThan(refresh);
       expect(refresh).toBeLessThan(build);
       expect(workflow.slice(refresh, build)).toMatch(/pin: true\n\s+verify: true/);
@@ -101,17 +104,11 @@ describe('defstate scaffold github-actions', () => {
       if (versioned) {
         expect(workflow).toMatch(/#\s+connectors\s+versioned/);
         expect(workflow).toContain(`instance-config: \${{ secrets.DEFSTATE_INSTANCE_CONFIG }}`);
-        expect(workflow).toMatch(/^ {2}id-token: write/m);
-        // No adapter in the dependencies: all three cloud logins are offered, commented out.
-        for (const action of [
-          '# - name: Log in to AWS',
-          '#   uses: aws-actions/configure-aws-credentials@v6',
-          '#   uses: google-github-actions/auth@v3',
-          '#   uses: azure/login@v3',
-        ]) {
-          expect(workflow).toContain(action);
-        }
+        // No adapter in the dependencies, so no cloud to log in to: --cloud says which.
+        expect(workflow).not.toContain('id-token');
+        expect(workflow).not.toContain('Log in to');
         expect(result.stdout).toContain('DEFSTATE_INSTANCE_CONFIG');
+        expect(result.stdout).toContain('--cloud aws, gcp or azure');
       } else {
         expect(workflow).not.toContain('instance-config');
         expect(workflow).not.toContain('id-token');
@@ -176,7 +173,11 @@ describe('defstate scaffold github-actions', () => {
       flavour: 'npm',
       versioned: true,
       lockfile: false,
-      manifest: { name: 'shop', dependencies: { '@defstate/storage-gcs': '0.1.0' } },
+      manifest: {
+        name: 'shop',
+        main: 'server.mjs',
+        dependencies: { '@defstate/storage-gcs': '0.1.0' },
+      },
     });
     await writeFiles(project, { '.nvmrc': 'v22.12.0\n' });
 
@@ -196,8 +197,8 @@ describe('defstate scaffold github-actions', () => {
     expect(workflow).toMatch(/github-action@v0\n\s+with:\n\s+working-directory: apps\/shop\n/);
     expect(workflow).toContain('context: apps/shop');
     expect(workflow).toContain(`tags: shop:\${{ github.sha }}`);
-    // The project depends on the GCS adapter: only that login is offered.
-    expect(workflow).toContain('#   uses: google-github-actions/auth@v3');
+    // The project depends on the GCS adapter: that login is written, live.
+    expect(workflow).toContain('        uses: google-github-actions/auth@v3\n');
     expect(workflow).not.toContain('aws-actions');
     expect(workflow).not.toContain('azure/login');
 
@@ -296,7 +297,11 @@ describe('defstate scaffold github-actions', () => {
 
 describe('defstate scaffold dockerfile', () => {
   it('refuses when either file exists, naming it, and writes both with --force', async () => {
-    await writeProject(sandbox.project, { flavour: 'npm', versioned: false });
+    await writeProject(sandbox.project, {
+      flavour: 'npm',
+      versioned: false,
+      manifest: { main: 'server.mjs' },
+    });
     await writeFiles(sandbox.project, { '.dockerignore': 'mine\n' });
 
     const refused = await run(['scaffold', 'dockerfile']);
@@ -312,7 +317,11 @@ describe('defstate scaffold dockerfile', () => {
   });
 
   it('--stdout prints both files under headers and writes neither', async () => {
-    await writeProject(sandbox.project, { flavour: 'pnpm', versioned: true });
+    await writeProject(sandbox.project, {
+      flavour: 'pnpm',
+      versioned: true,
+      manifest: { main: 'server.mjs' },
+    });
     const result = await run(['scaffold', 'dockerfile', '--stdout']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^# ==> Dockerfile <==\n/);
@@ -328,7 +337,11 @@ describe('defstate scaffold dockerfile', () => {
     [{}, { engines: { node: '>=26' } }, 'node:26-slim', 'fits engines.node >=26'],
     [{}, {}, 'node:24-slim', 'the active LTS'],
   ])('picks the Node.js base image from %j %j', async (files, manifest, image, source) => {
-    await writeProject(sandbox.project, { flavour: 'npm', versioned: false, manifest });
+    await writeProject(sandbox.project, {
+      flavour: 'npm',
+      versioned: false,
+      manifest: { main: 'server.mjs', ...manifest },
+    });
     await writeFiles(sandbox.project, files);
     const result = await run(['scaffold', 'dockerfile', '--stdout']);
     expect(result.code, result.stderr).toBe(0);
@@ -339,7 +352,7 @@ describe('defstate scaffold dockerfile', () => {
     expect(result.stdout).not.toContain('corepack');
   });
 
-  it('installs corepack itself on Node.js 25 and later, and starts with the start script', async () => {
+  it('installs corepack itself on Node.js 25 and later, and starts as the start script does', async () => {
     await writeProject(sandbox.project, {
       flavour: 'pnpm',
       versioned: false,
@@ -348,7 +361,7 @@ describe('defstate scaffold dockerfile', () => {
     const result = await run(['scaffold', 'dockerfile', '--stdout']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('RUN npm install --global corepack && corepack enable');
-    expect(result.stdout).toContain('CMD ["npm", "start"]');
+    expect(result.stdout).toContain('CMD ["node", "server.mjs"]');
   });
 
   it('needs a package.json, and says which', async () => {

@@ -147,7 +147,10 @@ export async function refreshFourKinds(sandbox: Sandbox, extraArgs: string[] = [
   // What a deploy pins: every key at its version now.
   await writePins(
     sandbox.project,
-    (await status()).keys.map((entry) => ({ ...entry }) as StateInfo),
+    (await status()).keys.map(
+      ({ key, management, version, createdAt, sha256, size }) =>
+        ({ key, management, version, createdAt, sha256, size }) as StateInfo,
+    ),
   );
   await sandbox.write('source.txt', 'B2');
   expect((await run(['refresh', '-k', 'beta/β'])).code).toBe(0);

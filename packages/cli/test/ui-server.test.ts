@@ -47,7 +47,15 @@ function send(
 
 const json = (reply: Reply) => JSON.parse(reply.body);
 
+/** The page's boot data without the view and health table it always carries. */
 async function bootOf(url: string, cookie?: string): Promise<Record<string, unknown>> {
+  const { view, health, ...rest } = await fullBootOf(url, cookie);
+  expect(view).toMatchObject({ schemaVersion: 1 });
+  expect(health).toMatchObject({ order: expect.any(Array) });
+  return rest;
+}
+
+async function fullBootOf(url: string, cookie?: string): Promise<Record<string, unknown>> {
   const page = await send(url, { headers: cookie ? { cookie } : {} });
   const boot = /<script type="application\/json" id="defstate-boot">(.*?)<\/script>/s.exec(
     page.body,

@@ -78,6 +78,65 @@ describe('buildStatusView', () => {
     expect(before.lastRefresh?.status).toBe('failed');
   });
 
+  it('calls a pin newer than latest a rollback, never an update', () => {
+    const rolledBack: KeyStatus = {
+      key: 'k',
+      management: 'versioned',
+      info: info('k', V1, '2026-11-27T10:00:00.000Z'),
+    };
+    const view = one(rolledBack, { pins: pins(V2) });
+    expect(view.health).toBe('rolled-back');
+    expect(view.problems).toEqual(['rolled-back']);
+    expect(view.reason).toContain(V2);
+    expect(view.reason).toContain('defstate pin');
+  });
+
+  it('calls a local key whose tree no longer holds its pinned version a pin mismatch', () => {
+    const local: KeyStatus = {
+      key: 'k',
+      management: 'local',
+      info: { ...info('k', V2, '2026-11-27T11:00:00.000Z'), management: 'local' },
+    };
+    const view = one(local, { pins: pins(V1) });
+    expect(view.health).toBe('pin-mismatch');
+    expect(view.reason).toMatch(/loadState\(\) fails/);
+    expect(view.reason).toContain('defstate pin');
+    // Older in the tree than the pin is just as broken.
+    expect(
+      one({ ...local, info: { ...local.info, version: V1 } as StateInfo }, { pins: pins(V2) })
+        .health,
+    ).toBe('pin-mismatch');
+  });
+
+  it('lists every problem of a key, most serious first', () => {
+    const view = one(current, {
+      maxAgeMs: 30 * 60_000,
+      pins: pins(V1),
+      lastRefresh: { schemaVersion: 1, keys: { k: failed('2026-11-27T11:30:00.000Z') } },
+    });
+    expect(view.health).toBe('failed');
+    expect(view.problems).toEqual(['failed', 'stale', 'update-available']);
+    expect(view.reason).toContain('boom');
+    expect(view.reason).toContain('maximum age');
+    expect(one(current).problems).toEqual([]);
+  });
+
+  it('does not call an interrupted refresh a failure', () => {
+    for (const status of ['cancelled', 'not-run']) {
+      const entry = { ...failed('2026-11-27T11:30:00.000Z'), status, error: null };
+      const view = one(current, {
+        lastRefresh: { schemaVersion: 1, keys: { k: entry as unknown as LastRefreshEntry } },
+      });
+      expect(view.health).toBe('up-to-date');
+    }
+  });
+
+  it('passes a versioned key’s generation through, null when the store gave none', () => {
+    expect(one(current).generation).toBeNull();
+    const withGeneration = { ...current, info: { ...current.info, generation: 7 } as StateInfo };
+    expect(one(withGeneration).generation).toBe(7);
+  });
+
   it('keeps URL credentials and query strings out of messages', () => {
     const view = one(current, {
       lastRefresh: { schemaVersion: 1, keys: { k: failed('2026-11-27T11:30:00.000Z') } },

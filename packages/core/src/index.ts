@@ -67,6 +67,14 @@ export {
 } from './instance/instance-config.js';
 export type { OpenStoreOptions } from './instance/open-store.js';
 export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
+export type {
+  DevOnlyDependency,
+  RuntimeDependencyOptions,
+} from './instance/runtime-dependencies.js';
+export {
+  devOnlyDependencyWarning,
+  devOnlyRuntimeDependencies,
+} from './instance/runtime-dependencies.js';
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
@@ -116,6 +124,8 @@ export {
   StateVersionSchema,
   versionCreatedAt,
 } from './model/state-version.js';
+export type { FormatCauseChainOptions } from './project/cause-chain.js';
+export { causeChain, formatCauseChain } from './project/cause-chain.js';
 export type {
   Component,
   ProjectConfig,
@@ -123,6 +133,7 @@ export type {
   RefreshContext,
 } from './project/component.js';
 export { defineComponent, defineConfig } from './project/component.js';
+export { debugEnabled } from './project/debug-namespaces.js';
 export type { Project } from './project/load-project.js';
 export {
   findProjectConfig,
@@ -130,6 +141,7 @@ export {
   PROJECT_CONFIG_FILES,
   validateProjectConfig,
 } from './project/load-project.js';
+export { didYouMean, nearestKey } from './project/nearest-key.js';
 export { selectComponents } from './project/select-components.js';
 export type {
   KeyOutcome,

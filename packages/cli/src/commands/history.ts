@@ -2,11 +2,13 @@ import { resolve } from 'node:path';
 import { readHistory, readPins, StateNotFoundError } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatAge, formatBytes, formatTimestamp, table } from '../output/format.js';
+import { printJson } from '../output/json.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { localKeyError, optionalProject, unknownKeyError } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface HistoryCommandOptions {
-  project: string;
+  project?: string;
   storage?: string;
   limit?: number;
   json?: boolean;
@@ -14,7 +16,10 @@ export interface HistoryCommandOptions {
 
 /** `defstate history <key>`: a versioned key's versions, newest first. */
 export async function historyCommand(key: string, options: HistoryCommandOptions): Promise<number> {
-  const projectRoot = resolve(options.project);
+  const project = await optionalProject(options.project);
+  const component = project?.components.find((candidate) => candidate.key === key);
+  if (component?.management === 'local') throw localKeyError(key, ' to list');
+  const projectRoot = project?.root ?? resolve(options.project ?? '.');
   const pins = await readPins(projectRoot);
   const storage = storeOpener(projectRoot, options.storage);
   const store = await storage.open();
@@ -22,13 +27,16 @@ export async function historyCommand(key: string, options: HistoryCommandOptions
     storage.close,
   );
   if (history.entries.length === 0) {
+    // A key no longer declared may still have versions, and those are worth listing; a key that
+    // is neither declared nor stored is most likely a typo.
+    if (project && !component) throw unknownKeyError(project, key);
     throw new StateNotFoundError(key, `"${key}" has no versions in ${store.location}.`, {
       hint: 'Local keys keep one state in the tree and have no history; versioned keys get one version per refresh that changed them.',
     });
   }
   const entries = history.entries.slice(0, options.limit);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ schemaVersion: 1, key, entries }, null, 2)}\n`);
+    printJson({ schemaVersion: 1, key, entries });
     return ExitCode.ok;
   }
   const terminal = terminalFor(process.stdout);

@@ -1,11 +1,14 @@
-import { loadProject, type PinFile, pinProject } from '@defstate/core';
+import { type PinFile, pinProject } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { shortKey, table } from '../output/format.js';
+import { printJson } from '../output/json.js';
+import { count } from '../output/messages.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface PinCommandOptions {
-  project: string;
+  project?: string;
   storage?: string;
   json?: boolean;
 }
@@ -16,7 +19,7 @@ export interface PinCommandOptions {
  * would refresh the key and move it forward again.
  */
 export async function pinCommand(options: PinCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const versioned = project.components.some((component) => component.management === 'versioned');
   let pins: PinFile;
@@ -26,7 +29,7 @@ export async function pinCommand(options: PinCommandOptions): Promise<number> {
     await storage.close();
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(pins, null, 2)}\n`);
+    printJson(pins);
     return ExitCode.ok;
   }
   const terminal = terminalFor(process.stdout);
@@ -37,6 +40,6 @@ export async function pinCommand(options: PinCommandOptions): Promise<number> {
     info.version,
   ]);
   for (const line of table([header, ...rows])) terminal.line(line);
-  terminal.line(`Pinned ${rows.length} key${rows.length === 1 ? '' : 's'}; nothing was refreshed.`);
+  terminal.line(`Pinned ${count(rows.length, 'key')}; nothing was refreshed.`);
   return ExitCode.ok;
 }

@@ -1,24 +1,19 @@
-import {
-  loadProject,
-  type PinFile,
-  pruneState,
-  readPinFile,
-  readPins,
-  selectComponents,
-} from '@defstate/core';
+import { type PinFile, pruneState, readPinFile, readPins, selectComponents } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
+import { printJson } from '../output/json.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface PruneCommandOptions {
   key: string[];
-  project: string;
+  project?: string;
   storage?: string;
   keep: number;
   olderThan?: number;
   minAge?: number;
-  pins: string[];
+  pins?: string[];
   dryRun?: boolean;
   json?: boolean;
 }
@@ -28,14 +23,14 @@ export interface PruneCommandOptions {
  * always honoured, and so is every `--pins` file (e.g. kept from the artifacts still deployed).
  */
 export async function pruneCommand(options: PruneCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const keys = selectComponents(project, options.key, ['versioned']).map(({ key }) => key);
   // Read again just before each key's deletes, so that a deploy pinning meanwhile is honoured.
   const readAllPins = async (): Promise<PinFile[]> => {
     const own = await readPins(project.root);
     return [
       ...(own ? [own] : []),
-      ...(await Promise.all(options.pins.map((file) => readPinFile(file)))),
+      ...(await Promise.all((options.pins ?? []).map((file) => readPinFile(file)))),
     ];
   };
   const pins = await readAllPins();
@@ -51,7 +46,7 @@ export async function pruneCommand(options: PruneCommandOptions): Promise<number
     dryRun: options.dryRun,
   }).finally(storage.close);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ schemaVersion: 1, ...report }, null, 2)}\n`);
+    printJson({ schemaVersion: 1, ...report });
     return ExitCode.ok;
   }
   const terminal = terminalFor(process.stdout);

@@ -1,19 +1,21 @@
-import { loadProject, pullState } from '@defstate/core';
+import { pullState } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, shortKey, table } from '../output/format.js';
+import { printJson } from '../output/json.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface PullCommandOptions {
   key: string[];
-  project: string;
+  project?: string;
   storage?: string;
   json?: boolean;
 }
 
 /** `defstate pull`: the pinned versioned states into the tree, for an artifact with no storage. */
 export async function pullCommand(options: PullCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const report = await pullState(project, { keys: options.key, openStore: storage.open }).finally(
     storage.close,
@@ -27,7 +29,7 @@ export async function pullCommand(options: PullCommandOptions): Promise<number> 
       downloaded,
     }));
     const document = { schemaVersion: 1, pinFile: report.pinFile, wrotePins: report.wrotePins };
-    process.stdout.write(`${JSON.stringify({ ...document, keys }, null, 2)}\n`);
+    printJson({ ...document, keys });
     return ExitCode.ok;
   }
   const terminal = terminalFor(process.stdout);

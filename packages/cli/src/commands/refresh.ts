@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import {
-  loadProject,
   type ManagementType,
+  type PinFile,
   pinFilePath,
   type RefreshReport,
   readPins,
@@ -9,14 +9,24 @@ import {
   selectComponents,
 } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
-import { LiveRefreshView, PlainRefreshView, type RefreshView } from '../output/refresh-view.js';
-import { paint, type Terminal, terminalFor } from '../output/terminal.js';
+import { humanDuration } from '../output/format.js';
+import { printJson } from '../output/json.js';
+import { count, errorMessage, noteMessage, warningMessage } from '../output/messages.js';
+import { type ShownResult, shownResult, wasInterrupted } from '../output/outcomes.js';
+import {
+  LiveRefreshView,
+  PlainRefreshView,
+  type RefreshView,
+  type RefreshViewOptions,
+} from '../output/refresh-view.js';
+import { terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface RefreshCommandOptions {
   key: string[];
   managementType: ManagementType[];
-  project: string;
+  project?: string;
   concurrency?: number;
   retries?: number;
   timeout?: number;
@@ -26,26 +36,40 @@ export interface RefreshCommandOptions {
   pin?: boolean;
 }
 
+const SIGNAL_EXIT: Readonly<Record<string, number>> = {
+  SIGINT: ExitCode.interrupted,
+  SIGTERM: ExitCode.terminated,
+};
+
 /** `defstate refresh`: returns the exit code; throws typed errors for usage and config problems. */
 export async function refreshCommand(options: RefreshCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const controller = new AbortController();
   // Every running refresh and store request listens on this one signal.
   setMaxListeners(0, controller.signal);
-  const interrupt = () => controller.abort();
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  let stoppedBy: NodeJS.Signals | undefined;
+  let view: RefreshView | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C while keys are stopping ends at once, as users expect.
+    if (stoppedBy) process.exit(SIGNAL_EXIT[signal] ?? ExitCode.interrupted);
+    stoppedBy = signal;
+    view?.interrupting(signal);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
-  // Human output goes to stdout, unless --json owns it; then only a terminal gets progress.
+  // Human output goes to stdout, unless --json owns it; then it all goes to stderr.
   const humanStream = options.json ? process.stderr : process.stdout;
   const terminal = terminalFor(humanStream);
   const total = selectComponents(project, options.key, options.managementType).length;
-  const view: RefreshView | undefined =
-    options.json && !terminal.live
-      ? undefined
-      : terminal.live
-        ? new LiveRefreshView(terminal, total)
-        : new PlainRefreshView(terminal);
+  const viewOptions: RefreshViewOptions = {
+    timeoutMs: options.timeout,
+    timeoutText: options.timeout === undefined ? undefined : humanDuration(options.timeout),
+  };
+  view = terminal.live
+    ? new LiveRefreshView(terminal, total, viewOptions)
+    : new PlainRefreshView(terminal, viewOptions);
 
   const storage = storeOpener(project.root, options.storage);
   let report: RefreshReport;
@@ -63,52 +87,99 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
       onEvent: (event) => view?.onEvent(event),
     });
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await storage.close();
   }
-  view?.finish(report);
-  await explainPins(terminal, report, project.root, options.pin === true);
-  if (options.json) process.stdout.write(`${JSON.stringify(refreshJson(report), null, 2)}\n`);
-  if (controller.signal.aborted) return ExitCode.interrupted;
-  return report.ok ? ExitCode.ok : ExitCode.failed;
+  const interrupted = wasInterrupted(report, stoppedBy !== undefined);
+  const results = report.results.map((result) => shownResult(result, interrupted));
+  view.finish({
+    results,
+    durationMs: report.durationMs,
+    storeLocation: report.storeLocation,
+    interrupted,
+  });
+  await explainPins(report, results, project.root, options.pin === true);
+  if (options.json) printJson(refreshJson(report, results, interrupted));
+  if (stoppedBy) return SIGNAL_EXIT[stoppedBy] ?? ExitCode.interrupted;
+  return report.ok && !interrupted ? ExitCode.ok : ExitCode.failed;
 }
 
 /**
- * Says what happened to the pins: where they went, why none were written, or, after a plain
- * refresh, that the project's pin file still decides what `loadState` loads.
+ * Says what happened to the pins: where they went or why none were written; after a plain
+ * refresh, what the project's pin file now means for each key it changed. A local key's state is
+ * replaced in the tree, so its pin no longer matches and loadState() fails until it is pinned
+ * again; a versioned key keeps its pinned version in the store, and that is what loads.
  */
 async function explainPins(
-  terminal: Terminal,
   report: RefreshReport,
+  results: readonly ShownResult[],
   projectRoot: string,
   pinning: boolean,
 ): Promise<void> {
+  const terminal = terminalFor(process.stderr);
   if (report.pins && report.pinFile) {
-    const count = Object.keys(report.pins.keys).length;
-    terminal.line(`Pinned ${count} key${count === 1 ? '' : 's'} in ${report.pinFile}`);
-  } else if (report.pinError) {
-    terminal.line(`${paint(terminal, 'red', 'error')} ${report.pinError.message}`);
-  } else if (!pinning && (await readPins(projectRoot).catch(() => undefined))) {
-    terminal.line(
-      `${paint(terminal, 'yellow', 'note')} ${pinFilePath(projectRoot)} still pins the versions of the last deploy, and loadState() loads those; run \`defstate deploy\` to pin the new ones, or delete the file.`,
+    const pinned = Object.keys(report.pins.keys).length;
+    terminalFor(process.stdout).line(`Pinned ${count(pinned, 'key')} in ${report.pinFile}`);
+    return;
+  }
+  if (report.pinError) {
+    const failed = results.filter((result) => result.status === 'failed').length;
+    const cancelled = results.some(
+      (result) => result.status === 'cancelled' || result.status === 'not-run',
+    );
+    errorMessage(
+      failed > 0
+        ? `Not pinned: ${count(failed, 'key')} failed to refresh; the pin file was left as it was.`
+        : cancelled
+          ? 'Not pinned: the run was interrupted; the pin file was left as it was.'
+          : report.pinError.message,
+      terminal,
+    );
+    return;
+  }
+  if (pinning) return;
+  const pins: PinFile | undefined = await readPins(projectRoot).catch(() => undefined);
+  if (!pins) return;
+  const file = pinFilePath(projectRoot);
+  const moved = results.filter((result) => {
+    const pinned = pins.keys[result.key];
+    return result.status === 'refreshed' && pinned && pinned.version !== result.info?.version;
+  });
+  const broken = moved.filter((result) => result.management === 'local');
+  const floating = moved.filter((result) => result.management === 'versioned');
+  for (const result of broken) {
+    warningMessage(
+      `${file} pins "${result.key}" at ${pins.keys[result.key]?.version}, but this refresh replaced its local state in the tree (now ${result.info?.version}): loadState("${result.key}") fails with an integrity error, and \`defstate verify\` reports pin-mismatch.\n  → Run \`defstate pin\` to pin the state now in the tree, or \`defstate deploy\` to refresh and pin everything.`,
+      terminal,
+    );
+  }
+  if (floating.length > 0) {
+    const keys = floating.map((result) => `"${result.key}"`).join(', ');
+    noteMessage(
+      `${file} still pins ${floating.length === 1 ? 'the earlier version' : 'earlier versions'} of ${keys}; loadState() loads the pinned version from the store, not the new one.\n  → Run \`defstate pin\` (or \`defstate deploy\`) to ship the new versions.`,
+      terminal,
     );
   }
 }
 
 /** The `--json` document: versioned by `schemaVersion`, one entry per key. */
-export function refreshJson(report: RefreshReport) {
+export function refreshJson(
+  report: RefreshReport,
+  results: readonly ShownResult[],
+  interrupted: boolean,
+) {
   return {
     schemaVersion: 1,
-    ok: report.ok,
+    ok: report.ok && !interrupted,
+    interrupted,
     durationMs: Math.round(report.durationMs),
-    interrupted: report.interrupted,
     pointerWrites: report.pointerWrites,
     stateInfoWrites: report.stateInfoWrites,
     store: report.storeLocation ?? null,
     pinFile: report.pinFile ?? null,
     pinError: report.pinError?.message ?? null,
-    results: report.results.map((result) => ({
+    results: results.map((result) => ({
       key: result.key,
       management: result.management,
       status: result.status,
@@ -119,12 +190,14 @@ export function refreshJson(report: RefreshReport) {
       createdAt: result.info?.createdAt ?? null,
       sha256: result.info?.sha256 ?? null,
       size: result.info?.size ?? null,
-      error: result.error
-        ? {
-            code: (result.error as { code?: string }).code ?? 'ERROR',
-            message: result.error.message,
-          }
-        : null,
+      // A key that never ran did not fail: it has no error.
+      error:
+        result.error && result.status !== 'not-run'
+          ? {
+              code: (result.error as { code?: string }).code ?? 'ERROR',
+              message: result.error.message,
+            }
+          : null,
     })),
   };
 }

@@ -1,25 +1,45 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { UsageError } from '@defstate/core';
+import {
+  devOnlyDependencyWarning,
+  devOnlyRuntimeDependencies,
+  resolveStorage,
+  UsageError,
+} from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
+import { warningMessage } from '../output/messages.js';
 import { paint, terminalFor } from '../output/terminal.js';
 import {
   dockerInstallFiles,
   renderDockerfile,
   renderDockerignore,
+  startCommand,
 } from '../scaffold/dockerfile.js';
 import { exists } from '../scaffold/files.js';
 import {
+  CLOUD_VARIABLES,
+  CLOUDS,
+  type Cloud,
   INSTANCE_CONFIG_SECRET,
+  type RenderOptions,
   renderWorkflow,
+  STATUS_PAGE,
   WORKFLOW_PATH,
 } from '../scaffold/github-actions.js';
 import { type ProjectFacts, readProjectFacts, relativePath } from '../scaffold/project-facts.js';
 
 export interface ScaffoldCommandOptions {
-  project: string;
+  project?: string;
   force?: boolean;
   stdout?: boolean;
+  /** github-actions: the cloud to log in to by OIDC, or `none`. */
+  cloud?: string;
+  /** github-actions: the Action's tag or commit SHA. */
+  actionRef?: string;
+  /** github-actions: put the pinned versioned states into the image. */
+  pull?: boolean;
+  /** dockerfile: the command the container runs. */
+  cmd?: string;
 }
 
 export const SCAFFOLD_TARGETS = ['github-actions', 'dockerfile'] as const;
@@ -44,7 +64,8 @@ export async function scaffoldCommand(
     });
   }
   const facts = await readProjectFacts(options.project);
-  const files = what === 'github-actions' ? workflowFiles(facts) : await dockerFiles(facts);
+  const render = what === 'github-actions' ? await workflowOptions(facts, options) : undefined;
+  const files = render ? workflowFiles(facts, render) : await dockerFiles(facts, options.cmd);
 
   if (options.stdout) {
     const several = files.length > 1;
@@ -66,30 +87,101 @@ export async function scaffoldCommand(
       await writeFile(file.path, file.content);
     }
   }
-  await report(facts, what, files, options.stdout === true);
+  await report(facts, what, files, options.stdout === true, render);
+  if (what === 'dockerfile') await warnDevOnlyDependencies(facts);
   return ExitCode.ok;
 }
 
-function workflowFiles(facts: ProjectFacts): GeneratedFile[] {
+const ACTION_REF = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+async function workflowOptions(
+  facts: ProjectFacts,
+  options: ScaffoldCommandOptions,
+): Promise<RenderOptions> {
+  if (options.actionRef !== undefined && !ACTION_REF.test(options.actionRef)) {
+    throw new UsageError(
+      `--action-ref "${options.actionRef}" is not a tag, branch or commit SHA.`,
+      {
+        hint: 'For example --action-ref v0, or a full 40-character commit SHA.',
+      },
+    );
+  }
+  let cloud: Cloud | undefined;
+  if (options.cloud !== undefined) {
+    if (options.cloud !== 'none' && !(options.cloud in CLOUDS)) {
+      throw new UsageError(`Unknown cloud "${options.cloud}".`, {
+        hint: 'Use --cloud aws, gcp, azure or none.',
+      });
+    }
+    cloud = options.cloud === 'none' ? undefined : (options.cloud as Cloud);
+  } else {
+    // The cloud of the one adapter the project depends on; with none or several, the user says.
+    const clouds = (Object.keys(CLOUDS) as Cloud[]).filter((name) =>
+      facts.adapters.includes(CLOUDS[name]),
+    );
+    cloud = clouds.length === 1 ? clouds[0] : undefined;
+  }
+  return {
+    cloud,
+    actionRef: options.actionRef,
+    pull: options.pull === true,
+    cliVersion: await cliVersion(),
+  };
+}
+
+async function cliVersion(): Promise<string> {
+  const manifest = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return manifest.version;
+}
+
+function workflowFiles(facts: ProjectFacts, render: RenderOptions): GeneratedFile[] {
   return [
     {
       path: join(facts.gitRoot ?? facts.root, WORKFLOW_PATH),
-      content: renderWorkflow(facts),
+      content: renderWorkflow(facts, render),
     },
   ];
 }
 
-async function dockerFiles(facts: ProjectFacts): Promise<GeneratedFile[]> {
+async function dockerFiles(facts: ProjectFacts, cmd: string | undefined): Promise<GeneratedFile[]> {
   const installFiles = await dockerInstallFiles(facts);
   if (!installFiles.includes('package.json')) {
     throw new UsageError(`${join(facts.root, 'package.json')} does not exist.`, {
       hint: 'The Dockerfile installs the project’s dependencies from its package.json: add one (npm init), then scaffold again.',
     });
   }
+  const command = startCommand(facts, cmd);
+  if (!command) {
+    throw new UsageError(
+      `${join(facts.root, 'package.json')} has neither a "start" script nor "main", so the image would not know how to start the app; nothing was written.`,
+      {
+        hint: 'Pass the command: defstate scaffold dockerfile --cmd "node server.js" (or add a "start" script).',
+      },
+    );
+  }
   return [
-    { path: join(facts.root, 'Dockerfile'), content: renderDockerfile(facts, installFiles) },
+    {
+      path: join(facts.root, 'Dockerfile'),
+      content: renderDockerfile(facts, installFiles, command),
+    },
     { path: join(facts.root, '.dockerignore'), content: renderDockerignore() },
   ];
+}
+
+/** The image installs without devDependencies: say so when the app's run-time ones are there. */
+async function warnDevOnlyDependencies(facts: ProjectFacts): Promise<void> {
+  const versioned = facts.components.some(({ management }) => management === 'versioned');
+  const selection = versioned
+    ? await resolveStorage({ cwd: facts.root }).catch(() => undefined)
+    : undefined;
+  // Without an instance config here, the adapter the project depends on is the one it uses.
+  const adapter =
+    selection && selection.source !== 'default' ? selection.adapter : facts.adapters[0];
+  for (const dependency of await devOnlyRuntimeDependencies(facts.root, { adapter, versioned })) {
+    warningMessage(devOnlyDependencyWarning(dependency));
+  }
 }
 
 /** What was detected and what is left to do; on stderr when the file went to stdout. */
@@ -98,6 +190,7 @@ async function report(
   what: string,
   files: GeneratedFile[],
   toStdout: boolean,
+  render: RenderOptions | undefined,
 ): Promise<void> {
   const terminal = terminalFor(toStdout ? process.stderr : process.stdout);
   const pm = facts.packageManager;
@@ -129,7 +222,15 @@ async function report(
     }
     if (versioned) {
       lines.push(
-        `Next: add the repository secret ${INSTANCE_CONFIG_SECRET} (your defstate.yaml), and uncomment the cloud login step for your store.`,
+        `Next: add the repository secret ${INSTANCE_CONFIG_SECRET} (your defstate.yaml).`,
+        render?.cloud
+          ? `  and the repository variables ${CLOUD_VARIABLES[render.cloud].join(', ')} for the ${render.cloud} login (OIDC).`
+          : '  No cloud login was written: pass --cloud aws, gcp or azure to add one (the project depends on no single adapter).',
+      );
+    }
+    if (!facts.hasCli) {
+      lines.push(
+        `  The status page step runs @defstate/cli with npx; add it to devDependencies to pin it with your lockfile (then it writes ${STATUS_PAGE} with your own).`,
       );
     }
     const dockerfile = join(facts.root, 'Dockerfile');

@@ -1,23 +1,25 @@
 import { resolve } from 'node:path';
-import {
-  freshSince,
-  type KeyStatus,
-  loadProject,
-  type ManagementType,
-  readLastRefresh,
-  readStatus,
-  type StateInfo,
-  type StatusReport,
-} from '@defstate/core';
+import { type ManagementType, type Project, readStatus, type StatusReport } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatAge, formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
-import { paint, terminalFor } from '../output/terminal.js';
+import { printJson } from '../output/json.js';
+import { count } from '../output/messages.js';
+import { paint, type Style, type Terminal, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
+import {
+  buildStatusView,
+  HEALTH_LABELS,
+  type KeyHealth,
+  readDeployFacts,
+  type StatusView,
+  type StatusViewKey,
+} from '../ui/status-view.js';
 
 export interface StatusCommandOptions {
   key: string[];
   managementType: ManagementType[];
-  project: string;
+  project?: string;
   storage?: string;
   json?: boolean;
   /** Also write the status page, as one static file, here. */
@@ -26,9 +28,12 @@ export interface StatusCommandOptions {
   maxAge?: number;
 }
 
-/** `defstate status`: one row per declared key; versioned keys cost one read of the pointer. */
+/**
+ * `defstate status`: one row per declared key, judged by the same rules as the status page
+ * (pins, the last refresh, the maximum age). Versioned keys cost one read of the pointer.
+ */
 export async function statusCommand(options: StatusCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const selection = { keys: options.key, management: options.managementType };
   let report: StatusReport;
@@ -44,56 +49,107 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   } finally {
     await storage.close();
   }
+  const view = await statusView(project, report, options.maxAge);
   // Only --html loads the page's code, so a plain status stays as quick to start as before.
   if (options.html) {
     const { writeStaticStatusPage } = await import('../ui/static-page.js');
-    await writeStaticStatusPage(options.html, project, { report }, pageOptions(options));
+    await writeStaticStatusPage(options.html, project, { view }, pageOptions(options));
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(statusJson(report.keys), null, 2)}\n`);
+    printJson(statusJson(view.keys));
     return ExitCode.ok;
   }
-  const terminal = terminalFor(process.stdout);
-  const now = new Date();
-  const isStale = await staleRule(project.root, options.maxAge, now);
-  const rows = report.keys.map(({ key, management, info }) =>
-    info
-      ? [
-          shortKey(key),
-          management,
-          info.version,
-          `${formatTimestamp(info.createdAt)} (${formatAge(new Date(info.createdAt), now)})`,
-          formatBytes(info.size),
-          info.sha256.slice(0, 12),
-          isStale(info) ? paint(terminal, 'yellow', 'stale') : paint(terminal, 'green', 'present'),
-        ]
-      : [shortKey(key), management, '—', '—', '—', '—', paint(terminal, 'yellow', 'no state')],
-  );
-  const header = ['KEY', 'TYPE', 'VERSION', 'UPDATED', 'SIZE', 'SHA256', 'STATE'].map((title) =>
-    paint(terminal, 'bold', title),
-  );
-  for (const line of table([header, ...rows])) terminal.line(line);
-  const missing = report.keys.filter((status) => !status.info).length;
-  terminal.line();
-  terminal.line(
-    `${report.keys.length} key${report.keys.length === 1 ? '' : 's'}, ${missing} without state${report.storeLocation ? ` · versioned store ${report.storeLocation}` : ''}`,
-  );
-  if (options.html) terminal.line(`Status page written to ${resolve(options.html)}`);
+  printTable(terminalFor(process.stdout), view);
+  if (options.html)
+    terminalFor(process.stdout).line(`Status page written to ${resolve(options.html)}`);
   return ExitCode.ok;
 }
 
-/**
- * With `--max-age`, whether a key's state is stale: measured from the later of its version's
- * creation and the last successful refresh that confirmed it, as the page and `verify` measure.
- */
-async function staleRule(
-  projectRoot: string,
-  maxAge: number | undefined,
-  now: Date,
-): Promise<(info: StateInfo) => boolean> {
-  if (maxAge === undefined) return () => false;
-  const lastRefresh = await readLastRefresh(projectRoot);
-  return (info) => now.getTime() - freshSince(info, lastRefresh?.keys[info.key]) > maxAge;
+async function statusView(
+  project: Project,
+  report: StatusReport,
+  maxAgeMs: number | undefined,
+): Promise<StatusView> {
+  const { pins, lastRefresh, problem } = await readDeployFacts(project.root);
+  return buildStatusView({
+    project: project.root,
+    keys: report.keys,
+    storeLocation: report.storeLocation,
+    pins,
+    lastRefresh,
+    error: problem,
+    maxAgeMs,
+  });
+}
+
+const HEALTH_STYLE: Readonly<Record<KeyHealth, Style>> = {
+  failed: 'red',
+  'pin-mismatch': 'red',
+  'no-state': 'red',
+  unknown: 'dim',
+  stale: 'yellow',
+  'update-available': 'yellow',
+  'rolled-back': 'yellow',
+  'up-to-date': 'green',
+};
+
+function printTable(terminal: Terminal, view: StatusView): void {
+  const now = new Date(view.generatedAt);
+  const rows = view.keys.map((key) => [
+    shortKey(key.key),
+    key.management,
+    key.version ?? '—',
+    key.createdAt
+      ? `${formatTimestamp(key.createdAt)} (${formatAge(new Date(key.createdAt), now)})`
+      : '—',
+    key.size === null ? '—' : formatBytes(key.size),
+    key.sha256?.slice(0, 12) ?? '—',
+    pinnedCell(key),
+    healthCell(terminal, key),
+  ]);
+  const header = ['KEY', 'TYPE', 'VERSION', 'UPDATED', 'SIZE', 'SHA256', 'PINNED', 'STATE'].map(
+    (title) => paint(terminal, 'bold', title),
+  );
+  for (const line of table([header, ...rows])) terminal.line(line);
+  // What the row cannot hold: when and why a refresh failed, and what to run for a broken pin.
+  const details = view.keys.flatMap((key) => detailLines(key));
+  if (details.length > 0) {
+    terminal.line();
+    for (const line of details) terminal.line(line);
+  }
+  const missing = view.keys.filter((key) => key.version === null).length;
+  const attention = view.keys.filter((key) => key.problems.length > 0).length;
+  terminal.line();
+  terminal.line(
+    `${count(view.keys.length, 'key')}, ${missing} without state, ${attention} needing attention${view.store ? ` · versioned store ${view.store}` : ''}`,
+  );
+}
+
+function pinnedCell(key: StatusViewKey): string {
+  if (!key.pinnedVersion) return '—';
+  return key.pinnedVersion === key.version ? '= version' : key.pinnedVersion;
+}
+
+function healthCell(terminal: Terminal, key: StatusViewKey): string {
+  const healths: KeyHealth[] = key.problems.length ? key.problems : ['up-to-date'];
+  return healths
+    .map((health) => paint(terminal, HEALTH_STYLE[health], HEALTH_LABELS[health]))
+    .join(', ');
+}
+
+function detailLines(key: StatusViewKey): string[] {
+  const lines: string[] = [];
+  const last = key.lastRefresh;
+  if (key.problems.includes('failed') && last) {
+    const message = last.error ? `: ${last.error.message.split('\n')[0]}` : '';
+    lines.push(`${key.key}: last refresh failed at ${formatTimestamp(last.at)}${message}`);
+  }
+  if (key.problems.includes('pin-mismatch')) {
+    lines.push(
+      `${key.key}: pinned ${key.pinnedVersion}, but the tree holds ${key.version}: loadState() fails until \`defstate pin\` (or \`defstate deploy\`).`,
+    );
+  }
+  return lines;
 }
 
 const pageOptions = (options: StatusCommandOptions) => ({
@@ -102,17 +158,26 @@ const pageOptions = (options: StatusCommandOptions) => ({
   maxAgeMs: options.maxAge,
 });
 
-/** The `--json` document: `null` fields where a key has no state. */
-export function statusJson(keys: readonly KeyStatus[]) {
+/**
+ * The `--json` document: `null` fields where a key has no state. Schema 1's fields stay as they
+ * were; pins, the last refresh, health and generation were added beside them.
+ */
+export function statusJson(keys: readonly StatusViewKey[]) {
   return {
     schemaVersion: 1,
-    keys: keys.map(({ key, management, info }) => ({
-      key,
-      management,
-      version: info?.version ?? null,
-      createdAt: info?.createdAt ?? null,
-      sha256: info?.sha256 ?? null,
-      size: info?.size ?? null,
+    keys: keys.map((key) => ({
+      key: key.key,
+      management: key.management,
+      version: key.version,
+      createdAt: key.createdAt,
+      sha256: key.sha256,
+      size: key.size,
+      generation: key.generation,
+      pinnedVersion: key.pinnedVersion,
+      health: key.health,
+      problems: key.problems,
+      reason: key.reason,
+      lastRefresh: key.lastRefresh,
     })),
   };
 }

@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
-import { loadProject } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
+import { warningMessage } from '../output/messages.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { type StoreOpener, storeOpener } from '../storage.js';
 import { startUiServer } from '../ui/server.js';
 
 export interface UiCommandOptions {
-  project: string;
+  project?: string;
   storage?: string;
   port?: number;
   host: string;
@@ -18,7 +19,7 @@ export const DEFAULT_UI_PORT = 4777;
 
 /** `defstate ui`: serves the status page until Ctrl-C or SIGTERM, then exits 0. */
 export async function uiCommand(options: UiCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
   const storage = retryingStoreOpener(project.root, options.storage);
   const terminal = terminalFor(process.stdout);
   const server = await startUiServer({
@@ -43,9 +44,8 @@ export async function uiCommand(options: UiCommandOptions): Promise<number> {
   terminal.line(`Status page of ${project.root}`);
   terminal.line(`  ${paint(terminal, 'bold', server.url)}  (${mode}; Ctrl-C to stop)`);
   if (!isLoopback(options.host)) {
-    const warn = terminalFor(process.stderr);
-    warn.line(
-      `${paint(warn, 'yellow', 'warning')} listening on ${options.host}: other machines that can reach it can read the page${options.allowWrites ? ' and change state' : ''}.`,
+    warningMessage(
+      `listening on ${options.host}: other machines that can reach it can read the page${options.allowWrites ? ' and change state' : ''}.`,
     );
   }
   await new Promise<void>((resolve) => {

@@ -1,12 +1,23 @@
-import { loadProject, type ManagementType, type VerifyReport, verifyState } from '@defstate/core';
+import {
+  devOnlyDependencyWarning,
+  devOnlyRuntimeDependencies,
+  type ManagementType,
+  type Project,
+  resolveStorage,
+  type VerifyReport,
+  verifyState,
+} from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
+import { printJson } from '../output/json.js';
+import { count, warningMessage } from '../output/messages.js';
 import { paint, terminalFor } from '../output/terminal.js';
+import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 
 export interface VerifyCommandOptions {
   key: string[];
   managementType: ManagementType[];
-  project: string;
+  project?: string;
   storage?: string;
   maxAge?: number;
   deep?: boolean;
@@ -18,7 +29,8 @@ export interface VerifyCommandOptions {
  * problem, `<key>: <code>: <what>`, on stderr, and exit 1.
  */
 export async function verifyCommand(options: VerifyCommandOptions): Promise<number> {
-  const project = await loadProject(options.project);
+  const project = await commandProject(options.project);
+  await warnDevOnlyDependencies(project, options.storage);
   const storage = storeOpener(project.root, options.storage);
   const report = await verifyState(project, {
     keys: options.key,
@@ -28,7 +40,7 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     deep: options.deep,
   }).finally(storage.close);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(verifyJson(report), null, 2)}\n`);
+    printJson(verifyJson(report));
   } else {
     const errors = terminalFor(process.stderr);
     for (const problem of report.problems) {
@@ -38,14 +50,32 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     }
     const pinned = report.pinFile ? `, pinned in ${report.pinFile}` : ', no pin file';
     const out = terminalFor(process.stdout);
-    const checked = `${report.keys.length} key${report.keys.length === 1 ? '' : 's'} checked${pinned}`;
+    const checked = `${count(report.keys.length, 'key')} checked${pinned}`;
     out.line(
       report.ok
         ? `${paint(out, 'green', '✓')} ${checked}: all good`
-        : `${checked}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}`,
+        : `${checked}: ${count(report.problems.length, 'problem')}`,
     );
   }
   return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * A deployed app needs @defstate/core and the store's adapter at run time: warn when the project
+ * lists either only as a devDependency, which an image built with --omit=dev leaves out. Only a
+ * warning: verify checks state, and the project may install differently in its image.
+ */
+async function warnDevOnlyDependencies(project: Project, storageUrl: string | undefined) {
+  const versioned = project.components.some(({ management }) => management === 'versioned');
+  // An instance config that cannot be read is the store opener's error to report, just after.
+  const selection = versioned
+    ? await resolveStorage({ storageUrl, cwd: project.root }).catch(() => undefined)
+    : undefined;
+  const found = await devOnlyRuntimeDependencies(project.root, {
+    adapter: selection?.adapter,
+    versioned,
+  });
+  for (const dependency of found) warningMessage(devOnlyDependencyWarning(dependency));
 }
 
 export function verifyJson(report: VerifyReport) {

@@ -1,6 +1,8 @@
 /** Plain-text formatting shared by the commands. */
 
-export function formatBytes(bytes: number): string {
+/** `1.5 KiB`; a negative size (none known) is `none`. */
+export function formatBytes(bytes: number, none = '—'): string {
+  if (bytes < 0) return none;
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
@@ -63,4 +65,19 @@ export function visibleLength(text: string): number {
 /** A key as shown in a table: control-free by the key rules, so only length needs a bound. */
 export function shortKey(key: string, max = 48): string {
   return key.length <= max ? key : `${key.slice(0, max - 1)}…`;
+}
+
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** A duration as the CLI's options take it: `7d`, `24h`, `90m`, `2s`, `1500ms`. */
+export function humanDuration(ms: number): string {
+  for (const [unit, size] of DURATION_UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms)}ms`;
 }

@@ -26,7 +26,11 @@ export async function dockerInstallFiles(facts: ProjectFacts): Promise<string[]>
  * pinned state the image must start with. The instance config (DEFSTATE_HOME) is never baked in:
  * it is mounted when the container runs.
  */
-export function renderDockerfile(facts: ProjectFacts, installFiles: readonly string[]): string {
+export function renderDockerfile(
+  facts: ProjectFacts,
+  installFiles: readonly string[],
+  command: readonly string[],
+): string {
   const pm = facts.packageManager;
   const lockfileInContext = pm.lockfile !== undefined && dirname(pm.lockfile) === facts.root;
   const versioned = facts.components.some(({ management }) => management === 'versioned');
@@ -55,6 +59,8 @@ export function renderDockerfile(facts: ProjectFacts, installFiles: readonly str
           '# cannot be frozen to it. For a reproducible image, build from a self-contained copy of',
           `# the project${pm.name === 'pnpm' ? ' (`pnpm deploy --filter <name> --prod <dir>`)' : ''}, with .local_defs_state/ copied in.`,
         ]),
+    '# @defstate/core and the storage adapter are run-time dependencies (the app loads its',
+    '# state with them): list them under "dependencies", as this installs no devDependencies.',
     `COPY ${copyInstallFiles.join(' ')} ./`,
     ...(installFiles.includes('.yarn') ? ['COPY .yarn ./.yarn'] : []),
     `RUN ${productionInstall(pm, lockfileInContext)}`,
@@ -78,7 +84,7 @@ export function renderDockerfile(facts: ProjectFacts, installFiles: readonly str
           '# Every component is local, so its state is in the image: no DEFSTATE_HOME at run time.',
         ]),
     `USER ${user}`,
-    ...startCommand(facts, bun),
+    `CMD ${execForm(command)}`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -128,16 +134,29 @@ function execForm(args: readonly string[]): string {
   return `[${args.map((arg) => JSON.stringify(arg)).join(', ')}]`;
 }
 
-function startCommand(facts: ProjectFacts, bun: boolean): string[] {
-  const runtime = bun ? 'bun' : 'node';
-  if (facts.start && 'main' in facts.start) {
-    return [`CMD ${execForm([runtime, facts.start.main])}`];
+/**
+ * How the container starts the app: `--cmd` when given; else the `start` script, run directly when
+ * it is a plain command (so the app, not npm, gets the container's signals) or through the package
+ * manager when it uses the shell; else `main`. `undefined` when the project says nothing.
+ */
+export function startCommand(
+  facts: ProjectFacts,
+  cmd: string | undefined,
+): readonly string[] | undefined {
+  const bun = facts.packageManager.name === 'bun';
+  if (cmd !== undefined) return splitCommand(cmd) ?? ['sh', '-c', cmd];
+  if (facts.start && 'script' in facts.start) {
+    const direct = splitCommand(facts.start.script);
+    if (direct && ['node', 'bun'].includes(direct[0] as string)) return direct;
+    return bun ? ['bun', 'run', 'start'] : ['npm', 'start'];
   }
-  if (facts.start) {
-    return [`CMD ${execForm(bun ? ['bun', 'run', 'start'] : ['npm', 'start'])}`];
-  }
-  return [
-    '# No "main" or "start" script in package.json: replace this with how your app starts.',
-    `CMD ${execForm([runtime, 'index.js'])}`,
-  ];
+  if (facts.start && 'main' in facts.start) return [bun ? 'bun' : 'node', facts.start.main];
+  return undefined;
+}
+
+/** A command line split into words, or `undefined` when it needs a shell (quotes, `&&`, `$`…). */
+function splitCommand(line: string): string[] | undefined {
+  if (/["'`$&|;<>()\\*?~\n]/.test(line)) return undefined;
+  const words = line.trim().split(/\s+/).filter(Boolean);
+  return words.length ? words : undefined;
 }

@@ -9,27 +9,58 @@ import {
   yamlScalar,
 } from './text.js';
 
-/** The Action the workflow runs, at its major tag. */
-export const DEFSTATE_ACTION = 'defstate/defstate/apps/github-action@v0';
+/** The Action the workflow runs, without its ref. */
+export const DEFSTATE_ACTION_PATH = 'defstate/defstate/apps/github-action';
+/** The ref the workflow uses unless told otherwise: the Action's major tag. */
+export const DEFAULT_ACTION_REF = 'v0';
+/** The Action at its default ref. */
+export const DEFSTATE_ACTION = `${DEFSTATE_ACTION_PATH}@${DEFAULT_ACTION_REF}`;
 /** The repository secret that holds `defstate.yaml` for versioned state. */
 export const INSTANCE_CONFIG_SECRET = 'DEFSTATE_INSTANCE_CONFIG';
 /** Where the workflow goes, relative to the repository root. */
 export const WORKFLOW_PATH = '.github/workflows/defstate.yml';
+/** The status page the deploy job writes and uploads, in the project folder. */
+export const STATUS_PAGE = 'defstate-status.html';
 /** pnpm's major when the project pins none with `packageManager`. */
 const DEFAULT_PNPM_MAJOR = '12';
 /** The most components the header comment lists by name. */
 const LISTED_COMPONENTS = 40;
 
+/** Clouds the workflow can log in to by OIDC, and the adapter each serves. */
+export const CLOUDS = { aws: 's3', gcp: 'gcs', azure: 'azure' } as const;
+export type Cloud = keyof typeof CLOUDS;
+
 export interface RenderOptions {
-  /** Render the commented-out blocks as live YAML, so tests can lint them too. */
+  /** The cloud to log in to by OIDC; none when absent. */
+  cloud?: Cloud;
+  /** The Action's tag, branch or commit SHA. */
+  actionRef?: string;
+  /** Put the pinned versioned states into the image with `defstate pull`. */
+  pull?: boolean;
+  /** The CLI version to run with npx when the project does not depend on @defstate/cli. */
+  cliVersion?: string;
+  /** Render the commented-out schedule as live YAML, so tests can lint it too. */
   examplesActive?: boolean;
 }
 
+/** The repository variables each cloud's login reads, for the "next" list. */
+export const CLOUD_VARIABLES: Readonly<Record<Cloud, readonly string[]>> = {
+  aws: ['AWS_ROLE_ARN', 'AWS_REGION'],
+  gcp: ['GCP_WORKLOAD_IDENTITY_PROVIDER', 'GCP_SERVICE_ACCOUNT'],
+  azure: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_SUBSCRIPTION_ID'],
+};
+
 /**
- * `.github/workflows/defstate.yml`: check out, install, refresh with pin and verify (the Action),
- * then build the Docker image from the refreshed folder. The workflow sits at the repository root
- * (GitHub reads workflows nowhere else) and works in the project's folder. A failed refresh or
- * check fails its step, so the image is never built on stale or missing state.
+ * `.github/workflows/defstate.yml`, with two jobs:
+ * - on a pull request, `check` refreshes every component into a scratch store on the runner and
+ *   verifies, so a broken component fails the pull request; it publishes nothing and needs no
+ *   credentials (a fork's pull request has none);
+ * - otherwise `refresh-and-build` logs in to the cloud by OIDC when versioned state needs it,
+ *   refreshes with pin and verify (the Action), writes the status page as an artefact, and builds
+ *   the Docker image from the refreshed folder with layer caching.
+ * The workflow sits at the repository root (GitHub reads workflows nowhere else) and works in the
+ * project's folder. A failed refresh or check fails its step, so no image is built on stale or
+ * missing state.
  */
 export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {}): string {
   const active = options.examplesActive === true;
@@ -39,12 +70,18 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
   const installDir = fromRepo(facts.packageManager.installRoot);
   const versioned = facts.components.filter(({ management }) => management === 'versioned');
   const pm = facts.packageManager;
+  const cloud = versioned.length ? options.cloud : undefined;
+  const actionRef = options.actionRef ?? DEFAULT_ACTION_REF;
+  const defstate = facts.hasCli
+    ? execDefstate(pm)
+    : `npx --yes @defstate/cli@${options.cliVersion ?? 'latest'}`;
 
   const header = [
     '# Refreshes the state of this project’s state-backed components, pins the versions it',
     '# produced into .local_defs_state/ and checks them, then builds the Docker image that carries',
     '# them. A failed refresh or check fails the job before the image is built, so nothing ships',
-    '# with stale or missing state.',
+    '# with stale or missing state. On a pull request it only checks that every component',
+    '# refreshes, into a scratch store on the runner: nothing is published.',
     '#',
     '# Written by `defstate scaffold github-actions`; edit freely.',
     ...(projectDir === '.'
@@ -57,13 +94,18 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
       ? [
           '#',
           `# Versioned state: add the repository secret ${INSTANCE_CONFIG_SECRET} holding your`,
-          '# defstate.yaml (Settings → Secrets and variables → Actions), and let the job log in to',
-          '# your cloud below (OIDC: no long-lived keys).',
+          '# defstate.yaml (Settings → Secrets and variables → Actions).',
+          ...(cloud
+            ? [
+                `# The job logs in to your cloud by OIDC (no long-lived keys) with the repository`,
+                `# variables ${CLOUD_VARIABLES[cloud].join(', ')}.`,
+              ]
+            : []),
         ]
       : []),
   ];
 
-  const steps: string[] = [
+  const setup = [
     '- name: Check out',
     '  uses: actions/checkout@v6',
     '',
@@ -72,36 +114,90 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     `  run: ${ciInstall(pm)}`,
     ...(installDir !== projectDir ? [`  working-directory: ${yamlScalar(installDir)}`] : []),
     '',
-    ...(versioned.length ? [...cloudLogin(facts.adapters, active), ''] : []),
-    '- name: Refresh, pin and verify state',
-    `  uses: ${DEFSTATE_ACTION}`,
+  ];
+  const action = [
+    ...(/^[0-9a-f]{40}$/.test(actionRef)
+      ? []
+      : [
+          '# For an immutable reference, pin a commit SHA:',
+          '# defstate scaffold github-actions --action-ref <commit sha>',
+        ]),
+    `  uses: ${DEFSTATE_ACTION_PATH}@${actionRef}`,
     '  with:',
     ...(projectDir === '.' ? [] : [`    working-directory: ${yamlScalar(projectDir)}`]),
-    '    pin: true',
-    '    verify: true',
-    ...(versioned.length
+  ];
+  // The comment lines above `uses:` belong before the step's name: move them up.
+  const actionComments = action.filter((line) => line.startsWith('#'));
+  const actionStep = (name: string, inputs: string[]) => [
+    ...actionComments,
+    `- name: ${name}`,
+    ...action.filter((line) => !line.startsWith('#')),
+    ...inputs,
+  ];
+
+  const checkSteps = [
+    ...setup,
+    ...actionStep('Refresh into a scratch store and verify', [
+      '    # A store on the runner, gone with it: nothing is published from a pull request.',
+      `    storage-url: file://${expression('runner.temp')}/defstate-scratch`,
+      '    verify: true',
+    ]),
+  ];
+
+  const deploySteps = [
+    ...setup,
+    ...(cloud ? [...cloudLogin(cloud), ''] : []),
+    ...actionStep('Refresh, pin and verify state', [
+      '    pin: true',
+      '    verify: true',
+      ...(versioned.length
+        ? [
+            '    # defstate.yaml (where versioned state lives). The Action writes it to a private',
+            '    # DEFSTATE_HOME for this job and its later steps, and never prints it.',
+            `    instance-config: \${{ secrets.${INSTANCE_CONFIG_SECRET} }}`,
+          ]
+        : []),
+    ]),
+    '',
+    ...(versioned.length && options.pull
       ? [
-          '    # defstate.yaml (where versioned state lives). The Action writes it to a private',
-          '    # DEFSTATE_HOME for this job only and never prints it.',
-          `    instance-config: \${{ secrets.${INSTANCE_CONFIG_SECRET} }}`,
+          '# The pinned versioned states go into the image too: it starts with no store access.',
+          '- name: Put the pinned versioned states into the image',
+          `  run: ${defstate} pull`,
+          '',
         ]
       : []),
+    '# The status page as one file, kept with the run (also when a step above failed).',
+    '- name: Write the status page',
+    `  if: \${{ !cancelled() }}`,
+    `  run: ${defstate} status --html ${STATUS_PAGE}`,
+    '- name: Upload the status page',
+    `  if: \${{ !cancelled() }}`,
+    '  uses: actions/upload-artifact@v4',
+    '  with:',
+    '    name: defstate-status',
+    `    path: ${yamlScalar(projectDir === '.' ? STATUS_PAGE : `${projectDir}/${STATUS_PAGE}`)}`,
     '',
-    ...(versioned.length ? [...pullStep(facts, active), ''] : []),
     '# The image is built from the checked-out folder, not from the Git context: git ignores',
-    '# .local_defs_state/, and the image must carry it.',
+    '# .local_defs_state/, and the image must carry it. Layers are cached between runs.',
     '- name: Set up Docker Buildx',
     '  uses: docker/setup-buildx-action@v4',
     '- name: Build the image',
     '  uses: docker/build-push-action@v7',
     '  with:',
     `    context: ${yamlScalar(projectDir)}`,
+    '    cache-from: type=gha',
+    '    cache-to: type=gha,mode=max',
     '    # To publish it, log in first (docker/login-action) and set push: true with your',
     `    # registry’s tag, e.g. ghcr.io/${expression('github.repository')}:${expression('github.sha')}.`,
     '    push: false',
     `    tags: ${facts.imageName}:\${{ github.sha }}`,
   ];
 
+  const defaults =
+    projectDir === '.'
+      ? []
+      : ['    defaults:', '      run:', `        working-directory: ${yamlScalar(projectDir)}`];
   const lines = [
     ...header,
     'name: defstate',
@@ -109,30 +205,41 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     'on:',
     '  push:',
     `    branches: [${facts.branch}]`,
+    '  pull_request:',
     '  workflow_dispatch:',
     '  # Refresh on a schedule too, so state stays fresh between pushes:',
     ...optional(['schedule:', "  - cron: '0 5 * * *'"], '  ', active),
     '',
     'permissions:',
     '  contents: read',
-    ...(versioned.length
-      ? ['  id-token: write # lets the cloud login steps below use OIDC (short-lived credentials)']
-      : []),
     '',
     '# One deploy per branch at a time; a newer push waits instead of cancelling a refresh',
-    '# half-way.',
+    '# half-way. A pull request’s newer push does cancel its older check.',
     'concurrency:',
     `  group: defstate-\${{ github.ref }}`,
-    '  cancel-in-progress: false',
+    `  cancel-in-progress: \${{ github.event_name == 'pull_request' }}`,
     '',
     'jobs:',
-    '  refresh-and-build:',
+    '  check:',
+    "    if: github.event_name == 'pull_request'",
     '    runs-on: ubuntu-latest',
-    ...(projectDir === '.'
-      ? []
-      : ['    defaults:', '      run:', `        working-directory: ${yamlScalar(projectDir)}`]),
+    ...defaults,
     '    steps:',
-    ...indented(steps, '      '),
+    ...indented(checkSteps, '      '),
+    '',
+    '  refresh-and-build:',
+    "    if: github.event_name != 'pull_request'",
+    '    runs-on: ubuntu-latest',
+    ...(cloud
+      ? [
+          '    permissions:',
+          '      contents: read',
+          '      id-token: write # the cloud login below uses OIDC (short-lived credentials)',
+        ]
+      : []),
+    ...defaults,
+    '    steps:',
+    ...indented(deploySteps, '      '),
   ];
   return `${lines.map((line) => line.trimEnd()).join('\n')}\n`;
 }
@@ -209,54 +316,37 @@ function toolchainSteps(facts: ProjectFacts, fromRepo: (path: string) => string)
   return steps;
 }
 
-/** OIDC logins, commented out: for the clouds whose adapter the project uses, else all three. */
-function cloudLogin(adapters: readonly string[], active: boolean): string[] {
-  const clouds = adapters.length ? adapters : ['s3', 'gcs', 'azure'];
-  const blocks: Record<string, string[]> = {
-    s3: [
+/** The OIDC login for one cloud; its values come from repository variables. */
+function cloudLogin(cloud: Cloud): string[] {
+  const vars = (name: string) => expression(`vars.${name}`);
+  const blocks: Record<Cloud, string[]> = {
+    aws: [
       '- name: Log in to AWS',
       '  uses: aws-actions/configure-aws-credentials@v6',
       '  with:',
-      '    role-to-assume: arn:aws:iam::123456789012:role/defstate-ci',
-      '    aws-region: us-east-1',
+      `    role-to-assume: ${vars('AWS_ROLE_ARN')}`,
+      `    aws-region: ${vars('AWS_REGION')}`,
     ],
-    gcs: [
+    gcp: [
       '- name: Log in to Google Cloud',
       '  uses: google-github-actions/auth@v3',
       '  with:',
-      '    workload_identity_provider: projects/123456789/locations/global/workloadIdentityPools/github/providers/my-repo',
-      '    service_account: defstate-ci@my-project.iam.gserviceaccount.com',
+      `    workload_identity_provider: ${vars('GCP_WORKLOAD_IDENTITY_PROVIDER')}`,
+      `    service_account: ${vars('GCP_SERVICE_ACCOUNT')}`,
     ],
     azure: [
       '- name: Log in to Azure',
       '  uses: azure/login@v3',
       '  with:',
-      `    client-id: ${expression('vars.AZURE_CLIENT_ID')}`,
-      `    tenant-id: ${expression('vars.AZURE_TENANT_ID')}`,
-      `    subscription-id: ${expression('vars.AZURE_SUBSCRIPTION_ID')}`,
+      `    client-id: ${vars('AZURE_CLIENT_ID')}`,
+      `    tenant-id: ${vars('AZURE_TENANT_ID')}`,
+      `    subscription-id: ${vars('AZURE_SUBSCRIPTION_ID')}`,
     ],
   };
   return [
-    '# Versioned state lives in your cloud store. defstate takes credentials from the cloud’s own',
-    '# chain, so logging in here is all it needs: uncomment the step for your cloud and put in',
-    '# your role or identity (it must be allowed to read and write the bucket or container).',
-    ...clouds.flatMap((cloud) => optional(blocks[cloud] ?? [], '', active)),
-  ];
-}
-
-/** Optional: bake the pinned versioned states into the image, so it needs no store at run time. */
-function pullStep(facts: ProjectFacts, active: boolean): string[] {
-  return [
-    '# To ship the pinned versioned states inside the image (no store access at run time),',
-    '# uncomment this step: `defstate pull` downloads them into .local_defs_state/, using the',
-    `# DEFSTATE_HOME the Action exported.${facts.hasCli ? '' : ' It needs @defstate/cli in your devDependencies.'}`,
-    ...optional(
-      [
-        '- name: Put the pinned versioned states into the image',
-        `  run: ${execDefstate(facts.packageManager)} pull`,
-      ],
-      '',
-      active,
-    ),
+    '# Versioned state lives in your cloud store, and defstate takes credentials from the cloud’s',
+    '# own chain: this login is all it needs. The role or identity must be allowed to read and',
+    '# write the bucket or container.',
+    ...blocks[cloud],
   ];
 }

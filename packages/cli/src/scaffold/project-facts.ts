@@ -21,14 +21,16 @@ export interface ProjectFacts {
   hasCli: boolean;
   /** A Docker image name derived from the package name or the folder. */
   imageName: string;
-  /** The container's start command, from package.json `main` or `scripts.start`. */
-  start?: { main: string } | { script: 'start' };
+  /** How the app starts: package.json `scripts.start` (preferred) or `main`. */
+  start?: { main: string } | { script: string };
   /** The branch the workflow runs on: the checked-out branch when it is main or master. */
   branch: string;
 }
 
-export async function readProjectFacts(projectDir: string): Promise<ProjectFacts> {
-  const project = await loadProject(projectDir);
+export async function readProjectFacts(projectDir: string | undefined): Promise<ProjectFacts> {
+  const project = await loadProject(projectDir ?? process.cwd(), {
+    searchUpward: projectDir === undefined,
+  });
   const gitRoot = await findGitRoot(project.root);
   const topRoot = gitRoot ?? project.root;
   const manifest = await readPackageJson(join(project.root, 'package.json'));
@@ -43,10 +45,10 @@ export async function readProjectFacts(projectDir: string): Promise<ProjectFacts
     if ('@defstate/cli' in dependencies) hasCli = true;
   }
   const start =
-    typeof manifest?.main === 'string' && manifest.main
-      ? { main: manifest.main }
-      : typeof manifest?.scripts?.start === 'string'
-        ? ({ script: 'start' } as const)
+    typeof manifest?.scripts?.start === 'string' && manifest.scripts.start.trim()
+      ? { script: manifest.scripts.start }
+      : typeof manifest?.main === 'string' && manifest.main
+        ? { main: manifest.main }
         : undefined;
   return {
     root: project.root,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { StatusView } from './status-view.js';
+import { barHtml, escapeHtml, rowsHtml, summaryText } from './render-html.js';
+import { HEALTH_LABELS, HEALTH_ORDER, type StatusView } from './status-view.js';
 
 /**
  * The status page's HTML. The live page (`defstate ui`) links the shipped assets and polls the
@@ -32,6 +33,8 @@ export function readAsset(name: AssetName): Promise<string> {
 export type PageOptions =
   | {
       mode: 'live';
+      /** What the page shows at first paint; it polls for newer views after. */
+      view: StatusView;
       writable: boolean;
       /** Writes are on, but this browser has not opened the printed address. */
       locked?: boolean;
@@ -41,6 +44,8 @@ export type PageOptions =
   | { mode: 'static'; view: StatusView };
 
 export async function renderPage(options: PageOptions): Promise<string> {
+  const view = options.view;
+  const health = { order: HEALTH_ORDER, labels: HEALTH_LABELS };
   const boot =
     options.mode === 'live'
       ? {
@@ -49,8 +54,10 @@ export async function renderPage(options: PageOptions): Promise<string> {
           ...(options.writable ? { token: options.token } : {}),
           ...(options.locked ? { locked: true } : {}),
           ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+          view,
+          health,
         }
-      : { mode: 'static', writable: false, view: options.view };
+      : { mode: 'static', writable: false, view, health };
   let head: string;
   let script: string;
   if (options.mode === 'live') {
@@ -68,10 +75,7 @@ export async function renderPage(options: PageOptions): Promise<string> {
     head = `<meta http-equiv="Content-Security-Policy" content="${policy}">\n<style>${css}</style>`;
     script = `<script type="module">${js}</script>`;
   }
-  const title =
-    options.mode === 'static'
-      ? `defstate status · ${escapeHtml(options.view.project)}`
-      : 'defstate status';
+  const title = `defstate status · ${escapeHtml(view.project)}`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -85,24 +89,25 @@ ${head}
 <body>
 <header>
 <h1>State status</h1>
-<p class="muted">Project <code id="project"></code></p>
-<p id="summary">${options.mode === 'live' ? 'Loading…' : ''}</p>
+<p class="muted">Project <code id="project">${escapeHtml(view.project)}</code></p>
+<p id="summary">${escapeHtml(summaryText(view))}</p>
 <p id="mode-note" class="muted" hidden></p>
 </header>
 <main>
-<div id="error" role="alert" hidden></div>
+<div id="error" role="alert"${view.error ? '' : ' hidden'}>${view.error ? `<strong>Could not read all of the state.</strong> ${escapeHtml(`${view.error.message} (${view.error.code})`)}` : ''}</div>
+<div id="bar" role="group" aria-label="Filter by status">${barHtml(view)}</div>
 <div class="controls">
 <label for="filter">Filter keys</label>
 <input id="filter" type="search" placeholder="key, type, status or version" autocomplete="off" spellcheck="false">
 <span id="count" class="muted" aria-live="polite"></span>
 </div>
-<table>
-<caption class="visually-hidden">One row per declared key. Choose a key for its details and history; choose a column heading to sort.</caption>
-<thead><tr id="head-row"></tr></thead>
-<tbody id="rows"></tbody>
+<table id="keys">
+<caption class="visually-hidden">One row per declared key, those needing attention first. Choose a key for its details and history; choose a column heading to sort.</caption>
+<thead><tr id="head-row">${HEADINGS.map(([id, label]) => `<th scope="col" data-column="${id}"${id === 'health' ? ' aria-sort="ascending"' : ''}><button type="button">${label}</button></th>`).join('')}</tr></thead>
+<tbody id="rows">${rowsHtml(view)}</tbody>
 </table>
-<p id="empty" class="muted" hidden></p>
-<noscript><p>This page needs JavaScript to list the keys; <code>defstate status</code> prints the same in a terminal.</p></noscript>
+<p id="empty" class="muted"${view.keys.length ? ' hidden' : ''}>${view.keys.length ? '' : 'No keys are declared.'}</p>
+<noscript><p>Without JavaScript the page cannot sort, filter or open a key; <code>defstate status</code> prints the same in a terminal.</p></noscript>
 </main>
 <dialog id="details" aria-labelledby="details-title">
 <form method="dialog"><button class="close" aria-label="Close">✕</button></form>
@@ -111,6 +116,7 @@ ${head}
 <div id="details-actions" class="actions"></div>
 <p id="action-result" role="status" tabindex="-1"></p>
 <h3>History</h3>
+<div id="timeline"></div>
 <div id="history"></div>
 </dialog>
 <dialog id="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
@@ -139,6 +145,13 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
+/** The table's columns, as ui.js knows them: its `COLUMNS` use the same ids and order. */
+export const HEADINGS: ReadonlyArray<readonly [string, string]> = [
+  ['key', 'Key'],
+  ['management', 'Type'],
+  ['health', 'Status'],
+  ['version', 'Latest version'],
+  ['createdAt', 'Last updated'],
+  ['size', 'Size'],
+  ['pinnedVersion', 'Pinned'],
+];

@@ -108,8 +108,16 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
           return response.end();
         }
         const granted = options.allowWrites && guard.holdsWriteCookie(request);
+        // The page arrives with the keys in it: its first paint shows them, not a spinner.
+        const view = await collectStatusView(options.project, {
+          openStore: options.openStore,
+          maxAgeMs: options.maxAgeMs,
+          writable: granted,
+          signal: controller.signal,
+        });
         const page = await renderPage({
           mode: 'live',
+          view,
           writable: granted,
           locked: options.allowWrites && !granted,
           token,

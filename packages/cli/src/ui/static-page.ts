@@ -16,11 +16,13 @@ import {
 export async function writeStaticStatusPage(
   file: string,
   project: Project,
-  read: { report: StatusReport } | { error: unknown },
+  read: { view: StatusView } | { report: StatusReport } | { error: unknown },
   options: { keys?: readonly string[]; management?: readonly ManagementType[]; maxAgeMs?: number },
 ): Promise<void> {
   let view: StatusView;
-  if ('report' in read) {
+  if ('view' in read) {
+    view = read.view;
+  } else if ('report' in read) {
     const { pins, lastRefresh, problem } = await readDeployFacts(project.root);
     view = buildStatusView({
       project: project.root,

@@ -1,5 +1,6 @@
 import {
   type BlobStore,
+  compareStateVersions,
   DefstateError,
   freshSince,
   type KeyStatus,
@@ -14,6 +15,9 @@ import {
   type StateInfo,
   selectComponents,
 } from '@defstate/core';
+import { humanDuration } from '../output/format.js';
+
+export { humanDuration };
 
 /**
  * What the status page shows, as one JSON document: the live page polls it from `defstate ui`,
@@ -26,10 +30,36 @@ export const STATUS_VIEW_SCHEMA_VERSION = 1;
 export type KeyHealth =
   | 'up-to-date'
   | 'update-available'
+  | 'rolled-back'
+  | 'pin-mismatch'
   | 'no-state'
   | 'stale'
   | 'failed'
   | 'unknown';
+
+/** Most serious first: the order `problems` are listed in and the page sorts by. */
+export const HEALTH_ORDER: readonly KeyHealth[] = [
+  'failed',
+  'pin-mismatch',
+  'unknown',
+  'no-state',
+  'stale',
+  'update-available',
+  'rolled-back',
+  'up-to-date',
+];
+
+/** How each health reads, the same in the terminal and on the page. */
+export const HEALTH_LABELS: Readonly<Record<KeyHealth, string>> = {
+  failed: 'failed last refresh',
+  'pin-mismatch': 'pin mismatch',
+  unknown: 'unknown',
+  'no-state': 'no state',
+  stale: 'stale',
+  'update-available': 'update available',
+  'rolled-back': 'rolled back',
+  'up-to-date': 'up to date',
+};
 
 export interface ViewError {
   code: string;
@@ -44,15 +74,21 @@ export interface StatusViewKey {
   createdAt: string | null;
   size: number | null;
   sha256: string | null;
+  /** The store's generation of a versioned key's state, when the store assigns one. */
+  generation: number | null;
   pinnedVersion: string | null;
   lastRefresh: {
-    status: LastRefreshEntry['status'];
+    /** refreshed, unchanged or failed; an interrupted run may also record cancelled or not-run. */
+    status: LastRefreshEntry['status'] | 'cancelled' | 'not-run';
     at: string;
     version: string | null;
     error: ViewError | null;
   } | null;
+  /** The most serious of `problems`, or `up-to-date` when there are none. */
   health: KeyHealth;
-  /** One sentence saying why the key has that health. */
+  /** Everything wrong with the key at once (failed and stale, say), most serious first. */
+  problems: KeyHealth[];
+  /** A sentence for each problem, saying why and what to run; or why all is well. */
   reason: string;
 }
 
@@ -115,13 +151,14 @@ function viewKey(
         error: last.error ? { code: last.error.code, message: redact(last.error.message) } : null,
       }
     : null;
-  const [health, reason] = judge(info, {
+  const findings = judge(management, info, {
     pinnedVersion,
     lastRefresh: last,
     unreadable: input.unreadable?.has(key) ?? false,
     maxAgeMs: input.maxAgeMs,
     now,
   });
+  const problems = findings.map(([health]) => health);
   return {
     key,
     management,
@@ -130,14 +167,26 @@ function viewKey(
     createdAt: info?.createdAt ?? null,
     size: info?.size ?? null,
     sha256: info?.sha256 ?? null,
+    generation: (info as { generation?: number } | undefined)?.generation ?? null,
     pinnedVersion,
     lastRefresh,
-    health,
-    reason,
+    health: problems[0] ?? 'up-to-date',
+    problems,
+    reason: findings.length
+      ? findings.map(([, reason]) => reason).join(' ')
+      : pinnedVersion
+        ? 'Latest and pinned.'
+        : 'Present.',
   };
 }
 
+/**
+ * Every problem a key has, most serious first, each with its reason. Rules that exclude each
+ * other (no state / a pin that disagrees) are decided in order; a failure and staleness stand
+ * together, as both are true at once.
+ */
 function judge(
+  management: ManagementType,
   info: StateInfo | undefined,
   facts: {
     pinnedVersion: string | null;
@@ -146,30 +195,53 @@ function judge(
     maxAgeMs: number | undefined;
     now: Date;
   },
-): [KeyHealth, string] {
-  if (facts.unreadable) return ['unknown', 'Its store could not be read (see the message above).'];
+): Array<[KeyHealth, string]> {
+  if (facts.unreadable) {
+    return [['unknown', 'Its store could not be read (see the message above).']];
+  }
+  const found: Array<[KeyHealth, string]> = [];
   const failure = facts.lastRefresh?.status === 'failed' ? facts.lastRefresh : undefined;
   // A failure older than the current state is history: a later refresh (maybe elsewhere) or a
   // rollback has replaced the state since.
   if (failure && !(info && Date.parse(info.createdAt) > Date.parse(failure.at))) {
     const cause = failure.error ? `: ${redact(failure.error.message)}` : '.';
-    return [
+    found.push([
       'failed',
       `The last refresh, at ${failure.at.slice(0, 19).replace('T', ' ')}Z, failed${cause}`,
-    ];
+    ]);
   }
-  if (!info) return ['no-state', 'No state yet: run `defstate refresh`.'];
-  if (facts.pinnedVersion && facts.pinnedVersion !== info.version) {
-    return [
-      'update-available',
-      `The pin file names ${facts.pinnedVersion}; the latest is ${info.version}.`,
-    ];
+  const pinned = facts.pinnedVersion;
+  if (!info) {
+    found.push(['no-state', 'No state yet: run `defstate refresh`.']);
+  } else if (pinned && pinned !== info.version && management === 'local') {
+    // Local state lives in the tree: the pinned bytes are gone, and loading them fails.
+    found.push([
+      'pin-mismatch',
+      `The pin file pins ${pinned}, but the tree holds ${info.version}: loadState() fails (integrity) until you run \`defstate pin\` (or \`defstate deploy\`).`,
+    ]);
+  } else if (facts.maxAgeMs !== undefined) {
+    const age = facts.now.getTime() - freshSince(info, facts.lastRefresh);
+    if (age > facts.maxAgeMs) {
+      found.push([
+        'stale',
+        `Not refreshed within the maximum age (${humanDuration(facts.maxAgeMs)}).`,
+      ]);
+    }
   }
-  const age = facts.now.getTime() - freshSince(info, facts.lastRefresh);
-  if (facts.maxAgeMs !== undefined && age > facts.maxAgeMs) {
-    return ['stale', `Not refreshed within the maximum age (${humanDuration(facts.maxAgeMs)}).`];
+  if (info && pinned && pinned !== info.version && management === 'versioned') {
+    found.push(
+      compareStateVersions(info.version, pinned) > 0
+        ? [
+            'update-available',
+            `The pin file names ${pinned}; the latest is ${info.version}. Deployments load the pinned one until \`defstate deploy\` or \`defstate pin\`.`,
+          ]
+        : [
+            'rolled-back',
+            `Latest (${info.version}) is older than the pinned ${pinned}: it was rolled back. Deployments keep ${pinned} until \`defstate pin\` ships the rollback.`,
+          ],
+    );
   }
-  return ['up-to-date', facts.pinnedVersion ? 'Latest and pinned.' : 'Present.'];
+  return found.sort(([a], [b]) => HEALTH_ORDER.indexOf(a) - HEALTH_ORDER.indexOf(b));
 }
 
 export interface CollectStatusViewOptions {
@@ -246,21 +318,6 @@ export function viewError(error: unknown): ViewError {
   const code = error instanceof DefstateError ? error.code : 'ERROR';
   const message = error instanceof Error ? error.message : String(error);
   return { code, message: redact(message) };
-}
-
-const DURATION_UNITS: ReadonlyArray<[string, number]> = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1000],
-];
-
-/** A duration as the CLI's options take it: `7d`, `24h`, `90m`, `1500ms`. */
-export function humanDuration(ms: number): string {
-  for (const [unit, size] of DURATION_UNITS) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${Math.round(ms)}ms`;
 }
 
 // Names whose values are secrets wherever they appear: connection strings (`AccountKey=…;`),

@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -33,34 +33,54 @@ const ProjectConfigSchema = z.object({
   components: z.array(ComponentSchema, { error: 'components must be an array of components' }),
 });
 
+export interface FindProjectOptions {
+  /**
+   * Look in `root`, then in each folder above it up to the file system's root, as git and
+   * changesets find their files; the first folder with a config is the project. Off by default:
+   * a folder named explicitly (`--project`) is the project or an error.
+   */
+  searchUpward?: boolean;
+}
+
 /** Finds the project config in `root`, or throws a `ConfigError` listing the names looked for. */
-export async function findProjectConfig(root: string): Promise<string> {
-  for (const name of PROJECT_CONFIG_FILES) {
-    const file = join(root, name);
-    if (
-      await access(file).then(
-        () => true,
-        () => false,
+export async function findProjectConfig(
+  root: string,
+  options: FindProjectOptions = {},
+): Promise<string> {
+  const start = resolve(root);
+  for (let folder = start; ; folder = dirname(folder)) {
+    for (const name of PROJECT_CONFIG_FILES) {
+      const file = join(folder, name);
+      if (
+        await access(file).then(
+          () => true,
+          () => false,
+        )
       )
-    )
-      return file;
+        return file;
+    }
+    if (!options.searchUpward || dirname(folder) === folder) break;
   }
   throw new ConfigError(
-    `No project config found in ${root}.`,
+    `No project config found in ${start}${options.searchUpward ? ' or any folder above it' : ''}.`,
     {},
     {
-      hint: `Create one of ${PROJECT_CONFIG_FILES.join(', ')} that exports defineConfig({ components: [...] }), or pass --project <dir>.`,
+      hint: `Create one of ${PROJECT_CONFIG_FILES.join(', ')} that exports defineConfig({ components: [...] }) (\`defstate init\` writes a starter), or pass --project <dir>.`,
     },
   );
 }
 
 /**
- * Loads `defstate.config.*` from `root`. TypeScript configs load through jiti, so a project needs
- * no build step; jiti is imported only then, so JavaScript configs cost nothing extra.
+ * Loads `defstate.config.*` from `root` (or, with `searchUpward`, the nearest folder above that
+ * has one). TypeScript configs load through jiti, so a project needs no build step; jiti is
+ * imported only then, so JavaScript configs cost nothing extra.
  */
-export async function loadProject(root: string): Promise<Project> {
-  const projectRoot = resolve(root);
-  const configFile = await findProjectConfig(projectRoot);
+export async function loadProject(
+  root: string,
+  options: FindProjectOptions = {},
+): Promise<Project> {
+  const configFile = await findProjectConfig(root, options);
+  const projectRoot = dirname(configFile);
   let exported: unknown;
   try {
     exported = await importConfig(configFile);
@@ -74,18 +94,34 @@ export async function loadProject(root: string): Promise<Project> {
       },
     );
   }
+  if (exported === NO_DEFAULT_EXPORT) {
+    throw new ConfigError(
+      'the project config has no default export',
+      { file: configFile },
+      {
+        hint: 'Export the configuration as the default: `export default defineConfig({ components: [...] })`.',
+      },
+    );
+  }
   const config = typeof exported === 'function' ? await (exported as () => unknown)() : exported;
   return { root: projectRoot, configFile, components: validateProjectConfig(config, configFile) };
 }
 
+const NO_DEFAULT_EXPORT = Symbol('no default export');
+
 async function importConfig(file: string): Promise<unknown> {
+  let module: Record<string, unknown>;
   if (file.endsWith('.ts') || file.endsWith('.mts')) {
     const { createJiti } = await import('jiti');
     const jiti = createJiti(import.meta.url, { moduleCache: false });
-    return jiti.import(file, { default: true });
+    module = (await jiti.import(file)) as Record<string, unknown>;
+  } else {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   }
-  const module = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  return module.default;
+  // A CommonJS config (`module.exports = …`) arrives as the default export, in both loaders.
+  return module && typeof module === 'object' && 'default' in module
+    ? module.default
+    : NO_DEFAULT_EXPORT;
 }
 
 export function validateProjectConfig(config: unknown, file: string): Component[] {

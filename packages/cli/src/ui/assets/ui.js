@@ -1,36 +1,48 @@
 // The defstate status page. Plain browser JavaScript, no build step: `defstate ui` serves it and
-// polls /api/status; `defstate status --html` inlines it beside the view it embeds. Every value
-// from the view goes into the DOM as text, never as HTML.
+// polls /api/status; `defstate status --html` inlines it beside the view it embeds. The server
+// renders the rows into the HTML (render-html.ts), so the first paint shows them; this script
+// takes them over, and keeps them in step with the view. Every value from the view goes into the
+// DOM as text, never as HTML.
 
 const boot = JSON.parse(document.getElementById('defstate-boot').textContent);
 const live = boot.mode === 'live';
 const POLL_MS = boot.pollMs ?? 5000;
 
-const HEALTH = {
-  failed: { label: 'failed last refresh', rank: 0 },
-  unknown: { label: 'unknown', rank: 1 },
-  'no-state': { label: 'no state', rank: 2 },
-  'update-available': { label: 'update available', rank: 3 },
-  stale: { label: 'stale', rank: 4 },
-  'up-to-date': { label: 'up to date', rank: 5 },
+// The health names, their labels and their order (most serious first) come from the server, so
+// the page and `defstate status` always agree.
+const HEALTH_ORDER = boot.health.order;
+const HEALTH_LABELS = boot.health.labels;
+const rank = (health) => {
+  const index = HEALTH_ORDER.indexOf(health);
+  return index === -1 ? HEALTH_ORDER.length : index;
 };
+const healthsOf = (key) => (key.problems?.length ? key.problems : [key.health]);
 
 const COLUMNS = [
-  { id: 'key', label: 'Key', value: (k) => k.key },
-  { id: 'management', label: 'Type', value: (k) => k.management },
-  { id: 'health', label: 'Status', value: (k) => HEALTH[k.health]?.rank ?? 9 },
-  { id: 'version', label: 'Latest version', value: (k) => k.version ?? '' },
-  { id: 'createdAt', label: 'Last updated', value: (k) => k.createdAt ?? '' },
-  { id: 'size', label: 'Size', value: (k) => k.size ?? -1 },
-  { id: 'sha256', label: 'SHA-256', value: (k) => k.sha256 ?? '' },
-  { id: 'pinnedVersion', label: 'Pinned', value: (k) => k.pinnedVersion ?? '' },
+  { id: 'key', value: (k) => k.key },
+  { id: 'management', value: (k) => k.management },
+  // By the most serious problem; ties go by key, as the server orders them.
+  { id: 'health', value: (k) => rank(k.health) },
+  { id: 'version', value: (k) => k.version ?? '' },
+  { id: 'createdAt', value: (k) => k.createdAt ?? '' },
+  { id: 'size', value: (k) => k.size ?? -1 },
+  { id: 'pinnedVersion', value: (k) => k.pinnedVersion ?? '' },
 ];
 
 const $ = (id) => document.getElementById(id);
-const state = { view: boot.view ?? null, sort: { id: 'key', dir: 1 }, openKey: null, busy: false };
+const state = {
+  view: boot.view ?? null,
+  // What needs attention first, as the server rendered it.
+  sort: { id: 'health', dir: 1 },
+  // The summary bar's choice: only keys with this health ('' for all).
+  health: '',
+  openKey: null,
+  busy: false,
+};
 // The rows on screen by key, kept across renders so that a poll updates them in place and a
-// focused button is never taken out from under the keyboard.
+// focused button is never taken out from under the keyboard. The server's rows are adopted.
 const rowsByKey = new Map();
+for (const tr of $('rows').querySelectorAll('tr[data-key]')) rowsByKey.set(tr.dataset.key, tr);
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -46,8 +58,16 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  for (const child of children) node.append(child);
+  return node;
+}
+
 function formatBytes(bytes) {
-  if (bytes === null || bytes === undefined) return '—';
+  if (bytes === null || bytes === undefined || bytes < 0) return '—';
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
@@ -69,19 +89,43 @@ function formatAge(iso, now = Date.now()) {
 
 const formatTime = (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
 
+/** A relative time in the table, the exact one on hover. */
+function age(iso) {
+  if (!iso) return '—';
+  return el('time', { datetime: iso, title: formatTime(iso) }, formatAge(iso));
+}
+
+/** An exact time with its age, in the details. */
 function when(iso) {
   if (!iso) return '—';
   return el('time', { datetime: iso, title: iso }, `${formatTime(iso)} (${formatAge(iso)})`);
 }
 
+const mono = (text) => el('span', { class: 'mono', title: text }, text);
+
 function healthBadge(health, reason) {
-  const label = HEALTH[health]?.label ?? health;
-  return el('span', { class: `health health-${health}`, title: reason }, label);
+  return el(
+    'span',
+    { class: `health health-${health}`, title: reason },
+    HEALTH_LABELS[health] ?? health,
+  );
+}
+
+/** Every problem of a key as a badge, space-separated as the server renders them. */
+function badges(key) {
+  const nodes = [];
+  for (const health of healthsOf(key)) {
+    if (nodes.length) nodes.push(' ');
+    nodes.push(healthBadge(health, key.reason));
+  }
+  return nodes;
 }
 
 function matches(key, filter) {
+  if (state.health && !healthsOf(key).includes(state.health)) return false;
   if (!filter) return true;
-  const text = [key.key, key.management, HEALTH[key.health]?.label, key.version, key.description]
+  const labels = healthsOf(key).map((health) => HEALTH_LABELS[health]);
+  const text = [key.key, key.management, ...labels, key.version, key.description]
     .join(' ')
     .toLowerCase();
   return filter
@@ -95,34 +139,23 @@ function sorted(keys) {
   return [...keys].sort((a, b) => {
     const x = column.value(a);
     const y = column.value(b);
-    const order = x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-    return order * state.sort.dir;
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    // Ties go by key, always A to Z.
+    return order * state.sort.dir || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   });
 }
 
-// The headings are built once; sorting only moves `aria-sort` (which also draws the arrow), so
+// The headings are in the HTML; sorting only moves `aria-sort` (which also draws the arrow), so
 // the focused sort button stays where it is.
-function buildHead() {
-  $('head-row').replaceChildren(
-    ...COLUMNS.map((column) =>
-      el(
-        'th',
-        { scope: 'col', 'data-column': column.id },
-        el(
-          'button',
-          {
-            type: 'button',
-            onclick: () => {
-              const same = state.sort.id === column.id;
-              state.sort = { id: column.id, dir: same ? -state.sort.dir : 1 };
-              render();
-            },
-          },
-          column.label,
-        ),
-      ),
-    ),
-  );
+function wireHead() {
+  for (const th of $('head-row').children) {
+    th.querySelector('button').addEventListener('click', () => {
+      const id = th.dataset.column;
+      const same = state.sort.id === id;
+      state.sort = { id, dir: same ? -state.sort.dir : 1 };
+      render();
+    });
+  }
 }
 
 function updateHead() {
@@ -137,21 +170,22 @@ function updateHead() {
 
 function cells(key) {
   const cell = (label, ...content) => el('td', { 'data-label': label }, ...content);
+  const pinned = !key.pinnedVersion
+    ? '—'
+    : key.pinnedVersion === key.version
+      ? '= latest'
+      : mono(key.pinnedVersion);
   return [
     cell('Type', key.management),
-    cell('Status', healthBadge(key.health, key.reason)),
-    cell('Latest version', key.version ? el('span', { class: 'mono' }, key.version) : '—'),
-    cell('Last updated', when(key.createdAt)),
+    cell('Status', ...badges(key)),
+    cell('Latest version', key.version ? mono(key.version) : '—'),
+    cell('Last updated', age(key.createdAt)),
     cell('Size', formatBytes(key.size)),
-    cell(
-      'SHA-256',
-      key.sha256 ? el('span', { class: 'mono', title: key.sha256 }, key.sha256.slice(0, 12)) : '—',
-    ),
-    cell('Pinned', key.pinnedVersion ? el('span', { class: 'mono' }, key.pinnedVersion) : '—'),
+    cell('Pinned', pinned),
   ];
 }
 
-/** The key's row, made once; its key cell (and button) stays, the other cells follow the view. */
+/** The key's row: its key cell (and button) stays, the other cells follow the view. */
 function rowFor(key) {
   let tr = rowsByKey.get(key.key);
   if (!tr) {
@@ -163,8 +197,8 @@ function rowFor(key) {
         { class: 'key', 'data-label': 'Key' },
         el(
           'button',
-          { type: 'button', 'aria-haspopup': 'dialog', onclick: () => openDetails(key.key) },
-          key.key,
+          { type: 'button', 'aria-haspopup': 'dialog', title: key.key },
+          el('span', { class: 'key-text' }, key.key),
         ),
       ),
     );
@@ -189,13 +223,64 @@ function rowFor(key) {
 /** The key's button in the table, if its row is shown. */
 function rowButton(keyName) {
   const tr = rowsByKey.get(keyName);
-  return tr?.isConnected ? tr.querySelector('button') : null;
+  return tr?.isConnected ? tr.querySelector('td.key button') : null;
+}
+
+/** Marks the key buttons whose text is cut short, so only they show the whole key on hover. */
+function markTruncated() {
+  for (const tr of $('rows').children) {
+    const button = tr.querySelector('td.key button');
+    const text = button?.firstElementChild;
+    if (text) button.toggleAttribute('data-truncated', text.scrollWidth > text.clientWidth);
+  }
+}
+
+/** The summary bar: a button per health that any key has, with its count; one pressed. */
+function renderBar(view) {
+  const bar = $('bar');
+  const counts = new Map();
+  for (const key of view.keys) {
+    for (const health of healthsOf(key)) counts.set(health, (counts.get(health) ?? 0) + 1);
+  }
+  if (state.health && !counts.has(state.health)) state.health = '';
+  const wanted = [
+    ['', view.keys.length],
+    ...HEALTH_ORDER.filter((h) => counts.has(h)).map((h) => [h, counts.get(h)]),
+  ];
+  const existing = new Map([...bar.children].map((button) => [button.dataset.health, button]));
+  const buttons = wanted.map(([health, count]) => {
+    let button = existing.get(health);
+    if (!button) {
+      button = el('button', {
+        type: 'button',
+        class: health ? `count count-${health}` : undefined,
+        'data-health': health,
+      });
+    }
+    const content = health
+      ? [el('b', {}, String(count)), ` ${HEALTH_LABELS[health]}`]
+      : [`All ${count}`];
+    const probe = el('button', {}, ...content);
+    if (button.innerHTML !== probe.innerHTML) button.replaceChildren(...content);
+    button.setAttribute('aria-pressed', String(state.health === health));
+    return button;
+  });
+  // Reordering keeps the same elements, so a focused button stays focused.
+  if (
+    buttons.some((button, index) => bar.children[index] !== button) ||
+    bar.children.length !== buttons.length
+  ) {
+    const focused = document.activeElement;
+    bar.replaceChildren(...buttons);
+    if (focused && buttons.includes(focused)) focused.focus();
+  }
 }
 
 function render() {
   const view = state.view;
   updateHead();
   if (!view) return;
+  renderBar(view);
   const filter = $('filter').value.trim();
   const shown = sorted(view.keys.filter((key) => matches(key, filter))).map(rowFor);
   const body = $('rows');
@@ -209,11 +294,13 @@ function render() {
   for (const name of rowsByKey.keys()) {
     if (!view.keys.some((key) => key.key === name)) rowsByKey.delete(name);
   }
+  markTruncated();
   $('empty').hidden = shown.length > 0;
   $('empty').textContent = view.keys.length === 0 ? 'No keys are declared.' : 'No key matches.';
-  $('count').textContent = filter ? `${shown.length} of ${view.keys.length} shown` : '';
+  $('count').textContent =
+    filter || state.health ? `${shown.length} of ${view.keys.length} shown` : '';
 
-  const attention = view.keys.filter((key) => key.health !== 'up-to-date').length;
+  const attention = view.keys.filter((key) => key.problems?.length).length;
   const parts = [
     `${view.keys.length} key${view.keys.length === 1 ? '' : 's'}`,
     attention ? `${attention} need${attention === 1 ? 's' : ''} attention` : 'all up to date',
@@ -221,7 +308,8 @@ function render() {
     view.pinnedAt ? `pinned ${formatTime(view.pinnedAt)}` : null,
     `read ${formatTime(view.generatedAt)}`,
   ];
-  $('summary').textContent = parts.filter(Boolean).join(' · ');
+  const summary = parts.filter(Boolean).join(' · ');
+  if ($('summary').textContent !== summary) $('summary').textContent = summary;
   $('project').textContent = view.project;
   showError(view.error ? `${view.error.message} (${view.error.code})` : null);
   // The open details follow the view too; only the facts, which hold nothing focusable.
@@ -263,6 +351,11 @@ async function poll() {
   } catch (error) {
     showError(`${error.message}. Retrying…`, 'Lost contact with `defstate ui`.');
   }
+  schedulePoll();
+}
+
+function schedulePoll() {
+  clearTimeout(pollTimer);
   if (!document.hidden) pollTimer = setTimeout(poll, POLL_MS);
 }
 
@@ -273,13 +366,18 @@ function fact(term, ...value) {
 function renderFacts(key) {
   const last = key.lastRefresh;
   const facts = $('details-facts');
+  // The reason already says why a refresh failed; the last refresh then gives only its time.
+  const failureShown = healthsOf(key).includes('failed');
   const next = el(
     'dl',
     { id: 'details-facts' },
-    ...fact('Status', healthBadge(key.health, key.reason), ' ', key.reason),
+    ...fact('Status', ...badges(key), el('span', { class: 'reason' }, key.reason)),
     ...(key.description ? fact('Description', key.description) : []),
     ...fact('Type', key.management),
     ...fact('Latest version', key.version ? el('code', {}, key.version) : '—'),
+    ...(key.generation !== null && key.generation !== undefined
+      ? fact('Generation', String(key.generation))
+      : []),
     ...fact('Last updated', when(key.createdAt)),
     ...fact(
       'Size',
@@ -295,7 +393,7 @@ function renderFacts(key) {
       ? fact(
           'Last refresh',
           `${last.status} at ${formatTime(last.at)}`,
-          last.error ? ` — ${last.error.message}` : '',
+          last.error && !failureShown ? ` — ${last.error.message}` : '',
         )
       : []),
   );
@@ -336,8 +434,106 @@ function openDetails(keyName, { keepResult = false } = {}) {
   if (!$('details').open) $('details').showModal();
 }
 
+/**
+ * The key's versions over time: a dot per version along a time axis (latest filled, pinned
+ * ringed) and its size as a line, so when the state last changed and whether it grows shows at a
+ * glance. Inline SVG: the page stays one file with no library.
+ */
+function timeline(key, entries) {
+  const points = entries
+    .filter((entry) => entry.createdAt && typeof entry.size === 'number')
+    .map((entry) => ({ ...entry, time: Date.parse(entry.createdAt) }))
+    .sort((a, b) => a.time - b.time);
+  if (points.length === 0) return null;
+  const width = 640;
+  const height = 120;
+  const pad = { left: 56, right: 16, top: 12, bottom: 26 };
+  const first = points[0].time;
+  const last = points[points.length - 1].time;
+  const span = Math.max(last - first, 1);
+  const maxSize = Math.max(...points.map((point) => point.size), 1);
+  const x = (time) =>
+    points.length === 1
+      ? pad.left + (width - pad.left - pad.right) / 2
+      : pad.left + ((time - first) / span) * (width - pad.left - pad.right);
+  const y = (size) => pad.top + (1 - size / maxSize) * (height - pad.top - pad.bottom);
+  const baseline = height - pad.bottom;
+  // A step line: the size holds from one version to the next.
+  const line = [];
+  points.forEach((point, index) => {
+    if (index > 0) line.push(`${x(point.time)},${y(points[index - 1].size)}`);
+    line.push(`${x(point.time)},${y(point.size)}`);
+  });
+  const graphic = svg(
+    'svg',
+    {
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+      'aria-labelledby': 'timeline-caption',
+      preserveAspectRatio: 'xMidYMid meet',
+    },
+    svg('line', { class: 'axis', x1: pad.left, y1: baseline, x2: width - pad.right, y2: baseline }),
+    svg(
+      'text',
+      { class: 'tick', x: pad.left - 6, y: y(maxSize) + 4, 'text-anchor': 'end' },
+      formatBytes(maxSize),
+    ),
+    svg('text', { class: 'tick', x: pad.left - 6, y: baseline + 4, 'text-anchor': 'end' }, '0'),
+    svg(
+      'text',
+      { class: 'tick', x: pad.left, y: height - 6 },
+      formatTime(points[0].createdAt).slice(0, 16),
+    ),
+    ...(points.length > 1
+      ? [
+          svg(
+            'text',
+            { class: 'tick', x: width - pad.right, y: height - 6, 'text-anchor': 'end' },
+            formatTime(points[points.length - 1].createdAt).slice(0, 16),
+          ),
+        ]
+      : []),
+    svg('polyline', { class: 'size', points: line.join(' '), fill: 'none' }),
+    ...points.map((point) =>
+      svg(
+        'circle',
+        {
+          class: `version${point.latest ? ' latest' : ''}${point.pinned ? ' pinned' : ''}`,
+          cx: x(point.time),
+          cy: y(point.size),
+          r: point.pinned ? 6 : 4.5,
+        },
+        svg(
+          'title',
+          {},
+          `${point.version}\n${formatTime(point.createdAt)} · ${formatBytes(point.size)}${point.latest ? ' · latest' : ''}${point.pinned ? ' · pinned' : ''}`,
+        ),
+      ),
+    ),
+  );
+  const oldest = points[0];
+  const newest = points[points.length - 1];
+  const change = newest.size - oldest.size;
+  const trend =
+    points.length < 2
+      ? 'one version'
+      : change > 0
+        ? `growing: ${formatBytes(oldest.size)} → ${formatBytes(newest.size)}`
+        : change < 0
+          ? `shrinking: ${formatBytes(oldest.size)} → ${formatBytes(newest.size)}`
+          : `steady at ${formatBytes(newest.size)}`;
+  const caption = el(
+    'p',
+    { id: 'timeline-caption', class: 'muted' },
+    `${points.length} version${points.length === 1 ? '' : 's'} of ${key.key}; last changed ${formatAge(newest.createdAt)}; ${trend}.`,
+  );
+  return el('figure', { class: 'timeline' }, graphic, caption);
+}
+
 async function loadHistory(key) {
   const box = $('history');
+  const chart = $('timeline');
+  chart.replaceChildren();
   if (!live) {
     box.replaceChildren(
       el(
@@ -352,7 +548,7 @@ async function loadHistory(key) {
     );
     return;
   }
-  box.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+  box.replaceChildren(el('p', { class: 'muted' }, 'Reading the history…'));
   try {
     const history = await api(`/api/history?key=${encodeURIComponent(key.key)}`);
     if (state.openKey !== key.key) return;
@@ -360,6 +556,8 @@ async function loadHistory(key) {
       box.replaceChildren(el('p', { class: 'muted' }, 'No versions stored.'));
       return;
     }
+    const figure = timeline(key, history.entries);
+    if (figure) chart.replaceChildren(figure);
     const head = ['Version', 'Created', 'Size', 'SHA-256', ''].map((title) =>
       el('th', { scope: 'col' }, title),
     );
@@ -399,9 +597,10 @@ async function loadHistory(key) {
       );
     });
     box.replaceChildren(
+      ...(history.note ? [el('p', { class: 'muted' }, history.note)] : []),
       el(
         'table',
-        {},
+        { class: 'history' },
         el('caption', { class: 'visually-hidden' }, `Versions of ${key.key}, newest first`),
         el('thead', {}, el('tr', {}, ...head)),
         el('tbody', {}, ...rows),
@@ -445,6 +644,19 @@ function act(title, text, path, body) {
   dialog.showModal();
 }
 
+// One listener for every key button, the server's and this script's alike.
+$('rows').addEventListener('click', (event) => {
+  const button = event.target.closest?.('td.key button');
+  const tr = button?.closest('tr[data-key]');
+  if (tr) openDetails(tr.dataset.key);
+});
+$('bar').addEventListener('click', (event) => {
+  const button = event.target.closest?.('button[data-health]');
+  if (!button) return;
+  const health = button.dataset.health;
+  state.health = state.health === health ? '' : health;
+  render();
+});
 $('filter').addEventListener('input', render);
 $('details').addEventListener('close', () => {
   const opener = state.openKey;
@@ -455,20 +667,20 @@ $('details').addEventListener('close', () => {
   if (back) back.focus();
   else if (!document.activeElement || document.activeElement === document.body) $('filter').focus();
 });
+window.addEventListener('resize', markTruncated);
 if (boot.locked) {
   const note = $('mode-note');
   note.textContent =
     'Refresh and rollback are on, but only from the address `defstate ui` printed in its terminal (it ends in ?token=…). This page is read-only.';
   note.hidden = false;
 }
-buildHead();
+wireHead();
+render();
 if (live) {
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) poll();
   });
   // Relative times move on between polls too.
   setInterval(() => state.view && render(), 30_000);
-  poll();
-} else {
-  render();
+  schedulePoll();
 }
