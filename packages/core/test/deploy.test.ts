@@ -410,6 +410,16 @@ describe('verifyState', () => {
     );
   });
 
+  it('says the stores differ when the pin file was written from another store', async () => {
+    const t = await deployment();
+    await t.refresh({ pin: true });
+    const elsewhere = new FileBlobStore(join(await useTempDir('store'), 'other'));
+    const report = await verifyState(t.project, { openStore: async () => elsewhere });
+    expect(codes(report)).toEqual(['null:pin-store-mismatch']);
+    expect(report.problems[0]?.message).toContain(`written from ${t.store.location}`);
+    expect(report.problems[0]?.message).toContain(elsewhere.location);
+  });
+
   it('reports a store that cannot be read, once, without throwing', async () => {
     const t = await deployment();
     await t.refresh({ pin: true });

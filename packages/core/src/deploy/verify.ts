@@ -35,7 +35,9 @@ export type VerifyProblemCode =
   /** Bytes do not match the recorded sha256 or size. */
   | 'sha256-mismatch'
   /** The store could not be read. */
-  | 'store-error';
+  | 'store-error'
+  /** The pin file was written for another store than the one this environment uses. */
+  | 'pin-store-mismatch';
 
 export interface VerifyProblem {
   /** `null` for a problem of the whole project (a store that cannot be read). */
@@ -75,6 +77,23 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
+/** What the steps of one verification share. */
+interface Verification {
+  project: Project;
+  options: VerifyOptions;
+  now: number;
+  problems: VerifyProblem[];
+  pins: PinFile | undefined;
+  /** Since when each state is known current: its creation or a later unchanged refresh. */
+  confirmedAt: (info: StateInfo) => number;
+  store: BlobStore | undefined;
+  /** The store could not be read: its keys are not known to be good. */
+  storeFailed: boolean;
+  /** The pinned versions are in another store: they are not looked for in this one. */
+  pinsElsewhere: boolean;
+  latest: Map<string, StateInfo>;
+}
+
 /**
  * The CI gate: checks that every selected component has state a deployment can use. With a pin
  * file, the pinned versions are what is checked. Local state is hashed in the tree; versioned
@@ -85,173 +104,239 @@ export async function verifyState(
   project: Project,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const { signal } = options;
-  const now = (options.now ?? new Date()).getTime();
   const components = selectComponents(project, options.keys, options.management);
-  const problems: VerifyProblem[] = [];
-  const report = (key: string | null, code: VerifyProblemCode, message: string) =>
-    problems.push({ key, code, message });
-
-  let pins: PinFile | undefined;
-  try {
-    pins = await readPins(project.root);
-  } catch (error) {
-    report(null, 'pin-file-invalid', describeError(error));
-  }
-
-  // A refresh that found the content unchanged confirms that state is still current, though its
-  // version (and `createdAt`) stays old: age counts from the later of the two.
-  const lastRefresh = await readLastRefresh(project.root);
-  const confirmedAt = (info: StateInfo) => freshSince(info, lastRefresh?.keys[info.key]);
-
-  let store: BlobStore | undefined;
-  let storeFailed = false;
-  let latest = new Map<string, StateInfo>();
-  if (components.some((component) => component.management === 'versioned') && options.openStore) {
-    try {
-      store = await options.openStore();
-      const keys = components
-        .filter(({ management }) => management === 'versioned')
-        .map(({ key }) => key);
-      ({ entries: latest } = await readPointer(store, { keys, signal }));
-    } catch (error) {
-      report(null, 'store-error', `The store could not be read: ${describeError(error)}`);
-      store = undefined;
-      storeFailed = true;
-    }
-  }
-
-  const checkLocal = async (key: string, pinned: StateInfo | undefined) => {
-    const path = localStatePaths(project.root, key).state;
-    let info: StateInfo | undefined;
-    try {
-      info = await readLocalStateInfo(project.root, key);
-    } catch (error) {
-      report(key, 'local-missing', describeError(error));
-      return pinned;
-    }
-    const present = await stat(path).then(
-      (stats) => stats.isFile(),
-      () => false,
+  const run: Verification = {
+    project,
+    options,
+    now: (options.now ?? new Date()).getTime(),
+    problems: [],
+    pins: undefined,
+    confirmedAt: (info) => Date.parse(info.createdAt),
+    store: undefined,
+    storeFailed: false,
+    pinsElsewhere: false,
+    latest: new Map(),
+  };
+  await readProjectRecords(run);
+  const versioned = components.filter(({ management }) => management === 'versioned');
+  if (versioned.length > 0 && options.openStore) {
+    await readStore(
+      run,
+      options.openStore,
+      versioned.map(({ key }) => key),
     );
-    if (!present) {
-      if (pinned || info) report(key, 'local-missing', `local state file ${path} is missing`);
-      else report(key, 'no-state', 'no local state; refresh it before building the artifact');
-      return pinned ?? info;
-    }
-    if (!info) {
-      report(key, 'local-missing', `${path} has no info.json beside it; refresh the key`);
-      return pinned;
-    }
-    checkDigest(key, await hashFile(path), info, path);
-    if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
-      report(
-        key,
-        'pin-mismatch',
-        `local state is version ${info.version}, the pin file pins ${pinned.version}`,
-      );
-    }
-    return pinned ?? info;
-  };
-
-  const checkVersioned = async (key: string, pinned: StateInfo | undefined) => {
-    const info = pinned ?? latest.get(key);
-    if (pinned) {
-      const pulled = pulledStatePath(project.root, pinned);
-      const digest = await hashFile(pulled).catch(() => undefined);
-      if (digest) checkDigest(key, digest, pinned, pulled);
-    }
-    if (!store) return info;
-    if (!info) {
-      report(key, 'no-state', `no versioned state in ${store.location}`);
-      return info;
-    }
-    const name = stateObjectName(key, info.version);
-    const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-    const meta = await withRetry(() => (store as BlobStore).head(name, { signal }), retry);
-    const where = `${store.location}/${name}`;
-    if (!meta) {
-      report(
-        key,
-        pinned ? 'pinned-version-missing' : 'version-missing',
-        `${pinned ? 'pinned' : 'latest'} version ${info.version} is gone from storage (${where})`,
-      );
-    } else if (meta.size !== info.size) {
-      report(
-        key,
-        'sha256-mismatch',
-        `${where} holds ${meta.size} bytes; its record says ${info.size}`,
-      );
-    } else if (options.deep) {
-      const { body } = await withRetry(() => (store as BlobStore).get(name, { signal }), retry);
-      checkDigest(key, await hashStream(body), info, where);
-    }
-    return info;
-  };
-
-  const checkDigest = (key: string, actual: Digest, expected: StateInfo, where: string) => {
-    if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
-      report(
-        key,
-        'sha256-mismatch',
-        `${where} has sha256 ${actual.sha256.slice(0, 12)}… (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}… (${expected.size} bytes)`,
-      );
-    }
-  };
-
+  }
   const limit = createLimit(4);
   const keys = await Promise.all(
-    components.map(({ key, management }) =>
-      limit(async (): Promise<VerifiedKey> => {
-        const pinned = pins?.keys[key];
-        if (pins && !pinned) {
-          report(key, 'not-pinned', `the pin file does not name this key; deploy again`);
-        }
-        let info: StateInfo | undefined;
-        try {
-          info =
-            management === 'local'
-              ? await checkLocal(key, pinned)
-              : await checkVersioned(key, pinned);
-        } catch (error) {
-          report(key, 'store-error', describeError(error));
-        }
-        if (info && options.maxAgeMs !== undefined) {
-          const created = now - Date.parse(info.createdAt);
-          const age = now - confirmedAt(info);
-          if (age > options.maxAgeMs) {
-            const confirmed =
-              created - age > 1000 ? `, last confirmed by a refresh ${formatAge(age)} ago` : '';
-            report(
-              key,
-              'stale',
-              `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(options.maxAgeMs)}`,
-            );
-          }
-        }
-        return {
-          key,
-          management,
-          ...(info ? { info } : {}),
-          pinned: pinned !== undefined,
-          // Only this task reports problems of this key. A versioned key the store could not be
-          // asked about is not known to be good.
-          ok:
-            !(storeFailed && management === 'versioned') &&
-            !problems.some((problem) => problem.key === key),
-        };
-      }),
-    ),
+    components.map(({ key, management }) => limit(() => verifyKey(run, key, management))),
   );
   // Checks run concurrently; report in a stable order: project-wide first, then by key.
-  problems.sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '') || a.code.localeCompare(b.code));
+  run.problems.sort(
+    (a, b) => (a.key ?? '').localeCompare(b.key ?? '') || a.code.localeCompare(b.code),
+  );
   return {
-    ok: problems.length === 0,
+    ok: run.problems.length === 0,
     keys,
-    problems,
-    ...(pins ? { pinFile: pinFilePath(project.root) } : {}),
-    ...(store ? { storeLocation: store.location } : {}),
+    problems: run.problems,
+    ...(run.pins ? { pinFile: pinFilePath(project.root) } : {}),
+    ...(run.store ? { storeLocation: run.store.location } : {}),
   };
+}
+
+function report(run: Verification, key: string | null, code: VerifyProblemCode, message: string) {
+  run.problems.push({ key, code, message });
+}
+
+/** The pin file and the record of the last refreshes, from the project's state folder. */
+async function readProjectRecords(run: Verification): Promise<void> {
+  try {
+    run.pins = await readPins(run.project.root);
+  } catch (error) {
+    report(run, null, 'pin-file-invalid', describeError(error));
+  }
+  // A refresh that found the content unchanged confirms that state is still current, though its
+  // version (and `createdAt`) stays old: age counts from the later of the two.
+  const lastRefresh = await readLastRefresh(run.project.root);
+  run.confirmedAt = (info) => freshSince(info, lastRefresh?.keys[info.key]);
+}
+
+/** Opens the store and reads the latest entries of the versioned keys (their shards only). */
+async function readStore(
+  run: Verification,
+  openStore: () => Promise<BlobStore>,
+  keys: readonly string[],
+): Promise<void> {
+  const { signal } = run.options;
+  try {
+    const store = await openStore();
+    ({ entries: run.latest } = await readPointer(store, { keys, signal }));
+    run.store = store;
+  } catch (error) {
+    report(run, null, 'store-error', `The store could not be read: ${describeError(error)}`);
+    run.storeFailed = true;
+    return;
+  }
+  // Pins name versions of the store they were written from. Looking for them in another says
+  // only "gone", which is not the problem: the environment points elsewhere.
+  const pinnedFrom = run.pins?.store;
+  if (pinnedFrom && pinnedFrom !== run.store.location) {
+    run.pinsElsewhere = true;
+    report(
+      run,
+      null,
+      'pin-store-mismatch',
+      `the pin file was written from ${pinnedFrom}, but this environment's store is ${run.store.location}; its versioned pins were not looked for there`,
+    );
+  }
+}
+
+/** Every check of one key; only this task reports problems of this key. */
+async function verifyKey(
+  run: Verification,
+  key: string,
+  management: ManagementType,
+): Promise<VerifiedKey> {
+  const pinned = run.pins?.keys[key];
+  if (run.pins && !pinned) {
+    report(run, key, 'not-pinned', 'the pin file does not name this key; deploy again');
+  }
+  let info: StateInfo | undefined;
+  try {
+    info =
+      management === 'local'
+        ? await checkLocal(run, key, pinned)
+        : await checkVersioned(run, key, pinned);
+  } catch (error) {
+    report(run, key, 'store-error', describeError(error));
+  }
+  if (info) checkAge(run, key, info);
+  return {
+    key,
+    management,
+    ...(info ? { info } : {}),
+    pinned: pinned !== undefined,
+    // A versioned key the store could not be asked about is not known to be good.
+    ok:
+      !(run.storeFailed && management === 'versioned') &&
+      !run.problems.some((problem) => problem.key === key),
+  };
+}
+
+/** Local state: its record, its file, its bytes, and the pin. */
+async function checkLocal(
+  run: Verification,
+  key: string,
+  pinned: StateInfo | undefined,
+): Promise<StateInfo | undefined> {
+  const path = localStatePaths(run.project.root, key).state;
+  let info: StateInfo | undefined;
+  try {
+    info = await readLocalStateInfo(run.project.root, key);
+  } catch (error) {
+    report(run, key, 'local-missing', describeError(error));
+    return pinned;
+  }
+  const present = await stat(path).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
+  if (!present) {
+    if (pinned || info) report(run, key, 'local-missing', `local state file ${path} is missing`);
+    else report(run, key, 'no-state', 'no local state; refresh it before building the artifact');
+    return pinned ?? info;
+  }
+  if (!info) {
+    report(run, key, 'local-missing', `${path} has no info.json beside it; refresh the key`);
+    return pinned;
+  }
+  checkDigest(run, key, await hashFile(path), info, path);
+  if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
+    report(
+      run,
+      key,
+      'pin-mismatch',
+      `local state is version ${info.version}, the pin file pins ${pinned.version}`,
+    );
+  }
+  return pinned ?? info;
+}
+
+/** Versioned state: the pulled copy, then the object in the store (its size, or its bytes). */
+async function checkVersioned(
+  run: Verification,
+  key: string,
+  pinned: StateInfo | undefined,
+): Promise<StateInfo | undefined> {
+  const { store, options } = run;
+  const { signal } = options;
+  const info = pinned ?? run.latest.get(key);
+  if (pinned) {
+    const pulled = pulledStatePath(run.project.root, pinned);
+    const digest = await hashFile(pulled).catch(() => undefined);
+    if (digest) checkDigest(run, key, digest, pinned, pulled);
+  }
+  if (!store || (pinned && run.pinsElsewhere)) return info;
+  if (!info) {
+    report(run, key, 'no-state', `no versioned state in ${store.location}`);
+    return info;
+  }
+  const name = stateObjectName(key, info.version);
+  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const meta = await withRetry(() => store.head(name, { signal }), retry);
+  const where = `${store.location}/${name}`;
+  if (!meta) {
+    report(
+      run,
+      key,
+      pinned ? 'pinned-version-missing' : 'version-missing',
+      `${pinned ? 'pinned' : 'latest'} version ${info.version} is gone from storage (${where})`,
+    );
+  } else if (meta.size !== info.size) {
+    report(
+      run,
+      key,
+      'sha256-mismatch',
+      `${where} holds ${meta.size} bytes; its record says ${info.size}`,
+    );
+  } else if (options.deep) {
+    const { body } = await withRetry(() => store.get(name, { signal }), retry);
+    checkDigest(run, key, await hashStream(body), info, where);
+  }
+  return info;
+}
+
+function checkDigest(
+  run: Verification,
+  key: string,
+  actual: Digest,
+  expected: StateInfo,
+  where: string,
+): void {
+  if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
+    report(
+      run,
+      key,
+      'sha256-mismatch',
+      `${where} has sha256 ${actual.sha256.slice(0, 12)}… (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}… (${expected.size} bytes)`,
+    );
+  }
+}
+
+/** The state's age against `--max-age`, counted from the last refresh that confirmed it. */
+function checkAge(run: Verification, key: string, info: StateInfo): void {
+  const { maxAgeMs } = run.options;
+  if (maxAgeMs === undefined) return;
+  const created = run.now - Date.parse(info.createdAt);
+  const age = run.now - run.confirmedAt(info);
+  if (age <= maxAgeMs) return;
+  const confirmed =
+    created - age > 1000 ? `, last confirmed by a refresh ${formatAge(age)} ago` : '';
+  report(
+    run,
+    key,
+    'stale',
+    `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(maxAgeMs)}`,
+  );
 }
 
 function formatAge(ms: number): string {
