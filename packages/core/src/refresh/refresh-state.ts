@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { abortAfterGrace } from '../async/grace.js';
 import { createLimit } from '../async/limit.js';
 import {
   DEFAULT_RETRY_POLICY,
@@ -40,6 +41,8 @@ export type { KeyOutcome, KeyResult, RefreshEvent, RefreshReport } from './repor
 
 export const DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** How long an interrupted run may still take to commit what it already uploaded, in ms. */
+const COMMIT_GRACE_MS = 1_500;
 
 export interface RefreshStateOptions {
   project: Project;
@@ -186,11 +189,14 @@ async function startRun(options: RefreshStateOptions): Promise<Run> {
       keys: versionedKeys.map(({ key }) => key),
       signal,
     });
+    // An interruption stops fetches and uploads at once, but what is already uploaded and recorded
+    // is committed right away, within a short grace, rather than thrown away.
     const batcher = new PointerBatcher(store, {
       delayMs: options.commitDelayMs ?? 500,
-      signal,
+      signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
       runtime,
     });
+    signal?.addEventListener('abort', () => batcher.drain(), { once: true });
     run.versioned = { store, snapshot: entries, batcher };
     // Interrupted uploads of earlier runs that the store does not expire by itself.
     await store
