@@ -64,7 +64,8 @@ describe('file lock', () => {
           inside--;
         },
         {
-          staleMs: 150,
+          // Long enough that no holder's heartbeat is missed on a busy machine.
+          staleMs: 1_000,
           beforeBreak: async () => {
             judged++;
             if (index === 0) await broken;
@@ -78,12 +79,13 @@ describe('file lock', () => {
 
   it('keeps a lock held longer than the stale time alive with its heartbeat', async () => {
     const lock = join(await useTempDir('lock'), 'x.lock');
-    const held = await acquireFileLock(lock, { staleMs: 150 });
-    const waiter = rejection(acquireFileLock(lock, { staleMs: 150, waitMs: 700 }));
+    // Held for 2.5 times the stale time: only the heartbeat keeps the waiter from breaking it.
+    const held = await acquireFileLock(lock, { staleMs: 1_000 });
+    const waiter = rejection(acquireFileLock(lock, { staleMs: 1_000, waitMs: 2_500 }));
     expect(await waiter).toBeInstanceOf(TransientError);
     expect(held.signal.aborted).toBe(false);
     await held.release();
-    const next = await acquireFileLock(lock, { staleMs: 150, waitMs: 700 });
+    const next = await acquireFileLock(lock, { staleMs: 1_000, waitMs: 700 });
     await next.release();
   });
 
