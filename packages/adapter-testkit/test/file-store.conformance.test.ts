@@ -28,4 +28,5 @@ runAdapterConformance({
       return openStore(join(`${namespace}-not-a-folder`, 'store'));
     },
   },
+  torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
 });

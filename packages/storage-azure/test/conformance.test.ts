@@ -31,4 +31,5 @@ runAdapterConformance({
         connectionString,
       }),
   },
+  torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
 });

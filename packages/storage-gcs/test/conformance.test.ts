@@ -27,4 +27,5 @@ runAdapterConformance({
     // credentials. errors.test.ts checks the 401/403 → AccessDeniedError mapping through the fault
     // proxy, and a refused credential exchange, instead.
   },
+  torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
 });

@@ -1,5 +1,6 @@
 import { runAdapterConformance } from '@defstate/adapter-testkit';
-import { describe, expect, inject, test } from 'vitest';
+import { afterAll, describe, expect, inject, test } from 'vitest';
+import { startStripConditionsProxy } from '../../../tools/emulators/strip-conditions-proxy.mjs';
 // @ts-expect-error: a plain ES module fixture, shared with the kit's child processes.
 import { openStore } from './fixtures/open-s3-store.mjs';
 
@@ -13,6 +14,9 @@ Object.assign(process.env, {
   AWS_EC2_METADATA_DISABLED: 'true',
 });
 delete process.env.AWS_PROFILE;
+// moto behind a proxy that drops If-Match / If-None-Match: writes through it never fail.
+const stripping = await startStripConditionsProxy(endpoint);
+afterAll(() => stripping.stop());
 
 runAdapterConformance({
   name: 's3 (moto)',
@@ -25,5 +29,7 @@ runAdapterConformance({
     // The second moto checks credentials: `test`/`test` is not a key it knows (403).
     denied: (namespace: string) => openStore(namespace, { endpoint: inject('s3AuthEndpoint') }),
     missing: (namespace: string) => openStore(namespace, { bucket: 'defstate-no-such-bucket' }),
+    ignoresConditions: (namespace: string) => openStore(namespace, { endpoint: stripping.endpoint }),
   },
+  torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
 });
