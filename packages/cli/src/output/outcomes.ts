@@ -1,12 +1,10 @@
-import type { KeyResult, RefreshReport, StateInfo } from '@defstate/core';
+import type { KeyOutcome, KeyResult, RefreshReport } from '@defstate/core';
 
 /**
- * A key's outcome as the CLI shows it. Core's refresh engine reports `cancelled` (stopped part
- * way by an interruption) and `not-run` (never started because of one) beside the three below,
- * and `interrupted` on the report; this type is the CLI's view of that union until core's own
- * `KeyOutcome` carries all five.
+ * A key's outcome as the CLI shows it: core's, where `cancelled` is a key an interruption
+ * stopped part way and `not-run` one it never let start.
  */
-export type Outcome = 'refreshed' | 'unchanged' | 'failed' | 'cancelled' | 'not-run';
+export type Outcome = KeyOutcome;
 
 export const OUTCOMES: readonly Outcome[] = [
   'refreshed',
@@ -16,18 +14,15 @@ export const OUTCOMES: readonly Outcome[] = [
   'not-run',
 ];
 
-/** A key's result with the outcome widened, and the generation a versioned store assigned. */
-export type ShownResult = Omit<KeyResult, 'status'> & {
-  status: Outcome;
-  info?: StateInfo & { generation?: number };
-};
+/** A key's result as shown. */
+export type ShownResult = KeyResult;
 
 /**
  * The outcome to show. Once a run is interrupted, a key that stopped with the engine's
  * "cancelled" error was cancelled, not failed, whichever way the engine labels it.
  */
 export function shownResult(result: KeyResult, interrupted: boolean): ShownResult {
-  const status = result.status as Outcome;
+  const { status } = result;
   const aborted = (result.error as { code?: unknown } | undefined)?.code === 'ABORTED';
   return interrupted && status === 'failed' && aborted
     ? { ...result, status: 'cancelled' }
@@ -36,7 +31,7 @@ export function shownResult(result: KeyResult, interrupted: boolean): ShownResul
 
 /** Whether the run was interrupted: the engine's word, or the signal the CLI received. */
 export function wasInterrupted(report: RefreshReport, signalled: boolean): boolean {
-  return (report as { interrupted?: boolean }).interrupted === true || signalled;
+  return report.interrupted || signalled;
 }
 
 export function countOutcomes(results: readonly ShownResult[]): Record<Outcome, number> {
