@@ -1351,10 +1351,10 @@ ${indent2}`) + "'";
             literalFallback = true;
           };
         }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent2, foldFlowLines.FOLD_BLOCK, foldOptions);
+        const body2 = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent2, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
           return `>${header}
-${indent2}${body}`;
+${indent2}${body2}`;
       }
       value2 = value2.replace(/\n+/g, `$&${indent2}`);
       return `|${header}
@@ -3370,13 +3370,13 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body2 = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
-          body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
-          lines2[lines2.length - 1] = `--- ${body}`;
+          body2 += stringifyComment.lineComment(body2, "", commentString(contentComment));
+        if ((body2[0] === "|" || body2[0] === ">") && lines2[lines2.length - 1] === "---") {
+          lines2[lines2.length - 1] = `--- ${body2}`;
         } else
-          lines2.push(body);
+          lines2.push(body2);
       } else {
         lines2.push(stringify.stringify(doc.contents, ctx));
       }
@@ -5369,13 +5369,13 @@ var require_cst_scalar = __commonJS({
         case ">": {
           const he = source.indexOf("\n");
           const head = source.substring(0, he);
-          const body = source.substring(he + 1) + "\n";
+          const body2 = source.substring(he + 1) + "\n";
           const props = [
             { type: "block-scalar-header", offset, indent: indent2, source: head }
           ];
           if (!addEndtoBlockProps(props, end))
             props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
-          return { type: "block-scalar", offset, indent: indent2, props, source: body };
+          return { type: "block-scalar", offset, indent: indent2, props, source: body2 };
         }
         case '"':
           return { type: "double-quoted-scalar", offset, indent: indent2, source, end };
@@ -5432,13 +5432,13 @@ var require_cst_scalar = __commonJS({
     function setBlockScalarValue(token, source) {
       const he = source.indexOf("\n");
       const head = source.substring(0, he);
-      const body = source.substring(he + 1) + "\n";
+      const body2 = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
         const header = token.props[0];
         if (header.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
         header.source = head;
-        token.source = body;
+        token.source = body2;
       } else {
         const { offset } = token;
         const indent2 = "indent" in token ? token.indent : -1;
@@ -5450,7 +5450,7 @@ var require_cst_scalar = __commonJS({
         for (const key of Object.keys(token))
           if (key !== "type" && key !== "offset")
             delete token[key];
-        Object.assign(token, { type: "block-scalar", indent: indent2, props, source: body });
+        Object.assign(token, { type: "block-scalar", indent: indent2, props, source: body2 });
       }
     }
     function addEndtoBlockProps(props, end) {
@@ -12710,7 +12710,7 @@ Did you specify these with the most recent transformation maps first?`);
         webpackEmptyAsyncContext.keys = () => [], webpackEmptyAsyncContext.resolve = webpackEmptyAsyncContext, webpackEmptyAsyncContext.id = "./node_modules/.pnpm/mlly@1.8.2/node_modules/mlly/dist lazy recursive", e2.exports = webpackEmptyAsyncContext;
       }, "./node_modules/.pnpm/ms@2.1.3/node_modules/ms/index.js"(e2) {
         var t2 = 1e3, r2 = 60 * t2, n = 60 * r2, s = 24 * n, i = 7 * s, o = 365.25 * s;
-        function plural2(e3, t3, r3, n2) {
+        function plural3(e3, t3, r3, n2) {
           var s2 = t3 >= 1.5 * r3;
           return Math.round(e3 / r3) + " " + n2 + (s2 ? "s" : "");
         }
@@ -12767,10 +12767,10 @@ Did you specify these with the most recent transformation maps first?`);
           })(e3);
           if ("number" === l && isFinite(e3)) return a.long ? (function(e4) {
             var i2 = Math.abs(e4);
-            if (i2 >= s) return plural2(e4, i2, s, "day");
-            if (i2 >= n) return plural2(e4, i2, n, "hour");
-            if (i2 >= r2) return plural2(e4, i2, r2, "minute");
-            if (i2 >= t2) return plural2(e4, i2, t2, "second");
+            if (i2 >= s) return plural3(e4, i2, s, "day");
+            if (i2 >= n) return plural3(e4, i2, n, "hour");
+            if (i2 >= r2) return plural3(e4, i2, r2, "minute");
+            if (i2 >= t2) return plural3(e4, i2, t2, "second");
             return e4 + " ms";
           })(e3) : (function(e4) {
             var i2 = Math.abs(e4);
@@ -40086,6 +40086,217 @@ var init_jiti = __esm({
 // src/main.ts
 import { setMaxListeners } from "node:events";
 
+// ../../packages/core/dist/async/retry.js
+import { setTimeout as delay } from "node:timers/promises";
+
+// ../../packages/core/dist/errors.js
+var BRAND = /* @__PURE__ */ Symbol.for("defstate.error");
+var DefstateError = class extends Error {
+  /** The code every error of this class has; `undefined` here, where any code goes. */
+  static errorCode = void 0;
+  /**
+   * `instanceof` that also holds across copies of @defstate/core: an error from another copy is
+   * an instance of a class here when it carries the brand and the class's code.
+   */
+  static [Symbol.hasInstance](instance) {
+    if (Function.prototype[Symbol.hasInstance].call(this, instance))
+      return true;
+    if (typeof instance !== "object" || instance === null || !(BRAND in instance))
+      return false;
+    const { errorCode } = this;
+    return errorCode === void 0 || instance.code === errorCode;
+  }
+  [BRAND] = true;
+  code;
+  hint;
+  /** Whether retrying the same operation may succeed. */
+  retryable = false;
+  constructor(code2, message, options = {}) {
+    super(options.hint ? `${message}
+  \u2192 ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code2;
+    this.hint = options.hint;
+  }
+};
+var ConfigError = class extends DefstateError {
+  static errorCode = "CONFIG_INVALID";
+  file;
+  field;
+  line;
+  constructor(message, where = {}, options = {}) {
+    const place = [
+      where.file && (where.line ? `${where.file}:${where.line}` : where.file),
+      where.field && `at ${where.field}`
+    ].filter(Boolean).join(" ");
+    super("CONFIG_INVALID", place ? `${place}: ${message}` : message, options);
+    this.file = where.file;
+    this.field = where.field;
+    this.line = where.line;
+  }
+};
+var UsageError = class extends DefstateError {
+  static errorCode = "USAGE";
+  constructor(message, options = {}) {
+    super("USAGE", message, options);
+  }
+};
+var InvalidKeyError = class extends DefstateError {
+  static errorCode = "KEY_INVALID";
+  constructor(message, options = {}) {
+    super("KEY_INVALID", message, options);
+  }
+};
+var BlobNotFoundError = class extends DefstateError {
+  static errorCode = "BLOB_NOT_FOUND";
+  objectKey;
+  constructor(objectKey, options = {}) {
+    super("BLOB_NOT_FOUND", `Object "${objectKey}" does not exist.`, options);
+    this.objectKey = objectKey;
+  }
+};
+var PreconditionFailedError = class extends DefstateError {
+  static errorCode = "PRECONDITION_FAILED";
+  objectKey;
+  constructor(objectKey, options = {}) {
+    super("PRECONDITION_FAILED", `A conditional write to "${objectKey}" did not apply.`, options);
+    this.objectKey = objectKey;
+  }
+};
+var AccessDeniedError = class extends DefstateError {
+  static errorCode = "ACCESS_DENIED";
+  constructor(message, options = {}) {
+    super("ACCESS_DENIED", message, options);
+  }
+};
+var StoreNotFoundError = class extends DefstateError {
+  static errorCode = "STORE_NOT_FOUND";
+  constructor(message, options = {}) {
+    super("STORE_NOT_FOUND", message, options);
+  }
+};
+var TransientError = class extends DefstateError {
+  static errorCode = "TRANSIENT";
+  retryable = true;
+  constructor(message, options = {}) {
+    super("TRANSIENT", message, options);
+  }
+};
+var StorageError = class extends DefstateError {
+  static errorCode = "STORAGE";
+  constructor(message, options = {}) {
+    super("STORAGE", message, options);
+  }
+};
+var ConflictError = class extends DefstateError {
+  static errorCode = "CONFLICT";
+  constructor(message, options = {}) {
+    super("CONFLICT", message, options);
+  }
+};
+var TimeoutError = class extends DefstateError {
+  static errorCode = "TIMEOUT";
+  constructor(message, options = {}) {
+    super("TIMEOUT", message, options);
+  }
+};
+var AbortedError = class extends DefstateError {
+  static errorCode = "ABORTED";
+  constructor(message, options = {}) {
+    super("ABORTED", message, options);
+  }
+};
+var RefreshFailedError = class extends DefstateError {
+  static errorCode = "REFRESH_FAILED";
+  key;
+  constructor(key, message, options = {}) {
+    super("REFRESH_FAILED", message, options);
+    this.key = key;
+  }
+};
+var LeaseError = class extends DefstateError {
+  static errorCode = "LEASE";
+  constructor(message, options = {}) {
+    super("LEASE", message, options);
+  }
+};
+var NETWORK_FAILURE_CODES = /* @__PURE__ */ new Set([
+  "ECONNRESET",
+  // Refused connections are retried too: a store or proxy restarting refuses for a moment.
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT"
+]);
+function isNetworkFailureCode(code2) {
+  return code2 !== void 0 && NETWORK_FAILURE_CODES.has(code2);
+}
+function isTransient(error62) {
+  const seen = /* @__PURE__ */ new Set();
+  for (let current = error62; !seen.has(current); current = current.cause) {
+    if (current instanceof DefstateError)
+      return current.retryable;
+    if (typeof current !== "object" || current === null)
+      return false;
+    seen.add(current);
+    const { code: code2, status, statusCode } = current;
+    if (typeof code2 === "string" && isNetworkFailureCode(code2))
+      return true;
+    const httpStatus = typeof status === "number" ? status : statusCode;
+    if (typeof httpStatus === "number" && (httpStatus === 429 || httpStatus >= 500))
+      return true;
+  }
+  return false;
+}
+function describeError(error62) {
+  if (error62 instanceof Error)
+    return error62.message;
+  return String(error62);
+}
+
+// ../../packages/core/dist/async/retry.js
+var DEFAULT_RETRY_POLICY = {
+  retries: 3,
+  baseDelayMs: 250,
+  maxDelayMs: 1e4
+};
+var systemRuntime = {
+  sleep: async (ms, signal) => {
+    await delay(ms, void 0, { signal });
+  },
+  random: Math.random
+};
+function backoffDelay(retry, policy, random) {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  return Math.floor(random() * ceiling);
+}
+async function withRetry(operation, { policy, runtime = systemRuntime, signal, shouldRetry = isTransient, onRetry }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error62) {
+      if (attempt > policy.retries || !shouldRetry(error62) || signal?.aborted)
+        throw error62;
+      const delayMs = backoffDelay(attempt - 1, policy, runtime.random);
+      onRetry?.({ attempt, delayMs, error: error62 });
+      try {
+        await runtime.sleep(delayMs, signal);
+      } catch {
+        throw new AbortedError("Stopped while waiting to retry.", { cause: error62 });
+      }
+    }
+  }
+}
+
 // ../../packages/core/dist/model/state-version.js
 import { randomBytes } from "node:crypto";
 
@@ -42915,9 +43126,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value2) {
   return value2.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname3) {
-  hostname3.lastIndex = 0;
-  return hostname3.test(url2.hostname);
+function urlHostnameOk(url2, hostname5) {
+  hostname5.lastIndex = 0;
+  return hostname5.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -50800,8 +51011,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -50945,8 +51156,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -54446,7 +54657,7 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
   }, `return INVALID;`);
   return outputVar;
 }
-function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
+function emitOwnKeys(doc, ctx, accessor, kVar, body2, onSymbol) {
   const propIsEnumerableConst = addConstant(ctx, Object.prototype.propertyIsEnumerable);
   const symsVar = newVar(ctx);
   const keysVar = newVar(ctx);
@@ -54457,7 +54668,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
   doc.indented((d) => {
     d.write(`const ${kVar} = ${keysVar}[${iVar}];`);
     d.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
-    body(d);
+    body2(d);
   });
   doc.write(`}`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${symsVar}.length; ${iVar}++) {`);
@@ -54467,7 +54678,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
     if (onSymbol)
       d.write(onSymbol);
     else
-      body(d);
+      body2(d);
   });
   doc.write(`}`);
 }
@@ -57298,15 +57509,15 @@ var initializer2 = (inst, issues) => {
   if (_installedErrorProtos.has(proto))
     return;
   _installedErrorProtos.add(proto);
-  _lazyMethod(proto, "format", (self) => (mapper) => formatError(self, mapper));
-  _lazyMethod(proto, "flatten", (self) => (mapper) => flattenError(self, mapper));
-  _lazyMethod(proto, "addIssue", (self) => (issue2) => {
-    self.issues.push(issue2);
-    self.message = JSON.stringify(self.issues, jsonStringifyReplacer, 2);
+  _lazyMethod(proto, "format", (self2) => (mapper) => formatError(self2, mapper));
+  _lazyMethod(proto, "flatten", (self2) => (mapper) => flattenError(self2, mapper));
+  _lazyMethod(proto, "addIssue", (self2) => (issue2) => {
+    self2.issues.push(issue2);
+    self2.message = JSON.stringify(self2.issues, jsonStringifyReplacer, 2);
   });
-  _lazyMethod(proto, "addIssues", (self) => (issues2) => {
-    self.issues.push(...issues2);
-    self.message = JSON.stringify(self.issues, jsonStringifyReplacer, 2);
+  _lazyMethod(proto, "addIssues", (self2) => (issues2) => {
+    self2.issues.push(...issues2);
+    self2.message = JSON.stringify(self2.issues, jsonStringifyReplacer, 2);
   });
   Object.defineProperty(proto, "isEmpty", {
     configurable: true,
@@ -58152,7 +58363,7 @@ var ZodObject = /* @__PURE__ */ $constructor("ZodObject", (inst, def) => {
   $ZodObjectJIT.init(inst, def);
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => objectProcessor(inst, ctx, json2, params);
-  util_exports.installLazyProp(inst, "shape", (self) => self._zod.def.shape, false);
+  util_exports.installLazyProp(inst, "shape", (self2) => self2._zod.def.shape, false);
 }, {
   keyof() {
     return _enum2(Object.keys(this._zod.def.shape));
@@ -59813,229 +60024,45 @@ function createStateVersion(now = /* @__PURE__ */ new Date()) {
   const stamp = now.toISOString().replace(/[-:.]/g, "");
   return `${stamp}-${randomBytes(6).toString("hex")}`;
 }
-function compareStateVersions(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
-// ../../packages/core/dist/refresh/retry.js
-import { setTimeout as delay } from "node:timers/promises";
-
-// ../../packages/core/dist/errors.js
-var BRAND = /* @__PURE__ */ Symbol.for("defstate.error");
-var DefstateError = class extends Error {
-  /** The code every error of this class has; `undefined` here, where any code goes. */
-  static errorCode = void 0;
-  /**
-   * `instanceof` that also holds across copies of @defstate/core: an error from another copy is
-   * an instance of a class here when it carries the brand and the class's code.
-   */
-  static [Symbol.hasInstance](instance) {
-    if (Function.prototype[Symbol.hasInstance].call(this, instance))
-      return true;
-    if (typeof instance !== "object" || instance === null || !(BRAND in instance))
-      return false;
-    const { errorCode } = this;
-    return errorCode === void 0 || instance.code === errorCode;
-  }
-  [BRAND] = true;
-  code;
-  hint;
-  /** Whether retrying the same operation may succeed. */
-  retryable = false;
-  constructor(code2, message, options = {}) {
-    super(options.hint ? `${message}
-  \u2192 ${options.hint}` : message, { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code2;
-    this.hint = options.hint;
-  }
-};
-var ConfigError = class extends DefstateError {
-  static errorCode = "CONFIG_INVALID";
-  file;
-  field;
-  line;
-  constructor(message, where = {}, options = {}) {
-    const place = [
-      where.file && (where.line ? `${where.file}:${where.line}` : where.file),
-      where.field && `at ${where.field}`
-    ].filter(Boolean).join(" ");
-    super("CONFIG_INVALID", place ? `${place}: ${message}` : message, options);
-    this.file = where.file;
-    this.field = where.field;
-    this.line = where.line;
-  }
-};
-var UsageError = class extends DefstateError {
-  static errorCode = "USAGE";
-  constructor(message, options = {}) {
-    super("USAGE", message, options);
-  }
-};
-var InvalidKeyError = class extends DefstateError {
-  static errorCode = "KEY_INVALID";
-  constructor(message, options = {}) {
-    super("KEY_INVALID", message, options);
-  }
-};
-var BlobNotFoundError = class extends DefstateError {
-  static errorCode = "BLOB_NOT_FOUND";
-  objectKey;
-  constructor(objectKey, options = {}) {
-    super("BLOB_NOT_FOUND", `Object "${objectKey}" does not exist.`, options);
-    this.objectKey = objectKey;
-  }
-};
-var PreconditionFailedError = class extends DefstateError {
-  static errorCode = "PRECONDITION_FAILED";
-  objectKey;
-  constructor(objectKey, options = {}) {
-    super("PRECONDITION_FAILED", `A conditional write to "${objectKey}" did not apply.`, options);
-    this.objectKey = objectKey;
-  }
-};
-var AccessDeniedError = class extends DefstateError {
-  static errorCode = "ACCESS_DENIED";
-  constructor(message, options = {}) {
-    super("ACCESS_DENIED", message, options);
-  }
-};
-var StoreNotFoundError = class extends DefstateError {
-  static errorCode = "STORE_NOT_FOUND";
-  constructor(message, options = {}) {
-    super("STORE_NOT_FOUND", message, options);
-  }
-};
-var TransientError = class extends DefstateError {
-  static errorCode = "TRANSIENT";
-  retryable = true;
-  constructor(message, options = {}) {
-    super("TRANSIENT", message, options);
-  }
-};
-var StorageError = class extends DefstateError {
-  static errorCode = "STORAGE";
-  constructor(message, options = {}) {
-    super("STORAGE", message, options);
-  }
-};
-var ConflictError = class extends DefstateError {
-  static errorCode = "CONFLICT";
-  constructor(message, options = {}) {
-    super("CONFLICT", message, options);
-  }
-};
-var TimeoutError = class extends DefstateError {
-  static errorCode = "TIMEOUT";
-  constructor(message, options = {}) {
-    super("TIMEOUT", message, options);
-  }
-};
-var AbortedError = class extends DefstateError {
-  static errorCode = "ABORTED";
-  constructor(message, options = {}) {
-    super("ABORTED", message, options);
-  }
-};
-var RefreshFailedError = class extends DefstateError {
-  static errorCode = "REFRESH_FAILED";
-  key;
-  constructor(key, message, options = {}) {
-    super("REFRESH_FAILED", message, options);
-    this.key = key;
-  }
-};
-var NETWORK_FAILURE_CODES = /* @__PURE__ */ new Set([
-  "ECONNRESET",
-  // Refused connections are retried too: a store or proxy restarting refuses for a moment.
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT"
-]);
-function isNetworkFailureCode(code2) {
-  return code2 !== void 0 && NETWORK_FAILURE_CODES.has(code2);
-}
-function isTransient(error62) {
-  const seen = /* @__PURE__ */ new Set();
-  for (let current = error62; !seen.has(current); current = current.cause) {
-    if (current instanceof DefstateError)
-      return current.retryable;
-    if (typeof current !== "object" || current === null)
-      return false;
-    seen.add(current);
-    const { code: code2, status, statusCode } = current;
-    if (typeof code2 === "string" && isNetworkFailureCode(code2))
-      return true;
-    const httpStatus = typeof status === "number" ? status : statusCode;
-    if (typeof httpStatus === "number" && (httpStatus === 429 || httpStatus >= 500))
-      return true;
-  }
-  return false;
-}
-function describeError(error62) {
-  if (error62 instanceof Error)
-    return error62.message;
-  return String(error62);
-}
-
-// ../../packages/core/dist/refresh/retry.js
-var DEFAULT_RETRY_POLICY = {
-  retries: 3,
-  baseDelayMs: 250,
-  maxDelayMs: 1e4
-};
-var systemRuntime = {
-  sleep: async (ms, signal) => {
-    await delay(ms, void 0, { signal });
-  },
-  random: Math.random
-};
-function backoffDelay(retry, policy, random) {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
-}
-async function withRetry(operation, { policy, runtime = systemRuntime, signal, shouldRetry = isTransient, onRetry }) {
-  for (let attempt = 1; ; attempt++) {
+// ../../packages/core/dist/async/limit.js
+function createLimit(concurrency) {
+  let active = 0;
+  const waiting = [];
+  const release = () => {
+    active--;
+    waiting.shift()?.();
+  };
+  return async function limit(task) {
+    if (active >= concurrency)
+      await new Promise((resolve7) => waiting.push(resolve7));
+    active++;
     try {
-      return await operation(attempt);
-    } catch (error62) {
-      if (attempt > policy.retries || !shouldRetry(error62) || signal?.aborted)
-        throw error62;
-      const delayMs = backoffDelay(attempt - 1, policy, runtime.random);
-      onRetry?.({ attempt, delayMs, error: error62 });
-      try {
-        await runtime.sleep(delayMs, signal);
-      } catch {
-        throw new AbortedError("Stopped while waiting to retry.", { cause: error62 });
-      }
+      return await task();
+    } finally {
+      release();
     }
+  };
+}
+
+// ../../packages/core/dist/model/json-document.js
+function parseJsonDocument(text, schema, options) {
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error62) {
+    throw new StorageError(`${options.name} is not valid JSON.`, {
+      cause: error62,
+      hint: options.badJsonHint
+    });
   }
+  const result = schema.safeParse(json2);
+  if (!result.success) {
+    const issue2 = result.error.issues[0];
+    throw new StorageError(`${options.name} ${options.mismatch}: ${issue2?.path.join(".") || "(root)"}: ${issue2?.message}.`, { cause: result.error, hint: options.mismatchHint });
+  }
+  return result.data;
 }
-
-// ../../packages/core/dist/store/blob-store.js
-function defineStorageAdapter(adapter) {
-  return adapter;
-}
-async function readText(store, name, options) {
-  const result = await store.get(name, options);
-  const chunks = [];
-  for await (const chunk of result.body)
-    chunks.push(Buffer.from(chunk));
-  return { text: Buffer.concat(chunks).toString("utf8"), etag: result.etag };
-}
-
-// ../../packages/core/dist/model/key-folder.js
-import { createHash } from "node:crypto";
 
 // ../../packages/core/dist/model/state-key.js
 var MAX_KEY_LENGTH = 512;
@@ -60050,7 +60077,91 @@ function assertStateKey(key) {
   throw new InvalidKeyError(`Invalid state key ${JSON.stringify(key)}: ${reason}.`);
 }
 
+// ../../packages/core/dist/model/state-info.js
+var ManagementTypeSchema = external_exports.enum(["local", "versioned"]).describe("local: state lives in .local_defs_state inside the project; versioned: immutable versions in a storage backend.");
+var MANAGEMENT_TYPES = ManagementTypeSchema.options;
+var StateInfoSchema = external_exports.object({
+  key: StateKeySchema,
+  management: ManagementTypeSchema,
+  version: StateVersionSchema,
+  createdAt: external_exports.iso.datetime().describe("When this version was created (ISO 8601, UTC)."),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
+  size: external_exports.number().int().nonnegative().describe("Size of the state in bytes."),
+  generation: external_exports.number().int().positive().optional().describe("Versioned state: the commit that made this version latest, counted per key by the store (see the pointer entry).")
+}).strict();
+var STATE_INFO_SCHEMA_VERSION = 1;
+function entriesNameTheirKeys(document2, context) {
+  for (const [key, info] of Object.entries(document2.keys)) {
+    if (info.key !== key) {
+      context.addIssue({
+        code: "custom",
+        path: ["keys", key, "key"],
+        message: `entry is filed under "${key}" but names key "${info.key}"`
+      });
+    }
+  }
+}
+var StateInfoDocumentSchema = external_exports.object({
+  schemaVersion: external_exports.literal(STATE_INFO_SCHEMA_VERSION),
+  updatedAt: external_exports.iso.datetime(),
+  keys: external_exports.record(StateKeySchema, StateInfoSchema)
+}).strict().superRefine(entriesNameTheirKeys);
+
+// ../../packages/core/dist/model/pointer.js
+var POINTER_LAYOUT_VERSION = 2;
+var PointerEntrySchema = StateInfoSchema.extend({
+  generation: external_exports.number().int().positive().describe("How many times this key has been committed: 1 for its first version, previous + 1 for each compare-and-swap that moved it. The store orders commits; no clock does.")
+}).strict();
+var PointerShardSchema = external_exports.object({
+  schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
+  shard: external_exports.number().int().nonnegative(),
+  keys: external_exports.record(StateKeySchema, PointerEntrySchema)
+}).strict().superRefine(entriesNameTheirKeys);
+var ConditionalWriteProofSchema = external_exports.union([
+  external_exports.object({
+    endpoint: external_exports.string().describe("Where the proving requests went."),
+    verifiedAt: external_exports.iso.datetime()
+  }).strict(),
+  external_exports.object({
+    waived: external_exports.literal(true).describe("Written with DEFSTATE_ACCEPT_LOST_UPDATES: not proven."),
+    endpoint: external_exports.string(),
+    at: external_exports.iso.datetime()
+  }).strict()
+]);
+var LayoutManifestSchema = external_exports.object({
+  schemaVersion: external_exports.number().int().positive(),
+  pointer: external_exports.object({
+    shards: external_exports.number().int().min(1).max(4096),
+    hash: external_exports.literal("sha256-u32be-mod").describe("shard = first 4 bytes of sha256(key) mod shards")
+  }).strict(),
+  createdAt: external_exports.iso.datetime(),
+  conditionalWrites: ConditionalWriteProofSchema,
+  upgradedFrom: external_exports.literal("state-info.json").optional()
+}).strict();
+var LegacyPointerStubSchema = external_exports.object({
+  schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
+  movedTo: external_exports.literal("layout.json"),
+  shards: external_exports.number().int().min(1).max(4096),
+  note: external_exports.string()
+}).strict();
+
+// ../../packages/core/dist/store/blob-store.js
+function defineStorageAdapter(adapter) {
+  return adapter;
+}
+async function readText(store, name, options) {
+  const result = await store.get(name, options);
+  const chunks = [];
+  for await (const chunk of result.body)
+    chunks.push(Buffer.from(chunk));
+  return { text: Buffer.concat(chunks).toString("utf8"), etag: result.etag };
+}
+
+// ../../packages/core/dist/versioned/layout.js
+import { createHash as createHash2 } from "node:crypto";
+
 // ../../packages/core/dist/model/key-folder.js
+import { createHash } from "node:crypto";
 var KEPT = /^[a-z0-9_.-]$/;
 var WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
 var MAX_FOLDER_BYTES = 200;
@@ -60090,9 +60201,20 @@ function unescapeName(escaped) {
 }
 
 // ../../packages/core/dist/versioned/layout.js
+var LAYOUT_OBJECT = "layout.json";
+var POINTER_PREFIX = "pointer/";
 var STATE_INFO_OBJECT = "state-info.json";
 var STATES_PREFIX = "states/";
 var PUBLISHED_PREFIX = "published/";
+var LEASE_OBJECT = "lease/maintenance.json";
+var PROBE_PREFIX = "probe/";
+var DEFAULT_POINTER_SHARDS = 32;
+function shardOf(key, shards) {
+  return createHash2("sha256").update(key, "utf8").digest().readUInt32BE(0) % shards;
+}
+function pointerShardName(shard) {
+  return `${POINTER_PREFIX}${String(shard).padStart(4, "0")}.json`;
+}
 function stateObjectName(key, version2) {
   return `${STATES_PREFIX}${keyToFolder(key)}/${version2}`;
 }
@@ -60103,7 +60225,133 @@ function publishedRecordName(info) {
   return `${publishedRecordPrefix(info.key)}${info.version}.${info.sha256}.${info.size}`;
 }
 
+// ../../packages/core/dist/versioned/pointer.js
+var knownLayouts = /* @__PURE__ */ new WeakMap();
+async function readPointer(store, options = {}) {
+  const { signal } = options;
+  const layout = await discoverLayout(store, { signal });
+  if (layout.kind === "empty")
+    return { layout: "empty", entries: /* @__PURE__ */ new Map() };
+  const wanted = options.keys ? new Set(options.keys) : void 0;
+  const entries = /* @__PURE__ */ new Map();
+  if (layout.kind === "legacy") {
+    for (const [key, info] of Object.entries(layout.document.keys)) {
+      if (!wanted || wanted.has(key))
+        entries.set(key, info);
+    }
+    return { layout: "legacy", entries };
+  }
+  const shards = wanted ? [...new Set([...wanted].map((key) => shardOf(key, layout.shards)))] : Array.from({ length: layout.shards }, (_, shard) => shard);
+  const limit = createLimit(16);
+  const documents = await Promise.all(shards.map((shard) => limit(() => readShard(store, shard, { signal }))));
+  for (const { document: document2 } of documents) {
+    for (const [key, entry] of Object.entries(document2.keys)) {
+      if (!wanted || wanted.has(key))
+        entries.set(key, entry);
+    }
+  }
+  return { layout: "sharded", entries };
+}
+async function discoverLayout(store, { signal } = {}) {
+  const known = knownLayouts.get(store);
+  if (known)
+    return known;
+  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
+  if (manifestText) {
+    const manifest = parseManifest(manifestText.text, store);
+    const layout = { kind: "sharded", shards: manifest.pointer.shards, manifest };
+    knownLayouts.set(store, layout);
+    return layout;
+  }
+  const legacy = await withRetry(() => readOptional(store, STATE_INFO_OBJECT, signal), retry);
+  if (!legacy)
+    return { kind: "empty" };
+  const parsed = parseLegacyPointer(legacy.text, `${store.location}/${STATE_INFO_OBJECT}`);
+  if ("movedTo" in parsed)
+    return { kind: "sharded", shards: parsed.shards, manifest: void 0 };
+  return { kind: "legacy", document: parsed, etag: legacy.etag };
+}
+function rememberLayout(store, manifest) {
+  knownLayouts.set(store, { kind: "sharded", shards: manifest.pointer.shards, manifest });
+}
+async function readShard(store, shard, { signal } = {}) {
+  const name = pointerShardName(shard);
+  const found = await withRetry(() => readOptional(store, name, signal), {
+    policy: DEFAULT_RETRY_POLICY,
+    signal
+  });
+  if (!found)
+    return { document: emptyShard(shard), etag: void 0 };
+  return { document: parseShard(found.text, `${store.location}/${name}`, shard), etag: found.etag };
+}
+function emptyShard(shard) {
+  return { schemaVersion: POINTER_LAYOUT_VERSION, shard, keys: {} };
+}
+function parseShard(text, where, shard) {
+  const document2 = parseJsonDocument(text, PointerShardSchema, {
+    name: `The pointer shard ${where}`,
+    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
+    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning, or delete it and refresh the keys it held.",
+    mismatchHint: "Upgrade defstate if a newer version wrote it."
+  });
+  if (document2.shard !== shard) {
+    throw new StorageError(`The pointer shard ${where} says it is shard ${document2.shard}.`, {
+      hint: "It was copied or renamed by something other than defstate; restore it from the store\u2019s object versioning."
+    });
+  }
+  return document2;
+}
+function parseManifest(text, store) {
+  const where = `${store.location}/${LAYOUT_OBJECT}`;
+  const version2 = safeJson(text)?.schemaVersion;
+  if (typeof version2 === "number" && version2 > POINTER_LAYOUT_VERSION) {
+    throw new StorageError(`The store ${store.location} uses pointer layout ${version2}, newer than this defstate knows (${POINTER_LAYOUT_VERSION}).`, { hint: "Upgrade defstate (@defstate/core and the CLI or Action) to read and write it." });
+  }
+  return parseJsonDocument(text, LayoutManifestSchema, {
+    name: `The layout manifest ${where}`,
+    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
+    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning.",
+    mismatchHint: "Upgrade defstate if a newer version wrote it."
+  });
+}
+function parseLegacyPointer(text, where) {
+  const version2 = safeJson(text)?.schemaVersion;
+  if (version2 === POINTER_LAYOUT_VERSION) {
+    return parseJsonDocument(text, LegacyPointerStubSchema, {
+      name: `The state info document ${where}`,
+      mismatch: "is not a pointer stub",
+      badJsonHint: "Restore it from the store\u2019s object versioning.",
+      mismatchHint: "Upgrade defstate if a newer version wrote it."
+    });
+  }
+  return parseJsonDocument(text, StateInfoDocumentSchema, {
+    name: `The state info document ${where}`,
+    mismatch: "does not match schema version 1",
+    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning or delete it and refresh every versioned key.",
+    mismatchHint: "Upgrade defstate if another version wrote it."
+  });
+}
+async function readOptional(store, name, signal) {
+  try {
+    return await readText(store, name, { signal });
+  } catch (error62) {
+    if (error62 instanceof BlobNotFoundError)
+      return void 0;
+    throw error62;
+  }
+}
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+}
+
 // ../../packages/core/dist/versioned/published.js
+var ORPHAN_GRACE_MS = 24 * 60 * 6e4;
+var RECORD_GRACE_MS = 60 * 6e4;
 async function writePublishedRecords(store, infos, { signal } = {}) {
   await Promise.all(infos.map((info) => withRetry(() => store.put(publishedRecordName(info), `${JSON.stringify(info)}
 `, {
@@ -60114,127 +60362,6 @@ async function writePublishedRecords(store, infos, { signal } = {}) {
     if (!(error62 instanceof PreconditionFailedError))
       throw error62;
   }), { policy: DEFAULT_RETRY_POLICY, signal })));
-}
-
-// ../../packages/core/dist/model/json-document.js
-function parseJsonDocument(text, schema, options) {
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error62) {
-    throw new StorageError(`${options.name} is not valid JSON.`, {
-      cause: error62,
-      hint: options.badJsonHint
-    });
-  }
-  const result = schema.safeParse(json2);
-  if (!result.success) {
-    const issue2 = result.error.issues[0];
-    throw new StorageError(`${options.name} ${options.mismatch}: ${issue2?.path.join(".") || "(root)"}: ${issue2?.message}.`, { cause: result.error, hint: options.mismatchHint });
-  }
-  return result.data;
-}
-
-// ../../packages/core/dist/model/state-info.js
-var ManagementTypeSchema = external_exports.enum(["local", "versioned"]).describe("local: state lives in .local_defs_state inside the project; versioned: immutable versions in a storage backend.");
-var MANAGEMENT_TYPES = ManagementTypeSchema.options;
-var StateInfoSchema = external_exports.object({
-  key: StateKeySchema,
-  management: ManagementTypeSchema,
-  version: StateVersionSchema,
-  createdAt: external_exports.iso.datetime().describe("When this version was created (ISO 8601, UTC)."),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
-  size: external_exports.number().int().nonnegative().describe("Size of the state in bytes.")
-}).strict();
-var STATE_INFO_SCHEMA_VERSION = 1;
-function entriesNameTheirKeys(document2, context) {
-  for (const [key, info] of Object.entries(document2.keys)) {
-    if (info.key !== key) {
-      context.addIssue({
-        code: "custom",
-        path: ["keys", key, "key"],
-        message: `entry is filed under "${key}" but names key "${info.key}"`
-      });
-    }
-  }
-}
-var StateInfoDocumentSchema = external_exports.object({
-  schemaVersion: external_exports.literal(STATE_INFO_SCHEMA_VERSION),
-  updatedAt: external_exports.iso.datetime(),
-  keys: external_exports.record(StateKeySchema, StateInfoSchema)
-}).strict().superRefine(entriesNameTheirKeys);
-function emptyStateInfoDocument(now = /* @__PURE__ */ new Date()) {
-  return { schemaVersion: STATE_INFO_SCHEMA_VERSION, updatedAt: now.toISOString(), keys: {} };
-}
-
-// ../../packages/core/dist/versioned/state-info-store.js
-async function readStateInfo(store, options = {}) {
-  let text;
-  let etag;
-  try {
-    ({ text, etag } = await readText(store, STATE_INFO_OBJECT, options));
-  } catch (error62) {
-    if (error62 instanceof BlobNotFoundError)
-      return { document: emptyStateInfoDocument(), etag: void 0 };
-    throw error62;
-  }
-  return { document: parseStateInfoDocument(text, `${store.location}/${STATE_INFO_OBJECT}`), etag };
-}
-function parseStateInfoDocument(text, where) {
-  return parseJsonDocument(text, StateInfoDocumentSchema, {
-    name: `The state info document ${where}`,
-    mismatch: "does not match schema version 1",
-    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning or delete it and refresh every versioned key.",
-    mismatchHint: "Upgrade defstate if another version wrote it."
-  });
-}
-async function updateStateInfo(store, change, { signal, maxAttempts = 20, runtime = systemRuntime, now = () => /* @__PURE__ */ new Date() } = {}) {
-  const backoff = { retries: maxAttempts, baseDelayMs: 20, maxDelayMs: 1e3 };
-  let writes = 0;
-  const attemptSwap = async () => {
-    const snapshot = await readStateInfo(store, { signal });
-    const next = change(structuredClone(snapshot.document));
-    if (sameKeys(next, snapshot.document))
-      return { ...snapshot, writes };
-    next.updatedAt = now().toISOString();
-    const body = `${JSON.stringify(next, null, 2)}
-`;
-    try {
-      writes++;
-      const { etag } = await store.put(STATE_INFO_OBJECT, body, {
-        ...snapshot.etag === void 0 ? { ifNoneMatch: "*" } : { ifMatch: snapshot.etag },
-        contentType: "application/json",
-        signal
-      });
-      return { document: next, etag, writes };
-    } catch (error62) {
-      if (error62 instanceof PreconditionFailedError)
-        return void 0;
-      throw error62;
-    }
-  };
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const update = await withRetry(attemptSwap, { policy: DEFAULT_RETRY_POLICY, runtime, signal });
-    if (update)
-      return update;
-    await runtime.sleep(backoffDelay(attempt - 1, backoff, runtime.random), signal);
-  }
-  throw new ConflictError(`The state info document in ${store.location} kept changing; gave up after ${maxAttempts} attempts.`, {
-    hint: "Many refreshes are writing at once; run again, or lower the number of parallel jobs."
-  });
-}
-function sameKeys(a, b) {
-  return JSON.stringify(a.keys) === JSON.stringify(b.keys);
-}
-function mergeNewer(infos) {
-  return (document2) => {
-    for (const info of infos) {
-      const current = document2.keys[info.key];
-      if (!current || compareStateVersions(current.version, info.version) < 0)
-        document2.keys[info.key] = info;
-    }
-    return document2;
-  };
 }
 
 // ../../packages/core/dist/deploy/last-refresh.js
@@ -60326,7 +60453,7 @@ async function readLocalStateInfo(projectRoot, key) {
       return void 0;
     throw error62;
   }
-  const result = StateInfoSchema.safeParse(safeJson(text));
+  const result = StateInfoSchema.safeParse(safeJson2(text));
   if (!result.success || result.data.key !== key) {
     throw new StorageError(`The local state record ${info} is damaged.`, {
       cause: result.error,
@@ -60342,7 +60469,7 @@ async function readPresentLocalInfo(projectRoot, key) {
   const present = await access(localStatePaths(projectRoot, key).state).then(() => true, () => false);
   return present ? info : void 0;
 }
-function safeJson(text) {
+function safeJson2(text) {
   try {
     return JSON.parse(text);
   } catch {
@@ -60431,6 +60558,15 @@ function freshSince(info, lastRefresh) {
 import { readFile as readFile3 } from "node:fs/promises";
 import { join as join5, resolve } from "node:path";
 
+// ../../packages/core/dist/model/pin-file.js
+var PIN_FILE_SCHEMA_VERSION = 1;
+var PinFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(PIN_FILE_SCHEMA_VERSION),
+  pinnedAt: external_exports.iso.datetime().describe("When the pins were written (ISO 8601, UTC)."),
+  store: external_exports.string().nullable().describe("The store the versioned pins are in (its location, never a secret)."),
+  keys: external_exports.record(StateKeySchema, StateInfoSchema)
+}).strict().superRefine(entriesNameTheirKeys);
+
 // ../../packages/core/dist/deploy/pulled.js
 import { readdir as readdir2, rm as rm3 } from "node:fs/promises";
 import { join as join4 } from "node:path";
@@ -60458,13 +60594,6 @@ async function removeStalePulled(projectRoot, pinned) {
 
 // ../../packages/core/dist/deploy/pins.js
 var PIN_FILE = ".pins.json";
-var PIN_FILE_SCHEMA_VERSION = 1;
-var PinFileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(PIN_FILE_SCHEMA_VERSION),
-  pinnedAt: external_exports.iso.datetime().describe("When the pins were written (ISO 8601, UTC)."),
-  store: external_exports.string().nullable().describe("The store the versioned pins are in (its location, never a secret)."),
-  keys: external_exports.record(StateKeySchema, StateInfoSchema)
-}).strict().superRefine(entriesNameTheirKeys);
 function pinFilePath(projectRoot) {
   return join5(localStateRoot(projectRoot), PIN_FILE);
 }
@@ -60504,12 +60633,18 @@ async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new 
 // ../../packages/core/dist/deploy/pin-project.js
 async function pinProject(project, options = {}) {
   const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
-  const latest = store ? (await withRetry(() => readStateInfo(store, { signal }), { policy, runtime, signal })).document.keys : {};
-  const infos = await Promise.all(project.components.map(async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : latest[key])));
+  const versionedKeys = project.components.filter(({ key, management }) => management === "versioned" && !options.produced?.has(key)).map(({ key }) => key);
+  const latest = store && versionedKeys.length > 0 ? (await withRetry(() => readPointer(store, { keys: versionedKeys, signal }), {
+    policy,
+    runtime,
+    signal
+  })).entries : /* @__PURE__ */ new Map();
+  const infos = await Promise.all(project.components.map(async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : latest.get(key))));
   const missing = project.components.filter((_component, index) => !infos[index]);
   if (missing.length > 0) {
     const keys = missing.map(({ key }) => `"${key}"`).join(", ");
-    throw new UsageError(`Cannot pin: ${missing.length} declared key(s) have no state: ${keys}.`, {
+    const count2 = missing.length === 1 ? "1 declared key has" : `${missing.length} declared keys have`;
+    throw new UsageError(`Cannot pin: ${count2} no state: ${keys}.`, {
       hint: "A deployment needs state for every declared key; refresh them all (no --key) first."
     });
   }
@@ -60519,39 +60654,561 @@ async function pinProject(project, options = {}) {
   });
 }
 
-// ../../packages/core/dist/refresh/limit.js
-function createLimit(concurrency) {
-  let active = 0;
-  const waiting = [];
-  const release = () => {
-    active--;
-    waiting.shift()?.();
-  };
-  return async function limit(task) {
-    if (active >= concurrency)
-      await new Promise((resolve7) => waiting.push(resolve7));
-    active++;
+// ../../packages/core/dist/versioned/lease.js
+import { randomBytes as randomBytes4 } from "node:crypto";
+
+// ../../packages/core/dist/fs/process-identity.js
+import { readFileSync } from "node:fs";
+import { hostname as hostname3 } from "node:os";
+var self;
+function currentProcess() {
+  if (!self) {
+    const boot = readProc("/proc/sys/kernel/random/boot_id")?.trim();
+    const start = startTicks(process.pid);
+    self = {
+      host: hostname3(),
+      pid: process.pid,
+      ...boot ? { boot } : {},
+      ...start ? { start } : {}
+    };
+  }
+  return self;
+}
+function isGoneHere(holder) {
+  const here = currentProcess();
+  if (holder.host !== here.host || !Number.isInteger(holder.pid) || (holder.pid ?? 0) <= 0) {
+    return false;
+  }
+  if (holder.boot && here.boot && holder.boot !== here.boot)
+    return true;
+  const pid = holder.pid;
+  if (!isAlive(pid))
+    return true;
+  if (holder.start && here.start)
+    return startTicks(pid) !== holder.start;
+  return false;
+}
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code === "EPERM";
+  }
+}
+function startTicks(pid) {
+  const stat6 = readProc(`/proc/${pid}/stat`);
+  if (!stat6)
+    return void 0;
+  const fields = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
+function readProc(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return void 0;
+  }
+}
+
+// ../../packages/core/dist/model/lease.js
+var LeaseSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  /** Random per acquisition: only the holder knows it. */
+  owner: external_exports.string().min(1),
+  operation: external_exports.string().describe("What the holder is doing: prune, rollback, upgrade\u2026"),
+  holder: external_exports.object({
+    host: external_exports.string(),
+    pid: external_exports.number().int(),
+    boot: external_exports.string().optional(),
+    start: external_exports.string().optional()
+  }).strict(),
+  /** A holder whose document has not changed for this long is taken to be gone. */
+  ttlMs: external_exports.number().int().positive(),
+  /** The holder's clock, for people; no decision reads it. */
+  acquiredAt: external_exports.iso.datetime(),
+  heartbeatAt: external_exports.iso.datetime(),
+  released: external_exports.boolean()
+}).strict();
+
+// ../../packages/core/dist/versioned/lease.js
+var DEFAULT_LEASE_TTL_MS = 3e4;
+var DEFAULT_LEASE_WAIT_MS = 12e4;
+async function withMaintenanceLease(store, options, action) {
+  const held = await acquireLease(store, options);
+  try {
+    return await action(held.lease);
+  } finally {
+    await held.release();
+  }
+}
+async function acquireLease(store, options) {
+  const { ttlMs = DEFAULT_LEASE_TTL_MS, waitMs = DEFAULT_LEASE_WAIT_MS, signal, runtime = systemRuntime } = options;
+  const owner = randomBytes4(16).toString("hex");
+  const { host, pid, boot, start } = currentProcess();
+  const acquiredAt = (/* @__PURE__ */ new Date()).toISOString();
+  const documentFor = (released) => ({
+    schemaVersion: 1,
+    owner,
+    operation: options.operation,
+    holder: { host, pid, ...boot ? { boot } : {}, ...start ? { start } : {} },
+    ttlMs,
+    acquiredAt,
+    heartbeatAt: (/* @__PURE__ */ new Date()).toISOString(),
+    released
+  });
+  const started = performance.now();
+  let watched;
+  let etag = "";
+  for (; ; ) {
+    if (signal?.aborted)
+      throw new AbortedError("Stopped while waiting for the maintenance lease.");
+    const body2 = `${JSON.stringify(documentFor(false))}
+`;
     try {
-      return await task();
-    } finally {
-      release();
+      const current = await readLease(store, signal);
+      if (!current) {
+        etag = (await store.put(LEASE_OBJECT, body2, { ifNoneMatch: "*", signal })).etag;
+        break;
+      }
+      if (watched?.etag !== current.etag)
+        watched = { etag: current.etag, since: performance.now() };
+      const gone = current.lease.released || isGoneHere(current.lease.holder) || performance.now() - watched.since >= current.lease.ttlMs;
+      if (gone) {
+        etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: current.etag, signal })).etag;
+        break;
+      }
+      if (performance.now() - started > waitMs)
+        throw heldBy(store, current.lease, waitMs);
+    } catch (error62) {
+      const retry = error62 instanceof PreconditionFailedError || isTransient(error62);
+      if (!retry || performance.now() - started > waitMs)
+        throw error62;
+    }
+    await runtime.sleep(Math.min(1e3, ttlMs / 10) * (0.5 + runtime.random()), signal).catch((error62) => {
+      throw new AbortedError("Stopped while waiting for the maintenance lease.", {
+        cause: error62
+      });
+    });
+  }
+  return hold(store, etag, documentFor, ttlMs);
+}
+function hold(store, firstEtag, documentFor, ttlMs) {
+  const controller2 = new AbortController();
+  let etag = firstEtag;
+  let lastSent = performance.now();
+  let stamp;
+  let lost;
+  const loseLease = (message, cause) => {
+    lost ??= new LeaseError(message, {
+      cause,
+      hint: "Another process took the maintenance lease over; nothing more was changed by this one. Run it again."
+    });
+    controller2.abort(lost);
+  };
+  const stampFromStore = async () => {
+    const at = performance.now();
+    const meta3 = await store.head(LEASE_OBJECT).catch(() => void 0);
+    if (meta3?.etag === etag && meta3.lastModified)
+      stamp = { storeTime: meta3.lastModified, at };
+  };
+  let beating = stampFromStore();
+  const beat = async () => {
+    const sent = performance.now();
+    try {
+      const body2 = `${JSON.stringify(documentFor(false))}
+`;
+      etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: etag })).etag;
+      lastSent = sent;
+      await stampFromStore();
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError || error62 instanceof BlobNotFoundError) {
+        loseLease("The maintenance lease was taken over by another process.", error62);
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    beating = beating.then(beat);
+  }, ttlMs / 3);
+  timer.unref();
+  const lease = {
+    signal: controller2.signal,
+    assertHeld() {
+      if (lost)
+        throw lost;
+      if (performance.now() - lastSent > ttlMs / 2) {
+        loseLease("The maintenance lease could not be renewed in time; stopped to be safe.");
+        throw lost;
+      }
+    },
+    storeNow() {
+      return stamp ? new Date(stamp.storeTime.getTime() + (performance.now() - stamp.at)) : void 0;
+    }
+  };
+  return {
+    lease,
+    async release() {
+      clearInterval(timer);
+      await beating;
+      if (lost)
+        return;
+      const body2 = `${JSON.stringify(documentFor(true))}
+`;
+      await store.put(LEASE_OBJECT, body2, { ifMatch: etag }).catch(() => void 0);
     }
   };
 }
+async function readLease(store, signal) {
+  try {
+    const { text, etag } = await readText(store, LEASE_OBJECT, { signal });
+    const lease = parseJsonDocument(text, LeaseSchema, {
+      name: `The maintenance lease ${store.location}/${LEASE_OBJECT}`,
+      mismatch: "is not valid",
+      badJsonHint: "Delete it once no prune or rollback is running.",
+      mismatchHint: "Upgrade defstate if a newer version wrote it."
+    });
+    return { lease, etag };
+  } catch (error62) {
+    if (error62 instanceof BlobNotFoundError)
+      return void 0;
+    throw error62;
+  }
+}
+function heldBy(store, lease, waitMs) {
+  const { host, pid } = lease.holder;
+  return new LeaseError(`The maintenance lease of ${store.location} is held by ${lease.operation} (process ${pid} on ${host}, since ${lease.acquiredAt}); waited ${Math.round(waitMs / 1e3)} s.`, {
+    hint: `It expires ${Math.round(lease.ttlMs / 1e3)} s after its holder's last heartbeat (at ${lease.heartbeatAt} by the holder's clock). Wait for that ${lease.operation} to finish, then run again.`
+  });
+}
 
-// ../../packages/core/dist/refresh/refresh-state.js
-import { rm as rm4, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
-import { join as join6 } from "node:path";
+// ../../packages/core/dist/versioned/pointer-update.js
+var DEFAULT_POINTER_TIMEOUT_MS = 10 * 6e4;
+var RACE_BACKOFF = { retries: 0, baseDelayMs: 5, maxDelayMs: 250 };
+var THROTTLE_BACKOFF = { retries: 0, baseDelayMs: 200, maxDelayMs: 5e3 };
+async function applyPointerChanges(store, shards, changes, options = {}) {
+  const byShard = /* @__PURE__ */ new Map();
+  for (const [index, change] of changes.entries()) {
+    const shard = shardOf(change.key, shards);
+    byShard.set(shard, [...byShard.get(shard) ?? [], index]);
+  }
+  const settled = new Array(changes.length);
+  const limit = createLimit(8);
+  await Promise.all([...byShard].map(([shard, indexes]) => limit(async () => {
+    try {
+      const outcomes2 = await updateShard(store, shard, indexes.map((index) => changes[index]), options);
+      for (const [position, index] of indexes.entries()) {
+        settled[index] = {
+          status: "fulfilled",
+          value: outcomes2[position]
+        };
+      }
+    } catch (error62) {
+      for (const index of indexes)
+        settled[index] = { status: "rejected", reason: error62 };
+    }
+  })));
+  return settled;
+}
+async function updateShard(store, shard, changes, options) {
+  const { signal, runtime = systemRuntime, timeoutMs = DEFAULT_POINTER_TIMEOUT_MS } = options;
+  const name = pointerShardName(shard);
+  const deadline = performance.now() + timeoutMs;
+  let races = 0;
+  let throttles = 0;
+  let unanswered;
+  for (; ; ) {
+    if (signal?.aborted)
+      throw new AbortedError(`Stopped while moving the pointer ${name}.`);
+    let decided;
+    let snapshot;
+    try {
+      snapshot = await readShard(store, shard, { signal });
+    } catch (error62) {
+      if (!isTransient(error62) || performance.now() > deadline)
+        throw error62;
+      await pause(throttles++, THROTTLE_BACKOFF);
+      continue;
+    }
+    const document2 = structuredClone(snapshot.document);
+    decided = changes.map((change, index) => {
+      const current = document2.keys[change.key];
+      const earlier = unanswered?.[index];
+      if (earlier && earlier.decision.action !== "keep" && sameEntry(current, earlier.entry)) {
+        return earlier;
+      }
+      const decision = change.decide(current);
+      return { decision, entry: applyDecision(document2, change.key, current, decision) };
+    });
+    const writes = decided.some(({ decision }, index) => decision.action !== "keep" && decided[index] !== unanswered?.[index]);
+    if (!writes)
+      return outcomes(changes, decided, unanswered);
+    const body2 = `${JSON.stringify(document2)}
+`;
+    try {
+      await store.put(name, body2, {
+        ...snapshot.etag === void 0 ? { ifNoneMatch: "*" } : { ifMatch: snapshot.etag },
+        contentType: "application/json",
+        signal
+      });
+      options.onWrite?.(shard, Buffer.byteLength(body2));
+      return outcomes(changes, decided, void 0, true);
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError) {
+        unanswered = void 0;
+        if (performance.now() > deadline)
+          throw conflict(store, name, races, error62);
+        await pause(races++, RACE_BACKOFF);
+        continue;
+      }
+      if (!isTransient(error62) || performance.now() > deadline)
+        throw error62;
+      unanswered = decided;
+      await pause(throttles++, THROTTLE_BACKOFF);
+    }
+  }
+  async function pause(step, policy) {
+    const ceiling = Math.max(0, deadline - performance.now());
+    const delayMs = Math.min(ceiling, backoffDelay(Math.min(step, 16), policy, runtime.random));
+    try {
+      await runtime.sleep(delayMs, signal);
+    } catch (error62) {
+      throw new AbortedError(`Stopped while moving the pointer ${name}.`, { cause: error62 });
+    }
+  }
+}
+function applyDecision(document2, key, current, decision) {
+  if (decision.action === "keep")
+    return current;
+  if (decision.action === "remove") {
+    delete document2.keys[key];
+    return void 0;
+  }
+  const { generation: _ignored, ...info } = decision.info;
+  const entry = { ...info, generation: (current?.generation ?? 0) + 1 };
+  document2.keys[key] = entry;
+  return entry;
+}
+function outcomes(changes, decided, unanswered, landed = false) {
+  return changes.map((change, index) => {
+    const { decision, entry } = decided[index];
+    const recovered = unanswered !== void 0 && decided[index] === unanswered[index];
+    return {
+      key: change.key,
+      result: decision.result,
+      written: decision.action !== "keep" && (landed || recovered),
+      entry
+    };
+  });
+}
+function sameEntry(a, b) {
+  if (a === void 0 || b === void 0)
+    return a === b;
+  return a.version === b.version && a.generation === b.generation && a.sha256 === b.sha256 && a.size === b.size && a.createdAt === b.createdAt;
+}
+function conflict(store, name, races, cause) {
+  return new ConflictError(`The pointer ${store.location}/${name} kept changing: ${races} compare-and-swaps lost before the deadline.`, {
+    cause,
+    hint: "Very many writers are committing to the same keys at once; run again. Nothing was lost."
+  });
+}
+
+// ../../packages/core/dist/versioned/probe.js
+import { randomBytes as randomBytes5 } from "node:crypto";
+async function proveConditionalWrites(store, { signal } = {}) {
+  const name = `${PROBE_PREFIX}${randomBytes5(8).toString("hex")}`;
+  const refuse = (what) => new ConfigError(`The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`, { field: "state_storage" }, {
+    hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
+  });
+  const mustFail = async (write, what) => {
+    try {
+      await write;
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError)
+        return;
+      throw error62;
+    }
+    throw refuse(what);
+  };
+  const { etag: first } = await store.put(name, "probe: first", { ifNoneMatch: "*", signal });
+  try {
+    await mustFail(store.put(name, "probe: second", { ifNoneMatch: "*", signal }), "create-only writes (If-None-Match: *)");
+    let second;
+    try {
+      ({ etag: second } = await store.put(name, "probe: third", { ifMatch: first, signal }));
+    } catch (error62) {
+      if (!(error62 instanceof PreconditionFailedError))
+        throw error62;
+      throw refuse("the etags it returns (a write with the current etag was refused)");
+    }
+    await mustFail(store.put(name, "probe: fourth", { ifMatch: first, signal }), "conditional replaces (If-Match)");
+    const { text } = await readText(store, name, { signal });
+    if (text !== "probe: third" || second === first) {
+      throw refuse("conditional writes (the object changed although every condition failed)");
+    }
+  } finally {
+    if (store.capabilities.delete)
+      await store.delete(name).catch(() => void 0);
+  }
+}
+function endpointOf(store) {
+  return store.endpoint ?? store.location;
+}
+
+// ../../packages/core/dist/versioned/pointer-writer.js
+var prepared = /* @__PURE__ */ new WeakMap();
+var proven = /* @__PURE__ */ new WeakMap();
+function prepareStoreForWrites(store, options = {}) {
+  let ready = prepared.get(store);
+  if (!ready) {
+    ready = prepare(store, options);
+    prepared.set(store, ready);
+    ready.catch(() => prepared.delete(store));
+  }
+  return ready;
+}
+async function updatePointer(store, changes, options = {}) {
+  const { shards } = await prepareStoreForWrites(store, options);
+  return applyPointerChanges(store, shards, changes, options);
+}
+async function prepare(store, options) {
+  const { signal } = options;
+  let upgraded = false;
+  for (let round = 0; round < 20; round++) {
+    const layout = await discoverLayout(store, { signal });
+    if (layout.kind === "sharded" && layout.manifest) {
+      const proof2 = layout.manifest.conditionalWrites;
+      if ("waived" in proof2 || proof2.endpoint !== endpointOf(store)) {
+        await ensureProven(store, signal);
+      }
+      return { shards: layout.shards };
+    }
+    const proof = await ensureProven(store, signal);
+    if (layout.kind === "empty") {
+      await createOnly(store, STATE_INFO_OBJECT, stub(DEFAULT_POINTER_SHARDS), signal);
+    } else if (layout.kind === "legacy") {
+      await upgradeLegacyPointer(store, options);
+      upgraded = true;
+    } else {
+      const manifest = {
+        schemaVersion: POINTER_LAYOUT_VERSION,
+        pointer: { shards: layout.shards, hash: "sha256-u32be-mod" },
+        createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+        conditionalWrites: proof,
+        ...upgraded ? { upgradedFrom: "state-info.json" } : {}
+      };
+      if (await createOnly(store, LAYOUT_OBJECT, manifest, signal))
+        rememberLayout(store, manifest);
+    }
+  }
+  throw new StorageError(`The layout of ${store.location} kept changing while it was being prepared.`, {
+    hint: "Something other than defstate is writing layout.json or state-info.json; check the store."
+  });
+}
+async function upgradeLegacyPointer(store, options) {
+  const { signal } = options;
+  await withMaintenanceLease(store, { operation: "upgrade", signal, ...options.lease }, async (lease) => {
+    for (; ; ) {
+      lease.assertHeld();
+      const layout = await discoverLayout(store, { signal });
+      if (layout.kind !== "legacy")
+        return;
+      const changes = Object.values(layout.document.keys).map((info) => ({
+        key: info.key,
+        decide: (current) => current?.version === info.version ? { action: "keep", result: void 0 } : { action: "set", info, result: void 0 }
+      }));
+      const settled = await applyPointerChanges(store, DEFAULT_POINTER_SHARDS, changes, options);
+      const failed = settled.find((result) => result.status === "rejected");
+      if (failed)
+        throw failed.reason;
+      lease.assertHeld();
+      try {
+        await store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
+          ifMatch: layout.etag,
+          contentType: "application/json",
+          signal
+        });
+        return;
+      } catch (error62) {
+        if (!(error62 instanceof PreconditionFailedError))
+          throw error62;
+      }
+    }
+  });
+}
+function ensureProven(store, signal) {
+  let proof = proven.get(store);
+  if (!proof) {
+    proof = (async () => {
+      const endpoint = endpointOf(store);
+      try {
+        await proveConditionalWrites(store, { signal });
+        return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
+      } catch (error62) {
+        if (!(error62 instanceof ConfigError) || !acceptsLostUpdates())
+          throw error62;
+        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: DEFSTATE_ACCEPT_LOST_UPDATES is set.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
+        return { waived: true, endpoint, at: (/* @__PURE__ */ new Date()).toISOString() };
+      }
+    })();
+    proven.set(store, proof);
+    proof.catch(() => proven.delete(store));
+  }
+  return proof;
+}
+function acceptsLostUpdates(env = process.env) {
+  const value2 = env.DEFSTATE_ACCEPT_LOST_UPDATES?.toLowerCase();
+  return value2 === "1" || value2 === "true" || value2 === "yes";
+}
+function stub(shards) {
+  return {
+    schemaVersion: POINTER_LAYOUT_VERSION,
+    movedTo: "layout.json",
+    shards,
+    note: "This store keeps its latest pointer in pointer layout 2 (layout.json and pointer/). Upgrade defstate to read or write it."
+  };
+}
+function body(document2) {
+  return `${JSON.stringify(document2, null, 2)}
+`;
+}
+async function createOnly(store, name, document2, signal) {
+  try {
+    await store.put(name, body(document2), {
+      ifNoneMatch: "*",
+      contentType: "application/json",
+      signal
+    });
+    return true;
+  } catch (error62) {
+    if (error62 instanceof PreconditionFailedError)
+      return false;
+    throw error62;
+  }
+}
+
+// ../../packages/core/dist/project/select-components.js
+function selectComponents(project, keys = [], management = []) {
+  const known = new Set(project.components.map((component) => component.key));
+  const unknown2 = keys.filter((key) => !known.has(key));
+  if (unknown2.length > 0) {
+    throw new UsageError(`Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`, {
+      hint: `Known keys: ${[...known].map((key) => `"${key}"`).join(", ") || "(none declared)"}.`
+    });
+  }
+  return project.components.filter((component) => (keys.length === 0 || keys.includes(component.key)) && (management.length === 0 || management.includes(component.management)));
+}
+
+// ../../packages/core/dist/versioned/transfer.js
+import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 
 // ../../packages/core/dist/fs/hash-file.js
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 import { createReadStream } from "node:fs";
 async function hashFile(path) {
   return hashStream(createReadStream(path));
 }
 async function hashStream(stream) {
-  const hash2 = createHash2("sha256");
+  const hash2 = createHash3("sha256");
   let size = 0;
   for await (const chunk of stream) {
     hash2.update(chunk);
@@ -60561,7 +61218,6 @@ async function hashStream(stream) {
 }
 
 // ../../packages/core/dist/versioned/transfer.js
-import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE__ */ new Date(), signal } = {}) {
   const version2 = createStateVersion(now);
   await store.put(stateObjectName(key, version2), createReadStream2(file2), {
@@ -60580,450 +61236,161 @@ async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE_
   };
 }
 
-// ../../packages/core/dist/refresh/pointer-batcher.js
-var PointerBatcher = class {
-  store;
-  options;
-  #pending = [];
-  #timer;
-  #running;
-  #writes = 0;
-  constructor(store, options) {
-    this.store = store;
-    this.options = options;
-  }
-  /** Number of state info document writes so far. */
-  get writes() {
-    return this.#writes;
-  }
-  /** Resolves once `info` is in the pointer; rejects if that batch's compare-and-swap failed. */
-  commit(info) {
-    return new Promise((resolve7, reject) => {
-      this.#pending.push({ info, resolve: resolve7, reject });
-      this.#schedule(this.options.delayMs);
-    });
-  }
-  /** Commits what is pending now and waits until nothing is left. */
-  async flush() {
-    while (this.#pending.length > 0 || this.#running) {
-      if (!this.#running)
-        this.#run();
-      await this.#running;
-    }
-  }
-  #schedule(delayMs) {
-    if (this.#timer || this.#running)
-      return;
-    this.#timer = setTimeout(() => this.#run(), delayMs);
-  }
-  #run() {
-    clearTimeout(this.#timer);
-    this.#timer = void 0;
-    const batch = this.#pending.splice(0);
-    this.#running = (async () => {
-      try {
-        const { writes } = await updateStateInfo(this.store, mergeNewer(batch.map((waiter) => waiter.info)), {
-          runtime: this.options.runtime,
-          now: this.options.now
-        });
-        this.#writes += writes;
-        const infos = batch.map((waiter) => waiter.info);
-        await writePublishedRecords(this.store, infos).catch(() => void 0);
-        for (const waiter of batch)
-          waiter.resolve();
-      } catch (error62) {
-        for (const waiter of batch)
-          waiter.reject(error62);
-      } finally {
-        this.#running = void 0;
-        if (this.#pending.length > 0)
-          this.#schedule(this.options.delayMs);
-      }
-    })();
-  }
-};
-
-// ../../packages/core/dist/refresh/refresh-state.js
-var DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
-var DEFAULT_TIMEOUT_MS = 10 * 6e4;
-function selectComponents(project, keys = [], management = []) {
-  const known = new Set(project.components.map((component) => component.key));
-  const unknown2 = keys.filter((key) => !known.has(key));
-  if (unknown2.length > 0) {
-    throw new UsageError(`Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`, {
-      hint: `Known keys: ${[...known].map((key) => `"${key}"`).join(", ") || "(none declared)"}.`
-    });
-  }
-  return project.components.filter((component) => (keys.length === 0 || keys.includes(component.key)) && (management.length === 0 || management.includes(component.management)));
-}
-async function refreshState(options) {
-  const { project, concurrency = DEFAULT_CONCURRENCY, retries = DEFAULT_RETRY_POLICY.retries, timeoutMs = DEFAULT_TIMEOUT_MS, signal, onEvent = () => {
-  }, runtime = systemRuntime, commitDelayMs = 500, now = () => /* @__PURE__ */ new Date() } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new UsageError("concurrency must be a whole number \u2265 1.");
-  if (!Number.isInteger(retries) || retries < 0)
-    throw new UsageError("retries must be a whole number \u2265 0.");
-  if (!(timeoutMs > 0))
-    throw new UsageError("timeout must be more than 0.");
-  const started = performance.now();
-  const components = selectComponents(project, options.keys, options.management);
-  const policy = { ...DEFAULT_RETRY_POLICY, retries };
-  await ensureLocalStateRoot(project.root);
-  await removeAbandonedStaging(project.root);
-  const needsStore = (options.pin ? project.components : components).some((component) => component.management === "versioned");
-  let versioned;
-  let storeFailure;
-  if (needsStore) {
-    if (!options.openStore) {
-      throw new UsageError("Versioned components need a store, and none was given.");
-    }
-    const openStore2 = options.openStore;
-    try {
-      const store = await openStore2();
-      const { document: document2 } = await withRetry(() => readStateInfo(store, { signal }), {
-        policy,
-        runtime,
-        signal
-      });
-      const batcher = new PointerBatcher(store, { delayMs: commitDelayMs, runtime, now });
-      versioned = { store, latest: document2, batcher };
-    } catch (error62) {
-      if (error62 instanceof ConfigError || error62 instanceof UsageError)
-        throw error62;
-      storeFailure = asError(error62);
-    }
-  }
-  const limit = createLimit(concurrency);
-  const prepare = async (component) => {
-    const { key, management } = component;
-    const keyStarted = performance.now();
-    onEvent({ type: "start", key, management });
-    if (management === "versioned" && storeFailure) {
-      return {
-        key,
-        management,
-        status: "failed",
-        attempts: 0,
-        error: storeFailure,
-        keyStarted
-      };
-    }
-    let attempts = 0;
-    const staging = await createStagingFolder(project.root);
-    const statePath = join6(staging, "state");
-    try {
-      const digest = await withRetry(async (attempt) => {
-        attempts = attempt;
-        await runAttempt(component, {
-          statePath,
-          attempt,
-          timeoutMs,
-          signal,
-          projectRoot: project.root,
-          onEvent
-        });
-        return hashStagedState(key, statePath);
-      }, {
-        policy,
-        runtime,
-        signal,
-        onRetry: ({ attempt, delayMs, error: error62 }) => onEvent({ type: "retry", key, attempt, delayMs, error: asError(error62) })
-      }).catch((error62) => {
-        throw asRefreshError(key, error62);
-      });
-      let info;
-      let status;
-      let commit;
-      if (management === "local") {
-        const current = await readLocalStateInfo(project.root, key);
-        if (sameContent(current, digest) && await hasLocalState(project.root, key, digest)) {
-          [info, status] = [current, "unchanged"];
-        } else {
-          [info, status] = [
-            await commitLocalState(project.root, key, statePath, digest, now()),
-            "refreshed"
-          ];
-        }
-      } else {
-        const { store, latest, batcher } = versioned;
-        const current = latest.keys[key];
-        if (sameContent(current, digest)) {
-          [info, status] = [current, "unchanged"];
-        } else {
-          info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: now(), signal }), {
-            policy,
-            runtime,
-            signal
-          });
-          status = "refreshed";
-          commit = batcher.commit(info);
-        }
-      }
-      return { key, management, status, attempts, info, commit, keyStarted };
-    } catch (error62) {
-      return {
-        key,
-        management,
-        status: "failed",
-        attempts,
-        error: asError(error62),
-        keyStarted
-      };
-    } finally {
-      await removeStagingFolder(staging);
-    }
-  };
-  const prepared = components.map((component) => limit(() => prepare(component)));
-  const flushed = Promise.all(prepared).then(() => versioned?.batcher.flush());
-  const results = await Promise.all(prepared.map(async (pending) => {
-    const { keyStarted, commit, ...outcome } = await pending;
-    let result = { ...outcome, durationMs: 0 };
-    if (commit) {
-      await commit.catch((error62) => {
-        result = { ...result, status: "failed", info: void 0, error: asError(error62) };
-      });
-    }
-    result.durationMs = performance.now() - keyStarted;
-    onEvent({ type: "end", result });
-    return result;
-  }));
-  await flushed;
-  await removeStagingRootIfEmpty(project.root);
-  await recordLastRefresh(project.root, results.map(lastRefreshEntry(now()))).catch(() => void 0);
-  const report = {
-    ok: results.every((result) => result.status !== "failed"),
-    results,
-    durationMs: performance.now() - started,
-    stateInfoWrites: versioned?.batcher.writes ?? 0,
-    storeLocation: versioned?.store.location
-  };
-  if (options.pin) {
-    try {
-      if (!report.ok) {
-        const failed = results.filter((result) => result.status === "failed").length;
-        throw new UsageError(`Not pinned: ${failed} key(s) failed to refresh.`, {
-          hint: "The pin file was left as it was; fix the failures and run again."
-        });
-      }
-      if (storeFailure)
-        throw storeFailure;
-      const produced = new Map(results.flatMap((result) => result.info ? [[result.key, result.info]] : []));
-      report.pins = await pinProject(project, {
-        store: versioned?.store,
-        produced,
-        now: now(),
-        signal,
-        policy,
-        runtime
-      });
-      report.pinFile = pinFilePath(project.root);
-    } catch (error62) {
-      report.pinError = asError(error62);
-      report.ok = false;
-    }
-  }
-  return report;
-}
-function lastRefreshEntry(at) {
-  return (result) => ({
-    key: result.key,
-    management: result.management,
-    status: result.status,
-    at: at.toISOString(),
-    version: result.info?.version ?? null,
-    error: result.error ? { code: result.error.code ?? "ERROR", message: result.error.message } : null
-  });
-}
-async function hasLocalState(projectRoot, key, digest) {
-  const stats = await stat(localStatePaths(projectRoot, key).state).catch(() => void 0);
-  return stats?.isFile() === true && stats.size === digest.size;
-}
-function sameContent(info, digest) {
-  return info !== void 0 && info.sha256 === digest.sha256 && info.size === digest.size;
-}
-async function runAttempt(component, options) {
-  const { key } = component;
-  const controller2 = new AbortController();
-  let timer;
-  const stopped = new Promise((_resolve, reject) => {
-    const fail = () => reject(controller2.signal.reason);
-    controller2.signal.addEventListener("abort", fail, { once: true });
-    timer = setTimeout(() => controller2.abort(new TimeoutError(`Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`, {
-      hint: "Raise --timeout, or find out why the source is slow."
-    })), options.timeoutMs);
-  });
-  stopped.catch(() => {
-  });
-  const forwardAbort = () => controller2.abort(new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }));
-  if (options.signal?.aborted)
-    forwardAbort();
-  options.signal?.addEventListener("abort", forwardAbort, { once: true });
-  try {
-    await rm4(options.statePath, { force: true });
-    await Promise.race([
-      stopped,
-      Promise.resolve().then(() => component.refresh({
-        key,
-        statePath: options.statePath,
-        signal: controller2.signal,
-        log: (message) => options.onEvent({ type: "log", key, message }),
-        projectRoot: options.projectRoot,
-        attempt: options.attempt
-      }))
-    ]);
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", forwardAbort);
-  }
-}
-async function hashStagedState(key, statePath) {
-  const stats = await stat(statePath).catch(() => void 0);
-  if (!stats?.isFile()) {
-    throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
-      hint: "refresh({ statePath }) must write the whole state to the file at statePath."
-    });
-  }
-  return hashFile(statePath);
-}
-function asError(error62) {
-  return error62 instanceof Error ? error62 : new Error(describeError(error62));
-}
-function asRefreshError(key, error62) {
-  if (error62 instanceof DefstateError)
-    return error62;
-  return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error62)}`, {
-    cause: error62
-  });
-}
-
 // ../../packages/core/dist/deploy/verify.js
-import { stat as stat2 } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 async function verifyState(project, options = {}) {
-  const { signal } = options;
-  const now = (options.now ?? /* @__PURE__ */ new Date()).getTime();
   const components = selectComponents(project, options.keys, options.management);
-  const problems = [];
-  const report = (key, code2, message) => problems.push({ key, code: code2, message });
-  let pins;
-  try {
-    pins = await readPins(project.root);
-  } catch (error62) {
-    report(null, "pin-file-invalid", describeError(error62));
+  const run2 = {
+    project,
+    options,
+    now: (options.now ?? /* @__PURE__ */ new Date()).getTime(),
+    problems: [],
+    pins: void 0,
+    confirmedAt: (info) => Date.parse(info.createdAt),
+    store: void 0,
+    storeFailed: false,
+    pinsElsewhere: false,
+    latest: /* @__PURE__ */ new Map()
+  };
+  await readProjectRecords(run2);
+  const versioned = components.filter(({ management }) => management === "versioned");
+  if (versioned.length > 0 && options.openStore) {
+    await readStore(run2, options.openStore, versioned.map(({ key }) => key));
   }
-  const lastRefresh = await readLastRefresh(project.root);
-  const confirmedAt = (info) => freshSince(info, lastRefresh?.keys[info.key]);
-  let store;
-  let storeFailed = false;
-  let latest = {};
-  if (components.some((component) => component.management === "versioned") && options.openStore) {
-    try {
-      store = await options.openStore();
-      const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-      latest = (await withRetry(() => readStateInfo(store, { signal }), retry)).document.keys;
-    } catch (error62) {
-      report(null, "store-error", `The store could not be read: ${describeError(error62)}`);
-      store = void 0;
-      storeFailed = true;
-    }
-  }
-  const checkLocal = async (key, pinned) => {
-    const path = localStatePaths(project.root, key).state;
-    let info;
-    try {
-      info = await readLocalStateInfo(project.root, key);
-    } catch (error62) {
-      report(key, "local-missing", describeError(error62));
-      return pinned;
-    }
-    const present = await stat2(path).then((stats) => stats.isFile(), () => false);
-    if (!present) {
-      if (pinned || info)
-        report(key, "local-missing", `local state file ${path} is missing`);
-      else
-        report(key, "no-state", "no local state; refresh it before building the artifact");
-      return pinned ?? info;
-    }
-    if (!info) {
-      report(key, "local-missing", `${path} has no info.json beside it; refresh the key`);
-      return pinned;
-    }
-    checkDigest(key, await hashFile(path), info, path);
-    if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
-      report(key, "pin-mismatch", `local state is version ${info.version}, the pin file pins ${pinned.version}`);
-    }
-    return pinned ?? info;
-  };
-  const checkVersioned = async (key, pinned) => {
-    const info = pinned ?? latest[key];
-    if (pinned) {
-      const pulled = pulledStatePath(project.root, pinned);
-      const digest = await hashFile(pulled).catch(() => void 0);
-      if (digest)
-        checkDigest(key, digest, pinned, pulled);
-    }
-    if (!store)
-      return info;
-    if (!info) {
-      report(key, "no-state", `no versioned state in ${store.location}`);
-      return info;
-    }
-    const name = stateObjectName(key, info.version);
-    const retry = { policy: DEFAULT_RETRY_POLICY, signal };
-    const meta3 = await withRetry(() => store.head(name, { signal }), retry);
-    const where = `${store.location}/${name}`;
-    if (!meta3) {
-      report(key, pinned ? "pinned-version-missing" : "version-missing", `${pinned ? "pinned" : "latest"} version ${info.version} is gone from storage (${where})`);
-    } else if (meta3.size !== info.size) {
-      report(key, "sha256-mismatch", `${where} holds ${meta3.size} bytes; its record says ${info.size}`);
-    } else if (options.deep) {
-      const { body } = await withRetry(() => store.get(name, { signal }), retry);
-      checkDigest(key, await hashStream(body), info, where);
-    }
-    return info;
-  };
-  const checkDigest = (key, actual, expected, where) => {
-    if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
-      report(key, "sha256-mismatch", `${where} has sha256 ${actual.sha256.slice(0, 12)}\u2026 (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}\u2026 (${expected.size} bytes)`);
-    }
-  };
   const limit = createLimit(4);
-  const keys = await Promise.all(components.map(({ key, management }) => limit(async () => {
-    const pinned = pins?.keys[key];
-    if (pins && !pinned) {
-      report(key, "not-pinned", `the pin file does not name this key; deploy again`);
-    }
-    let info;
-    try {
-      info = management === "local" ? await checkLocal(key, pinned) : await checkVersioned(key, pinned);
-    } catch (error62) {
-      report(key, "store-error", describeError(error62));
-    }
-    if (info && options.maxAgeMs !== void 0) {
-      const created = now - Date.parse(info.createdAt);
-      const age = now - confirmedAt(info);
-      if (age > options.maxAgeMs) {
-        const confirmed = created - age > 1e3 ? `, last confirmed by a refresh ${formatAge(age)} ago` : "";
-        report(key, "stale", `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(options.maxAgeMs)}`);
-      }
-    }
-    return {
-      key,
-      management,
-      ...info ? { info } : {},
-      pinned: pinned !== void 0,
-      // Only this task reports problems of this key. A versioned key the store could not be
-      // asked about is not known to be good.
-      ok: !(storeFailed && management === "versioned") && !problems.some((problem) => problem.key === key)
-    };
-  })));
-  problems.sort((a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code));
+  const keys = await Promise.all(components.map(({ key, management }) => limit(() => verifyKey(run2, key, management))));
+  run2.problems.sort((a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code));
   return {
-    ok: problems.length === 0,
+    ok: run2.problems.length === 0,
     keys,
-    problems,
-    ...pins ? { pinFile: pinFilePath(project.root) } : {},
-    ...store ? { storeLocation: store.location } : {}
+    problems: run2.problems,
+    ...run2.pins ? { pinFile: pinFilePath(project.root) } : {},
+    ...run2.store ? { storeLocation: run2.store.location } : {}
   };
+}
+function report(run2, key, code2, message) {
+  run2.problems.push({ key, code: code2, message });
+}
+async function readProjectRecords(run2) {
+  try {
+    run2.pins = await readPins(run2.project.root);
+  } catch (error62) {
+    report(run2, null, "pin-file-invalid", describeError(error62));
+  }
+  const lastRefresh = await readLastRefresh(run2.project.root);
+  run2.confirmedAt = (info) => freshSince(info, lastRefresh?.keys[info.key]);
+}
+async function readStore(run2, openStore2, keys) {
+  const { signal } = run2.options;
+  try {
+    const store = await openStore2();
+    ({ entries: run2.latest } = await readPointer(store, { keys, signal }));
+    run2.store = store;
+  } catch (error62) {
+    report(run2, null, "store-error", `The store could not be read: ${describeError(error62)}`);
+    run2.storeFailed = true;
+    return;
+  }
+  const pinnedFrom = run2.pins?.store;
+  if (pinnedFrom && pinnedFrom !== run2.store.location) {
+    run2.pinsElsewhere = true;
+    report(run2, null, "pin-store-mismatch", `the pin file was written from ${pinnedFrom}, but this environment's store is ${run2.store.location}; its versioned pins were not looked for there`);
+  }
+}
+async function verifyKey(run2, key, management) {
+  const pinned = run2.pins?.keys[key];
+  if (run2.pins && !pinned) {
+    report(run2, key, "not-pinned", "the pin file does not name this key; deploy again");
+  }
+  let info;
+  try {
+    info = management === "local" ? await checkLocal(run2, key, pinned) : await checkVersioned(run2, key, pinned);
+  } catch (error62) {
+    report(run2, key, "store-error", describeError(error62));
+  }
+  if (info)
+    checkAge(run2, key, info);
+  return {
+    key,
+    management,
+    ...info ? { info } : {},
+    pinned: pinned !== void 0,
+    // A versioned key the store could not be asked about is not known to be good.
+    ok: !(run2.storeFailed && management === "versioned") && !run2.problems.some((problem) => problem.key === key)
+  };
+}
+async function checkLocal(run2, key, pinned) {
+  const path = localStatePaths(run2.project.root, key).state;
+  let info;
+  try {
+    info = await readLocalStateInfo(run2.project.root, key);
+  } catch (error62) {
+    report(run2, key, "local-missing", describeError(error62));
+    return pinned;
+  }
+  const present = await stat(path).then((stats) => stats.isFile(), () => false);
+  if (!present) {
+    if (pinned || info)
+      report(run2, key, "local-missing", `local state file ${path} is missing`);
+    else
+      report(run2, key, "no-state", "no local state; refresh it before building the artifact");
+    return pinned ?? info;
+  }
+  if (!info) {
+    report(run2, key, "local-missing", `${path} has no info.json beside it; refresh the key`);
+    return pinned;
+  }
+  checkDigest(run2, key, await hashFile(path), info, path);
+  if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
+    report(run2, key, "pin-mismatch", `local state is version ${info.version}, the pin file pins ${pinned.version}`);
+  }
+  return pinned ?? info;
+}
+async function checkVersioned(run2, key, pinned) {
+  const { store, options } = run2;
+  const { signal } = options;
+  const info = pinned ?? run2.latest.get(key);
+  if (pinned) {
+    const pulled = pulledStatePath(run2.project.root, pinned);
+    const digest = await hashFile(pulled).catch(() => void 0);
+    if (digest)
+      checkDigest(run2, key, digest, pinned, pulled);
+  }
+  if (!store || pinned && run2.pinsElsewhere)
+    return info;
+  if (!info) {
+    report(run2, key, "no-state", `no versioned state in ${store.location}`);
+    return info;
+  }
+  const name = stateObjectName(key, info.version);
+  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const meta3 = await withRetry(() => store.head(name, { signal }), retry);
+  const where = `${store.location}/${name}`;
+  if (!meta3) {
+    report(run2, key, pinned ? "pinned-version-missing" : "version-missing", `${pinned ? "pinned" : "latest"} version ${info.version} is gone from storage (${where})`);
+  } else if (meta3.size !== info.size) {
+    report(run2, key, "sha256-mismatch", `${where} holds ${meta3.size} bytes; its record says ${info.size}`);
+  } else if (options.deep) {
+    const { body: body2 } = await withRetry(() => store.get(name, { signal }), retry);
+    checkDigest(run2, key, await hashStream(body2), info, where);
+  }
+  return info;
+}
+function checkDigest(run2, key, actual, expected, where) {
+  if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
+    report(run2, key, "sha256-mismatch", `${where} has sha256 ${actual.sha256.slice(0, 12)}\u2026 (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}\u2026 (${expected.size} bytes)`);
+  }
+}
+function checkAge(run2, key, info) {
+  const { maxAgeMs } = run2.options;
+  if (maxAgeMs === void 0)
+    return;
+  const created = run2.now - Date.parse(info.createdAt);
+  const age = run2.now - run2.confirmedAt(info);
+  if (age <= maxAgeMs)
+    return;
+  const confirmed = created - age > 1e3 ? `, last confirmed by a refresh ${formatAge(age)} ago` : "";
+  report(run2, key, "stale", `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(maxAgeMs)}`);
 }
 function formatAge(ms) {
   const units = [
@@ -61040,18 +61407,18 @@ function formatAge(ms) {
 
 // ../../packages/core/dist/instance/default-home.js
 import { homedir } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join6 } from "node:path";
 function defaultStateHome(env = process.env, platform = process.platform) {
   if (platform === "win32")
-    return join7(env.LOCALAPPDATA ?? join7(homedir(), "AppData", "Local"), "defstate");
+    return join6(env.LOCALAPPDATA ?? join6(homedir(), "AppData", "Local"), "defstate");
   if (platform === "darwin")
-    return join7(homedir(), "Library", "Application Support", "defstate");
-  return join7(env.XDG_STATE_HOME || join7(env.HOME || homedir(), ".local", "state"), "defstate");
+    return join6(homedir(), "Library", "Application Support", "defstate");
+  return join6(env.XDG_STATE_HOME || join6(env.HOME || homedir(), ".local", "state"), "defstate");
 }
 
 // ../../packages/core/dist/instance/instance-config.js
 import { readFile as readFile4 } from "node:fs/promises";
-import { join as join8, resolve as resolve2 } from "node:path";
+import { join as join7, resolve as resolve2 } from "node:path";
 var INSTANCE_CONFIG_FILE = "defstate.yaml";
 var InstanceConfigSchema = external_exports.object({
   state_storage: external_exports.object({
@@ -61077,7 +61444,7 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
   }
   if (env.DEFSTATE_HOME) {
     const home2 = resolve2(cwd, env.DEFSTATE_HOME);
-    const file2 = join8(home2, INSTANCE_CONFIG_FILE);
+    const file2 = join7(home2, INSTANCE_CONFIG_FILE);
     const text = await readFile4(file2, "utf8").catch((error62) => {
       throw new ConfigError(error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`, { file: file2 }, { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." });
     });
@@ -61085,7 +61452,7 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
     return { adapter, options, baseDir: home2, source: "instance-config", origin: file2 };
   }
   const home = defaultStateHome(env);
-  const path = join8(home, "storage");
+  const path = join7(home, "storage");
   return { adapter: "file", options: { path }, baseDir: home, source: "default", origin: path };
 }
 async function parseInstanceConfig(text, file2, env = process.env) {
@@ -61177,63 +61544,226 @@ function parseStorageUrl(text, origin) {
 // ../../packages/core/dist/instance/open-store.js
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname as dirname4, join as join10, resolve as resolve4 } from "node:path";
+import { dirname as dirname4, join as join9, resolve as resolve4 } from "node:path";
 import { pathToFileURL } from "node:url";
 
 // ../../packages/core/dist/store/file-store.js
-import { createHash as createHash3, randomBytes as randomBytes5 } from "node:crypto";
+import { createHash as createHash4, randomBytes as randomBytes7 } from "node:crypto";
 import { createWriteStream as createWriteStream2, statSync } from "node:fs";
-import { link, mkdir as mkdir3, open as open4, readdir as readdir3, rename as rename3, rm as rm6, stat as stat4, utimes } from "node:fs/promises";
-import { dirname as dirname3, join as join9, resolve as resolve3 } from "node:path";
+import { link as link2, mkdir as mkdir3, open as open3, readdir as readdir3, readFile as readFile6, rename as rename2, rm as rm5, stat as stat3, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
+import { hostname as hostname4 } from "node:os";
+import { dirname as dirname3, join as join8, resolve as resolve3 } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 
 // ../../packages/core/dist/store/file-lock.js
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm5, stat as stat3 } from "node:fs/promises";
+import { randomBytes as randomBytes6 } from "node:crypto";
+import { link, mkdir as mkdir2, readFile as readFile5, rm as rm4, stat as stat2, utimes, writeFile } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
 import { setTimeout as delay2 } from "node:timers/promises";
-async function withFileLock(lockPath, action, { staleMs = 1e4, waitMs = 3e4 } = {}) {
-  const deadline = Date.now() + waitMs;
+var DEFAULT_STALE_MS = 1e4;
+var DEFAULT_WAIT_MS = 3e4;
+async function withFileLock(lockPath, action, options = {}) {
+  const lock = await acquireFileLock(lockPath, options);
+  try {
+    return await action(lock);
+  } finally {
+    await lock.release();
+  }
+}
+async function acquireFileLock(lockPath, options = {}) {
+  const { staleMs = DEFAULT_STALE_MS, waitMs = DEFAULT_WAIT_MS, signal } = options;
+  const token = randomBytes6(12).toString("hex");
+  const content = `${JSON.stringify({ token, ...currentProcess(), since: (/* @__PURE__ */ new Date()).toISOString() })}
+`;
+  const temporary = `${lockPath}.${token}`;
+  const started = performance.now();
+  const watch = new StalenessWatch(staleMs);
   await mkdir2(dirname2(lockPath), { recursive: true });
+  await writeFile(temporary, content, { flag: "wx" });
+  try {
+    let current;
+    for (let waits = 0; ; waits++) {
+      if (signal?.aborted)
+        throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
+      try {
+        await link(temporary, lockPath);
+        break;
+      } catch (error62) {
+        if (error62.code !== "EEXIST")
+          throw error62;
+      }
+      current = await readLock(lockPath, current);
+      if (!current)
+        continue;
+      if (watch.isStale(current)) {
+        await options.beforeBreak?.();
+        if (await removeInstance(lockPath, current, watch))
+          continue;
+      }
+      if (performance.now() - started > waitMs)
+        throw timedOut(lockPath, waitMs, current);
+      const reason = await options.giveUp?.();
+      if (reason)
+        throw reason;
+      await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
+    }
+  } finally {
+    await rm4(temporary, { force: true });
+  }
+  return holdLock(lockPath, content, staleMs);
+}
+function holdLock(lockPath, content, staleMs) {
+  const controller2 = new AbortController();
+  const heartbeat = setInterval(async () => {
+    try {
+      const current = await readLock(lockPath);
+      if (current?.content !== content) {
+        controller2.abort(new TransientError(`The lock ${lockPath} was taken over.`));
+        clearInterval(heartbeat);
+        return;
+      }
+      const now = /* @__PURE__ */ new Date();
+      await utimes(lockPath, now, now);
+    } catch {
+    }
+  }, staleMs / 3);
+  heartbeat.unref();
+  return {
+    signal: controller2.signal,
+    async release() {
+      clearInterval(heartbeat);
+      const current = await readLock(lockPath);
+      if (current?.content === content) {
+        await removeInstance(lockPath, current, new StalenessWatch(staleMs));
+      }
+    }
+  };
+}
+async function removeInstance(lockPath, judged, watch) {
+  const claim2 = `${lockPath}.break`;
+  const claimContent = `${JSON.stringify({ ...currentProcess(), token: randomBytes6(6).toString("hex") })}
+`;
   for (; ; ) {
     try {
-      const handle = await open3(lockPath, "wx");
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
+      await writeFile(claim2, claimContent, { flag: "wx" });
       break;
     } catch (error62) {
       if (error62.code !== "EEXIST")
         throw error62;
     }
-    await breakIfStale(lockPath, staleMs);
-    if (Date.now() > deadline) {
-      throw new TransientError(`Timed out waiting for the lock ${lockPath}.`, {
-        hint: "Another defstate process is writing to the same folder; if none is, delete the lock file."
-      });
-    }
-    await delay2(2 + Math.random() * 8);
+    const other = await readLock(claim2);
+    if (other && !watch.isStale(other))
+      return false;
+    if (other)
+      await rm4(claim2, { force: true });
   }
   try {
-    return await action();
+    const current = await readLock(lockPath);
+    if (current?.content !== judged.content || current.ino !== judged.ino)
+      return false;
+    await rm4(lockPath, { force: true });
+    return true;
   } finally {
-    await rm5(lockPath, { force: true });
+    await rm4(claim2, { force: true });
   }
 }
-async function breakIfStale(lockPath, staleMs) {
+async function readLock(path, known) {
   try {
-    const { mtimeMs } = await stat3(lockPath);
-    if (Date.now() - mtimeMs < staleMs)
-      return;
-    const aside = `${lockPath}.stale-${randomBytes4(4).toString("hex")}`;
-    await rename2(lockPath, aside);
-    await rm5(aside, { force: true });
+    const stats = await stat2(path, { bigint: true });
+    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs)
+      return known;
+    const content = await readFile5(path, "utf8");
+    return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
   } catch (error62) {
-    if (error62.code !== "ENOENT")
-      throw error62;
+    if (error62.code === "ENOENT")
+      return void 0;
+    throw error62;
   }
+}
+function parseHolder(content) {
+  try {
+    const parsed = JSON.parse(content);
+    if (typeof parsed === "object" && parsed !== null)
+      return parsed;
+  } catch {
+  }
+  return {};
+}
+var StalenessWatch = class {
+  staleMs;
+  #seen = /* @__PURE__ */ new Map();
+  constructor(staleMs) {
+    this.staleMs = staleMs;
+  }
+  isStale(instance) {
+    const id = `${instance.ino}:${instance.content}`;
+    const now = performance.now();
+    let seen = this.#seen.get(id);
+    if (!seen || seen.mtimeNs !== instance.mtimeNs) {
+      seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
+      this.#seen.set(id, seen);
+    }
+    if (now - seen.at >= this.staleMs)
+      return true;
+    if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
+      seen.askedAt = now;
+      return isGoneHere(instance.holder);
+    }
+    return false;
+  }
+};
+function timedOut(lockPath, waitMs, current) {
+  const { pid, host, since } = current.holder;
+  const holder = pid ? `process ${pid}${host ? ` on ${host}` : ""}${since ? ` since ${since}` : ""}` : "another process";
+  return new TransientError(`Timed out after ${waitMs} ms waiting for the lock ${lockPath}, held by ${holder}.`, {
+    hint: "Another defstate process is writing to the same folder. A lock whose holder is gone is taken over by itself; if its holder runs on another machine, that takes a few seconds."
+  });
+}
+
+// ../../packages/core/dist/store/file-names.js
+var NAMING_MARKER = ".defstate-store.json";
+var NAMING_VERSION = 2;
+var MAX_FILE_NAME_BYTES = 255;
+var PLAIN = /^[a-z0-9_~^-][a-z0-9._~^-]*$/;
+var WINDOWS_DEVICE2 = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
+var ESCAPED_MARK = "=";
+var currentNaming = {
+  version: 2,
+  toFile(segment) {
+    const plain = PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment);
+    const file2 = plain ? segment : `${ESCAPED_MARK}${escapeTrailingDot(escapeName(segment))}`;
+    return checkLength(file2, segment);
+  },
+  fromFile(file2) {
+    return file2.startsWith(ESCAPED_MARK) ? unescapeName(file2.slice(1)) : file2;
+  }
+};
+var legacyNaming = {
+  version: 1,
+  toFile(segment) {
+    const escaped = escapeName(segment);
+    if (Buffer.byteLength(escaped) <= MAX_FILE_NAME_BYTES)
+      return escaped;
+    if (PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment)) {
+      return checkLength(`${ESCAPED_MARK}${segment}`, segment);
+    }
+    return checkLength(escaped, segment);
+  },
+  fromFile(file2) {
+    return file2.startsWith(ESCAPED_MARK) ? file2.slice(1) : unescapeName(file2);
+  }
+};
+function escapeTrailingDot(escaped) {
+  return escaped.endsWith(".") ? `${escaped.slice(0, -1)}~2e` : escaped;
+}
+function checkLength(file2, segment) {
+  if (Buffer.byteLength(file2) <= MAX_FILE_NAME_BYTES)
+    return file2;
+  throw new StorageError(`The object name segment ${JSON.stringify(segment.slice(0, 60))}\u2026 is too long for a file store (${Buffer.byteLength(file2)} bytes as a file name; the limit is ${MAX_FILE_NAME_BYTES}).`, {
+    hint: "Use shorter object names; state keys of any length are shortened by defstate itself."
+  });
 }
 
 // ../../packages/core/dist/store/file-store.js
@@ -61241,19 +61771,23 @@ var FileBlobStore = class {
   adapter = "file";
   capabilities = { conditionalPut: true, delete: true };
   location;
+  endpoint;
   #root;
+  #namingFound;
+  #markerWritten = false;
   constructor(root) {
     this.#root = resolve3(root);
     this.location = `file://${this.#root}`;
+    this.endpoint = `file://${hostname4()}${this.#root}`;
   }
   get root() {
     return this.#root;
   }
   async get(name) {
-    const path = this.#pathOf(name);
+    const path = await this.#pathOf(name);
     let handle;
     try {
-      handle = await open4(path, "r");
+      handle = await open3(path, "r");
     } catch (error62) {
       throw this.#translate(error62, name);
     }
@@ -61265,12 +61799,12 @@ var FileBlobStore = class {
       await handle.close();
       throw new BlobNotFoundError(name);
     }
-    const body = handle.createReadStream();
-    return { body, ...metaOf(name, stats) };
+    const body2 = handle.createReadStream();
+    return { body: body2, ...metaOf(name, stats) };
   }
   async head(name) {
     try {
-      const stats = await stat4(this.#pathOf(name), { bigint: true });
+      const stats = await stat3(await this.#pathOf(name), { bigint: true });
       return stats.isFile() ? metaOf(name, stats) : void 0;
     } catch (error62) {
       if (error62.code === "ENOENT")
@@ -61278,14 +61812,23 @@ var FileBlobStore = class {
       throw this.#translate(error62, name);
     }
   }
-  async put(name, body, options = {}) {
-    const target = this.#pathOf(name);
-    const temporary = await this.#writeTemporary(body, options.signal);
+  async put(name, body2, options = {}) {
+    const target = await this.#pathOf(name);
+    const current = await stat3(target, { bigint: true }).catch(() => void 0);
+    if (options.ifNoneMatch === "*" && current?.isFile() || options.ifMatch !== void 0 && (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch)) {
+      if (isStream(body2))
+        body2.resume();
+      throw new PreconditionFailedError(name);
+    }
+    await this.#writeMarker();
+    const temporary = await this.#writeTemporary(body2, options.signal);
     try {
       await mkdir3(dirname3(target), { recursive: true });
+      let written;
       if (options.ifNoneMatch === "*") {
+        written = metaOf(name, await stat3(temporary, { bigint: true }));
         try {
-          await link(temporary, target);
+          await link2(temporary, target);
         } catch (error62) {
           if (error62.code === "EEXIST") {
             throw new PreconditionFailedError(name, { cause: error62 });
@@ -61293,50 +61836,87 @@ var FileBlobStore = class {
           throw error62;
         }
       } else {
-        await withFileLock(this.#lockPathOf(name), async () => {
-          const current = await stat4(target, { bigint: true }).catch(() => void 0);
+        written = await withFileLock(this.#lockPathOf(name), async () => {
+          const current2 = await stat3(target, { bigint: true }).catch(() => void 0);
           if (options.ifMatch !== void 0) {
-            const etag = current?.isFile() ? metaOf(name, current).etag : void 0;
+            const etag = current2?.isFile() ? metaOf(name, current2).etag : void 0;
             if (etag !== options.ifMatch)
               throw new PreconditionFailedError(name);
           }
-          if (current)
-            await ensureNewerMtime(temporary, current.mtimeNs);
-          await rename3(temporary, target);
+          if (current2)
+            await ensureNewerMtime(temporary, current2.mtimeNs);
+          const meta3 = metaOf(name, await stat3(temporary, { bigint: true }));
+          await rename2(temporary, target);
+          return meta3;
+        }, {
+          signal: options.signal,
+          // While another writer holds the lock, it may well change the object: a
+          // compare-and-swap that can no longer succeed stops waiting.
+          giveUp: async () => {
+            if (options.ifMatch === void 0)
+              return void 0;
+            const now = await stat3(target, { bigint: true }).catch(() => void 0);
+            const etag = now?.isFile() ? metaOf(name, now).etag : void 0;
+            return etag === options.ifMatch ? void 0 : new PreconditionFailedError(name);
+          }
         });
       }
       await syncPath(dirname3(target));
-      return { etag: metaOf(name, await stat4(target, { bigint: true })).etag };
+      return { etag: written.etag };
     } catch (error62) {
       throw this.#translate(error62, name);
     } finally {
-      await rm6(temporary, { force: true });
+      await rm5(temporary, { force: true });
     }
   }
   async list(prefix, options = {}) {
     const limit = options.limit ?? 1e3;
+    const naming = await this.#naming();
     const folders = prefix.split("/").slice(0, -1);
     const names = [];
-    await this.#walk(join9(this.#root, ...folders.map(escapeName)), folders.join("/"), names);
+    const folder = folders.length > 0 ? await this.#pathOf(folders.join("/")) : this.#root;
+    await this.#walk(folder, folders.join("/"), names, naming);
     const matching = names.filter((name) => name.startsWith(prefix) && (options.cursor === void 0 || name > options.cursor)).sort();
     const page = matching.slice(0, limit);
     const items = await Promise.all(page.map(async (name) => await this.head(name) ?? { name, size: 0, etag: "" }));
     const last = page.at(-1);
     return matching.length > limit && last !== void 0 ? { items, cursor: last } : { items };
   }
-  async delete(name) {
+  async delete(name, options = {}) {
     try {
-      const path = this.#pathOf(name);
+      const path = await this.#pathOf(name);
       await withFileLock(this.#lockPathOf(name), async () => {
-        if ((await stat4(path).catch(() => void 0))?.isDirectory())
+        if ((await stat3(path).catch(() => void 0))?.isDirectory())
           return;
-        await rm6(path, { force: true });
-      });
+        await rm5(path, { force: true });
+      }, { signal: options.signal });
     } catch (error62) {
       throw this.#translate(error62, name);
     }
   }
-  async #walk(directory, namePrefix, into) {
+  /**
+   * Removes temporary files of uploads that never finished: those of a process on this machine
+   * that is gone, and any older than `olderThanMs` (a writer on another machine sharing the
+   * folder). Returns how many it removed.
+   */
+  async removeAbandonedUploads({ olderThanMs }) {
+    const folder = join8(this.#root, TEMPORARY_DIR);
+    const entries = await readdir3(folder).catch(() => []);
+    let removed = 0;
+    for (const entry of entries) {
+      const [host, pid] = entry.split("-");
+      const gone = host === hostTag() && isGoneHere({ host: hostname4(), pid: Number.parseInt(pid ?? "", 10) });
+      const stats = await stat3(join8(folder, entry)).catch(() => void 0);
+      if (!stats)
+        continue;
+      if (gone || Date.now() - stats.mtimeMs > olderThanMs) {
+        await rm5(join8(folder, entry), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+  async #walk(directory, namePrefix, into, naming) {
     let entries;
     try {
       entries = await readdir3(directory, { withFileTypes: true });
@@ -61349,36 +61929,81 @@ var FileBlobStore = class {
     for (const entry of entries) {
       if (entry.name.startsWith("."))
         continue;
-      const name = namePrefix ? `${namePrefix}/${unescapeName(entry.name)}` : unescapeName(entry.name);
+      const segment = naming.fromFile(entry.name);
+      const name = namePrefix ? `${namePrefix}/${segment}` : segment;
       if (entry.isDirectory())
-        await this.#walk(join9(directory, entry.name), name, into);
+        await this.#walk(join8(directory, entry.name), name, into, naming);
       else if (entry.isFile())
         into.push(name);
     }
   }
-  async #writeTemporary(body, signal) {
-    const folder = join9(this.#root, ".tmp");
+  async #writeTemporary(body2, signal) {
+    const folder = join8(this.#root, TEMPORARY_DIR);
     await mkdir3(folder, { recursive: true }).catch((error62) => {
-      throw this.#translate(error62, ".tmp");
+      throw this.#translate(error62, TEMPORARY_DIR);
     });
-    const path = join9(folder, `${process.pid}-${randomBytes5(8).toString("hex")}`);
+    const path = join8(folder, `${hostTag()}-${process.pid}-${randomBytes7(8).toString("hex")}`);
     try {
-      const source = typeof body === "string" || body instanceof Uint8Array ? Readable.from([body]) : body;
+      const source = typeof body2 === "string" || body2 instanceof Uint8Array ? Readable.from([body2]) : body2;
       await pipeline(source, createWriteStream2(path, { flags: "wx" }), { signal });
       await syncPath(path);
       return path;
     } catch (error62) {
-      await rm6(path, { force: true });
+      await rm5(path, { force: true });
       throw this.#translate(error62, path);
     }
   }
-  #pathOf(name) {
+  /** The naming this store's files use (see `file-names.ts`), found once. */
+  #naming() {
+    this.#namingFound ??= (async () => {
+      const marker = await readFile6(join8(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
+        if (error62.code === "ENOENT" || error62.code === "ENOTDIR")
+          return void 0;
+        throw this.#translate(error62, NAMING_MARKER);
+      });
+      if (marker !== void 0) {
+        const names = parseJson(marker)?.names;
+        if (names === NAMING_VERSION)
+          return currentNaming;
+        throw new StorageError(`The state folder ${this.#root} was written by a newer defstate (file naming ${JSON.stringify(names)}).`, { hint: "Upgrade defstate to read and write it." });
+      }
+      const entries = await readdir3(this.#root).catch(() => []);
+      return entries.some((entry) => !entry.startsWith(".")) ? legacyNaming : currentNaming;
+    })();
+    this.#namingFound.catch(() => {
+      this.#namingFound = void 0;
+    });
+    return this.#namingFound;
+  }
+  /** A store started with the current naming says so before its first object is written. */
+  async #writeMarker() {
+    if (this.#markerWritten)
+      return;
+    const naming = await this.#naming();
+    if (naming.version === NAMING_VERSION) {
+      try {
+        await mkdir3(this.#root, { recursive: true });
+        await writeFile2(join8(this.#root, NAMING_MARKER), `${JSON.stringify({ names: NAMING_VERSION })}
+`, { flag: "wx" });
+      } catch (error62) {
+        if (error62.code !== "EEXIST")
+          throw this.#translate(error62, NAMING_MARKER);
+      }
+    }
+    this.#markerWritten = true;
+  }
+  /** The file that holds the object `name` (whether or not it exists). */
+  pathOf(name) {
+    return this.#pathOf(name);
+  }
+  async #pathOf(name) {
     assertObjectName(name);
-    return join9(this.#root, ...name.split("/").map(escapeName));
+    const naming = await this.#naming();
+    return join8(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
   }
   #lockPathOf(name) {
-    const digest = createHash3("sha256").update(name).digest("hex").slice(0, 32);
-    return join9(this.#root, ".locks", `${digest}.lock`);
+    const digest = createHash4("sha256").update(name).digest("hex").slice(0, 32);
+    return join8(this.#root, ".locks", `${digest}.lock`);
   }
   #translate(error62, name) {
     if (error62 instanceof DefstateError)
@@ -61412,11 +62037,11 @@ var FileBlobStore = class {
   }
 };
 async function ensureNewerMtime(temporary, replacedMtimeNs) {
-  const stats = await stat4(temporary, { bigint: true });
+  const stats = await stat3(temporary, { bigint: true });
   if (stats.mtimeNs > replacedMtimeNs)
     return;
   const mtime = new Date(Number(replacedMtimeNs / 1000000n) + 2);
-  await utimes(temporary, new Date(Number(stats.atimeMs)), mtime);
+  await utimes2(temporary, new Date(Number(stats.atimeMs)), mtime);
 }
 function metaOf(name, stats) {
   const etag = `${stats.ino.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.size.toString(36)}`;
@@ -61426,6 +62051,20 @@ function metaOf(name, stats) {
     etag: `"${etag}"`,
     lastModified: new Date(Number(stats.mtimeMs))
   };
+}
+var TEMPORARY_DIR = ".tmp";
+function isStream(body2) {
+  return typeof body2 === "object" && body2 !== null && "pipe" in body2;
+}
+function hostTag() {
+  return createHash4("sha256").update(currentProcess().host).digest("hex").slice(0, 8);
+}
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
 }
 var LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
 function isBlocked(path) {
@@ -61493,7 +62132,7 @@ async function openStore(selection, { projectRoot, env = process.env }) {
 }
 async function importAdapter(name, projectRoot) {
   const packageName = OFFICIAL_ADAPTER_PACKAGES[name] ?? name;
-  const require2 = createRequire(join10(projectRoot, "package.json"));
+  const require2 = createRequire(join9(projectRoot, "package.json"));
   let resolved;
   try {
     resolved = require2.resolve(packageName);
@@ -61521,7 +62160,7 @@ var LOCKFILES = [
 ];
 function installCommand(projectRoot, packageName) {
   for (let folder = resolve4(projectRoot); ; folder = dirname4(folder)) {
-    const found = LOCKFILES.find(([file2]) => existsSync(join10(folder, file2)));
+    const found = LOCKFILES.find(([file2]) => existsSync(join9(folder, file2)));
     if (found)
       return `${found[1]} ${packageName}`;
     if (dirname4(folder) === folder)
@@ -61529,11 +62168,52 @@ function installCommand(projectRoot, packageName) {
   }
 }
 
+// ../../packages/core/dist/instance/runtime-dependencies.js
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join10 } from "node:path";
+async function devOnlyRuntimeDependencies(projectRoot, options) {
+  const manifest = join10(projectRoot, "package.json");
+  const text = await readFile7(manifest, "utf8").catch(() => void 0);
+  if (text === void 0)
+    return [];
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const listed = (field) => {
+    const value2 = parsed[field];
+    return value2 && typeof value2 === "object" ? Object.keys(value2) : [];
+  };
+  const runtime = /* @__PURE__ */ new Set([
+    ...listed("dependencies"),
+    ...listed("optionalDependencies"),
+    ...listed("peerDependencies")
+  ]);
+  const devOnly = new Set(listed("devDependencies").filter((name) => !runtime.has(name)));
+  const needed = [["@defstate/core", "loader"]];
+  if (options.versioned && options.adapter && options.adapter !== "file") {
+    needed.push([OFFICIAL_ADAPTER_PACKAGES[options.adapter] ?? options.adapter, "adapter"]);
+  }
+  return needed.filter(([packageName]) => devOnly.has(packageName)).map(([packageName, role]) => ({
+    packageName,
+    role,
+    manifest,
+    fix: installCommand(projectRoot, packageName)
+  }));
+}
+function devOnlyDependencyWarning(dependency) {
+  const what = dependency.role === "adapter" ? "cannot open the store that holds its versioned state" : "cannot load its state (loadState comes from it)";
+  return `${dependency.packageName} is only a devDependency in ${dependency.manifest}: an app installed without devDependencies (npm ci --omit=dev, pnpm install --prod, as the scaffolded Dockerfile does) ${what}.
+  \u2192 Make it a dependency: ${dependency.fix}`;
+}
+
 // ../../packages/core/dist/instance/store-opener.js
 function createStoreOpener(options) {
   const { projectRoot, storageUrl, env = process.env } = options;
   let opened;
-  const open5 = () => {
+  const open4 = () => {
     opened ??= (async () => {
       const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
       const store = await openStore(selection, { projectRoot, env });
@@ -61547,7 +62227,7 @@ function createStoreOpener(options) {
     const store = await opened?.catch(() => void 0);
     await store?.close?.();
   };
-  return { open: open5, close };
+  return { open: open4, close };
 }
 
 // ../../packages/core/dist/project/cause-chain.js
@@ -61563,20 +62243,20 @@ function causeChain(error62) {
 }
 function formatCauseChain(error62, options = {}) {
   const stacks = options.stacks ?? true;
-  return causeChain(error62).map((link2, index) => {
-    const text = describeLink(link2, stacks);
-    const aggregated = link2 instanceof AggregateError ? link2.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
-    const body = [text, ...aggregated].join("\n");
-    return index === 0 ? body : indent(`caused by: ${body}`, "  ");
+  return causeChain(error62).map((link3, index) => {
+    const text = describeLink(link3, stacks);
+    const aggregated = link3 instanceof AggregateError ? link3.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
+    const body2 = [text, ...aggregated].join("\n");
+    return index === 0 ? body2 : indent(`caused by: ${body2}`, "  ");
   }).join("\n");
 }
-function describeLink(link2, stacks) {
-  if (!(link2 instanceof Error))
-    return `(thrown value) ${String(link2)}`;
-  const head = `${link2.name}: ${link2.message}`;
-  if (!stacks || !link2.stack)
+function describeLink(link3, stacks) {
+  if (!(link3 instanceof Error))
+    return `(thrown value) ${String(link3)}`;
+  const head = `${link3.name}: ${link3.message}`;
+  if (!stacks || !link3.stack)
     return head;
-  const frames = link2.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  const frames = link3.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
   return frames ? `${head}
 ${frames}` : head;
 }
@@ -61685,45 +62365,489 @@ function describePair(first, second) {
   return names.length === 2 ? ` (${names[0]}; ${names[1]})` : "";
 }
 
-// ../../packages/core/dist/project/runtime-dependencies.js
-import { readFile as readFile5 } from "node:fs/promises";
+// ../../packages/core/dist/refresh/refresh-state.js
+import { stat as stat5 } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join as join12 } from "node:path";
-async function devOnlyRuntimeDependencies(projectRoot, options) {
-  const manifest = join12(projectRoot, "package.json");
-  const text = await readFile5(manifest, "utf8").catch(() => void 0);
-  if (text === void 0)
-    return [];
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  const listed = (field) => {
-    const value2 = parsed[field];
-    return value2 && typeof value2 === "object" ? Object.keys(value2) : [];
-  };
-  const runtime = /* @__PURE__ */ new Set([
-    ...listed("dependencies"),
-    ...listed("optionalDependencies"),
-    ...listed("peerDependencies")
-  ]);
-  const devOnly = new Set(listed("devDependencies").filter((name) => !runtime.has(name)));
-  const needed = [["@defstate/core", "loader"]];
-  if (options.versioned && options.adapter && options.adapter !== "file") {
-    needed.push([OFFICIAL_ADAPTER_PACKAGES[options.adapter] ?? options.adapter, "adapter"]);
-  }
-  return needed.filter(([packageName]) => devOnly.has(packageName)).map(([packageName, role]) => ({
-    packageName,
-    role,
-    manifest,
-    fix: installCommand(projectRoot, packageName)
-  }));
+
+// ../../packages/core/dist/async/grace.js
+function abortAfterGrace(signal, graceMs) {
+  if (!signal)
+    return void 0;
+  const controller2 = new AbortController();
+  const later = () => setTimeout(() => controller2.abort(signal.reason), graceMs).unref();
+  if (signal.aborted)
+    later();
+  else
+    signal.addEventListener("abort", later, { once: true });
+  return controller2.signal;
 }
-function devOnlyDependencyWarning(dependency) {
-  const what = dependency.role === "adapter" ? "cannot open the store that holds its versioned state" : "cannot load its state (loadState comes from it)";
-  return `${dependency.packageName} is only a devDependency in ${dependency.manifest}: an app installed without devDependencies (npm ci --omit=dev, pnpm install --prod, as the scaffolded Dockerfile does) ${what}.
-  \u2192 Make it a dependency: ${dependency.fix}`;
+
+// ../../packages/core/dist/refresh/fetch-state.js
+import { rm as rm6, stat as stat4 } from "node:fs/promises";
+async function fetchComponentState(component, options) {
+  const { key } = component;
+  return withRetry(async (attempt) => {
+    options.onAttempt(attempt);
+    await runAttempt(component, { ...options, attempt });
+    return hashStagedState(key, options.statePath);
+  }, {
+    policy: options.policy,
+    runtime: options.runtime,
+    signal: options.signal,
+    onRetry: ({ attempt, delayMs, error: error62 }) => options.onEvent({ type: "retry", key, attempt, delayMs, error: asError(error62) })
+  }).catch((error62) => {
+    throw asRefreshError(key, error62);
+  });
+}
+async function runAttempt(component, options) {
+  const { key } = component;
+  const controller2 = new AbortController();
+  let timer;
+  const stopped = new Promise((_resolve, reject) => {
+    const fail = () => reject(controller2.signal.reason);
+    controller2.signal.addEventListener("abort", fail, { once: true });
+    timer = setTimeout(() => controller2.abort(new TimeoutError(`Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`, {
+      hint: "Raise --timeout, or find out why the source is slow."
+    })), options.timeoutMs);
+  });
+  stopped.catch(() => {
+  });
+  const forwardAbort = () => controller2.abort(new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }));
+  if (options.signal?.aborted)
+    forwardAbort();
+  options.signal?.addEventListener("abort", forwardAbort, { once: true });
+  try {
+    await rm6(options.statePath, { force: true });
+    await Promise.race([
+      stopped,
+      Promise.resolve().then(() => component.refresh({
+        key,
+        statePath: options.statePath,
+        signal: controller2.signal,
+        log: (message) => options.onEvent({ type: "log", key, message }),
+        projectRoot: options.projectRoot,
+        attempt: options.attempt
+      }))
+    ]);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", forwardAbort);
+  }
+}
+async function hashStagedState(key, statePath) {
+  const stats = await stat4(statePath).catch(() => void 0);
+  if (!stats?.isFile()) {
+    throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
+      hint: "refresh({ statePath }) must write the whole state to the file at statePath."
+    });
+  }
+  return hashFile(statePath);
+}
+function asError(error62) {
+  return error62 instanceof Error ? error62 : new Error(describeError(error62));
+}
+function asRefreshError(key, error62) {
+  if (error62 instanceof DefstateError)
+    return error62;
+  return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error62)}`, {
+    cause: error62
+  });
+}
+
+// ../../packages/core/dist/refresh/pointer-batcher.js
+var PointerBatcher = class {
+  store;
+  options;
+  #pending = [];
+  #timer;
+  #running;
+  #writes = 0;
+  #bytes = 0;
+  /** Once no more keys are coming, a batch no longer waits to gather. */
+  #draining = false;
+  constructor(store, options) {
+    this.store = store;
+    this.options = options;
+  }
+  /** Writes of pointer shard documents so far. */
+  get writes() {
+    return this.#writes;
+  }
+  /** Bytes of pointer shard documents written so far. */
+  get bytesWritten() {
+    return this.#bytes;
+  }
+  publish(info, digest, expiresAt) {
+    return this.#enqueue({
+      kind: "publish",
+      key: info.key,
+      info,
+      digest,
+      expiresAt
+    });
+  }
+  confirm(key, digest) {
+    return this.#enqueue({ kind: "confirm", key, digest });
+  }
+  /**
+   * Says that every key has either been committed or is waiting here: commit the pending batch
+   * now, and from now on commit whatever comes without waiting for more.
+   */
+  drain() {
+    this.#draining = true;
+    if (this.#pending.length > 0 && !this.#running)
+      this.#run();
+  }
+  /** Commits what is pending now and waits until nothing is left. */
+  async flush() {
+    while (this.#pending.length > 0 || this.#running) {
+      if (!this.#running)
+        this.#run();
+      await this.#running;
+    }
+  }
+  #enqueue(item) {
+    return new Promise((resolve7, reject) => {
+      this.#pending.push({ ...item, resolve: resolve7, reject });
+      if (!this.#timer && !this.#running) {
+        this.#timer = setTimeout(() => this.#run(), this.#draining ? 0 : this.options.delayMs);
+      }
+    });
+  }
+  #run() {
+    clearTimeout(this.#timer);
+    this.#timer = void 0;
+    const batch = this.#pending.splice(0);
+    this.#running = (async () => {
+      try {
+        await Promise.all([
+          this.#confirm(batch.filter((item) => item.kind === "confirm")),
+          this.#publish(batch.filter((item) => item.kind === "publish"))
+        ]);
+      } finally {
+        this.#running = void 0;
+        if (this.#pending.length > 0) {
+          this.#timer = setTimeout(() => this.#run(), this.#draining ? 0 : this.options.delayMs);
+        }
+      }
+    })();
+  }
+  /** One read of the shards these keys are in: the moment each result is true. */
+  async #confirm(items) {
+    if (items.length === 0)
+      return;
+    try {
+      const { entries } = await readPointer(this.store, {
+        keys: items.map((item) => item.key),
+        signal: this.options.signal
+      });
+      for (const item of items) {
+        const current = entries.get(item.key);
+        item.resolve(current && sameContent(current, item.digest) ? { status: "unchanged", info: current } : { status: "needs-upload" });
+      }
+    } catch (error62) {
+      for (const item of items)
+        item.reject(error62);
+    }
+  }
+  async #publish(items) {
+    if (items.length === 0)
+      return;
+    const changes = items.map((item) => ({
+      key: item.key,
+      decide: (current) => {
+        const info = item.info;
+        if (current?.version === info.version)
+          return { action: "keep", result: { status: "refreshed" } };
+        if (current && sameContent(current, item.digest)) {
+          return { action: "keep", result: { status: "unchanged" } };
+        }
+        if (performance.now() > (item.expiresAt ?? Number.POSITIVE_INFINITY)) {
+          return { action: "keep", result: { status: "expired" } };
+        }
+        return { action: "set", info, result: { status: "refreshed" } };
+      }
+    }));
+    let settled;
+    try {
+      settled = await updatePointer(this.store, changes, {
+        signal: this.options.signal,
+        runtime: this.options.runtime,
+        onWrite: (_shard, bytes) => {
+          this.#writes++;
+          this.#bytes += bytes;
+        }
+      });
+    } catch (error62) {
+      for (const item of items)
+        item.reject(error62);
+      return;
+    }
+    for (const [index, item] of items.entries()) {
+      const result = settled[index];
+      if (result.status === "rejected") {
+        item.reject(result.reason);
+      } else if (result.value.result.status === "expired") {
+        item.reject(expired(item.key));
+      } else if (result.value.entry) {
+        item.resolve({ status: result.value.result.status, info: result.value.entry });
+      } else {
+        item.reject(new StorageError(`The pointer lost "${item.key}" while it was being committed.`));
+      }
+    }
+  }
+};
+function sameContent(info, digest) {
+  return info !== void 0 && info.sha256 === digest.sha256 && info.size === digest.size;
+}
+function expired(key) {
+  return new TransientError(`The version of "${key}" was recorded too long ago to be made latest safely: a prune may have collected it meanwhile.`, { hint: "Nothing was committed for this key; run the refresh again." });
+}
+
+// ../../packages/core/dist/refresh/publish-version.js
+async function publishVersion(store, key, statePath, digest, options) {
+  const { policy, runtime, signal } = options;
+  const uploadStarted = performance.now();
+  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }), { policy, runtime, signal });
+  if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
+    throw new TransientError(`The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`, { hint: "Nothing was committed for this key; run the refresh again." });
+  }
+  await writePublishedRecords(store, [info], { signal });
+  return { info, commitBy: performance.now() + RECORD_GRACE_MS / 2 };
+}
+
+// ../../packages/core/dist/refresh/refresh-state.js
+var DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
+var DEFAULT_TIMEOUT_MS = 10 * 6e4;
+var COMMIT_GRACE_MS = 1500;
+async function refreshState(options) {
+  const started = performance.now();
+  const run2 = await startRun(options);
+  const components = selectComponents(options.project, options.keys, options.management);
+  let fetching = components.length;
+  const fetched = () => {
+    fetching--;
+    if (fetching === 0)
+      run2.versioned?.batcher.drain();
+  };
+  const results = await Promise.all(components.map((component) => refreshKey(run2, component, fetched)));
+  await run2.versioned?.batcher.flush();
+  await removeStagingRootIfEmpty(run2.project.root);
+  await recordOutcomes(run2, results);
+  const interrupted = run2.signal?.aborted === true;
+  const writes = run2.versioned?.batcher.writes ?? 0;
+  const report2 = {
+    ok: !interrupted && results.every(({ status }) => status === "refreshed" || status === "unchanged"),
+    interrupted,
+    results,
+    durationMs: performance.now() - started,
+    pointerWrites: writes,
+    stateInfoWrites: writes,
+    ...run2.versioned ? { storeLocation: run2.versioned.store.location } : {}
+  };
+  if (options.pin)
+    await pinAfterRun(run2, report2);
+  return report2;
+}
+async function startRun(options) {
+  const { project, concurrency = DEFAULT_CONCURRENCY, retries = DEFAULT_RETRY_POLICY.retries, timeoutMs = DEFAULT_TIMEOUT_MS, signal, onEvent = () => {
+  }, runtime = systemRuntime, now = () => /* @__PURE__ */ new Date() } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError("concurrency must be a whole number \u2265 1.");
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new UsageError("retries must be a whole number \u2265 0.");
+  if (!(timeoutMs > 0))
+    throw new UsageError("timeout must be more than 0.");
+  const components = selectComponents(project, options.keys, options.management);
+  const policy = { ...DEFAULT_RETRY_POLICY, retries };
+  await ensureLocalStateRoot(project.root);
+  await removeAbandonedStaging(project.root);
+  const run2 = {
+    project,
+    policy,
+    runtime,
+    timeoutMs,
+    signal,
+    onEvent,
+    now,
+    limit: createLimit(concurrency),
+    versioned: void 0,
+    storeFailure: void 0
+  };
+  const versionedKeys = components.filter(({ management }) => management === "versioned");
+  const needsStore = versionedKeys.length > 0 || options.pin && project.components.some(({ management }) => management === "versioned");
+  if (!needsStore)
+    return run2;
+  if (!options.openStore) {
+    throw new UsageError("Versioned components need a store, and none was given.");
+  }
+  try {
+    const store = await options.openStore();
+    if (versionedKeys.length > 0)
+      await prepareStoreForWrites(store, { signal });
+    const { entries } = await readPointer(store, {
+      keys: versionedKeys.map(({ key }) => key),
+      signal
+    });
+    const batcher = new PointerBatcher(store, {
+      delayMs: options.commitDelayMs ?? 500,
+      signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
+      runtime
+    });
+    signal?.addEventListener("abort", () => batcher.drain(), { once: true });
+    run2.versioned = { store, snapshot: entries, batcher };
+    await store.removeAbandonedUploads?.({ olderThanMs: ORPHAN_GRACE_MS, signal }).catch(() => void 0);
+  } catch (error62) {
+    if (error62 instanceof ConfigError || error62 instanceof UsageError)
+      throw error62;
+    run2.storeFailure = asError(error62);
+  }
+  return run2;
+}
+async function refreshKey(run2, component, fetched) {
+  const { key, management } = component;
+  const keyStarted = performance.now();
+  let attempts = 0;
+  const result = (status, rest = {}) => {
+    const done = {
+      key,
+      management,
+      status,
+      durationMs: performance.now() - keyStarted,
+      attempts,
+      ...rest
+    };
+    run2.onEvent({ type: "end", result: done });
+    return done;
+  };
+  let staging;
+  let fetching = true;
+  const leaveFetching = () => {
+    if (fetching)
+      fetched();
+    fetching = false;
+  };
+  try {
+    const outcome = await run2.limit(async () => {
+      if (run2.signal?.aborted)
+        return void 0;
+      run2.onEvent({ type: "start", key, management });
+      if (management === "versioned" && run2.storeFailure)
+        throw run2.storeFailure;
+      staging = await createStagingFolder(run2.project.root);
+      const statePath = join12(staging, "state");
+      const digest = await fetchComponentState(component, {
+        statePath,
+        projectRoot: run2.project.root,
+        timeoutMs: run2.timeoutMs,
+        policy: run2.policy,
+        runtime: run2.runtime,
+        signal: run2.signal,
+        onEvent: run2.onEvent,
+        onAttempt: (attempt) => {
+          attempts = attempt;
+        }
+      });
+      if (management === "local")
+        return commitLocal(run2, key, statePath, digest);
+      const target = run2.versioned;
+      const recorded = sameContent(target.snapshot.get(key), digest) ? void 0 : await publishVersion(target.store, key, statePath, digest, run2);
+      return { statePath, digest, recorded };
+    });
+    if (!outcome)
+      return result("not-run");
+    if ("status" in outcome)
+      return result(outcome.status, { info: outcome.info });
+    const committing = commitVersioned(run2, key, outcome);
+    leaveFetching();
+    const committed = await committing;
+    return result(committed.status, { info: committed.info });
+  } catch (error62) {
+    const stopped = run2.signal?.aborted === true;
+    return result(stopped ? "cancelled" : "failed", {
+      error: stopped && !(error62 instanceof AbortedError) ? new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: error62 }) : asError(error62)
+    });
+  } finally {
+    leaveFetching();
+    if (staging)
+      await removeStagingFolder(staging);
+  }
+}
+async function commitVersioned(run2, key, staged) {
+  const { store, batcher } = run2.versioned;
+  let { recorded } = staged;
+  if (!recorded) {
+    const confirmed = await batcher.confirm(key, staged.digest);
+    if (confirmed.status !== "needs-upload")
+      return confirmed;
+    recorded = await run2.limit(() => publishVersion(store, key, staged.statePath, staged.digest, run2));
+  }
+  return batcher.publish(recorded.info, staged.digest, recorded.commitBy);
+}
+async function commitLocal(run2, key, statePath, digest) {
+  const { root } = run2.project;
+  const current = await readLocalStateInfo(root, key);
+  if (sameContent(current, digest) && await hasLocalState(root, key, digest)) {
+    return { status: "unchanged", info: current };
+  }
+  return {
+    status: "refreshed",
+    info: await commitLocalState(root, key, statePath, digest, run2.now())
+  };
+}
+async function recordOutcomes(run2, results) {
+  const at = run2.now().toISOString();
+  const entries = results.filter(({ status }) => status === "refreshed" || status === "unchanged" || status === "failed").map((result) => ({
+    key: result.key,
+    management: result.management,
+    status: result.status,
+    at,
+    version: result.info?.version ?? null,
+    error: result.error ? {
+      code: result.error.code ?? "ERROR",
+      message: result.error.message
+    } : null
+  }));
+  if (entries.length > 0)
+    await recordLastRefresh(run2.project.root, entries).catch(() => void 0);
+}
+async function pinAfterRun(run2, report2) {
+  try {
+    if (report2.interrupted) {
+      throw new AbortedError("Not pinned: the run was interrupted.", {
+        hint: "The pin file was left as it was; run the deploy again."
+      });
+    }
+    if (!report2.ok) {
+      const failed = report2.results.filter((result) => result.status === "failed").length;
+      throw new UsageError(`Not pinned: ${plural2(failed, "key")} failed to refresh.`, {
+        hint: "The pin file was left as it was; fix the failures and run again."
+      });
+    }
+    if (run2.storeFailure)
+      throw run2.storeFailure;
+    const produced = new Map(report2.results.flatMap((result) => result.info ? [[result.key, result.info]] : []));
+    report2.pins = await pinProject(run2.project, {
+      store: run2.versioned?.store,
+      produced,
+      now: run2.now(),
+      signal: run2.signal,
+      policy: run2.policy,
+      runtime: run2.runtime
+    });
+    report2.pinFile = pinFilePath(run2.project.root);
+  } catch (error62) {
+    report2.pinError = asError(error62);
+    report2.ok = false;
+  }
+}
+async function hasLocalState(projectRoot, key, digest) {
+  const stats = await stat5(localStatePaths(projectRoot, key).state).catch(() => void 0);
+  return stats?.isFile() === true && stats.size === digest.size;
+}
+function plural2(count2, noun) {
+  return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 
 // src/inputs.ts
@@ -61828,7 +62952,7 @@ function keyLine(text, path) {
 }
 
 // src/instance-home.ts
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, writeFile as writeFile3 } from "node:fs/promises";
 import { isAbsolute, join as join13 } from "node:path";
 async function writeInstanceHome(content, runnerTemp) {
   if (!runnerTemp || !isAbsolute(runnerTemp)) {
@@ -61840,7 +62964,7 @@ async function writeInstanceHome(content, runnerTemp) {
   const home = await mkdtemp(join13(runnerTemp, "defstate-home-"));
   await chmod(home, 448);
   const file2 = join13(home, INSTANCE_CONFIG_FILE);
-  await writeFile(file2, content.endsWith("\n") ? content : `${content}
+  await writeFile3(file2, content.endsWith("\n") ? content : `${content}
 `, {
     mode: 384,
     flag: "wx"
@@ -61881,8 +63005,8 @@ function failureTitle(error62) {
   if (error62 instanceof DefstateError) return "defstate: failed";
   return "defstate: unexpected error";
 }
-function count(n, noun, plural2 = `${noun}s`) {
-  return `${n} ${n === 1 ? noun : plural2}`;
+function count(n, noun, plural3 = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural3}`;
 }
 
 // src/secret-values.ts
@@ -62285,8 +63409,8 @@ ${formatCauseChain(result.error)}`);
   return { ok, refresh, verify, outputs };
 }
 function reportNotPinned(runner2, refresh, interrupted) {
-  const outcomes = refresh.results.map((result) => outcomeOf(result, interrupted));
-  const failed = outcomes.filter((outcome) => outcome === "failed").length;
+  const outcomes2 = refresh.results.map((result) => outcomeOf(result, interrupted));
+  const failed = outcomes2.filter((outcome) => outcome === "failed").length;
   const title = { title: "defstate: not pinned" };
   if (failed > 0) {
     runner2.notice(

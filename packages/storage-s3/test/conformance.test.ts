@@ -29,7 +29,8 @@ runAdapterConformance({
     // The second moto checks credentials: `test`/`test` is not a key it knows (403).
     denied: (namespace: string) => openStore(namespace, { endpoint: inject('s3AuthEndpoint') }),
     missing: (namespace: string) => openStore(namespace, { bucket: 'defstate-no-such-bucket' }),
-    ignoresConditions: (namespace: string) => openStore(namespace, { endpoint: stripping.endpoint }),
+    ignoresConditions: (namespace: string) =>
+      openStore(namespace, { endpoint: stripping.endpoint }),
   },
   torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
 });
