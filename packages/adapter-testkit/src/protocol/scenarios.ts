@@ -28,6 +28,12 @@ import type { ProtocolOptions } from './options.js';
  * maintenance racing a rollback, a lease whose holder died, and a store that drops its
  * conditions. Each runs the real refresh engine in this process on the caller's store.
  */
+/** Whether the store says when its objects were written (prune ages versions by it). */
+async function stampsTimes(store: BlobStore): Promise<boolean> {
+  for await (const item of listAll(store, 'states/')) return item.lastModified !== undefined;
+  return false;
+}
+
 /** The store with some methods replaced; the others are the store's own, bound to it. */
 export function overriding(store: BlobStore, overrides: Partial<BlobStore>): BlobStore {
   return {
@@ -169,11 +175,14 @@ export function protocolScenarios(options: ConformanceOptions & ProtocolOptions)
             keep: 10,
             now: new Date(Date.now() + 2 * 86_400_000),
           });
-          expect(report.deleted.map(({ reason }) => reason)).toEqual(['orphan']);
+          // A store that stamps no times on its objects gives prune no age: it deletes nothing.
+          const aged = await stampsTimes(store);
+          expect(report.deleted.map(({ reason }) => reason)).toEqual(aged ? ['orphan'] : []);
           const left = (await readHistory(store, 'k')).entries.map((entry) => entry.version);
-          expect(left.sort()).toEqual(
-            [v1.results[0]?.info?.version, v2.results[0]?.info?.version].sort(),
-          );
+          for (const kept of [v1.results[0]?.info?.version, v2.results[0]?.info?.version]) {
+            expect(left.includes(kept as string), `${kept} kept`).toBe(true);
+          }
+          expect(left.length).toBe(aged ? 2 : 3);
         } finally {
           await cleanup();
         }
@@ -204,7 +213,10 @@ export function protocolScenarios(options: ConformanceOptions & ProtocolOptions)
             keep: 1,
             now: new Date(Date.now() + 7_200_000),
           });
-          expect(await rollback).toBeInstanceOf(StateNotFoundError);
+          // A store that stamps no times gives prune no age: nothing is deleted, and the rollback
+          // (which starts only when prune deletes) never runs.
+          if (await stampsTimes(store)) expect(await rollback).toBeInstanceOf(StateNotFoundError);
+          else expect(rollback).toBeUndefined();
           const latest = (await readPointer(store, { keys: ['k'] })).entries.get('k');
           expect(
             await store.head(stateObjectName('k', latest?.version as string)),

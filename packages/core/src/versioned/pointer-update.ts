@@ -1,4 +1,3 @@
-import { createLimit } from '../async/limit.js';
 import { backoffDelay, type RetryRuntime, systemRuntime } from '../async/retry.js';
 import { AbortedError, ConflictError, isTransient, PreconditionFailedError } from '../errors.js';
 import type { PointerEntry, PointerShard } from '../model/pointer.js';
@@ -50,12 +49,20 @@ export interface UpdatePointerOptions {
 
 export const DEFAULT_POINTER_TIMEOUT_MS = 10 * 60_000;
 
-const RACE_BACKOFF = { retries: 0, baseDelayMs: 5, maxDelayMs: 250 };
+const RACE_BACKOFF = { retries: 0, baseDelayMs: 10, maxDelayMs: 2_000 };
 const THROTTLE_BACKOFF = { retries: 0, baseDelayMs: 200, maxDelayMs: 5_000 };
+
+/** Shards whose compare-and-swap is in flight at once, per call. */
+const SHARD_CONCURRENCY = 4;
 
 /**
  * Applies `changes` to the shards of a store whose pointer is spread over `shards` documents.
  * Each change settles on its own: a shard that cannot be written fails only its own changes.
+ *
+ * Shards are taken in a random order, a few at a time, and a shard that lost its race goes to the
+ * back of the queue, to be tried again after its backoff while the others proceed. So many
+ * writers that all touch every shard spread over them instead of all queueing on the same one, and
+ * a writer waits only when every shard it has left is backing off.
  */
 export async function applyPointerChanges<R>(
   store: BlobStore,
@@ -63,68 +70,104 @@ export async function applyPointerChanges<R>(
   changes: readonly PointerChange<R>[],
   options: UpdatePointerOptions = {},
 ): Promise<PromiseSettledResult<PointerOutcome<R>>[]> {
+  const { runtime = systemRuntime, signal } = options;
   const byShard = new Map<number, number[]>();
   for (const [index, change] of changes.entries()) {
     const shard = shardOf(change.key, shards);
     byShard.set(shard, [...(byShard.get(shard) ?? []), index]);
   }
   const settled: PromiseSettledResult<PointerOutcome<R>>[] = new Array(changes.length);
-  const limit = createLimit(8);
-  await Promise.all(
-    [...byShard].map(([shard, indexes]) =>
-      limit(async () => {
-        try {
-          const outcomes = await updateShard(
-            store,
-            shard,
-            indexes.map((index) => changes[index] as PointerChange<R>),
-            options,
-          );
-          for (const [position, index] of indexes.entries()) {
-            settled[index] = {
-              status: 'fulfilled',
-              value: outcomes[position] as PointerOutcome<R>,
-            };
-          }
-        } catch (error) {
-          for (const index of indexes) settled[index] = { status: 'rejected', reason: error };
-        }
-      }),
+  const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_POINTER_TIMEOUT_MS);
+  const queue = shuffle(
+    [...byShard].map(
+      ([shard, indexes]) =>
+        new ShardCommit(
+          store,
+          shard,
+          indexes,
+          indexes.map((index) => changes[index] as PointerChange<R>),
+          options,
+          deadline,
+        ),
     ),
+    runtime.random,
   );
+  const settle = (commit: ShardCommit<R>, result: PromiseSettledResult<PointerOutcome<R>[]>) => {
+    for (const [position, index] of commit.indexes.entries()) {
+      settled[index] =
+        result.status === 'fulfilled'
+          ? { status: 'fulfilled', value: result.value[position] as PointerOutcome<R> }
+          : result;
+    }
+  };
+  const worker = async () => {
+    for (;;) {
+      // The shard whose backoff ends first; wait for it only if nothing else is ready.
+      queue.sort((a, b) => a.readyAt - b.readyAt);
+      const commit = queue.shift();
+      if (!commit) return;
+      const wait = commit.readyAt - performance.now();
+      try {
+        if (wait > 0) await runtime.sleep(wait, signal);
+        const outcome = await commit.attempt();
+        if (outcome) settle(commit, { status: 'fulfilled', value: outcome });
+        else queue.push(commit);
+      } catch (error) {
+        settle(commit, {
+          status: 'rejected',
+          reason: signal?.aborted
+            ? new AbortedError(
+                `Stopped while moving the pointer ${pointerShardName(commit.shard)}.`,
+                {
+                  cause: error,
+                },
+              )
+            : error,
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, queue.length) }, worker));
   return settled;
 }
 
 /** What one attempt wrote, remembered when its answer was lost. */
 type Attempt<R> = Array<{ decision: PointerDecision<R>; entry: PointerEntry | undefined }>;
 
-async function updateShard<R>(
-  store: BlobStore,
-  shard: number,
-  changes: readonly PointerChange<R>[],
-  options: UpdatePointerOptions,
-): Promise<PointerOutcome<R>[]> {
-  const { signal, runtime = systemRuntime, timeoutMs = DEFAULT_POINTER_TIMEOUT_MS } = options;
-  const name = pointerShardName(shard);
-  const deadline = performance.now() + timeoutMs;
-  let races = 0;
-  let throttles = 0;
+/** One shard's compare-and-swap, attempt by attempt. */
+class ShardCommit<R> {
+  /** When the next attempt may start (`performance.now()` time). */
+  readyAt = 0;
+  #races = 0;
+  #throttles = 0;
   // A write whose answer never came may have landed: if the shard now holds exactly what it
   // wrote, it did, and the change is reported as written rather than decided afresh.
-  let unanswered: Attempt<R> | undefined;
-  for (;;) {
+  #unanswered: Attempt<R> | undefined;
+
+  constructor(
+    private readonly store: BlobStore,
+    readonly shard: number,
+    readonly indexes: readonly number[],
+    private readonly changes: readonly PointerChange<R>[],
+    private readonly options: UpdatePointerOptions,
+    private readonly deadline: number,
+  ) {}
+
+  /** Reads, decides and writes once: the outcomes, or `undefined` to be tried again later. */
+  async attempt(): Promise<PointerOutcome<R>[] | undefined> {
+    const { store, changes, options } = this;
+    const { signal } = options;
+    const name = pointerShardName(this.shard);
     if (signal?.aborted) throw new AbortedError(`Stopped while moving the pointer ${name}.`);
-    let decided: Attempt<R>;
     let snapshot: Awaited<ReturnType<typeof readShard>>;
     try {
-      snapshot = await readShard(store, shard, { signal });
+      snapshot = await readShard(store, this.shard, { signal });
     } catch (error) {
-      if (!isTransient(error) || performance.now() > deadline) throw error;
-      await pause(throttles++, THROTTLE_BACKOFF);
-      continue;
+      return this.#later(error, THROTTLE_BACKOFF);
     }
     const document = structuredClone(snapshot.document);
-    decided = changes.map((change, index) => {
+    const unanswered = this.#unanswered;
+    const decided: Attempt<R> = changes.map((change, index) => {
       const current = document.keys[change.key];
       const earlier = unanswered?.[index];
       if (earlier && earlier.decision.action !== 'keep' && sameEntry(current, earlier.entry)) {
@@ -146,30 +189,38 @@ async function updateShard<R>(
         contentType: 'application/json',
         signal,
       });
-      options.onWrite?.(shard, Buffer.byteLength(body));
+      options.onWrite?.(this.shard, Buffer.byteLength(body));
       return outcomes(changes, decided, undefined, true);
     } catch (error) {
       if (error instanceof PreconditionFailedError) {
-        unanswered = undefined;
-        if (performance.now() > deadline) throw conflict(store, name, races, error);
-        await pause(races++, RACE_BACKOFF);
-        continue;
+        this.#unanswered = undefined;
+        if (performance.now() > this.deadline) throw conflict(store, name, this.#races, error);
+        return this.#later(undefined, RACE_BACKOFF);
       }
-      if (!isTransient(error) || performance.now() > deadline) throw error;
-      unanswered = decided;
-      await pause(throttles++, THROTTLE_BACKOFF);
+      this.#unanswered = decided;
+      return this.#later(error, THROTTLE_BACKOFF);
     }
   }
 
-  async function pause(step: number, policy: typeof RACE_BACKOFF): Promise<void> {
-    const ceiling = Math.max(0, deadline - performance.now());
-    const delayMs = Math.min(ceiling, backoffDelay(Math.min(step, 16), policy, runtime.random));
-    try {
-      await runtime.sleep(delayMs, signal);
-    } catch (error) {
-      throw new AbortedError(`Stopped while moving the pointer ${name}.`, { cause: error });
+  /** Schedules another attempt after a backoff, unless the error is not worth it or time is up. */
+  #later(error: unknown, policy: typeof RACE_BACKOFF): undefined {
+    if (error !== undefined && (!isTransient(error) || performance.now() > this.deadline)) {
+      throw error;
     }
+    const step = policy === RACE_BACKOFF ? this.#races++ : this.#throttles++;
+    const random = this.options.runtime?.random ?? Math.random;
+    const delayMs = backoffDelay(Math.min(step, 16), policy, random);
+    this.readyAt = Math.min(this.deadline, performance.now() + delayMs);
+    return undefined;
   }
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other] as T, items[index] as T];
+  }
+  return items;
 }
 
 /** Applies one decision to the document and returns the key's entry afterwards. */
