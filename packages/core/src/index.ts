@@ -1,3 +1,4 @@
+export { REDACTED, redactSecrets, redactUrl } from './adapter/redact.js';
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
@@ -103,7 +104,6 @@ export type {
   ProjectConfigInput,
   RefreshContext,
 } from './project/component.js';
-
 export { defineComponent, defineConfig } from './project/component.js';
 export type { Project } from './project/load-project.js';
 export {
