@@ -18,5 +18,13 @@ export function runAdapterConformance(options: ConformanceOptions): void {
 }
 
 export { blobStoreSuite, UNUSUAL_NAMES } from './blob-store-suite.js';
+export type {
+  FaultKind,
+  FaultProxy,
+  FaultProxyStats,
+  FaultRule,
+  RandomFaults,
+} from './fault-proxy.js';
+export { FAULT_KINDS, startFaultProxy } from './fault-proxy.js';
 export type { ConformanceOptions, Expect, Matchers, TestRunner } from './options.js';
 export { protocolSuite } from './protocol-suite.js';
