@@ -56,6 +56,8 @@ export { hashFile, hashStream } from './fs/hash-file.js';
 export { defaultCacheDir, defaultStateHome } from './instance/default-home.js';
 export type { ResolveStorageOptions, StorageSelection } from './instance/instance-config.js';
 export {
+  ADAPTER_PACKAGE_PREFIX,
+  adapterForScheme,
   defaultStorageNotice,
   INSTANCE_CONFIG_FILE,
   parseInstanceConfig,
@@ -67,6 +69,7 @@ export type { OpenStoreOptions } from './instance/open-store.js';
 export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
+export { suggestClosest } from './instance/suggest.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export type { LocalStatePaths } from './local/local-state.js';
