@@ -27,4 +27,17 @@ runAdapterConformance({
     // credentials. errors.test.ts checks the 401/403 → AccessDeniedError mapping through the fault
     // proxy, and a refused credential exchange, instead.
   },
+  // Every operation again through the kit's fault proxy, with short time-outs.
+  faults: {
+    target: endpoint,
+    openStore: (at, namespace) =>
+      createGcsStore({
+        bucket: inject('gcsBucket'),
+        prefix: `conformance/${namespace}`,
+        apiEndpoint: at,
+        projectId: 'test-project',
+        requestTimeoutMs: 1500,
+      }),
+    requestTimeoutMs: 1500,
+  },
 });

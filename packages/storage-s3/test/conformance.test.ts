@@ -26,4 +26,11 @@ runAdapterConformance({
     denied: (namespace: string) => openStore(namespace, { endpoint: inject('s3AuthEndpoint') }),
     missing: (namespace: string) => openStore(namespace, { bucket: 'defstate-no-such-bucket' }),
   },
+  // Every operation again through the kit's fault proxy, with short time-outs.
+  faults: {
+    target: endpoint,
+    openStore: (at: string, namespace: string) =>
+      openStore(namespace, { endpoint: at, requestTimeoutMs: 1500 }),
+    requestTimeoutMs: 1500,
+  },
 });

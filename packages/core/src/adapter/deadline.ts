@@ -118,6 +118,14 @@ export function progressWatchdog({
   };
 }
 
+/**
+ * Throws `AbortedError` when the caller's signal has fired. For stores whose work is local (a
+ * folder) and so needs no deadline: call it before each step that would change something.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(`${what} was cancelled.`, { cause: signal.reason });
+}
+
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -110,11 +110,20 @@ export function guardBody(source: Readable, options: GuardBodyOptions): Readable
   finished(source, (error) => {
     if (settled) return;
     if (error) return settle(typed(error));
-    if (expectedBytes !== undefined && received !== expectedBytes) {
+    if (expectedBytes !== undefined && received < expectedBytes) {
       return settle(
         new TransientError(
           `The download of ${what} ended after ${received} of ${expectedBytes} bytes.`,
           { hint: 'The connection was cut short; defstate retries it.' },
+        ),
+      );
+    }
+    if (expectedBytes !== undefined && received > expectedBytes) {
+      // More than announced: the object changed under the read, or the store miscounts.
+      return settle(
+        new TransientError(
+          `The download of ${what} had ${received} bytes where ${expectedBytes} were announced.`,
+          { hint: 'The object may have been replaced while it was read; defstate reads it again.' },
         ),
       );
     }

@@ -12,7 +12,12 @@ export type {
 export { canRemoveAbandonedUploads } from './abandoned-uploads.js';
 export { causeChain, findCause, httpStatusOf, systemCodeOf } from './cause-chain.js';
 export type { DeadlineOptions } from './deadline.js';
-export { DEFAULT_REQUEST_TIMEOUT_MS, progressWatchdog, withDeadline } from './deadline.js';
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  progressWatchdog,
+  throwIfAborted,
+  withDeadline,
+} from './deadline.js';
 export type { GuardBodyOptions } from './guarded-body.js';
 export { DEFAULT_STALL_TIMEOUT_MS, guardBody } from './guarded-body.js';
 export type { ObjectNameRules } from './object-names.js';

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { progressWatchdog, withDeadline } from '../../src/adapter/index.js';
+import { progressWatchdog, throwIfAborted, withDeadline } from '../../src/adapter/index.js';
 import { AbortedError, TransientError } from '../../src/index.js';
 import { rejection } from '../helpers.js';
 
@@ -77,5 +77,16 @@ describe('progressWatchdog', () => {
     stopped.stop();
     await delay(30);
     expect(stalls).toHaveLength(1);
+  });
+});
+
+describe('throwIfAborted', () => {
+  test('throws AbortedError only once the signal fired', () => {
+    const controller = new AbortController();
+    throwIfAborted(controller.signal, 'x');
+    throwIfAborted(undefined, 'x');
+    controller.abort();
+    expect(() => throwIfAborted(controller.signal, 'put of x')).toThrow(AbortedError);
+    expect(() => throwIfAborted(controller.signal, 'put of x')).toThrow('put of x was cancelled.');
   });
 });

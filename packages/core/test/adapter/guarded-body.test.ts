@@ -37,6 +37,14 @@ describe('guardBody', () => {
     expect((error as Error).message).toContain('gs://b/x ended after 3 of 10 bytes');
   });
 
+  test('a body longer than announced is a TransientError too', async () => {
+    const error = await failure(
+      guardBody(Readable.from([Buffer.from('abcdef')]), { what: 'x', expectedBytes: 4 }),
+    );
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toContain('had 6 bytes where 4 were announced');
+  });
+
   test('a source closed without ending (no error at all) is a TransientError', async () => {
     const source = new PassThrough();
     const body = guardBody(source, { what: 'x' });
