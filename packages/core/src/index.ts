@@ -173,3 +173,4 @@ export {
   updateStateInfo,
 } from './versioned/state-info-store.js';
 export { downloadStateVersion, uploadStateVersion } from './versioned/transfer.js';
+export { resolveAdapterOptions } from './instance/open-store.js';

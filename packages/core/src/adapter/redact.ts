@@ -27,8 +27,12 @@ function isSecretParameter(name: string): boolean {
 // `scheme://` + everything up to the last `@` before the path's end is userinfo. Greedy on
 // purpose: an AWS secret may hold `/` or `@`, and redacting a path segment by mistake costs less
 // than printing a secret.
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s?#"'<>]*@/gi;
-const QUERY_PARAMETER = /([?&;])([^=&#\s"'<>;]+)=([^&#\s"'<>;]*)/g;
+const USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s?#"'<>]*@/gi;
+// In a single URL without `//` (`AKIA…:secret@bucket/p`, `s3:key@bucket`), what comes before an
+// `@` ahead of the path is userinfo too.
+const LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s/?#"'<>]*@/i;
+// A value stops at `?` too, so that text like `x=/?token=…` cannot hide the real parameter.
+const QUERY_PARAMETER = /([?&;])([^=&#\s"'<>;?/]+)=([^&#\s"'<>;?]*)/g;
 // Connection-string fields (Azure, databases): `AccountKey=…;`, `Password=…;`.
 const CONNECTION_FIELD =
   /\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=([^;\s"'<>]*)/gi;
@@ -46,7 +50,10 @@ function redactQuery(text: string): string {
  * `REDACTED`: `s3://REDACTED@bucket/p?region=eu-west-1&X-Amz-Security-Token=REDACTED`.
  */
 export function redactUrl(url: string): string {
-  return redactQuery(url.replace(USERINFO, `$1${REDACTED}@`)).replace(
+  const withoutUserinfo = url
+    .replace(USERINFO, `$1${REDACTED}@`)
+    .replace(LEADING_USERINFO, `${REDACTED}@`);
+  return redactQuery(withoutUserinfo).replace(
     CONNECTION_FIELD,
     `$1=${REDACTED}`,
   );

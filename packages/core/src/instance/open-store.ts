@@ -39,6 +39,36 @@ export async function openStore(
     BUILT_IN_ADAPTERS[selection.adapter] ??
     (await importAdapter(selection.adapter, projectRoot, selection.url));
   const where = selection.source === 'instance-config' ? { file: selection.origin } : {};
+  const parsed = resolveAdapterOptions(adapter, selection);
+  let store: BlobStore;
+  try {
+    store = await adapter.create(parsed as never, { baseDir: selection.baseDir, env });
+  } catch (error) {
+    if (error instanceof DefstateError) throw error;
+    throw new ConfigError(
+      `adapter "${adapter.name}" could not open the store: ${redactSecrets(describeError(error))}`,
+      selection.url ? { field: selection.origin } : where,
+      { cause: error },
+    );
+  }
+  if (!store.capabilities.conditionalPut) {
+    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
+      hint: 'Versioned state needs create-only and replace-if-match writes to never lose an update.',
+    });
+  }
+  return store;
+}
+
+/**
+ * The adapter's options from a selection (defstate.yaml's `options`, or the URL through the
+ * adapter's `optionsFromUrl`), validated by its schema. Throws `ConfigError` naming the file or
+ * variable, with URLs redacted; never anything else.
+ */
+export function resolveAdapterOptions(
+  adapter: StorageAdapter<never> | StorageAdapter<unknown>,
+  selection: StorageSelection,
+): unknown {
+  const where = selection.source === 'instance-config' ? { file: selection.origin } : {};
   let rawOptions = selection.options ?? {};
   if (selection.url) {
     if (!adapter.optionsFromUrl) {
@@ -59,24 +89,7 @@ export async function openStore(
       );
     }
   }
-  const parsed = parseOptions(adapter, rawOptions, selection, where);
-  let store: BlobStore;
-  try {
-    store = await adapter.create(parsed as never, { baseDir: selection.baseDir, env });
-  } catch (error) {
-    if (error instanceof DefstateError) throw error;
-    throw new ConfigError(
-      `adapter "${adapter.name}" could not open the store: ${redactSecrets(describeError(error))}`,
-      selection.url ? { field: selection.origin } : where,
-      { cause: error },
-    );
-  }
-  if (!store.capabilities.conditionalPut) {
-    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
-      hint: 'Versioned state needs create-only and replace-if-match writes to never lose an update.',
-    });
-  }
-  return store;
+  return parseOptions(adapter, rawOptions, selection, where);
 }
 
 interface OptionIssue {
@@ -88,7 +101,7 @@ interface OptionIssue {
 
 /** The adapter's options, or a ConfigError naming the first wrong one (an unknown one first). */
 function parseOptions(
-  adapter: StorageAdapter<never>,
+  adapter: StorageAdapter<never> | StorageAdapter<unknown>,
   rawOptions: Record<string, unknown>,
   selection: StorageSelection,
   where: { file?: string },
