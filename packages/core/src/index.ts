@@ -66,7 +66,12 @@ export {
   STORAGE_URL_SCHEMES,
 } from './instance/instance-config.js';
 export type { OpenStoreOptions } from './instance/open-store.js';
-export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
+export {
+  installCommand,
+  OFFICIAL_ADAPTER_PACKAGES,
+  openStore,
+  resolveAdapterOptions,
+} from './instance/open-store.js';
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
 export { suggestClosest } from './instance/suggest.js';
@@ -173,4 +178,3 @@ export {
   updateStateInfo,
 } from './versioned/state-info-store.js';
 export { downloadStateVersion, uploadStateVersion } from './versioned/transfer.js';
-export { resolveAdapterOptions } from './instance/open-store.js';

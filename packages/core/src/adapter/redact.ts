@@ -53,10 +53,7 @@ export function redactUrl(url: string): string {
   const withoutUserinfo = url
     .replace(USERINFO, `$1${REDACTED}@`)
     .replace(LEADING_USERINFO, `${REDACTED}@`);
-  return redactQuery(withoutUserinfo).replace(
-    CONNECTION_FIELD,
-    `$1=${REDACTED}`,
-  );
+  return redactQuery(withoutUserinfo).replace(CONNECTION_FIELD, `$1=${REDACTED}`);
 }
 
 /**

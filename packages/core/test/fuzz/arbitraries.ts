@@ -54,7 +54,9 @@ export const trickyPiece = fc.constantFrom(
   '>',
   '"',
   "'",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: defstate.yaml's ${env:NAME} syntax.
   '${env:HOME}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: defstate.yaml's ${env:NAME} syntax.
   '${env:NOPE}',
   '${',
   '\n',

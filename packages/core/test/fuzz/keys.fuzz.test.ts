@@ -16,6 +16,7 @@ const anyKey = fc.oneof(
 // A folder name that is safe on every file system this runs on, and stays inside its parent.
 function assertSafeFolder(folder: string): void {
   expect(folder.length).toBeGreaterThan(0);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked.
   expect(folder).not.toMatch(/[/\\\u0000-\u001f]/);
   expect(folder === '.' || folder === '..').toBe(false);
   expect(Buffer.byteLength(folder)).toBeLessThan(256);
