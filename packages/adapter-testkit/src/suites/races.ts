@@ -1,5 +1,19 @@
-import { PreconditionFailedError } from '@defstate/core';
+import { PreconditionFailedError, TransientError } from '@defstate/core';
 import type { ConformanceKit } from '../kit.js';
+
+/**
+ * A racer's write, retried on a transient failure as core would retry it: a busy server may reset
+ * a connection now and then, which is not the race this suite is about.
+ */
+async function write<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof TransientError) || tries >= 3) throw error;
+    }
+  }
+}
 
 /** Conditional writes racing in one process: exactly one winner, every round. */
 export function racesSuite(kit: ConformanceKit): void {
@@ -12,7 +26,7 @@ export function racesSuite(kit: ConformanceKit): void {
         const name = `race/create-${round}`;
         const outcomes = await Promise.allSettled(
           Array.from({ length: racers }, (_, writer) =>
-            store.put(name, `writer ${writer}`, { ifNoneMatch: '*' }),
+            write(() => store.put(name, `writer ${writer}`, { ifNoneMatch: '*' })),
           ),
         );
         const winners = outcomes.flatMap((outcome, writer) =>
@@ -33,7 +47,9 @@ export function racesSuite(kit: ConformanceKit): void {
       for (let round = 0; round < 3; round++) {
         const outcomes = await Promise.allSettled(
           Array.from({ length: racers }, (_, writer) =>
-            store.put('race/cas', `round ${round} writer ${writer}`, { ifMatch: etag }),
+            write(() =>
+              store.put('race/cas', `round ${round} writer ${writer}`, { ifMatch: etag }),
+            ),
           ),
         );
         const winners = outcomes.flatMap((outcome, writer) =>
