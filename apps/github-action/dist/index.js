@@ -7240,13 +7240,13 @@ var require_public_api = __commonJS({
     var identity = require_identity();
     var lineCounter = require_line_counter();
     var parser = require_parser();
-    function parseOptions(options) {
+    function parseOptions2(options) {
       const prettyErrors = options.prettyErrors !== false;
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
     function parseAllDocuments(source, options = {}) {
-      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions2(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
       const docs = Array.from(composer$1.compose(parser$1.parse(source)));
@@ -7260,7 +7260,7 @@ var require_public_api = __commonJS({
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
     function parseDocument3(source, options = {}) {
-      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions2(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
       let doc = null;
@@ -40086,6 +40086,34 @@ var init_jiti = __esm({
 // src/main.ts
 import { setMaxListeners } from "node:events";
 
+// ../../packages/core/dist/adapter/redact.js
+var REDACTED = "REDACTED";
+var SECRET_PARAMETER = /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
+function isSecretParameter(name) {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+  }
+  return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ""));
+}
+var USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s?#"'<>]*@/gi;
+var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s/?#"'<>]*@/i;
+var QUERY_PARAMETER = /([?&;])([^=&#\s"'<>;?/]+)=([^&#\s"'<>;?]*)/g;
+var CONNECTION_FIELD = /\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=([^;\s"'<>]*)/gi;
+var AUTHORIZATION = /\b(Authorization|Proxy-Authorization)(["']?\s*[:=]\s*["']?)([^\r\n"',}]+)/gi;
+var BEARER = /\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9._~+/=:-]{8,}/g;
+function redactQuery(text) {
+  return text.replace(QUERY_PARAMETER, (whole, separator, name) => isSecretParameter(name) ? `${separator}${name}=${REDACTED}` : whole);
+}
+function redactUrl(url2) {
+  const withoutUserinfo = url2.replace(USERINFO, `$1${REDACTED}@`).replace(LEADING_USERINFO, `${REDACTED}@`);
+  return redactQuery(withoutUserinfo).replace(CONNECTION_FIELD, `$1=${REDACTED}`);
+}
+function redactSecrets(text) {
+  return redactUrl(text).replace(AUTHORIZATION, `$1$2${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
+}
+
 // ../../packages/core/dist/async/retry.js
 import { setTimeout as delay } from "node:timers/promises";
 
@@ -40268,6 +40296,11 @@ var DEFAULT_RETRY_POLICY = {
   retries: 3,
   baseDelayMs: 250,
   maxDelayMs: 1e4
+};
+var STORE_RETRY_POLICY = {
+  retries: 6,
+  baseDelayMs: 100,
+  maxDelayMs: 5e3
 };
 var systemRuntime = {
   sleep: async (ms, signal) => {
@@ -60158,7 +60191,7 @@ async function readText(store, name, options) {
 }
 
 // ../../packages/core/dist/versioned/layout.js
-import { createHash as createHash2 } from "node:crypto";
+import { hash as hash2 } from "node:crypto";
 
 // ../../packages/core/dist/model/key-folder.js
 import { createHash } from "node:crypto";
@@ -60210,7 +60243,7 @@ var LEASE_OBJECT = "lease/maintenance.json";
 var PROBE_PREFIX = "probe/";
 var DEFAULT_POINTER_SHARDS = 32;
 function shardOf(key, shards) {
-  return createHash2("sha256").update(key, "utf8").digest().readUInt32BE(0) % shards;
+  return hash2("sha256", key, "buffer").readUInt32BE(0) % shards;
 }
 function pointerShardName(shard) {
   return `${POINTER_PREFIX}${String(shard).padStart(4, "0")}.json`;
@@ -60241,7 +60274,7 @@ async function readPointer(store, options = {}) {
     }
     return { layout: "legacy", entries };
   }
-  const shards = wanted ? [...new Set([...wanted].map((key) => shardOf(key, layout.shards)))] : Array.from({ length: layout.shards }, (_, shard) => shard);
+  const shards = wanted && wanted.size < layout.shards * 2 ? [...new Set([...wanted].map((key) => shardOf(key, layout.shards)))] : Array.from({ length: layout.shards }, (_, shard) => shard);
   const limit = createLimit(16);
   const documents = await Promise.all(shards.map((shard) => limit(() => readShard(store, shard, { signal }))));
   for (const { document: document2 } of documents) {
@@ -60256,7 +60289,7 @@ async function discoverLayout(store, { signal } = {}) {
   const known = knownLayouts.get(store);
   if (known)
     return known;
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const retry = { policy: STORE_RETRY_POLICY, signal };
   const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
   if (manifestText) {
     const manifest = parseManifest(manifestText.text, store);
@@ -60278,7 +60311,7 @@ function rememberLayout(store, manifest) {
 async function readShard(store, shard, { signal } = {}) {
   const name = pointerShardName(shard);
   const found = await withRetry(() => readOptional(store, name, signal), {
-    policy: DEFAULT_RETRY_POLICY,
+    policy: STORE_RETRY_POLICY,
     signal
   });
   if (!found)
@@ -60361,7 +60394,7 @@ async function writePublishedRecords(store, infos, { signal } = {}) {
   }).catch((error62) => {
     if (!(error62 instanceof PreconditionFailedError))
       throw error62;
-  }), { policy: DEFAULT_RETRY_POLICY, signal })));
+  }), { policy: STORE_RETRY_POLICY, signal })));
 }
 
 // ../../packages/core/dist/deploy/last-refresh.js
@@ -60632,7 +60665,7 @@ async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new 
 
 // ../../packages/core/dist/deploy/pin-project.js
 async function pinProject(project, options = {}) {
-  const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
+  const { store, signal, runtime, policy = STORE_RETRY_POLICY } = options;
   const versionedKeys = project.components.filter(({ key, management }) => management === "versioned" && !options.produced?.has(key)).map(({ key }) => key);
   const latest = store && versionedKeys.length > 0 ? (await withRetry(() => readPointer(store, { keys: versionedKeys, signal }), {
     policy,
@@ -60883,54 +60916,90 @@ function heldBy(store, lease, waitMs) {
 
 // ../../packages/core/dist/versioned/pointer-update.js
 var DEFAULT_POINTER_TIMEOUT_MS = 10 * 6e4;
-var RACE_BACKOFF = { retries: 0, baseDelayMs: 5, maxDelayMs: 250 };
+var RACE_BACKOFF = { retries: 0, baseDelayMs: 10, maxDelayMs: 2e3 };
 var THROTTLE_BACKOFF = { retries: 0, baseDelayMs: 200, maxDelayMs: 5e3 };
+var SHARD_CONCURRENCY = 4;
 async function applyPointerChanges(store, shards, changes, options = {}) {
+  const { runtime = systemRuntime, signal } = options;
   const byShard = /* @__PURE__ */ new Map();
   for (const [index, change] of changes.entries()) {
     const shard = shardOf(change.key, shards);
     byShard.set(shard, [...byShard.get(shard) ?? [], index]);
   }
   const settled = new Array(changes.length);
-  const limit = createLimit(8);
-  await Promise.all([...byShard].map(([shard, indexes]) => limit(async () => {
-    try {
-      const outcomes2 = await updateShard(store, shard, indexes.map((index) => changes[index]), options);
-      for (const [position, index] of indexes.entries()) {
-        settled[index] = {
-          status: "fulfilled",
-          value: outcomes2[position]
-        };
-      }
-    } catch (error62) {
-      for (const index of indexes)
-        settled[index] = { status: "rejected", reason: error62 };
+  const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_POINTER_TIMEOUT_MS);
+  const queue = shuffle([...byShard].map(([shard, indexes]) => new ShardCommit(store, shard, indexes, indexes.map((index) => changes[index]), options, deadline)), runtime.random);
+  const settle2 = (commit, result) => {
+    for (const [position, index] of commit.indexes.entries()) {
+      settled[index] = result.status === "fulfilled" ? { status: "fulfilled", value: result.value[position] } : result;
     }
-  })));
+  };
+  const worker = async () => {
+    for (; ; ) {
+      queue.sort((a, b) => a.readyAt - b.readyAt);
+      const commit = queue.shift();
+      if (!commit)
+        return;
+      const wait = commit.readyAt - performance.now();
+      try {
+        if (wait > 0)
+          await runtime.sleep(wait, signal);
+        const outcome = await commit.attempt();
+        if (outcome)
+          settle2(commit, { status: "fulfilled", value: outcome });
+        else
+          queue.push(commit);
+      } catch (error62) {
+        settle2(commit, {
+          status: "rejected",
+          reason: signal?.aborted ? new AbortedError(`Stopped while moving the pointer ${pointerShardName(commit.shard)}.`, {
+            cause: error62
+          }) : error62
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, queue.length) }, worker));
   return settled;
 }
-async function updateShard(store, shard, changes, options) {
-  const { signal, runtime = systemRuntime, timeoutMs = DEFAULT_POINTER_TIMEOUT_MS } = options;
-  const name = pointerShardName(shard);
-  const deadline = performance.now() + timeoutMs;
-  let races = 0;
-  let throttles = 0;
-  let unanswered;
-  for (; ; ) {
+var ShardCommit = class {
+  store;
+  shard;
+  indexes;
+  changes;
+  options;
+  deadline;
+  /** When the next attempt may start (`performance.now()` time). */
+  readyAt = 0;
+  #races = 0;
+  #throttles = 0;
+  // A write whose answer never came may have landed: if the shard now holds exactly what it
+  // wrote, it did, and the change is reported as written rather than decided afresh.
+  #unanswered;
+  constructor(store, shard, indexes, changes, options, deadline) {
+    this.store = store;
+    this.shard = shard;
+    this.indexes = indexes;
+    this.changes = changes;
+    this.options = options;
+    this.deadline = deadline;
+  }
+  /** Reads, decides and writes once: the outcomes, or `undefined` to be tried again later. */
+  async attempt() {
+    const { store, changes, options } = this;
+    const { signal } = options;
+    const name = pointerShardName(this.shard);
     if (signal?.aborted)
       throw new AbortedError(`Stopped while moving the pointer ${name}.`);
-    let decided;
     let snapshot;
     try {
-      snapshot = await readShard(store, shard, { signal });
+      snapshot = await readShard(store, this.shard, { signal });
     } catch (error62) {
-      if (!isTransient(error62) || performance.now() > deadline)
-        throw error62;
-      await pause(throttles++, THROTTLE_BACKOFF);
-      continue;
+      return this.#later(error62, THROTTLE_BACKOFF);
     }
     const document2 = structuredClone(snapshot.document);
-    decided = changes.map((change, index) => {
+    const unanswered = this.#unanswered;
+    const decided = changes.map((change, index) => {
       const current = document2.keys[change.key];
       const earlier = unanswered?.[index];
       if (earlier && earlier.decision.action !== "keep" && sameEntry(current, earlier.entry)) {
@@ -60950,31 +61019,37 @@ async function updateShard(store, shard, changes, options) {
         contentType: "application/json",
         signal
       });
-      options.onWrite?.(shard, Buffer.byteLength(body2));
+      options.onWrite?.(this.shard, Buffer.byteLength(body2));
       return outcomes(changes, decided, void 0, true);
     } catch (error62) {
       if (error62 instanceof PreconditionFailedError) {
-        unanswered = void 0;
-        if (performance.now() > deadline)
-          throw conflict(store, name, races, error62);
-        await pause(races++, RACE_BACKOFF);
-        continue;
+        this.#unanswered = void 0;
+        if (performance.now() > this.deadline)
+          throw conflict(store, name, this.#races, error62);
+        return this.#later(void 0, RACE_BACKOFF);
       }
-      if (!isTransient(error62) || performance.now() > deadline)
-        throw error62;
-      unanswered = decided;
-      await pause(throttles++, THROTTLE_BACKOFF);
+      this.#unanswered = decided;
+      return this.#later(error62, THROTTLE_BACKOFF);
     }
   }
-  async function pause(step, policy) {
-    const ceiling = Math.max(0, deadline - performance.now());
-    const delayMs = Math.min(ceiling, backoffDelay(Math.min(step, 16), policy, runtime.random));
-    try {
-      await runtime.sleep(delayMs, signal);
-    } catch (error62) {
-      throw new AbortedError(`Stopped while moving the pointer ${name}.`, { cause: error62 });
+  /** Schedules another attempt after a backoff, unless the error is not worth it or time is up. */
+  #later(error62, policy) {
+    if (error62 !== void 0 && (!isTransient(error62) || performance.now() > this.deadline)) {
+      throw error62;
     }
+    const step = policy === RACE_BACKOFF ? this.#races++ : this.#throttles++;
+    const random = this.options.runtime?.random ?? Math.random;
+    const delayMs = backoffDelay(Math.min(step, 16), policy, random);
+    this.readyAt = Math.min(this.deadline, performance.now() + delayMs);
+    return void 0;
   }
+};
+function shuffle(items, random) {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other], items[index]];
+  }
+  return items;
 }
 function applyDecision(document2, key, current, decision) {
   if (decision.action === "keep")
@@ -61141,7 +61216,10 @@ function ensureProven(store, signal) {
     proof = (async () => {
       const endpoint = endpointOf(store);
       try {
-        await proveConditionalWrites(store, { signal });
+        await withRetry(() => proveConditionalWrites(store, { signal }), {
+          policy: STORE_RETRY_POLICY,
+          signal
+        });
         return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
       } catch (error62) {
         if (!(error62 instanceof ConfigError) || !acceptsLostUpdates())
@@ -61202,19 +61280,19 @@ function selectComponents(project, keys = [], management = []) {
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 
 // ../../packages/core/dist/fs/hash-file.js
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { createReadStream } from "node:fs";
 async function hashFile(path) {
   return hashStream(createReadStream(path));
 }
 async function hashStream(stream) {
-  const hash2 = createHash3("sha256");
+  const hash3 = createHash2("sha256");
   let size = 0;
   for await (const chunk of stream) {
-    hash2.update(chunk);
+    hash3.update(chunk);
     size += chunk.length;
   }
-  return { sha256: hash2.digest("hex"), size };
+  return { sha256: hash3.digest("hex"), size };
 }
 
 // ../../packages/core/dist/versioned/transfer.js
@@ -61363,7 +61441,7 @@ async function checkVersioned(run2, key, pinned) {
     return info;
   }
   const name = stateObjectName(key, info.version);
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const retry = { policy: STORE_RETRY_POLICY, signal };
   const meta3 = await withRetry(() => store.head(name, { signal }), retry);
   const where = `${store.location}/${name}`;
   if (!meta3) {
@@ -61456,7 +61534,7 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
   return { adapter: "file", options: { path }, baseDir: home, source: "default", origin: path };
 }
 async function parseInstanceConfig(text, file2, env = process.env) {
-  const { isMap: isMap3, LineCounter: LineCounter2, parseDocument: parseDocument3 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
+  const { isMap: isMap3, LineCounter: LineCounter2, parseDocument: parseDocument3, visit: visit2 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
   const lineCounter = new LineCounter2();
   const document2 = parseDocument3(text, { lineCounter, prettyErrors: false });
   const [syntaxError] = document2.errors;
@@ -61478,7 +61556,34 @@ async function parseInstanceConfig(text, file2, env = process.env) {
     }
     return offset === void 0 ? void 0 : lineCounter.linePos(offset).line;
   };
-  const parsed = InstanceConfigSchema.safeParse(interpolateEnv(document2.toJS() ?? {}, env, file2, []));
+  let value2;
+  try {
+    value2 = document2.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error62) {
+    let line;
+    let alias;
+    visit2(document2, {
+      Alias(_key, node2) {
+        if (node2.resolve(document2) !== void 0)
+          return void 0;
+        alias = node2.source;
+        line = node2.range ? lineCounter.linePos(node2.range[0]).line : void 0;
+        return visit2.BREAK;
+      }
+    });
+    if (alias !== void 0) {
+      throw new ConfigError(`invalid YAML: the alias *${alias} refers to no anchor &${alias} defined before it`, { file: file2, line }, {
+        cause: error62,
+        hint: `Define \`&${alias}\` on a value above this line, or write the value out.`
+      });
+    }
+    const bomb = /alias count/i.test(describeError(error62));
+    throw new ConfigError(bomb ? `invalid YAML: its aliases expand to more than ${MAX_ALIAS_COUNT} times their size` : `invalid YAML: ${describeError(error62).split("\n")[0]}`, { file: file2 }, {
+      cause: error62,
+      hint: bomb ? "Write the values out instead of nesting aliases of aliases." : void 0
+    });
+  }
+  const parsed = InstanceConfigSchema.safeParse(interpolateEnv(value2 ?? {}, env, file2, []));
   if (!parsed.success) {
     const issue2 = parsed.error.issues[0];
     const path = issue2?.path ?? [];
@@ -61492,6 +61597,7 @@ async function parseInstanceConfig(text, file2, env = process.env) {
   }
   return parsed.data.state_storage;
 }
+var MAX_ALIAS_COUNT = 100;
 var ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 function interpolateEnv(value2, env, file2, path) {
   if (typeof value2 === "string") {
@@ -61522,23 +61628,67 @@ var STORAGE_URL_SCHEMES = {
   gs: "gcs",
   azblob: "azure"
 };
+var ADAPTER_PACKAGE_PREFIX = "defstate-storage-";
+var NOT_STORAGE_SCHEMES = /* @__PURE__ */ new Set([
+  "http",
+  "https",
+  "ws",
+  "wss",
+  "ftp",
+  "data",
+  "blob",
+  "mailto",
+  "javascript"
+]);
+function adapterForScheme(scheme) {
+  const builtIn = STORAGE_URL_SCHEMES[scheme];
+  if (builtIn)
+    return builtIn;
+  return NOT_STORAGE_SCHEMES.has(scheme) ? void 0 : `${ADAPTER_PACKAGE_PREFIX}${scheme}`;
+}
 function parseStorageUrl(text, origin) {
+  const shown = redactUrl(text);
   let url2;
   try {
     url2 = new URL(text);
   } catch (error62) {
-    throw new ConfigError(`"${text}" is not a storage URL`, { field: origin }, {
+    throw new ConfigError(`"${shown}" is not a storage URL`, { field: origin }, {
       cause: error62,
-      hint: `Use one of: ${Object.keys(STORAGE_URL_SCHEMES).map((scheme) => `${scheme}://\u2026`).join(", ")}.`
+      hint: `Use one of: ${Object.keys(STORAGE_URL_SCHEMES).map((scheme2) => `${scheme2}://\u2026`).join(", ")}.`
     });
   }
-  const adapter = STORAGE_URL_SCHEMES[url2.protocol.slice(0, -1)];
+  const scheme = url2.protocol.slice(0, -1);
+  const adapter = adapterForScheme(scheme);
   if (!adapter) {
-    throw new ConfigError(`unsupported storage URL scheme "${url2.protocol}"`, { field: origin }, {
-      hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(", ")}. Other adapters are chosen in defstate.yaml.`
+    throw new ConfigError(`unsupported storage URL scheme "${url2.protocol}" in "${shown}"`, { field: origin }, {
+      hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(", ")}, or <name> for an installed ${ADAPTER_PACKAGE_PREFIX}<name> package. Other adapters are chosen in defstate.yaml.`
     });
   }
+  for (const [part, value2] of [
+    ["userinfo", `${url2.username}${url2.password}`],
+    ["host", url2.hostname],
+    ["path", url2.pathname],
+    ["fragment", url2.hash]
+  ]) {
+    try {
+      decodeURIComponent(value2);
+    } catch (error62) {
+      throw new ConfigError(`the storage URL "${shown}" has a malformed %-escape in its ${part}`, { field: origin }, { cause: error62, hint: "A % must start an escape such as %20; write a literal % as %25." });
+    }
+  }
+  if (scheme === "file")
+    checkFileUrl(url2, shown, origin);
   return { adapter, url: url2 };
+}
+function checkFileUrl(url2, shown, origin) {
+  if (url2.hostname !== "" && url2.hostname !== "localhost") {
+    throw new ConfigError(`"${shown}": a file:// URL names a folder on this machine, but "${url2.hostname}" is read as a host name`, { field: origin }, {
+      hint: `Write the absolute path after three slashes: file:///${url2.hostname}${url2.pathname}`
+    });
+  }
+  if (url2.pathname === "" || url2.pathname === "/") {
+    throw new ConfigError(`"${shown}": a file:// URL must name a folder, and the root folder is never used`, { field: origin }, { hint: "For example file:///srv/defstate (an absolute path after three slashes)." });
+  }
 }
 
 // ../../packages/core/dist/instance/open-store.js
@@ -61548,7 +61698,7 @@ import { dirname as dirname4, join as join9, resolve as resolve4 } from "node:pa
 import { pathToFileURL } from "node:url";
 
 // ../../packages/core/dist/store/file-store.js
-import { createHash as createHash4, randomBytes as randomBytes7 } from "node:crypto";
+import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
 import { createWriteStream as createWriteStream2, statSync } from "node:fs";
 import { link as link2, mkdir as mkdir3, open as open3, readdir as readdir3, readFile as readFile6, rename as rename2, rm as rm5, stat as stat3, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
@@ -62002,7 +62152,7 @@ var FileBlobStore = class {
     return join8(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
   }
   #lockPathOf(name) {
-    const digest = createHash4("sha256").update(name).digest("hex").slice(0, 32);
+    const digest = createHash3("sha256").update(name).digest("hex").slice(0, 32);
     return join8(this.#root, ".locks", `${digest}.lock`);
   }
   #translate(error62, name) {
@@ -62057,7 +62207,7 @@ function isStream(body2) {
   return typeof body2 === "object" && body2 !== null && "pipe" in body2;
 }
 function hostTag() {
-  return createHash4("sha256").update(currentProcess().host).digest("hex").slice(0, 8);
+  return createHash3("sha256").update(currentProcess().host).digest("hex").slice(0, 8);
 }
 function parseJson(text) {
   try {
@@ -62092,6 +62242,38 @@ var fileStorageAdapter = defineStorageAdapter({
   optionsFromUrl: (url2) => ({ path: fileURLToPath(url2) })
 });
 
+// ../../packages/core/dist/instance/suggest.js
+function suggestClosest(word, candidates) {
+  if (word === "")
+    return void 0;
+  const typed = word.toLowerCase();
+  const allowed = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
+  let best;
+  for (const candidate of candidates) {
+    const distance = editDistance(typed, candidate.toLowerCase());
+    if (distance <= allowed && (best === void 0 || distance < best.distance)) {
+      best = { candidate, distance };
+    }
+  }
+  return best?.candidate;
+}
+function editDistance(a, b) {
+  const rows = a.length + 1;
+  const columns = b.length + 1;
+  const cost = Array.from({ length: rows }, (_, i) => Array.from({ length: columns }, (_2, j) => i === 0 ? j : j === 0 ? i : 0));
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < columns; j++) {
+      const substitution = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((cost[i - 1]?.[j] ?? 0) + 1, (cost[i]?.[j - 1] ?? 0) + 1, (cost[i - 1]?.[j - 1] ?? 0) + substitution);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (cost[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      cost[i][j] = best;
+    }
+  }
+  return cost[a.length]?.[b.length] ?? Math.max(a.length, b.length);
+}
+
 // ../../packages/core/dist/instance/open-store.js
 var OFFICIAL_ADAPTER_PACKAGES = {
   s3: "@defstate/storage-s3",
@@ -62102,7 +62284,25 @@ var BUILT_IN_ADAPTERS = {
   file: fileStorageAdapter
 };
 async function openStore(selection, { projectRoot, env = process.env }) {
-  const adapter = BUILT_IN_ADAPTERS[selection.adapter] ?? await importAdapter(selection.adapter, projectRoot);
+  const adapter = BUILT_IN_ADAPTERS[selection.adapter] ?? await importAdapter(selection.adapter, projectRoot, selection.url);
+  const where = selection.source === "instance-config" ? { file: selection.origin } : {};
+  const parsed = resolveAdapterOptions(adapter, selection);
+  let store;
+  try {
+    store = await adapter.create(parsed, { baseDir: selection.baseDir, env });
+  } catch (error62) {
+    if (error62 instanceof DefstateError)
+      throw error62;
+    throw new ConfigError(`adapter "${adapter.name}" could not open the store: ${redactSecrets(describeError(error62))}`, selection.url ? { field: selection.origin } : where, { cause: error62 });
+  }
+  if (!store.capabilities.conditionalPut) {
+    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
+      hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
+    });
+  }
+  return store;
+}
+function resolveAdapterOptions(adapter, selection) {
   const where = selection.source === "instance-config" ? { file: selection.origin } : {};
   let rawOptions = selection.options ?? {};
   if (selection.url) {
@@ -62111,33 +62311,58 @@ async function openStore(selection, { projectRoot, env = process.env }) {
         field: selection.origin
       });
     }
-    rawOptions = adapter.optionsFromUrl(selection.url);
+    try {
+      rawOptions = adapter.optionsFromUrl(selection.url);
+    } catch (error62) {
+      throw new ConfigError(`adapter "${adapter.name}" cannot read the storage URL "${redactUrl(selection.url.href)}": ${redactSecrets(describeError(error62))}`, { field: selection.origin }, {
+        cause: error62,
+        hint: "Check the URL against the adapter\u2019s documentation; a literal % is %25."
+      });
+    }
   }
-  const parsed = adapter.optionsSchema.safeParse(rawOptions);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    const field = ["state_storage", "options", ...(issue2?.path ?? []).map(String)].join(".");
-    throw new ConfigError(`${issue2?.message ?? "invalid options"} (adapter "${adapter.name}")`, {
-      ...where,
-      field: selection.url ? selection.origin : field
-    });
-  }
-  const store = await adapter.create(parsed.data, { baseDir: selection.baseDir, env });
-  if (!store.capabilities.conditionalPut) {
-    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
-      hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
-    });
-  }
-  return store;
+  return parseOptions(adapter, rawOptions, selection, where);
 }
-async function importAdapter(name, projectRoot) {
+function parseOptions(adapter, rawOptions, selection, where) {
+  let result;
+  try {
+    result = adapter.optionsSchema.safeParse(rawOptions);
+  } catch (error62) {
+    throw new ConfigError(`adapter "${adapter.name}" could not check its options: ${redactSecrets(describeError(error62))}`, selection.url ? { field: selection.origin } : where, { cause: error62 });
+  }
+  if (result.success)
+    return result.data;
+  const issues = result.error?.issues ?? [];
+  const unknown2 = issues.find((issue3) => issue3.code === "unrecognized_keys" && issue3.keys?.length);
+  const issue2 = unknown2 ?? issues[0];
+  const path = [...(issue2?.path ?? []).map(String), ...unknown2?.keys?.slice(0, 1) ?? []];
+  const field = selection.url ? selection.origin : ["state_storage", "options", ...path].join(".");
+  if (unknown2?.keys) {
+    const [name = ""] = unknown2.keys;
+    const known = optionNames(adapter.optionsSchema);
+    const suggestion = suggestClosest(name, known);
+    throw new ConfigError(`\`${name}\` is unknown (adapter "${adapter.name}")${suggestion ? `; did you mean \`${suggestion}\`?` : ""}`, { ...where, field }, { hint: known.length > 0 ? `Its options are: ${known.join(", ")}.` : void 0 });
+  }
+  throw new ConfigError(`${redactSecrets(issue2?.message ?? "invalid options")} (adapter "${adapter.name}")`, { ...where, field });
+}
+function optionNames(schema) {
+  let current = schema;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current.shape && typeof current.shape === "object")
+      return Object.keys(current.shape);
+    const def = current._zod?.def;
+    current = def?.innerType ?? def?.in ?? def?.schema;
+  }
+  return [];
+}
+async function importAdapter(name, projectRoot, url2) {
   const packageName = OFFICIAL_ADAPTER_PACKAGES[name] ?? name;
   const require2 = createRequire(join9(projectRoot, "package.json"));
   let resolved;
   try {
     resolved = require2.resolve(packageName);
   } catch (error62) {
-    throw new ConfigError(`storage adapter "${name}" is not installed in ${projectRoot}`, {}, {
+    const builtIn = Object.values(OFFICIAL_ADAPTER_PACKAGES).includes(packageName);
+    throw new ConfigError(url2 && !builtIn ? `no built-in adapter reads "${url2.protocol}" URLs, and the package ${packageName} that would is not installed in ${projectRoot}` : `storage adapter "${name}" is not installed in ${projectRoot}`, {}, {
       cause: error62,
       hint: `Install it in the project: ${installCommand(projectRoot, packageName)}`
     });
@@ -62607,9 +62832,9 @@ function expired(key) {
 
 // ../../packages/core/dist/refresh/publish-version.js
 async function publishVersion(store, key, statePath, digest, options) {
-  const { policy, runtime, signal } = options;
+  const { runtime, signal } = options;
   const uploadStarted = performance.now();
-  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }), { policy, runtime, signal });
+  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }), { policy: STORE_RETRY_POLICY, runtime, signal });
   if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
     throw new TransientError(`The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`, { hint: "Nothing was committed for this key; run the refresh again." });
   }
@@ -62833,7 +63058,6 @@ async function pinAfterRun(run2, report2) {
       produced,
       now: run2.now(),
       signal: run2.signal,
-      policy: run2.policy,
       runtime: run2.runtime
     });
     report2.pinFile = pinFilePath(run2.project.root);

@@ -1,7 +1,9 @@
 // A third-party storage adapter in one file: objects are files in a folder, and each object's
 // etag is a random token kept beside it. It shows the whole contract an adapter owes defstate:
 // streamed get/put, head, paged list, delete, conditional puts that hold across processes, typed
-// errors, declared capabilities, and options checked by a zod schema.
+// errors, cancellation by AbortSignal, declared capabilities, and options checked by a zod
+// schema. The name check, the guarded download body and the cancellation check come from
+// `@defstate/core/adapter`, the toolkit every adapter shares.
 //
 // Every write to a name happens while holding that name's lock, a folder made with mkdir, which
 // the file system creates for exactly one caller. Inside the lock, the condition is checked
@@ -16,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
+  AbortedError,
   BlobNotFoundError,
   defineStorageAdapter,
   escapeName,
@@ -23,6 +26,7 @@ import {
   StorageError,
   unescapeName,
 } from '@defstate/core';
+import { assertObjectName, guardBody, throwIfAborted } from '@defstate/core/adapter';
 import { z } from 'zod';
 
 export class TokenFolderStore {
@@ -34,8 +38,10 @@ export class TokenFolderStore {
     this.location = `token-folder://${this.root}`;
   }
 
-  // Each `/`-separated segment is escaped, so any name is a safe, case-distinct file name.
+  // Each `/`-separated segment is escaped, so any name is a safe, case-distinct file name. The
+  // common name check first: no empty, `.` or `..` segment can alias a name or leave the root.
   #path(name, suffix) {
+    assertObjectName(name);
     return join(this.root, 'objects', ...name.split('/').map(escapeName)) + suffix;
   }
 
@@ -46,38 +52,56 @@ export class TokenFolderStore {
     });
   }
 
-  async head(name) {
+  async head(name, { signal } = {}) {
+    throwIfAborted(signal, `head of ${name}`);
     const etag = await this.#etag(name);
     if (etag === undefined) return undefined;
     const size = Number((await readFile(this.#path(name, '.size'), 'utf8').catch(() => '0')) || 0);
     return { name, etag, size };
   }
 
-  async get(name) {
-    const meta = await this.head(name);
+  async get(name, { signal } = {}) {
+    const meta = await this.head(name, { signal });
     if (!meta) throw new BlobNotFoundError(name);
-    // The content file is replaced by rename, so this stream reads one whole version.
-    return { ...meta, body: createReadStream(this.#path(name, '.data')) };
+    // The content file is replaced by rename, so this stream reads one whole version; the guard
+    // checks its length, and ends it with AbortedError when the caller cancels.
+    const body = guardBody(createReadStream(this.#path(name, '.data')), {
+      what: `${this.location}/${name}`,
+      expectedBytes: meta.size,
+      signal,
+    });
+    return { ...meta, body };
   }
 
   async put(name, body, options = {}) {
     const data = this.#path(name, '.data');
+    throwIfAborted(options.signal, `put of ${name}`);
     await mkdir(dirname(data), { recursive: true });
     const temporary = `${data}.${randomBytes(6).toString('hex')}.tmp`;
     const source =
       typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body;
     let size = 0;
-    await pipeline(
-      source,
-      async function* (chunks) {
-        for await (const chunk of chunks) {
-          size += chunk.length;
-          yield chunk;
-        }
-      },
-      createWriteStream(temporary),
-    );
     try {
+      await pipeline(
+        source,
+        async function* (chunks) {
+          for await (const chunk of chunks) {
+            size += Buffer.byteLength(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(temporary),
+        { signal: options.signal },
+      );
+    } catch (error) {
+      await rm(temporary, { force: true });
+      if (options.signal?.aborted) {
+        throw new AbortedError(`put of ${name} was cancelled.`, { cause: error });
+      }
+      throw new StorageError(`Cannot write ${name} in ${this.location}`, { cause: error });
+    }
+    try {
+      throwIfAborted(options.signal, `put of ${name}`);
       return await this.#locked(name, async () => {
         const current = await this.#etag(name);
         if (options.ifNoneMatch === '*' && current !== undefined)
@@ -95,7 +119,8 @@ export class TokenFolderStore {
     }
   }
 
-  async list(prefix, { cursor, limit = 1000 } = {}) {
+  async list(prefix, { cursor, limit = 1000, signal } = {}) {
+    throwIfAborted(signal, `list of ${prefix}`);
     const names = [];
     const walk = async (folder, base) => {
       const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
@@ -116,7 +141,8 @@ export class TokenFolderStore {
     return matching.length > limit ? { items, cursor: page.at(-1) } : { items };
   }
 
-  async delete(name) {
+  async delete(name, { signal } = {}) {
+    throwIfAborted(signal, `delete of ${name}`);
     await this.#locked(name, async () => {
       for (const suffix of ['.etag', '.size', '.data'])
         await rm(this.#path(name, suffix), { force: true });

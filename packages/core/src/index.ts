@@ -1,5 +1,11 @@
+export { REDACTED, redactSecrets, redactUrl } from './adapter/redact.js';
 export type { RetryOptions, RetryPolicy, RetryRuntime } from './async/retry.js';
-export { backoffDelay, DEFAULT_RETRY_POLICY, systemRuntime, withRetry } from './async/retry.js';
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  systemRuntime,
+  withRetry,
+} from './async/retry.js';
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
@@ -58,6 +64,8 @@ export { hashFile, hashStream } from './fs/hash-file.js';
 export { defaultCacheDir, defaultStateHome } from './instance/default-home.js';
 export type { ResolveStorageOptions, StorageSelection } from './instance/instance-config.js';
 export {
+  ADAPTER_PACKAGE_PREFIX,
+  adapterForScheme,
   defaultStorageNotice,
   INSTANCE_CONFIG_FILE,
   parseInstanceConfig,
@@ -66,7 +74,12 @@ export {
   STORAGE_URL_SCHEMES,
 } from './instance/instance-config.js';
 export type { OpenStoreOptions } from './instance/open-store.js';
-export { installCommand, OFFICIAL_ADAPTER_PACKAGES, openStore } from './instance/open-store.js';
+export {
+  installCommand,
+  OFFICIAL_ADAPTER_PACKAGES,
+  openStore,
+  resolveAdapterOptions,
+} from './instance/open-store.js';
 export type {
   DevOnlyDependency,
   RuntimeDependencyOptions,
@@ -77,6 +90,7 @@ export {
 } from './instance/runtime-dependencies.js';
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
+export { suggestClosest } from './instance/suggest.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export type { LocalStatePaths } from './local/local-state.js';

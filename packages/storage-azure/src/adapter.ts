@@ -11,6 +11,9 @@ export const storageAdapter = defineStorageAdapter<AzureStoreOptions>({
   name: 'azure',
   optionsSchema: AzureStoreOptionsSchema,
   create: async (options, context) =>
-    new AzureBlobStore(await createAzureClient(options, context.env), options.prefix),
+    new AzureBlobStore(await createAzureClient(options, context.env), options.prefix, {
+      requestTimeoutMs: options.requestTimeoutMs,
+      env: context.env,
+    }),
   optionsFromUrl: azureOptionsFromUrl,
 });

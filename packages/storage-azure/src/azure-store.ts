@@ -12,15 +12,25 @@ import {
   BlobNotFoundError,
   type BlobReadResult,
   type BlobStore,
+  DefstateError,
   type ListOptions,
   type ListPage,
   type OperationOptions,
   PreconditionFailedError,
   type PutOptions,
   type PutResult,
-  StorageError,
   TransientError,
 } from '@defstate/core';
+import {
+  createTracer,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  guardBody,
+  ObjectKeys,
+  progressWatchdog,
+  type Tracer,
+  withDeadline,
+} from '@defstate/core/adapter';
+import { uploadInBlocks } from './block-upload.js';
 import { type AzureClient, DOWNLOAD_RESUMES } from './client.js';
 import { type ErrorScope, translateAzureError } from './errors.js';
 import { defaultAccountUrl } from './options.js';
@@ -36,12 +46,12 @@ import { defaultAccountUrl } from './options.js';
  *   most states), costs one round trip, and is atomic: the blob appears whole or not at all.
  *   A stream of unknown size is read up to that limit first to find out which case it is, so
  *   at most one block's worth of it is ever held.
- * - Anything larger streams through `BlockBlobClient.uploadStream`: the body is cut into
- *   `BLOCK_SIZE` blocks staged with Put Block, at most `UPLOAD_CONCURRENCY` buffers of it in
- *   memory at once (8 MiB × 4 = 32 MiB, whatever the object's size), then Put Block List commits
- *   them. Staged blocks are invisible: readers keep seeing the previous blob, or none, until the
- *   commit, which is atomic. So a crash mid-upload leaves nothing but uncommitted blocks, which
- *   Azure discards on its own (after a week, or at the blob's next commit).
+ * - Anything larger is cut into `BLOCK_SIZE` blocks staged with Put Block (block-upload.ts), at
+ *   most `UPLOAD_CONCURRENCY` buffers of it in memory at once (8 MiB × 4 = 32 MiB, whatever the
+ *   object's size), then Put Block List commits them. Staged blocks are invisible: readers keep
+ *   seeing the previous blob, or none, until the commit, which is atomic. So a crash mid-upload
+ *   leaves nothing but uncommitted blocks, which Azure discards on its own (after a week, or at
+ *   the blob's next commit).
  *
  * Why conditional writes are safe:
  *
@@ -59,8 +69,12 @@ import { defaultAccountUrl } from './options.js';
  *   attempt had landed would come back as a false conflict, and core already retries transient
  *   errors around the whole operation with backoff and jitter.
  *
- * Downloads stream `download().readableStreamBody` straight to the caller; a broken body may be
- * resumed by the SDK from where it stopped, pinned to the etag it started with.
+ * Downloads stream `download().readableStreamBody` to the caller through core's `guardBody`; a
+ * broken body may be resumed by the SDK from where it stopped, pinned to the etag it started with.
+ *
+ * Time-outs: the SDK sets none of its own, so every request runs under core's `withDeadline`
+ * (`requestTimeoutMs` until the answer, and the caller's signal), and uploads under a progress
+ * watchdog that aborts every request of the upload when no byte moves for `requestTimeoutMs`.
  */
 
 const MiB = 1024 * 1024;
@@ -71,8 +85,12 @@ export const SINGLE_PUT_LIMIT = BLOCK_SIZE;
 const MAX_BLOCKS = 50_000;
 const MAX_PAGE = 5_000;
 
-// A lone surrogate has no UTF-8 form: two names differing only there would share one blob.
-const LONE_SURROGATE = /\p{Cs}/u;
+export interface AzureStoreTuning {
+  /** A request without an answer, or an upload without progress, for this long fails as transient. */
+  requestTimeoutMs?: number;
+  /** Where DEFSTATE_DEBUG is read from. */
+  env?: NodeJS.ProcessEnv;
+}
 
 export class AzureBlobStore implements BlobStore {
   readonly adapter = 'azure';
@@ -82,15 +100,23 @@ export class AzureBlobStore implements BlobStore {
     maxObjectSize: BLOCK_SIZE * MAX_BLOCKS,
   } as const;
   readonly location: string;
+  /** Where requests go: the blob service URL, without any query (a SAS is a secret). */
+  readonly endpoint: string;
   readonly #container: ContainerClient;
-  /** `''` or the prefix with a trailing `/`. */
-  readonly #root: string;
+  readonly #keys: ObjectKeys;
   readonly #scope: ErrorScope;
+  readonly #timeoutMs: number;
+  readonly #tracer: Tracer;
+  /** `azblob://account/container/prefix`, for messages about one object. */
+  readonly #base: string;
 
-  constructor(client: AzureClient, prefix: string) {
+  constructor(client: AzureClient, prefix: string, tuning: AzureStoreTuning = {}) {
     this.#container = client.container;
-    this.#root = prefix === '' ? '' : `${prefix}/`;
+    // Blob names are at most 1024 characters; the common name check keeps them inside the prefix.
+    this.#keys = new ObjectKeys(prefix);
+    this.endpoint = client.endpoint;
     const path = [client.container.containerName, prefix].filter(Boolean).join('/');
+    this.#base = `azblob://${client.account}/${path}`;
     // The same form `optionsFromUrl` reads, so the location can be pasted into --storage.
     const custom = client.endpoint !== defaultAccountUrl(client.account);
     this.location = `azblob://${client.account}/${path}${custom ? `?endpoint=${client.endpoint}` : ''}`;
@@ -100,23 +126,37 @@ export class AzureBlobStore implements BlobStore {
       container: client.container.containerName,
       credentials: client.credentials,
     };
+    this.#timeoutMs = tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#tracer = createTracer('store:azure', { env: tuning.env });
   }
 
-  async get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
-    const blob = this.#container.getBlobClient(this.#blobName(name));
+  get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+    return this.#tracer.operation(
+      'get',
+      this.#where(name),
+      () => this.#get(name, options),
+      (result) => `${result.size} B etag ${result.etag}`,
+    );
+  }
+
+  async #get(name: string, options: OperationOptions): Promise<BlobReadResult> {
+    const blob = this.#container.getBlobClient(this.#keys.keyOf(name));
     try {
-      const response = await blob.download(0, undefined, {
-        abortSignal: options.signal,
-        maxRetryRequests: DOWNLOAD_RESUMES,
-      });
+      const response = await this.#call('get', name, options.signal, (abortSignal) =>
+        blob.download(0, undefined, { abortSignal, maxRetryRequests: DOWNLOAD_RESUMES }),
+      );
       const source = (response.readableStreamBody as Readable | undefined) ?? Readable.from([]);
       return {
         name,
         size: response.contentLength ?? 0,
         etag: response.etag ?? '',
         lastModified: response.lastModified,
-        body: Readable.from(this.#translated(source, name, options.signal), {
-          objectMode: false,
+        body: guardBody(source, {
+          what: this.#where(name),
+          expectedBytes: response.contentLength,
+          stallTimeoutMs: this.#timeoutMs,
+          signal: options.signal,
+          translate: (error) => this.#translateRead(error, name, options.signal),
         }),
       };
     } catch (error) {
@@ -124,10 +164,21 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
-  async head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
-    const blob = this.#container.getBlobClient(this.#blobName(name));
+  head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+    return this.#tracer.operation(
+      'head',
+      this.#where(name),
+      () => this.#head(name, options),
+      (meta) => (meta ? `${meta.size} B etag ${meta.etag}` : 'absent'),
+    );
+  }
+
+  async #head(name: string, options: OperationOptions): Promise<BlobMeta | undefined> {
+    const blob = this.#container.getBlobClient(this.#keys.keyOf(name));
     try {
-      const properties = await blob.getProperties({ abortSignal: options.signal });
+      const properties = await this.#call('head', name, options.signal, (abortSignal) =>
+        blob.getProperties({ abortSignal }),
+      );
       return {
         name,
         size: properties.contentLength ?? 0,
@@ -141,8 +192,18 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
-  async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
-    const blob = this.#container.getBlockBlobClient(this.#blobName(name));
+  put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+    return this.#tracer.operation(
+      'put',
+      this.#where(name),
+      () => this.#put(name, body, options),
+      (result) =>
+        `etag ${result.etag}${options.ifNoneMatch ? ' (create-only)' : ''}${options.ifMatch ? ` (if-match ${options.ifMatch})` : ''}`,
+    );
+  }
+
+  async #put(name: string, body: BlobBody, options: PutOptions): Promise<PutResult> {
+    const blob = this.#container.getBlockBlobClient(this.#keys.keyOf(name));
     const conditions: BlobRequestConditions | undefined =
       options.ifNoneMatch === '*'
         ? { ifNoneMatch: '*' }
@@ -152,101 +213,148 @@ export class AzureBlobStore implements BlobStore {
     const blobHTTPHeaders: BlobHTTPHeaders = {
       blobContentType: options.contentType ?? 'application/octet-stream',
     };
-    const signal = options.signal;
+    // Every request of the upload stops when the caller cancels, or when no byte has moved (read,
+    // sent, or answered) for the time-out.
+    const stop = new AbortController();
+    const watchdog = progressWatchdog({
+      what: `Azure Blob put of ${this.#where(name)}`,
+      timeoutMs: this.#timeoutMs,
+      onStall: (error) => stop.abort(error),
+    });
+    const onCancel = () =>
+      stop.abort(
+        new AbortedError(`Azure Blob put of ${this.#where(name)} was cancelled.`, {
+          cause: options.signal?.reason,
+        }),
+      );
+    if (options.signal?.aborted) onCancel();
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const signal = stop.signal;
+    const onProgress = () => watchdog.touch();
     const putOnce = async (bytes: Buffer) =>
-      blob.upload(bytes, bytes.length, { conditions, blobHTTPHeaders, abortSignal: signal });
+      blob.upload(bytes, bytes.length, {
+        conditions,
+        blobHTTPHeaders,
+        abortSignal: signal,
+        onProgress,
+      });
 
     try {
-      if (signal?.aborted) throw signal.reason ?? new AbortedError('Upload cancelled.');
+      if (signal.aborted) throw signal.reason;
       if (typeof body === 'string' || body instanceof Uint8Array) {
         return { etag: (await putOnce(toBuffer(body))).etag ?? '' };
       }
-      let source: Readable = body;
+      let source: AsyncIterable<Uint8Array | string> = body;
       if (options.size === undefined || options.size <= SINGLE_PUT_LIMIT) {
-        const start = await readUpTo(body, SINGLE_PUT_LIMIT);
+        const start = await readUpTo(body, SINGLE_PUT_LIMIT, onProgress);
         if (start.whole) return { etag: (await putOnce(start.whole)).etag ?? '' };
         source = start.rest;
       }
-      // uploadStream does not hand the signal to its block uploads: stop it by failing its source.
-      const abort = () => source.destroy(new AbortedError('Upload cancelled.'));
-      signal?.addEventListener('abort', abort, { once: true });
-      try {
-        const response = await blob.uploadStream(source, BLOCK_SIZE, UPLOAD_CONCURRENCY, {
-          conditions,
-          blobHTTPHeaders,
-          abortSignal: signal,
-        });
-        return { etag: response.etag ?? '' };
-      } finally {
-        signal?.removeEventListener('abort', abort);
-        if (!source.destroyed) source.destroy();
-      }
+      return await uploadInBlocks({
+        blob,
+        body: source,
+        blockSize: BLOCK_SIZE,
+        concurrency: UPLOAD_CONCURRENCY,
+        maxBlocks: MAX_BLOCKS,
+        conditions,
+        blobHTTPHeaders,
+        signal,
+        onProgress,
+        translate: (error) => this.#translate(error, name),
+      });
     } catch (error) {
       if (typeof body === 'object' && 'destroy' in body && !body.destroyed) body.destroy();
-      throw this.#translate(error, name, signal);
+      // Our own stop (a stall or the caller's cancel) is already typed and says why.
+      if (signal.aborted && signal.reason instanceof DefstateError) throw signal.reason;
+      throw this.#translate(error, name, options.signal);
+    } finally {
+      watchdog.stop();
+      options.signal?.removeEventListener('abort', onCancel);
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.#tracer.operation(
+      'list',
+      `${this.#where(prefix)}*`,
+      () => this.#list(prefix, options),
+      (page) => `${page.items.length} items${page.cursor ? ', more' : ''}`,
+    );
+  }
+
+  async #list(prefix: string, options: ListOptions): Promise<ListPage> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 1000), 1), MAX_PAGE);
     try {
-      const pages = this.#container
-        .listBlobsFlat({ prefix: this.#root + prefix, abortSignal: options.signal })
-        .byPage({ continuationToken: options.cursor, maxPageSize: limit });
-      const page = (await pages.next()).value as ContainerListBlobFlatSegmentResponse | undefined;
-      const items: BlobMeta[] = (page?.segment.blobItems ?? []).map((item) => ({
-        name: item.name.slice(this.#root.length),
-        size: item.properties.contentLength ?? 0,
-        etag: item.properties.etag ?? '',
-        lastModified: item.properties.lastModified,
-      }));
+      const page = await this.#call('list', prefix, options.signal, async (abortSignal) => {
+        const pages = this.#container
+          .listBlobsFlat({ prefix: this.#keys.listPrefixOf(prefix), abortSignal })
+          .byPage({ continuationToken: options.cursor, maxPageSize: limit });
+        return (await pages.next()).value as ContainerListBlobFlatSegmentResponse | undefined;
+      });
+      const items: BlobMeta[] = (page?.segment.blobItems ?? []).flatMap((item) => {
+        const name = this.#keys.nameOf(item.name);
+        return name === undefined
+          ? []
+          : [
+              {
+                name,
+                size: item.properties.contentLength ?? 0,
+                etag: item.properties.etag ?? '',
+                lastModified: item.properties.lastModified,
+              },
+            ];
+      });
       return page?.continuationToken ? { items, cursor: page.continuationToken } : { items };
     } catch (error) {
       throw this.#translate(error, undefined, options.signal);
     }
   }
 
-  async delete(name: string, options: OperationOptions = {}): Promise<void> {
-    const blob = this.#container.getBlobClient(this.#blobName(name));
-    try {
-      await blob.delete({ deleteSnapshots: 'include', abortSignal: options.signal });
-    } catch (error) {
-      const translated = this.#translate(error, name, options.signal);
-      if (!(translated instanceof BlobNotFoundError)) throw translated;
-    }
+  delete(name: string, options: OperationOptions = {}): Promise<void> {
+    return this.#tracer.operation('delete', this.#where(name), async () => {
+      const blob = this.#container.getBlobClient(this.#keys.keyOf(name));
+      try {
+        await this.#call('delete', name, options.signal, (abortSignal) =>
+          blob.delete({ deleteSnapshots: 'include', abortSignal }),
+        );
+      } catch (error) {
+        const translated = this.#translate(error, name, options.signal);
+        if (!(translated instanceof BlobNotFoundError)) throw translated;
+      }
+    });
   }
 
   /** Nothing to release: the SDK shares one keep-alive HTTP client whose idle sockets are unref'd. */
   async close(): Promise<void> {}
 
-  /** Object names are `/`-separated with no empty, `.` or `..` segment, so none leaves the prefix. */
-  #blobName(name: string): string {
-    const bad =
-      name.length === 0 ||
-      LONE_SURROGATE.test(name) ||
-      name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
-    if (bad) throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
-    return this.#root + name;
+  #where(name: string): string {
+    return `${this.#base}/${name}`;
   }
 
-  async *#translated(
-    source: Readable,
+  /** One SDK request, bounded by requestTimeoutMs and the caller's signal. */
+  #call<T>(
+    operation: string,
     name: string,
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<Buffer> {
-    try {
-      for await (const chunk of source) yield chunk as Buffer;
-    } catch (error) {
-      const translated = this.#translate(error, name, signal);
-      // A resumed read is pinned to the etag it started with; if the blob was replaced meanwhile,
-      // the read failed, it did not lose a write race: reading again gets the new content.
-      if (translated instanceof PreconditionFailedError) {
-        throw new TransientError(`"${name}" in ${this.location} changed while it was being read.`, {
-          cause: error,
-        });
-      }
-      throw translated;
+    request: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return withDeadline(request, {
+      what: `Azure Blob ${operation} of "${name}" in ${this.location}`,
+      timeoutMs: this.#timeoutMs,
+      signal,
+    });
+  }
+
+  #translateRead(error: unknown, name: string, signal: AbortSignal | undefined): Error {
+    const translated = this.#translate(error, name, signal);
+    // A resumed read is pinned to the etag it started with; if the blob was replaced meanwhile,
+    // the read failed, it did not lose a write race: reading again gets the new content.
+    if (translated instanceof PreconditionFailedError) {
+      return new TransientError(`"${name}" in ${this.location} changed while it was being read.`, {
+        cause: error,
+      });
     }
+    return translated;
   }
 
   #translate(error: unknown, name?: string, signal?: AbortSignal): Error {
@@ -261,17 +369,21 @@ function toBuffer(body: string | Uint8Array): Buffer {
 
 /**
  * Reads a stream until it ends or has given more than `limit` bytes. Ended: its bytes, whole.
- * Otherwise: a stream of everything, the bytes already read first, so nothing is read twice.
+ * Otherwise: the bytes already read, then the rest, so nothing is read twice.
  */
 async function readUpTo(
   stream: Readable,
   limit: number,
-): Promise<{ whole: Buffer; rest?: undefined } | { whole?: undefined; rest: Readable }> {
+  onProgress: () => void,
+): Promise<
+  { whole: Buffer; rest?: undefined } | { whole?: undefined; rest: AsyncIterable<Buffer> }
+> {
   const iterator = stream[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let length = 0;
   while (length <= limit) {
     const next = await iterator.next();
+    onProgress();
     if (next.done) return { whole: Buffer.concat(chunks, length) };
     const chunk = toBuffer(next.value as Buffer | string);
     chunks.push(chunk);
@@ -289,5 +401,5 @@ async function readUpTo(
       await iterator.return?.();
     }
   }
-  return { rest: Readable.from(everything(), { objectMode: false }) };
+  return { rest: everything() };
 }

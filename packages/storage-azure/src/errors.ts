@@ -3,12 +3,17 @@ import {
   AccessDeniedError,
   BlobNotFoundError,
   DefstateError,
-  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
   TransientError,
 } from '@defstate/core';
+import {
+  isCredentialProviderTimeout,
+  redactSecrets,
+  systemCodeOf,
+  transientReason,
+} from '@defstate/core/adapter';
 import type { CredentialSource } from './client.js';
 
 /**
@@ -95,6 +100,13 @@ export function translateAzureError(
       },
     );
   }
+  // A managed-identity or token endpoint that answers late is not a refusal: retry it.
+  if (isCredentialProviderTimeout(error)) {
+    return new TransientError(
+      `Getting Azure credentials for ${scope.location} timed out: ${scope.credentials.description} did not answer in time.`,
+      { cause: error, hint: scope.credentials.hint },
+    );
+  }
   if (shape.name !== undefined && IDENTITY_ERRORS.has(shape.name)) {
     return new AccessDeniedError(
       `No Azure credentials for ${scope.location}: ${scope.credentials.description} could not get a token.`,
@@ -130,14 +142,13 @@ export function translateAzureError(
     );
   }
   if (
-    status === 408 ||
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    (code !== undefined &&
-      (TRANSIENT_CODES.has(code) || AZURE_NETWORK_CODES.has(code) || isNetworkFailureCode(code)))
+    transientReason(error) !== undefined ||
+    (code !== undefined && (TRANSIENT_CODES.has(code) || AZURE_NETWORK_CODES.has(code))) ||
+    isCutOffAnswer(shape)
   ) {
     if (status === undefined) {
-      return new TransientError(`Azure Blob Storage could not reach ${scope.location} (${code}).`, {
+      const why = code ?? systemCodeOf(error) ?? transientReason(error);
+      return new TransientError(`Azure Blob Storage could not reach ${scope.location} (${why}).`, {
         cause: error,
         hint: 'Check the network and the endpoint (accountUrl, or the connection string’s BlobEndpoint). defstate retries network faults with backoff before it reports one.',
       });
@@ -157,16 +168,18 @@ export function translateAzureError(
 }
 
 /**
+ * The SDK reads a (non-streamed) answer whole and reports a connection that broke off in the
+ * middle as PARSE_ERROR "Error reading response as text: aborted", without the socket error.
+ */
+function isCutOffAnswer(shape: AzureErrorShape): boolean {
+  return shape.code === 'PARSE_ERROR' && /reading response/i.test(shape.message ?? '');
+}
+
+/**
  * The service's message without its request-id/time lines, and with anything that looks like a
  * signature or key taken out: an SDK message may quote a URL, and a SAS URL carries its secret.
  */
 export function firstLine(message: string | undefined): string {
   const line = (message || 'the service gave no details').split('\n')[0] ?? '';
-  return redact(line);
-}
-
-export function redact(text: string): string {
-  return text
-    .replace(/([?&]sig=)[^&\s"']*/gi, '$1REDACTED')
-    .replace(/(AccountKey|SharedAccessSignature)=[^;\s"']*/gi, '$1=REDACTED');
+  return redactSecrets(line);
 }

@@ -43,6 +43,14 @@ export const AzureStoreOptionsSchema = z
       // biome-ignore lint/suspicious/noTemplateCurlyInString: defstate.yaml's ${env:NAME} syntax, not a template
       'A storage connection string; prefer ${env:NAME} or AZURE_STORAGE_CONNECTION_STRING to a literal.',
     ),
+    requestTimeoutMs: z
+      .number({ error: 'requestTimeoutMs must be a number of milliseconds' })
+      .int()
+      .min(100, 'requestTimeoutMs must be at least 100')
+      .optional()
+      .describe(
+        'Fail a request without an answer, or an upload without progress, for this long (default 60000); core retries it.',
+      ),
     sasToken: z
       .string()
       .min(1, 'sasToken must not be empty')
@@ -102,10 +110,12 @@ export function azureOptionsFromUrl(url: URL): Record<string, unknown> {
     .filter((segment) => segment !== '')
     .map((segment) => decodeURIComponent(segment));
   const endpoint = url.searchParams.get('endpoint');
+  const timeout = url.searchParams.get('requestTimeoutMs');
   const account = decodeURIComponent(url.hostname);
   return {
     container,
     prefix: prefix.join('/'),
+    ...(timeout === null ? {} : { requestTimeoutMs: Number(timeout) }),
     ...(endpoint
       ? { accountUrl: endpoint }
       : account

@@ -4,6 +4,7 @@ import {
   blobEndpoint,
   connectionString,
   container,
+  endpoint,
   env,
   open,
   wrongKeyConnectionString,
@@ -32,4 +33,16 @@ runAdapterConformance({
       }),
   },
   torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
+  // Every operation again through the kit's fault proxy, with short time-outs.
+  faults: {
+    target: endpoint,
+    openStore: (at, namespace) =>
+      open({
+        prefix: `conformance/${namespace}`,
+        accountUrl: blobEndpoint.replace(endpoint, at),
+        connectionString,
+        requestTimeoutMs: 1500,
+      }),
+    requestTimeoutMs: 1500,
+  },
 });

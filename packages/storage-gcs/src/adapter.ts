@@ -14,7 +14,10 @@ export const storageAdapter = defineStorageAdapter<GcsStoreOptions>({
   optionsSchema: GcsStoreOptionsSchema,
   async create(options, context) {
     const client = await createGcsClient(options, context);
-    return new GcsBlobStore(client, options.bucket, options.prefix, options);
+    return new GcsBlobStore(client, options.bucket, options.prefix, {
+      ...options,
+      env: context.env,
+    });
   },
   optionsFromUrl: gcsOptionsFromUrl,
 });
@@ -36,5 +39,8 @@ export async function createGcsStore(
     baseDir: context.baseDir ?? process.cwd(),
     env: context.env ?? process.env,
   });
-  return new GcsBlobStore(client, parsed.bucket, parsed.prefix, parsed);
+  return new GcsBlobStore(client, parsed.bucket, parsed.prefix, {
+    ...parsed,
+    env: context.env ?? process.env,
+  });
 }

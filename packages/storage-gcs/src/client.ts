@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { AdapterContext } from '@defstate/core';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '@defstate/core/adapter';
 import type { Bucket, Storage } from '@google-cloud/storage';
 import type { GcsStoreOptions } from './options.js';
 
@@ -35,6 +36,8 @@ export async function createGcsClient(
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
     ...(keyFilename === undefined ? {} : { keyFilename }),
     useAuthWithCustomEndpoint,
+    // A bound on every JSON API request; the store adds its own deadlines on top (gcs-store.ts).
+    timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     // The SDK's own retries are off: core retries every TransientError with exponential backoff
     // and jitter around the whole operation (a fresh upload stream included), so retrying here
     // too would multiply attempts and hide throttling from core's backoff.

@@ -2,12 +2,12 @@ import {
   AbortedError,
   AccessDeniedError,
   DefstateError,
-  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
   TransientError,
 } from '@defstate/core';
+import { causeChain, isCredentialProviderTimeout, transientReason } from '@defstate/core/adapter';
 
 /**
  * Translates whatever the SDK (or the network under it) threw into core's typed errors, so nothing
@@ -33,7 +33,6 @@ export interface ErrorScope {
   credentials: string;
 }
 
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 // What google-auth-library throws when it cannot find or use credentials (no HTTP status of
 // Cloud Storage's own). Matched on the message only to classify; the message is never shown.
 const CREDENTIAL_FAILURE =
@@ -49,10 +48,8 @@ interface ErrorFacts {
 /** Status, reason and network code, looked for across the error and its causes. */
 export function errorFacts(error: unknown): ErrorFacts {
   const facts: ErrorFacts = { status: undefined, reason: undefined, code: undefined, message: '' };
-  const seen = new Set<unknown>();
-  for (let current = error; current && typeof current === 'object' && !seen.has(current); ) {
-    seen.add(current);
-    const value = current as {
+  for (const link of causeChain(error)) {
+    const value = link as {
       code?: unknown;
       status?: unknown;
       statusCode?: unknown;
@@ -70,7 +67,6 @@ export function errorFacts(error: unknown): ErrorFacts {
     const reason = Array.isArray(value.errors) ? value.errors[0]?.reason : undefined;
     if (typeof reason === 'string') facts.reason ??= reason;
     if (!facts.message && typeof value.message === 'string') facts.message = value.message;
-    current = value.cause ?? value.error;
   }
   // Resumable-upload failures are plain Gaxios errors: "Request failed with status code 404".
   if (facts.status === undefined) {
@@ -130,15 +126,23 @@ export function translate(error: unknown, scope: ErrorScope, signal?: AbortSigna
     .filter(Boolean)
     .join(' ');
   if (facts.status === 412) return new PreconditionFailedError(scope.name, { cause: error });
+  // A metadata server or token endpoint that answers late is not a refusal: retry it.
+  if (isCredentialProviderTimeout(error)) {
+    return new TransientError(
+      `Getting credentials for ${scope.operation} on ${scope.where} timed out; credentials tried: ${scope.credentials}.`,
+      {
+        cause: sanitized(error),
+        hint: 'The metadata server or token endpoint did not answer in time; defstate retries. If it persists, check the network, or sign in with `gcloud auth application-default login`.',
+      },
+    );
+  }
   if (facts.status === 401 || facts.status === 403 || isCredentialFailure(error)) {
     return accessDenied(scope, error, detail || 'could not get credentials');
   }
-  if (
-    (facts.status !== undefined && TRANSIENT_STATUS.has(facts.status)) ||
-    isNetworkFailureCode(facts.code)
-  ) {
+  const transient = transientReason(error);
+  if (transient !== undefined) {
     return new TransientError(
-      `Google Cloud Storage failed ${scope.operation} on ${scope.where} (${detail}); it may succeed on retry.`,
+      `Google Cloud Storage failed ${scope.operation} on ${scope.where} (${detail || transient}); it may succeed on retry.`,
       { cause: error, hint: 'Check the network and the GCS status page if it keeps failing.' },
     );
   }

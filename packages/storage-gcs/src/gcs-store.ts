@@ -35,16 +35,25 @@
  *   is a `StoreNotFoundError` naming it rather than an object that merely is not there.
  *
  * - The SDK's retries are off (see client.ts): core retries `TransientError`s with backoff.
+ *
+ * - Every request settles within a bound, typed, whatever the network does. The SDK's HTTP stack
+ *   (node-fetch 2) never ends a body whose connection dropped, and its head/list/delete calls take
+ *   no AbortSignal, so each call runs under core's `withDeadline` (the caller's signal, and
+ *   `requestTimeoutMs` until the answer), downloads under `guardBody` (length check and stall
+ *   timer), and uploads under a progress watchdog: an upload may take long, but not go quiet,
+ *   before or after its last byte. A process can therefore never end with a store call unsettled.
  */
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortedError,
   AccessDeniedError,
   type BlobBody,
   type BlobMeta,
   BlobNotFoundError,
   type BlobReadResult,
   type BlobStore,
+  DefstateError,
   type ListOptions,
   type ListPage,
   type OperationOptions,
@@ -54,6 +63,16 @@ import {
   StorageError,
   TransientError,
 } from '@defstate/core';
+import {
+  createTracer,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  guardBody,
+  ObjectKeys,
+  progressWatchdog,
+  StoreExistence,
+  type Tracer,
+  withDeadline,
+} from '@defstate/core/adapter';
 import type { File, FileMetadata } from '@google-cloud/storage';
 import type { GcsClient } from './client.js';
 import { accessDenied, type ErrorScope, isNotFound, storeNotFound, translate } from './errors.js';
@@ -65,6 +84,16 @@ export const SIMPLE_UPLOAD_MAX_BYTES = 8 * MiB;
 const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+export const DEFAULT_GCS_ENDPOINT = 'https://storage.googleapis.com';
+
+export interface GcsStoreTuning {
+  /** A download that gets no bytes for this long fails as transient (default: requestTimeoutMs). */
+  stallTimeoutMs?: number;
+  /** A request without an answer, or an upload without progress, for this long fails as transient. */
+  requestTimeoutMs?: number;
+  /** Where DEFSTATE_DEBUG is read from. */
+  env?: NodeJS.ProcessEnv;
+}
 
 export class GcsBlobStore implements BlobStore {
   readonly adapter = 'gcs';
@@ -74,41 +103,58 @@ export class GcsBlobStore implements BlobStore {
     maxObjectSize: MAX_OBJECT_SIZE,
   } as const;
   readonly location: string;
+  /** Where requests go: the JSON API endpoint. Never a secret. */
+  readonly endpoint: string;
   readonly bucketName: string;
-  /** `''` or `some/prefix/`: what every object name of this store starts with in the bucket. */
-  readonly #root: string;
+  readonly #keys: ObjectKeys;
   readonly #client: GcsClient;
   readonly #stallTimeoutMs: number;
-  #bucketSeen = false;
+  readonly #requestTimeoutMs: number;
+  readonly #existence: StoreExistence;
+  readonly #tracer: Tracer;
   #credentialsChecked: Promise<void> | undefined;
 
-  constructor(
-    client: GcsClient,
-    bucket: string,
-    prefix: string,
-    { stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS }: { stallTimeoutMs?: number } = {},
-  ) {
+  constructor(client: GcsClient, bucket: string, prefix: string, tuning: GcsStoreTuning = {}) {
     this.#client = client;
-    this.#stallTimeoutMs = stallTimeoutMs;
+    this.#requestTimeoutMs = tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#stallTimeoutMs = tuning.stallTimeoutMs ?? this.#requestTimeoutMs;
     this.bucketName = bucket;
-    this.#root = prefix === '' ? '' : `${prefix}/`;
+    // GCS names are at most 1024 bytes of UTF-8 and may not hold CR or LF.
+    this.#keys = new ObjectKeys(prefix, {
+      forbidden: /[\r\n]/,
+      maxKeyBytes: 1024,
+      keyWord: 'a GCS object name',
+    });
     this.location = `gs://${bucket}${prefix === '' ? '' : `/${prefix}`}`;
+    this.endpoint = (client.storage.apiEndpoint || DEFAULT_GCS_ENDPOINT).replace(/\/+$/, '');
+    this.#tracer = createTracer('store:gcs', { env: tuning.env });
+    this.#existence = new StoreExistence((signal) =>
+      this.#call('get', 'bucket', signal, () => this.#client.bucket.exists()).then(
+        ([exists]) => exists,
+        (error: unknown) => {
+          throw translate(error, this.#scope('get (bucket check)', ''), signal);
+        },
+      ),
+    );
   }
 
-  async get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+  get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+    return this.#tracer.operation(
+      'get',
+      this.#where(name),
+      () => this.#get(name, options),
+      (result) => `${result.size} B generation ${result.etag}`,
+    );
+  }
+
+  async #get(name: string, options: OperationOptions): Promise<BlobReadResult> {
     const scope = this.#scope('get', name);
+    const file = this.#file(name);
     await this.#ready(scope, options.signal);
-    const body = this.#file(name).createReadStream();
+    const body = file.createReadStream();
     let response: { headers: Record<string, string | string[] | undefined> };
     try {
-      response = await new Promise((resolve, reject) => {
-        body.once('response', (res: { statusCode?: number; headers: never }) => {
-          if ((res.statusCode ?? 0) < 300) resolve(res);
-        });
-        body.once('error', reject);
-        // The SDK sends the request when the stream is first read; read(0) asks for nothing more.
-        body.read(0);
-      });
+      response = await this.#call('get', name, options.signal, () => responseOf(body, scope));
     } catch (error) {
       body.destroy();
       throw await this.#failure(error, scope, options.signal);
@@ -122,31 +168,40 @@ export class GcsBlobStore implements BlobStore {
     if (generation === undefined || size === undefined) {
       // A compatible store without GCS's headers: ask for the metadata, then read that generation.
       body.destroy();
-      const meta = await this.head(name, options);
+      const meta = await this.#head(name, options);
       if (!meta) throw new BlobNotFoundError(name);
-      return { ...meta, body: this.#readGeneration(name, meta.etag, scope) };
+      return { ...meta, body: this.#readGeneration(name, meta.etag, scope, options.signal) };
     }
     const lastModified = header('last-modified');
     const encoding = header('x-goog-stored-content-encoding');
-    const out = this.#watchedBody(body, {
-      scope,
-      signal: options.signal,
-      expected: encoding === undefined || encoding === 'identity' ? Number(size) : undefined,
-    });
+    this.#existence.markSeen();
     return {
       name,
       size: Number(size),
       etag: generation,
       ...(lastModified ? { lastModified: new Date(lastModified) } : {}),
-      body: out,
+      body: this.#guarded(body, scope, options.signal, {
+        expectedBytes: encoding === undefined || encoding === 'identity' ? Number(size) : undefined,
+      }),
     };
   }
 
-  async head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+  head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+    return this.#tracer.operation(
+      'head',
+      this.#where(name),
+      () => this.#head(name, options),
+      (meta) => (meta ? `${meta.size} B generation ${meta.etag}` : 'absent'),
+    );
+  }
+
+  async #head(name: string, options: OperationOptions): Promise<BlobMeta | undefined> {
     const scope = this.#scope('head', name);
+    const file = this.#file(name);
     await this.#ready(scope, options.signal);
     try {
-      const [metadata] = await this.#file(name).getMetadata();
+      const [metadata] = await this.#call('head', name, options.signal, () => file.getMetadata());
+      this.#existence.markSeen();
       return metaOf(name, metadata);
     } catch (error) {
       const failure = await this.#failure(error, scope, options.signal);
@@ -155,8 +210,19 @@ export class GcsBlobStore implements BlobStore {
     }
   }
 
-  async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+  put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+    return this.#tracer.operation(
+      'put',
+      this.#where(name),
+      () => this.#put(name, body, options),
+      (result) =>
+        `generation ${result.etag}${options.ifNoneMatch ? ' (create-only)' : ''}${options.ifMatch ? ` (if generation ${options.ifMatch})` : ''}`,
+    );
+  }
+
+  async #put(name: string, body: BlobBody, options: PutOptions): Promise<PutResult> {
     const scope = this.#scope('put', name);
+    const file = this.#file(name);
     await this.#ready(scope, options.signal);
     let ifGenerationMatch: number | undefined;
     if (options.ifNoneMatch === '*') ifGenerationMatch = 0;
@@ -168,12 +234,26 @@ export class GcsBlobStore implements BlobStore {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const size = bytes instanceof Uint8Array ? bytes.byteLength : options.size;
     const resumable = size === undefined || size > SIMPLE_UPLOAD_MAX_BYTES;
-    const file = this.#file(name);
     const contentType = options.contentType ?? 'application/octet-stream';
+    // The upload ends, typed, when the caller cancels or when it goes quiet (before or after its
+    // last byte) for requestTimeoutMs.
+    const stop = new AbortController();
+    const watchdog = progressWatchdog({
+      what: `Google Cloud Storage put of ${scope.where}`,
+      timeoutMs: this.#requestTimeoutMs,
+      onStall: (error) => stop.abort(error),
+    });
+    const onCancel = () =>
+      stop.abort(
+        new AbortedError(`put of ${scope.where} was cancelled.`, { cause: options.signal?.reason }),
+      );
+    if (options.signal?.aborted) onCancel();
+    options.signal?.addEventListener('abort', onCancel, { once: true });
     let sent = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         sent += chunk.length;
+        watchdog.touch();
         callback(null, chunk);
       },
     });
@@ -185,6 +265,8 @@ export class GcsBlobStore implements BlobStore {
           resumable,
           validation: false,
           contentType,
+          // The SDK's default for simple uploads is no time-out at all.
+          timeout: this.#requestTimeoutMs,
           metadata: {
             contentType,
             // A resumable upload that declares its length is refused if fewer bytes arrive.
@@ -192,9 +274,13 @@ export class GcsBlobStore implements BlobStore {
           },
           ...(ifGenerationMatch === undefined ? {} : { preconditionOpts: { ifGenerationMatch } }),
         }),
-        { signal: options.signal },
+        { signal: stop.signal },
       );
     } catch (error) {
+      // Our own stop (a stall or the caller's cancel) is already typed; it wins over the SDK's
+      // report of the torn-down request.
+      if (stop.signal.aborted && stop.signal.reason instanceof DefstateError)
+        throw stop.signal.reason;
       const failure = await this.#failure(error, scope, options.signal);
       // The bucket exists, so a 404 means the resumable session expired or was lost.
       if (failure instanceof BlobNotFoundError) {
@@ -203,6 +289,9 @@ export class GcsBlobStore implements BlobStore {
         });
       }
       throw failure;
+    } finally {
+      watchdog.stop();
+      options.signal?.removeEventListener('abort', onCancel);
     }
     const metadata = file.metadata;
     if (metadata.generation === undefined || Number(metadata.size) !== sent) {
@@ -211,23 +300,37 @@ export class GcsBlobStore implements BlobStore {
         { hint: 'Check that apiEndpoint points at Google Cloud Storage or a faithful emulator.' },
       );
     }
-    this.#bucketSeen = true;
+    this.#existence.markSeen();
     return { etag: String(metadata.generation) };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.#tracer.operation(
+      'list',
+      `${this.#where(prefix)}*`,
+      () => this.#list(prefix, options),
+      (page) => `${page.items.length} items${page.cursor ? ', more' : ''}`,
+    );
+  }
+
+  async #list(prefix: string, options: ListOptions): Promise<ListPage> {
     const scope = this.#scope('list', prefix || '(all)');
     await this.#ready(scope, options.signal);
     const limit = Math.max(1, Math.min(options.limit ?? DEFAULT_PAGE_SIZE, DEFAULT_PAGE_SIZE));
     try {
-      const [files, next] = await this.#client.bucket.getFiles({
-        prefix: this.#root + prefix,
-        maxResults: limit,
-        autoPaginate: false,
-        ...(options.cursor === undefined ? {} : { pageToken: options.cursor }),
+      const [files, next] = await this.#call('list', prefix, options.signal, () =>
+        this.#client.bucket.getFiles({
+          prefix: this.#keys.listPrefixOf(prefix),
+          maxResults: limit,
+          autoPaginate: false,
+          ...(options.cursor === undefined ? {} : { pageToken: options.cursor }),
+        }),
+      );
+      this.#existence.markSeen();
+      const items = files.flatMap((file) => {
+        const name = this.#keys.nameOf(file.name);
+        return name === undefined ? [] : [metaOf(name, file.metadata)];
       });
-      this.#bucketSeen = true;
-      const items = files.map((file) => metaOf(file.name.slice(this.#root.length), file.metadata));
       const cursor = (next as { pageToken?: string } | null)?.pageToken;
       return cursor ? { items, cursor } : { items };
     } catch (error) {
@@ -235,11 +338,16 @@ export class GcsBlobStore implements BlobStore {
     }
   }
 
-  async delete(name: string, options: OperationOptions = {}): Promise<void> {
+  delete(name: string, options: OperationOptions = {}): Promise<void> {
+    return this.#tracer.operation('delete', this.#where(name), () => this.#delete(name, options));
+  }
+
+  async #delete(name: string, options: OperationOptions): Promise<void> {
     const scope = this.#scope('delete', name);
+    const file = this.#file(name);
     await this.#ready(scope, options.signal);
     try {
-      await this.#file(name).delete();
+      await this.#call('delete', name, options.signal, () => file.delete());
     } catch (error) {
       const failure = await this.#failure(error, scope, options.signal);
       if (!(failure instanceof BlobNotFoundError)) throw failure;
@@ -251,81 +359,59 @@ export class GcsBlobStore implements BlobStore {
   }
 
   #file(name: string): File {
-    assertObjectName(name);
-    return this.#client.bucket.file(this.#root + name);
+    return this.#client.bucket.file(this.#keys.keyOf(name));
   }
 
-  #readGeneration(name: string, generation: string, scope: ErrorScope): Readable {
-    const source = this.#client.bucket
-      .file(this.#root + name, { generation: Number(generation) })
-      .createReadStream();
-    return this.#watchedBody(source, { scope });
+  #where(name: string): string {
+    return `${this.location}/${name}`;
   }
 
-  /**
-   * The body as the caller reads it. The SDK's HTTP stack (node-fetch 2) does not report a
-   * connection that drops in the middle of a fixed-length body: the stream just never ends. So
-   * the bytes are counted, a body that ends short is an error, and a body that gets no bytes for
-   * `stallTimeoutMs` while the reader is waiting for them fails as transient (core retries it).
-   * SDK errors on the way arrive translated.
-   */
-  #watchedBody(
-    source: Readable,
-    {
-      scope,
+  /** One SDK call, bounded by requestTimeoutMs and the caller's signal. */
+  #call<T>(
+    operation: string,
+    name: string,
+    signal: AbortSignal | undefined,
+    request: () => Promise<T>,
+  ): Promise<T> {
+    return withDeadline(request, {
+      what: `Google Cloud Storage ${operation} of ${this.#where(name)}`,
+      timeoutMs: this.#requestTimeoutMs,
       signal,
-      expected,
-    }: { scope: ErrorScope; signal?: AbortSignal | undefined; expected?: number | undefined },
+    });
+  }
+
+  #guarded(
+    source: Readable,
+    scope: ErrorScope,
+    signal: AbortSignal | undefined,
+    { expectedBytes }: { expectedBytes?: number | undefined } = {},
   ): Readable {
-    let received = 0;
-    const stallMs = this.#stallTimeoutMs;
-    const out: Transform = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        timer.refresh();
-        callback(null, chunk);
-      },
-      flush(callback) {
-        clearTimeout(timer);
-        if (expected !== undefined && received !== expected) {
-          callback(
-            new TransientError(
-              `The download of ${scope.where} ended after ${received} of ${expected} bytes.`,
-            ),
-          );
-        } else callback();
-      },
+    return guardBody(source, {
+      what: scope.where,
+      expectedBytes,
+      stallTimeoutMs: this.#stallTimeoutMs,
+      signal,
+      translate: (error) => translate(error, scope, signal),
     });
-    const timer = setTimeout(function stalled() {
-      // Bytes waiting in our buffers mean the reader is the slow side, not the network.
-      if (out.readableLength > 0 || out.writableLength > 0) {
-        timer.refresh();
-        return;
-      }
-      out.destroy(
-        new TransientError(
-          `The download of ${scope.where} stalled: no data for ${stallMs / 1000} s after ${received} bytes.`,
-          { hint: 'The connection may have dropped; it is retried.' },
-        ),
-      );
-    }, stallMs);
-    timer.unref();
-    out.once('close', () => {
-      clearTimeout(timer);
-      source.destroy();
-    });
-    pipeline(source, out, { signal }).catch((error: unknown) => {
-      clearTimeout(timer);
-      out.destroy(translate(error, scope, signal));
-    });
-    return out;
+  }
+
+  #readGeneration(
+    name: string,
+    generation: string,
+    scope: ErrorScope,
+    signal: AbortSignal | undefined,
+  ): Readable {
+    const source = this.#client.bucket
+      .file(this.#keys.keyOf(name), { generation: Number(generation) })
+      .createReadStream();
+    return this.#guarded(source, scope, signal);
   }
 
   #scope(operation: string, name: string): ErrorScope {
     return {
       operation,
       name,
-      where: `${this.location}/${name}`,
+      where: this.#where(name),
       bucket: this.bucketName,
       credentials: this.#client.credentials,
     };
@@ -338,12 +424,20 @@ export class GcsBlobStore implements BlobStore {
   async #ready(scope: ErrorScope, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) throw translate(signal.reason, scope, signal);
     if (!this.#client.authenticated) return;
-    this.#credentialsChecked ??= this.#client.storage.authClient.getAccessToken().then(
+    this.#credentialsChecked ??= withDeadline(
+      () => this.#client.storage.authClient.getAccessToken(),
+      {
+        what: `Getting credentials for ${scope.where}`,
+        timeoutMs: this.#requestTimeoutMs,
+      },
+    ).then(
       () => undefined,
       (error: unknown) => {
         this.#credentialsChecked = undefined; // a later call may find credentials that appeared
-        throw error instanceof AccessDeniedError
-          ? error
+        if (error instanceof AccessDeniedError || error instanceof TransientError) throw error;
+        const typed = translate(error, scope);
+        throw typed instanceof TransientError
+          ? typed
           : accessDenied(scope, error, 'could not get credentials');
       },
     );
@@ -361,21 +455,30 @@ export class GcsBlobStore implements BlobStore {
     bucketLevel = false,
   ): Promise<Error> {
     if (!isNotFound(error) || signal?.aborted) return translate(error, scope, signal);
-    if (!bucketLevel && (this.#bucketSeen || (await this.#bucketExists(scope)))) {
-      return new BlobNotFoundError(scope.name, { cause: error });
-    }
-    return storeNotFound(scope, error);
+    if (bucketLevel) return storeNotFound(scope, error);
+    return this.#existence.notFound(scope.name, error, () => storeNotFound(scope, error), signal);
   }
+}
 
-  async #bucketExists(scope: ErrorScope): Promise<boolean> {
-    try {
-      const [exists] = await this.#client.bucket.exists();
-      if (exists) this.#bucketSeen = true;
-      return exists;
-    } catch (error) {
-      throw translate(error, { ...scope, operation: `${scope.operation} (bucket check)` });
-    }
-  }
+/**
+ * Waits for the download's answer. A stream that closes before it answers (a connection dropped
+ * at the wrong moment) fails as transient rather than leaving the wait unsettled.
+ */
+function responseOf(
+  body: Readable,
+  scope: ErrorScope,
+): Promise<{ headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    body.once('response', (res: { statusCode?: number; headers: never }) => {
+      if ((res.statusCode ?? 0) < 300) resolve(res);
+    });
+    body.once('error', reject);
+    body.once('close', () =>
+      reject(new TransientError(`The connection for ${scope.where} closed before an answer.`)),
+    );
+    // The SDK sends the request when the stream is first read; read(0) asks for nothing more.
+    body.read(0);
+  });
 }
 
 function metaOf(name: string, metadata: FileMetadata): BlobMeta {
@@ -385,16 +488,4 @@ function metaOf(name: string, metadata: FileMetadata): BlobMeta {
     etag: String(metadata.generation),
     ...(metadata.updated ? { lastModified: new Date(metadata.updated) } : {}),
   };
-}
-
-// A lone surrogate has no UTF-8 form; GCS names are UTF-8 and may not hold CR or LF.
-const UNSTORABLE = /[\r\n]|\p{Cs}/u;
-
-/** Object names are `/`-separated, with no empty, `.` or `..` segment, like every store's. */
-function assertObjectName(name: string): void {
-  const bad =
-    name.length === 0 ||
-    UNSTORABLE.test(name) ||
-    name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad) throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
 }

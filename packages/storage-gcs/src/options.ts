@@ -38,13 +38,21 @@ export const GcsStoreOptionsSchema = z
       .describe(
         'Send credentials to a custom apiEndpoint too (default: only when keyFilename is set).',
       ),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .optional()
+      .describe(
+        'Fail a request without an answer, or an upload without progress, for this long (default 60000); core retries it.',
+      ),
     stallTimeoutMs: z
       .number()
       .int()
       .min(100)
       .optional()
       .describe(
-        'Fail a download that receives no data for this long (default 60000); core retries it.',
+        'Fail a download that receives no data for this long (default: requestTimeoutMs); core retries it.',
       ),
   })
   .strict();
@@ -57,6 +65,7 @@ const URL_PARAMETERS = [
   'apiEndpoint',
   'keyFilename',
   'useAuthWithCustomEndpoint',
+  'requestTimeoutMs',
   'stallTimeoutMs',
 ];
 
@@ -71,7 +80,8 @@ export function gcsOptionsFromUrl(url: URL): Record<string, unknown> {
   };
   for (const [name, value] of url.searchParams) {
     if (name === 'useAuthWithCustomEndpoint') options[name] = value === 'true' || value === '1';
-    else if (name === 'stallTimeoutMs') options[name] = Number(value);
+    else if (name === 'stallTimeoutMs' || name === 'requestTimeoutMs')
+      options[name] = Number(value);
     else options[name] = value;
   }
   for (const name of URL_PARAMETERS) if (options[name] === '') delete options[name];

@@ -28,4 +28,17 @@ runAdapterConformance({
     // proxy, and a refused credential exchange, instead.
   },
   torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
+  // Every operation again through the kit's fault proxy, with short time-outs.
+  faults: {
+    target: endpoint,
+    openStore: (at, namespace) =>
+      createGcsStore({
+        bucket: inject('gcsBucket'),
+        prefix: `conformance/${namespace}`,
+        apiEndpoint: at,
+        projectId: 'test-project',
+        requestTimeoutMs: 1500,
+      }),
+    requestTimeoutMs: 1500,
+  },
 });

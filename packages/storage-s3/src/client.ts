@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '@defstate/core';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '@defstate/core/adapter';
 import type { S3StoreOptions } from './options.js';
 
 /** The SDK module, loaded on first use so that importing the adapter costs nothing. */
@@ -12,6 +13,8 @@ export interface S3Connection {
   client: S3Client;
   /** Which credentials the client uses, for messages. Never a secret. */
   credentialSource: string;
+  /** Where requests go: the configured endpoint, or AWS's regional one. Never a secret. */
+  endpoint: string;
 }
 
 /**
@@ -23,7 +26,11 @@ export async function connect(
   options: S3StoreOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<S3Connection> {
-  const s3 = await import('@aws-sdk/client-s3');
+  const [s3, { defaultProvider }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/credential-provider-node'),
+  ]);
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const client = new s3.S3Client({
     region: options.region,
     endpoint: options.endpoint,
@@ -39,14 +46,22 @@ export async function connect(
     // is core's anyway: every version is hashed before upload and verified on download.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // A connection that goes silent for a minute (a stalled proxy or server) fails as a
-    // TimeoutError, which is transient, instead of hanging the refresh forever.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
+    // A connection that goes silent (a stalled proxy or server) fails as a TimeoutError, which
+    // is transient, instead of hanging the refresh forever.
+    requestHandler: {
+      connectionTimeout: Math.min(10_000, timeoutMs),
+      socketTimeout: timeoutMs,
+    },
+    // The SDK's own default chain, with instance-metadata time-outs told apart from "no
+    // credentials" (see noticeMetadataTimeouts).
+    credentialDefaultProvider: (input: Parameters<typeof defaultProvider>[0]) =>
+      noticeMetadataTimeouts(defaultProvider(input), env),
     logger: QUIET_LOGGER,
   });
   const credentialSource = describeCredentialSource(options, env);
+  let region: string;
   try {
-    await client.config.region();
+    region = await client.config.region();
   } catch (error) {
     client.destroy();
     throw new ConfigError(
@@ -58,7 +73,65 @@ export async function connect(
       },
     );
   }
-  return { sdk: { s3 }, client, credentialSource };
+  return {
+    sdk: { s3 },
+    client,
+    credentialSource,
+    endpoint: endpointOf(options.endpoint, region),
+  };
+}
+
+/** The configured endpoint without userinfo or query, or AWS's regional endpoint. */
+export function endpointOf(configured: string | undefined, region: string): string {
+  if (configured === undefined) return `https://s3.${region}.amazonaws.com`;
+  const url = new URL(configured);
+  url.username = '';
+  url.password = '';
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/+$/, '');
+}
+
+/** How long the SDK waits for instance metadata, per request (its default is 1 s). */
+function metadataTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const configured = Number(env.AWS_METADATA_SERVICE_TIMEOUT);
+  return Number.isFinite(configured) && configured > 0 ? configured * 1000 : 1000;
+}
+
+/**
+ * The default chain ends with instance (or container) metadata, and when every link fails it
+ * reports "Could not load credentials from any providers", dropping why the metadata link failed.
+ * Every other link fails at once (they read the environment and local files), so a chain that
+ * failed only after the metadata time-out had passed failed because metadata did not answer in
+ * time, which on a busy instance passes in a moment: report that, so it is retried as transient
+ * instead of being refused as missing credentials.
+ */
+function noticeMetadataTimeouts<T extends (...args: never[]) => Promise<unknown>>(
+  provider: T,
+  env: NodeJS.ProcessEnv,
+): T {
+  const limit = metadataTimeoutMs(env);
+  const disabled = /^(true|1)$/i.test(env.AWS_EC2_METADATA_DISABLED ?? '');
+  return (async (...args: Parameters<T>) => {
+    const started = performance.now();
+    try {
+      return await provider(...args);
+    } catch (error) {
+      const noCredentials =
+        (error as { name?: string }).name === 'CredentialsProviderError' &&
+        /Could not load credentials from any providers/.test((error as Error).message);
+      if (noCredentials && !disabled && performance.now() - started >= limit * 0.9) {
+        throw Object.assign(
+          new Error(
+            `TimeoutError from instance metadata service: no answer within ${limit / 1000} s, and no other credentials are configured`,
+            { cause: error },
+          ),
+          { name: 'ProviderError' },
+        );
+      }
+      throw error;
+    }
+  }) as T;
 }
 
 /**

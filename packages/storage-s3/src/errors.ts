@@ -3,12 +3,12 @@ import {
   AccessDeniedError,
   BlobNotFoundError,
   DefstateError,
-  isNetworkFailureCode,
   PreconditionFailedError,
   StorageError,
   StoreNotFoundError,
   TransientError,
 } from '@defstate/core';
+import { isCredentialProviderTimeout, systemCodeOf, transientReason } from '@defstate/core/adapter';
 import { CREDENTIALS_HINT } from './client.js';
 
 /**
@@ -17,7 +17,14 @@ import { CREDENTIALS_HINT } from './client.js';
  * this file does not load the SDK.
  */
 
-export type S3Operation = 'get' | 'head' | 'put' | 'list' | 'delete' | 'check bucket';
+export type S3Operation =
+  | 'get'
+  | 'head'
+  | 'put'
+  | 'list'
+  | 'delete'
+  | 'check bucket'
+  | 'remove abandoned uploads';
 
 export interface ErrorContext {
   operation: S3Operation;
@@ -82,7 +89,7 @@ export function translateS3Error(error: unknown, context: ErrorContext): Defstat
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
   const status = shape.$metadata?.httpStatusCode;
   const code = shape.Code ?? shape.name ?? 'Error';
-  const socketCode = socketCodeOf(error);
+  const socketCode = systemCodeOf(error);
   const { operation, name, bucket, location } = context;
   const what = `S3 ${operation} of "${name}" in ${location}`;
 
@@ -100,6 +107,13 @@ export function translateS3Error(error: unknown, context: ErrorContext): Defstat
   if (code === 'NoSuchKey' || code === 'NotFound' || status === 404) {
     return new BlobNotFoundError(name, { cause: error });
   }
+  // Instance metadata that answers late is not a refusal: a moment later it gives credentials.
+  if (isCredentialProviderTimeout(error)) {
+    return new TransientError(
+      `${what} failed: ${context.credentialSource} did not answer in time (instance metadata time-out).`,
+      { cause: error, hint: CREDENTIALS_HINT },
+    );
+  }
   if (ACCESS_CODES.has(code) || status === 401 || status === 403) {
     const reason =
       code === 'CredentialsProviderError'
@@ -110,13 +124,8 @@ export function translateS3Error(error: unknown, context: ErrorContext): Defstat
       hint: CREDENTIALS_HINT,
     });
   }
-  if (
-    TRANSIENT_CODES.has(code) ||
-    isNetworkFailureCode(socketCode) ||
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    shape.$retryable !== undefined
-  ) {
+  const transient = transientReason(error);
+  if (TRANSIENT_CODES.has(code) || transient !== undefined || shape.$retryable !== undefined) {
     const why = socketCode ?? (status ? `HTTP ${status} ${code}` : code);
     return new TransientError(`${what} failed for now (${why}); it is worth retrying.`, {
       cause: error,
@@ -138,20 +147,4 @@ export function bucketMissing(bucket: string, location: string, cause?: unknown)
 
 function describeStatus(status: number | undefined): string {
   return status === undefined ? '' : ` (HTTP ${status})`;
-}
-
-const SOCKET_CODE = /^(E[A-Z0-9_]+|UND_ERR_[A-Z_]+|ERR_[A-Z_]+)$/;
-
-/** The Node socket error code, on the error or anywhere along its cause chain. */
-function socketCodeOf(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  for (let current = error; typeof current === 'object' && current !== null; ) {
-    if (seen.has(current)) break;
-    seen.add(current);
-    const { code, errno } = current as { code?: unknown; errno?: unknown };
-    if (typeof code === 'string' && SOCKET_CODE.test(code)) return code;
-    if (typeof errno === 'string') return errno;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

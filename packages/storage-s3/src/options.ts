@@ -29,6 +29,14 @@ export const S3StoreOptionsSchema = z
       .boolean({ error: 'forcePathStyle must be true or false' })
       .default(false)
       .describe('Address buckets as http://host/bucket (MinIO, moto) instead of bucket.host.'),
+    requestTimeoutMs: z
+      .number({ error: 'requestTimeoutMs must be a number of milliseconds' })
+      .int()
+      .min(100, 'requestTimeoutMs must be at least 100')
+      .optional()
+      .describe(
+        'Fail a request whose connection stays silent this long (default 60000); core retries it.',
+      ),
     profile: z
       .string()
       .min(1, 'profile must not be empty')
@@ -61,7 +69,11 @@ export function s3OptionsFromUrl(url: URL): Record<string, unknown> {
   };
   for (const [name, value] of url.searchParams) {
     options[name] =
-      name === 'forcePathStyle' ? (BOOLEAN_WORDS[value.toLowerCase()] ?? value) : value;
+      name === 'forcePathStyle'
+        ? (BOOLEAN_WORDS[value.toLowerCase()] ?? value)
+        : name === 'requestTimeoutMs'
+          ? Number(value)
+          : value;
   }
   return options;
 }

@@ -1,5 +1,11 @@
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
-import { AbortedError, StorageError } from '@defstate/core';
+import {
+  AbortedError,
+  type DefstateError,
+  type RetryPolicy,
+  StorageError,
+  withRetry,
+} from '@defstate/core';
 import type { S3Sdk } from './client.js';
 
 /**
@@ -13,6 +19,13 @@ import type { S3Sdk } from './client.js';
  * into a fresh buffer for every part, so a 160 MiB stream left ~150 MiB of part buffers for the
  * garbage collector (measured against moto), where this pool stays near 40 MiB. The protocol is
  * the same as `Upload`'s, checksums included.
+ *
+ * A part that fails for a transient reason (a reset, a 503, a time-out) is sent again, a few times
+ * with backoff, from the buffer that still holds it: one bad moment on a long upload costs one
+ * part, not a restart from byte 0 (which is what core's retry around the whole put would do).
+ * Re-sending a part is safe, since S3 keeps the last copy of each part number. The create and
+ * complete requests are not retried here: completing carries the write's condition, and a
+ * completion whose answer was lost must be judged by core's protocol, not repeated.
  */
 
 export interface PartUploadRequest {
@@ -31,12 +44,17 @@ export interface PartUploadRequest {
   partSize: number;
   queueSize: number;
   signal?: AbortSignal;
+  /** Turns SDK errors into core's, so transient part failures can be told apart. */
+  translate: (error: unknown) => DefstateError;
 }
 
 const MAX_PARTS = 10_000;
 
+/** Retries of one failed part: quick, since the rest of the upload waits for its buffer. */
+export const PART_RETRY_POLICY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 4_000 };
+
 export async function uploadInParts(request: PartUploadRequest): Promise<{ etag: string }> {
-  const { client, s3, params, partSize, queueSize, signal } = request;
+  const { client, s3, params, partSize, queueSize, signal, translate } = request;
   const sent = { abortSignal: signal };
 
   const free: Buffer[] = [];
@@ -91,18 +109,25 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
         hint: 'Pass its size so the part size can grow.',
       });
     }
-    const pending = client
-      .send(
-        new s3.UploadPartCommand({
-          Bucket: params.Bucket,
-          Key: params.Key,
-          UploadId: uploadId,
-          PartNumber: number,
-          Body: buffer.subarray(0, length),
-          ContentLength: length,
-        }),
-        sent,
-      )
+    const pending = withRetry(
+      () =>
+        client.send(
+          new s3.UploadPartCommand({
+            Bucket: params.Bucket,
+            Key: params.Key,
+            UploadId: uploadId,
+            PartNumber: number,
+            Body: buffer.subarray(0, length),
+            ContentLength: length,
+          }),
+          sent,
+        ),
+      {
+        policy: PART_RETRY_POLICY,
+        signal,
+        shouldRetry: (error) => !failure && translate(error).retryable,
+      },
+    )
       .then((output) => {
         parts.push({ PartNumber: number, ETag: output.ETag, ChecksumCRC32: output.ChecksumCRC32 });
       })

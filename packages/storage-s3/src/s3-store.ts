@@ -32,26 +32,44 @@
  * - a failed multipart upload is aborted, so a lost race leaves no parts behind. A lifecycle rule
  *   for incomplete multipart uploads covers processes that are killed.
  *
- * Downloads stream the `GetObject` body as it arrives, through a pass-through that turns socket
- * errors into core's errors. Retries are core's (see client.ts), and every SDK error is
- * translated in errors.ts.
+ * Downloads stream the `GetObject` body as it arrives, through core's `guardBody`: a body cut
+ * short of its `Content-Length`, broken off or stalled fails as a `TransientError`, never as a
+ * raw socket error. Retries are core's (see client.ts), with one exception: a failed part of a
+ * multipart upload is retried on its own (part-upload.ts), since its bytes are still in memory
+ * and restarting a multi-GB upload from byte 0 for one reset would be a waste. Every SDK error
+ * is translated in errors.ts.
+ *
+ * A process killed mid-upload leaves its parts stored and billed but invisible. S3 keeps them
+ * until the upload is aborted, so `removeAbandonedUploads` aborts those under the store's prefix
+ * older than a grace period, judged by the S3 server's clock; core calls it on the next run and
+ * in prune. A lifecycle rule for incomplete multipart uploads is the belt to these braces.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type {
-  BlobBody,
-  BlobMeta,
-  BlobReadResult,
-  BlobStore,
-  ListOptions,
-  ListPage,
-  OperationOptions,
-  PutOptions,
-  PutResult,
+import {
+  type BlobBody,
+  type BlobMeta,
+  BlobNotFoundError,
+  type BlobReadResult,
+  type BlobStore,
+  type ListOptions,
+  type ListPage,
+  type OperationOptions,
+  type PutOptions,
+  type PutResult,
 } from '@defstate/core';
-import { connect, type S3Sdk } from './client.js';
+import {
+  type AbandonedUploadRemover,
+  createTracer,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  guardBody,
+  ObjectKeys,
+  type RemoveAbandonedUploadsOptions,
+  StoreExistence,
+  type Tracer,
+} from '@defstate/core/adapter';
+import { connect, type S3Connection, type S3Sdk } from './client.js';
 import { bucketMissing, type ErrorContext, translateS3Error } from './errors.js';
-import { keyRoot, listKeyPrefix, objectKey } from './object-keys.js';
 import type { S3StoreOptions } from './options.js';
 import { uploadInParts } from './part-upload.js';
 
@@ -68,7 +86,7 @@ const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 /** S3 returns at most 1000 keys per list request. */
 const MAX_LIST_PAGE = 1000;
 
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
   readonly adapter = 's3';
   readonly capabilities = {
     conditionalPut: true,
@@ -76,61 +94,90 @@ export class S3BlobStore implements BlobStore {
     maxObjectSize: MAX_OBJECT_SIZE,
   } as const;
   readonly location: string;
+  /** Where requests go: the configured endpoint, or `https://s3.<region>.amazonaws.com`. */
+  readonly endpoint: string;
   readonly bucket: string;
   readonly prefix: string;
   readonly #sdk: S3Sdk;
   readonly #client: S3Client;
   readonly #credentialSource: string;
-  readonly #root: string;
-  /** Set once the bucket is known to exist, so a 404 on HEAD is a missing object. */
-  #bucketSeen = false;
+  readonly #keys: ObjectKeys;
+  readonly #stallTimeoutMs: number;
+  readonly #tracer: Tracer;
+  /** A HEAD's 404 is a missing object once the bucket is known to exist. */
+  readonly #existence: StoreExistence;
 
   /** Opens a store; loads the AWS SDK on first call. */
   static async open(
     options: S3StoreOptions,
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<S3BlobStore> {
-    const { sdk, client, credentialSource } = await connect(options, env);
-    return new S3BlobStore(options, sdk, client, credentialSource);
+    return new S3BlobStore(options, await connect(options, env), env);
   }
 
-  private constructor(
-    options: S3StoreOptions,
-    sdk: S3Sdk,
-    client: S3Client,
-    credentialSource: string,
-  ) {
+  private constructor(options: S3StoreOptions, connection: S3Connection, env: NodeJS.ProcessEnv) {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
-    this.#sdk = sdk;
-    this.#client = client;
-    this.#credentialSource = credentialSource;
-    this.#root = keyRoot(options.prefix);
+    this.#sdk = connection.sdk;
+    this.#client = connection.client;
+    this.#credentialSource = connection.credentialSource;
+    this.endpoint = connection.endpoint;
+    // S3 keys are opaque UTF-8 strings of at most 1024 bytes: no escaping, only the common check.
+    this.#keys = new ObjectKeys(options.prefix, { maxKeyBytes: 1024, keyWord: 'an S3 key' });
+    this.#stallTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.location = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`;
+    this.#tracer = createTracer('store:s3', { env });
+    this.#existence = new StoreExistence((signal) => this.#bucketExists(signal));
   }
 
-  async get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+  get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+    return this.#tracer.operation(
+      'get',
+      this.#where(name),
+      () => this.#get(name, options),
+      (result) => `${result.size} B etag ${result.etag}`,
+    );
+  }
+
+  async #get(name: string, options: OperationOptions): Promise<BlobReadResult> {
     const context = this.#context('get', name);
     try {
       const output = await this.#client.send(
-        new this.#sdk.s3.GetObjectCommand({ Bucket: this.bucket, Key: this.#key(name) }),
+        new this.#sdk.s3.GetObjectCommand({ Bucket: this.bucket, Key: this.#keys.keyOf(name) }),
         { abortSignal: options.signal },
       );
-      this.#bucketSeen = true;
-      return { ...metaOf(name, output), body: this.#guardBody(output.Body as Readable, context) };
+      this.#existence.markSeen();
+      const meta = metaOf(name, output);
+      const body = guardBody(output.Body as Readable, {
+        what: this.#where(name),
+        expectedBytes: output.ContentLength,
+        stallTimeoutMs: this.#stallTimeoutMs,
+        signal: options.signal,
+        translate: (error) => translateS3Error(error, context),
+      });
+      return { ...meta, body };
     } catch (error) {
       throw translateS3Error(error, context);
     }
   }
 
-  async head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+  head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+    return this.#tracer.operation(
+      'head',
+      this.#where(name),
+      () => this.#head(name, options),
+      (meta) => (meta ? `${meta.size} B etag ${meta.etag}` : 'absent'),
+    );
+  }
+
+  async #head(name: string, options: OperationOptions): Promise<BlobMeta | undefined> {
     const context = this.#context('head', name);
     try {
       const output = await this.#client.send(
-        new this.#sdk.s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(name) }),
+        new this.#sdk.s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.#keys.keyOf(name) }),
         { abortSignal: options.signal },
       );
-      this.#bucketSeen = true;
+      this.#existence.markSeen();
       return metaOf(name, output);
     } catch (error) {
       // A HEAD response has no body, so a missing bucket and a missing key are the same bare
@@ -138,18 +185,34 @@ export class S3BlobStore implements BlobStore {
       if (
         (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
       ) {
-        await this.#ensureBucket(options.signal);
-        return undefined;
+        const missing = await this.#existence.notFound(
+          name,
+          error,
+          () => bucketMissing(this.bucket, this.location, error),
+          options.signal,
+        );
+        if (missing instanceof BlobNotFoundError) return undefined;
+        throw missing;
       }
       throw translateS3Error(error, context);
     }
   }
 
-  async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+  put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+    return this.#tracer.operation(
+      'put',
+      this.#where(name),
+      () => this.#put(name, body, options),
+      (result) =>
+        `etag ${result.etag}${options.ifNoneMatch ? ' (create-only)' : ''}${options.ifMatch ? ` (if-match ${options.ifMatch})` : ''}`,
+    );
+  }
+
+  async #put(name: string, body: BlobBody, options: PutOptions): Promise<PutResult> {
     const context = { ...this.#context('put', name), ifMatch: options.ifMatch !== undefined };
     const params = {
       Bucket: this.bucket,
-      Key: this.#key(name),
+      Key: this.#keys.keyOf(name),
       ContentType: options.contentType,
       IfNoneMatch: options.ifNoneMatch,
       IfMatch: options.ifMatch,
@@ -164,7 +227,7 @@ export class S3BlobStore implements BlobStore {
           new this.#sdk.s3.PutObjectCommand({ ...params, Body: body, ContentLength: size }),
           { abortSignal: options.signal },
         );
-        this.#bucketSeen = true;
+        this.#existence.markSeen();
         return { etag: output.ETag ?? '' };
       }
       const output = await uploadInParts({
@@ -176,40 +239,51 @@ export class S3BlobStore implements BlobStore {
         partSize: size === undefined ? PART_SIZE : Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS)),
         queueSize: QUEUE_SIZE,
         signal: options.signal,
+        translate: (error) => translateS3Error(error, context),
       });
-      this.#bucketSeen = true;
+      this.#existence.markSeen();
       return output;
     } catch (error) {
       throw translateS3Error(error, context);
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.#tracer.operation(
+      'list',
+      `${this.#where(prefix)}*`,
+      () => this.#list(prefix, options),
+      (page) => `${page.items.length} items${page.cursor ? ', more' : ''}`,
+    );
+  }
+
+  async #list(prefix: string, options: ListOptions): Promise<ListPage> {
     const context = this.#context('list', prefix);
     const limit = Math.min(Math.max(1, options.limit ?? MAX_LIST_PAGE), MAX_LIST_PAGE);
     try {
       const output = await this.#client.send(
         new this.#sdk.s3.ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: listKeyPrefix(this.#root, prefix),
+          Prefix: this.#keys.listPrefixOf(prefix),
           MaxKeys: limit,
           ContinuationToken: options.cursor,
         }),
         { abortSignal: options.signal },
       );
-      this.#bucketSeen = true;
-      const items = (output.Contents ?? []).flatMap((object): BlobMeta[] =>
-        object.Key?.startsWith(this.#root)
-          ? [
+      this.#existence.markSeen();
+      const items = (output.Contents ?? []).flatMap((object): BlobMeta[] => {
+        const name = object.Key === undefined ? undefined : this.#keys.nameOf(object.Key);
+        return name === undefined
+          ? []
+          : [
               {
-                name: object.Key.slice(this.#root.length),
+                name,
                 size: object.Size ?? 0,
                 etag: object.ETag ?? '',
                 lastModified: object.LastModified,
               },
-            ]
-          : [],
-      );
+            ];
+      });
       return output.IsTruncated && output.NextContinuationToken
         ? { items, cursor: output.NextContinuationToken }
         : { items };
@@ -218,54 +292,109 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async delete(name: string, options: OperationOptions = {}): Promise<void> {
-    try {
-      // S3 answers 204 for a key that does not exist, so a missing object is not an error.
-      await this.#client.send(
-        new this.#sdk.s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(name) }),
-        { abortSignal: options.signal },
-      );
-    } catch (error) {
-      throw translateS3Error(error, this.#context('delete', name));
-    }
+  delete(name: string, options: OperationOptions = {}): Promise<void> {
+    return this.#tracer.operation('delete', this.#where(name), async () => {
+      try {
+        // S3 answers 204 for a key that does not exist, so a missing object is not an error.
+        await this.#client.send(
+          new this.#sdk.s3.DeleteObjectCommand({
+            Bucket: this.bucket,
+            Key: this.#keys.keyOf(name),
+          }),
+          { abortSignal: options.signal },
+        );
+      } catch (error) {
+        throw translateS3Error(error, this.#context('delete', name));
+      }
+    });
+  }
+
+  /**
+   * Aborts the multipart uploads under this store's prefix that were started more than
+   * `olderThanMs` ago, by the S3 server's clock (its `Date` header), so that a skewed local clock
+   * cannot abort an upload in progress. Returns how many it aborted.
+   */
+  removeAbandonedUploads({ olderThanMs, signal }: RemoveAbandonedUploadsOptions): Promise<number> {
+    return this.#tracer.operation(
+      'remove abandoned uploads',
+      `${this.location}/*`,
+      async () => {
+        const context = this.#context('remove abandoned uploads', '');
+        let removed = 0;
+        let keyMarker: string | undefined;
+        let uploadIdMarker: string | undefined;
+        try {
+          do {
+            const command = new this.#sdk.s3.ListMultipartUploadsCommand({
+              Bucket: this.bucket,
+              Prefix: this.#keys.root,
+              KeyMarker: keyMarker,
+              UploadIdMarker: uploadIdMarker,
+            });
+            let serverNow: number | undefined;
+            command.middlewareStack.add(
+              (next) => async (args) => {
+                const result = await next(args);
+                const date = (result.response as { headers?: Record<string, string> }).headers
+                  ?.date;
+                if (date && !Number.isNaN(Date.parse(date))) serverNow = Date.parse(date);
+                return result;
+              },
+              { step: 'deserialize', name: 'defstateServerClock' },
+            );
+            const output = await this.#client.send(command, { abortSignal: signal });
+            const now = serverNow ?? Date.now();
+            for (const upload of output.Uploads ?? []) {
+              const { Key: key, UploadId: uploadId, Initiated: initiated } = upload;
+              if (!key || !uploadId || !initiated || this.#keys.nameOf(key) === undefined) continue;
+              if (now - initiated.getTime() < olderThanMs) continue;
+              await this.#client
+                .send(
+                  new this.#sdk.s3.AbortMultipartUploadCommand({
+                    Bucket: this.bucket,
+                    Key: key,
+                    UploadId: uploadId,
+                  }),
+                  { abortSignal: signal },
+                )
+                .catch((error: unknown) => {
+                  // Finished or aborted by someone else meanwhile: nothing left to remove.
+                  if ((error as { name?: string }).name !== 'NoSuchUpload') throw error;
+                });
+              removed++;
+            }
+            keyMarker = output.IsTruncated ? output.NextKeyMarker : undefined;
+            uploadIdMarker = output.IsTruncated ? output.NextUploadIdMarker : undefined;
+          } while (keyMarker !== undefined);
+        } catch (error) {
+          throw translateS3Error(error, context);
+        }
+        return removed;
+      },
+      (removed) => `${removed} aborted`,
+    );
   }
 
   async close(): Promise<void> {
     this.#client.destroy();
   }
 
-  async #ensureBucket(signal: AbortSignal | undefined): Promise<void> {
-    if (this.#bucketSeen) return;
+  async #bucketExists(signal: AbortSignal | undefined): Promise<boolean> {
     try {
       await this.#client.send(new this.#sdk.s3.HeadBucketCommand({ Bucket: this.bucket }), {
         abortSignal: signal,
       });
-      this.#bucketSeen = true;
+      return true;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
         ?.httpStatusCode;
-      if (status === 404) throw bucketMissing(this.bucket, this.location, error);
+      if (status === 404) return false;
       throw translateS3Error(error, this.#context('check bucket', ''));
     }
   }
 
-  /**
-   * The SDK hands over the socket's response stream; a reset in the middle of it would reach the
-   * reader as a raw socket error. This pass-through turns it into core's error and, when the
-   * reader stops early, releases the socket.
-   */
-  #guardBody(body: Readable, context: ErrorContext): Readable {
-    const guarded = new PassThrough({ highWaterMark: 1 * MiB });
-    body.once('error', (error) => guarded.destroy(translateS3Error(error, context)));
-    guarded.once('close', () => {
-      if (!body.readableEnded) body.destroy();
-    });
-    body.pipe(guarded);
-    return guarded;
-  }
-
-  #key(name: string): string {
-    return objectKey(this.#root, name);
+  #where(name: string): string {
+    return `${this.location}/${name}`;
   }
 
   #context(operation: ErrorContext['operation'], name: string): ErrorContext {

@@ -33,4 +33,11 @@ runAdapterConformance({
       openStore(namespace, { endpoint: stripping.endpoint }),
   },
   torture: { processes: 32, ownKeys: 50, sharedKeys: 5, rounds: 2 },
+  // Every operation again through the kit's fault proxy, with short time-outs.
+  faults: {
+    target: endpoint,
+    openStore: (at: string, namespace: string) =>
+      openStore(namespace, { endpoint: at, requestTimeoutMs: 1500 }),
+    requestTimeoutMs: 1500,
+  },
 });

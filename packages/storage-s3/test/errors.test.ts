@@ -172,15 +172,18 @@ describe('transient failures through the fault proxy', () => {
     expect((await readText(store, 'present')).text).toBe('here');
   });
 
-  test('a failed part aborts the multipart upload', async () => {
+  test('a part that keeps failing aborts the multipart upload', async () => {
+    // Every attempt at part 2 fails, so its retries run out (faults.test.ts: one failure is retried).
     proxy.inject({
       status: 500,
+      count: 100,
       match: (req) => req.method === 'PUT' && (req.url ?? '').includes('partNumber=2'),
     });
     const error = await rejection(store.put('parts', bytes(20 * MiB)));
     expect(error).toBeInstanceOf(TransientError);
     expect(await store.head('parts')).toBeUndefined();
     expect(await openMultipartUploads(store.prefix)).toEqual([]);
+    proxy.clear();
   });
 
   test('a refused connection', async () => {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { redactUrl } from '../adapter/redact.js';
+import { ConfigError, describeError } from '../errors.js';
 import { defaultStateHome } from './default-home.js';
 
 export const INSTANCE_CONFIG_FILE = 'defstate.yaml';
@@ -97,7 +98,7 @@ export async function parseInstanceConfig(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ adapter: string; options: Record<string, unknown> }> {
-  const { isMap, LineCounter, parseDocument } = await import('yaml');
+  const { isMap, LineCounter, parseDocument, visit } = await import('yaml');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const [syntaxError] = document.errors;
@@ -117,9 +118,44 @@ export async function parseInstanceConfig(
     }
     return offset === undefined ? undefined : lineCounter.linePos(offset).line;
   };
-  const parsed = InstanceConfigSchema.safeParse(
-    interpolateEnv(document.toJS() ?? {}, env, file, []),
-  );
+  let value: unknown;
+  try {
+    // A bounded alias count: `&a [*b, *b, …]` nested a few times expands to billions of nodes.
+    value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    let line: number | undefined;
+    let alias: string | undefined;
+    visit(document, {
+      Alias(_key, node) {
+        if (node.resolve(document) !== undefined) return undefined;
+        alias = node.source;
+        line = node.range ? lineCounter.linePos(node.range[0]).line : undefined;
+        return visit.BREAK;
+      },
+    });
+    if (alias !== undefined) {
+      throw new ConfigError(
+        `invalid YAML: the alias *${alias} refers to no anchor &${alias} defined before it`,
+        { file, line },
+        {
+          cause: error,
+          hint: `Define \`&${alias}\` on a value above this line, or write the value out.`,
+        },
+      );
+    }
+    const bomb = /alias count/i.test(describeError(error));
+    throw new ConfigError(
+      bomb
+        ? `invalid YAML: its aliases expand to more than ${MAX_ALIAS_COUNT} times their size`
+        : `invalid YAML: ${describeError(error).split('\n')[0]}`,
+      { file },
+      {
+        cause: error,
+        hint: bomb ? 'Write the values out instead of nesting aliases of aliases.' : undefined,
+      },
+    );
+  }
+  const parsed = InstanceConfigSchema.safeParse(interpolateEnv(value ?? {}, env, file, []));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
@@ -137,6 +173,9 @@ export async function parseInstanceConfig(
   }
   return parsed.data.state_storage;
 }
+
+/** The yaml library's own default, stated: enough for any real config, too few for a bomb. */
+const MAX_ALIAS_COUNT = 100;
 
 const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -180,17 +219,47 @@ export const STORAGE_URL_SCHEMES: Readonly<Record<string, string>> = {
   azblob: 'azure',
 };
 
+/** The package a URL scheme without a built-in adapter selects: `minio://…` → `defstate-storage-minio`. */
+export const ADAPTER_PACKAGE_PREFIX = 'defstate-storage-';
+
+// Web schemes are a mistake for a storage URL (a bucket's console or HTTP address), never a
+// third-party adapter's: refuse them at once rather than look for `defstate-storage-https`.
+const NOT_STORAGE_SCHEMES = new Set([
+  'http',
+  'https',
+  'ws',
+  'wss',
+  'ftp',
+  'data',
+  'blob',
+  'mailto',
+  'javascript',
+]);
+
+/**
+ * The adapter a storage URL's scheme selects: the built-in ones (`file`, `s3`, `gs`, `azblob`),
+ * else the third-party package `defstate-storage-<scheme>`, whose `optionsFromUrl` reads it.
+ */
+export function adapterForScheme(scheme: string): string | undefined {
+  const builtIn = STORAGE_URL_SCHEMES[scheme];
+  if (builtIn) return builtIn;
+  return NOT_STORAGE_SCHEMES.has(scheme) ? undefined : `${ADAPTER_PACKAGE_PREFIX}${scheme}`;
+}
+
 /**
  * Turns a storage URL into an adapter name and the URL. The scheme names the adapter; the
- * adapter's own `optionsFromUrl` reads the rest when the store opens.
+ * adapter's own `optionsFromUrl` reads the rest when the store opens. What every adapter would
+ * trip over is refused here, naming `origin`: text that is no URL, a malformed %-escape, a
+ * `file://` URL with a host or without a folder. The URL is shown redacted in every message.
  */
 export function parseStorageUrl(text: string, origin: string): { adapter: string; url: URL } {
+  const shown = redactUrl(text);
   let url: URL;
   try {
     url = new URL(text);
   } catch (error) {
     throw new ConfigError(
-      `"${text}" is not a storage URL`,
+      `"${shown}" is not a storage URL`,
       { field: origin },
       {
         cause: error,
@@ -200,15 +269,52 @@ export function parseStorageUrl(text: string, origin: string): { adapter: string
       },
     );
   }
-  const adapter = STORAGE_URL_SCHEMES[url.protocol.slice(0, -1)];
+  const scheme = url.protocol.slice(0, -1);
+  const adapter = adapterForScheme(scheme);
   if (!adapter) {
     throw new ConfigError(
-      `unsupported storage URL scheme "${url.protocol}"`,
+      `unsupported storage URL scheme "${url.protocol}" in "${shown}"`,
       { field: origin },
       {
-        hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(', ')}. Other adapters are chosen in defstate.yaml.`,
+        hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(', ')}, or <name> for an installed ${ADAPTER_PACKAGE_PREFIX}<name> package. Other adapters are chosen in defstate.yaml.`,
       },
     );
   }
+  for (const [part, value] of [
+    ['userinfo', `${url.username}${url.password}`],
+    ['host', url.hostname],
+    ['path', url.pathname],
+    ['fragment', url.hash],
+  ] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch (error) {
+      throw new ConfigError(
+        `the storage URL "${shown}" has a malformed %-escape in its ${part}`,
+        { field: origin },
+        { cause: error, hint: 'A % must start an escape such as %20; write a literal % as %25.' },
+      );
+    }
+  }
+  if (scheme === 'file') checkFileUrl(url, shown, origin);
   return { adapter, url };
+}
+
+function checkFileUrl(url: URL, shown: string, origin: string): void {
+  if (url.hostname !== '' && url.hostname !== 'localhost') {
+    throw new ConfigError(
+      `"${shown}": a file:// URL names a folder on this machine, but "${url.hostname}" is read as a host name`,
+      { field: origin },
+      {
+        hint: `Write the absolute path after three slashes: file:///${url.hostname}${url.pathname}`,
+      },
+    );
+  }
+  if (url.pathname === '' || url.pathname === '/') {
+    throw new ConfigError(
+      `"${shown}": a file:// URL must name a folder, and the root folder is never used`,
+      { field: origin },
+      { hint: 'For example file:///srv/defstate (an absolute path after three slashes).' },
+    );
+  }
 }
