@@ -3,6 +3,7 @@ export type { RetryOptions, RetryPolicy, RetryRuntime } from './async/retry.js';
 export {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
+  STORE_RETRY_POLICY,
   systemRuntime,
   withRetry,
 } from './async/retry.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  type BlobStore,
   DEFAULT_POINTER_SHARDS,
   FileBlobStore,
   IntegrityError,
@@ -16,6 +17,7 @@ import {
   StateNotFoundError,
   shardOf,
   stateObjectName,
+  TransientError,
 } from '../src/index.js';
 import {
   component,
@@ -97,6 +99,34 @@ describe('loadState', () => {
     expect(error.message).toContain(info?.sha256);
     expect(error.message).toContain(sha256('tampered!!'));
     expect(await listFiles(t.cacheDir)).toEqual([]);
+  });
+
+  it('retries a store that fails for a moment, so one 503 does not stop an app starting', async () => {
+    const t = await refreshed([component('catalog', 'versioned', 'big catalog')]);
+    let failures = 0;
+    const flaky: BlobStore = {
+      adapter: t.store.adapter,
+      location: t.store.location,
+      capabilities: t.store.capabilities,
+      head: (name) => t.store.head(name),
+      put: (...args) => t.store.put(...args),
+      list: (...args) => t.store.list(...args),
+      delete: (...args) => t.store.delete(...args),
+      get: async (name) => {
+        if (failures < 2) {
+          failures++;
+          throw new TransientError(`503 Service Unavailable on ${name}`);
+        }
+        return t.store.get(name);
+      },
+    };
+    const loaded = await loadState('catalog', {
+      projectRoot: t.root,
+      store: flaky,
+      cacheDir: t.cacheDir,
+    });
+    expect(await readFileText(loaded.path)).toBe('big catalog');
+    expect(failures).toBe(2);
   });
 
   it('refuses a truncated object', async () => {

@@ -16,6 +16,17 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 10_000,
 };
 
+/**
+ * Retries of one request to a store (a read, an upload, a record, a delete). A run makes hundreds
+ * of them, so each gets more tries than a component's refresh: at a 20% failure rate, seven tries
+ * fail together about once in 80,000 requests.
+ */
+export const STORE_RETRY_POLICY: RetryPolicy = {
+  retries: 6,
+  baseDelayMs: 100,
+  maxDelayMs: 5_000,
+};
+
 /** The clock and dice retries use; tests swap in deterministic ones. */
 export interface RetryRuntime {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

@@ -1,7 +1,7 @@
 import {
-  DEFAULT_RETRY_POLICY,
   type RetryPolicy,
   type RetryRuntime,
+  STORE_RETRY_POLICY,
   withRetry,
 } from '../async/retry.js';
 import { UsageError } from '../errors.js';
@@ -34,7 +34,7 @@ export async function pinProject(
   project: Project,
   options: PinProjectOptions = {},
 ): Promise<PinFile> {
-  const { store, signal, runtime, policy = DEFAULT_RETRY_POLICY } = options;
+  const { store, signal, runtime, policy = STORE_RETRY_POLICY } = options;
   const versionedKeys = project.components
     .filter(({ key, management }) => management === 'versioned' && !options.produced?.has(key))
     .map(({ key }) => key);

@@ -1,5 +1,5 @@
 import { createLimit } from '../async/limit.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { UsageError } from '../errors.js';
 import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
@@ -120,7 +120,7 @@ async function pruneUnderLease(
   lease: MaintenanceLease,
 ): Promise<PruneReport> {
   const { dryRun = false, signal } = options;
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const retry = { policy: STORE_RETRY_POLICY, signal };
   const storeNow = () => (options.now ?? lease.storeNow() ?? new Date()).getTime();
   const orphanGraceMs = options.orphanGraceMs ?? ORPHAN_GRACE_MS;
   const recordGraceMs = options.recordGraceMs ?? RECORD_GRACE_MS;

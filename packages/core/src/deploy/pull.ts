@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { createLimit } from '../async/limit.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { BlobNotFoundError, UsageError } from '../errors.js';
 import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
@@ -64,7 +64,7 @@ export async function pullState(project: Project, options: PullOptions): Promise
         );
         if (!present) {
           await withRetry(() => downloadStateVersion(store, info, target, { signal }), {
-            policy: DEFAULT_RETRY_POLICY,
+            policy: STORE_RETRY_POLICY,
             signal,
           }).catch((error: unknown) => {
             if (error instanceof BlobNotFoundError)

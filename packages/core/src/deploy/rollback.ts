@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { StateNotFoundError, UsageError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import { StateVersionSchema } from '../model/state-version.js';
@@ -52,7 +52,7 @@ export async function rollbackState(
       ...(leaseWaitMs !== undefined ? { waitMs: leaseWaitMs } : {}),
     },
     async (lease) => {
-      const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+      const retry = { policy: STORE_RETRY_POLICY, signal };
       const [record, { entries }, present] = await Promise.all([
         readPublishedRecord(store, key, version, { signal }),
         readPointer(store, { keys: [key], signal }),

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { createLimit } from '../async/limit.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { describeError } from '../errors.js';
 import { type Digest, hashFile, hashStream } from '../fs/hash-file.js';
 import { localStatePaths, readLocalStateInfo } from '../local/local-state.js';
@@ -281,7 +281,7 @@ async function checkVersioned(
     return info;
   }
   const name = stateObjectName(key, info.version);
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const retry = { policy: STORE_RETRY_POLICY, signal };
   const meta = await withRetry(() => store.head(name, { signal }), retry);
   const where = `${store.location}/${name}`;
   if (!meta) {

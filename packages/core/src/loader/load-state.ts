@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createLimit } from '../async/limit.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { pinFilePath, pinnedVersionMissing, readPins } from '../deploy/pins.js';
 import { pulledStatePath } from '../deploy/pulled.js';
 import { BlobNotFoundError, IntegrityError, StateNotFoundError, UsageError } from '../errors.js';
@@ -145,7 +146,7 @@ async function loadPinnedState(
   if (await hasSize(path, info.size)) return { ...loaded, path };
   const store = await session.store();
   try {
-    await downloadStateVersion(store, info, path, { signal: options.signal });
+    await download(store, info, path, options.signal);
   } catch (error) {
     if (!(error instanceof BlobNotFoundError)) throw error;
     throw pinnedVersionMissing(info, store.location, pins, error);
@@ -194,9 +195,25 @@ async function loadLatestState(
   }
   const path = session.cachePath(info);
   if (!(await hasSize(path, info.size))) {
-    await downloadStateVersion(store, info, path, { signal: options.signal });
+    await download(store, info, path, options.signal);
   }
   return { key, management: 'versioned', path, version: info.version, info, pinned: false };
+}
+
+/**
+ * Downloads a version into the cache, retrying passing failures: one 503 must not stop an
+ * application from starting.
+ */
+function download(
+  store: BlobStore,
+  info: StateInfo,
+  path: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  return withRetry(() => downloadStateVersion(store, info, path, { signal }), {
+    policy: STORE_RETRY_POLICY,
+    signal,
+  });
 }
 
 async function hasSize(path: string, size: number): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { type RetryPolicy, type RetryRuntime, withRetry } from '../async/retry.js';
+import { type RetryRuntime, STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { TransientError } from '../errors.js';
 import type { Digest } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
@@ -7,7 +7,6 @@ import { ORPHAN_GRACE_MS, RECORD_GRACE_MS, writePublishedRecords } from '../vers
 import { uploadStateVersion } from '../versioned/transfer.js';
 
 export interface PublishOptions {
-  policy: RetryPolicy;
   runtime: RetryRuntime;
   signal: AbortSignal | undefined;
   now: () => Date;
@@ -37,11 +36,11 @@ export async function publishVersion(
   digest: Digest,
   options: PublishOptions,
 ): Promise<RecordedVersion> {
-  const { policy, runtime, signal } = options;
+  const { runtime, signal } = options;
   const uploadStarted = performance.now();
   const info = await withRetry(
     () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }),
-    { policy, runtime, signal },
+    { policy: STORE_RETRY_POLICY, runtime, signal },
   );
   if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
     throw new TransientError(

@@ -373,7 +373,6 @@ async function pinAfterRun(run: Run, report: RefreshReport): Promise<void> {
       produced,
       now: run.now(),
       signal: run.signal,
-      policy: run.policy,
       runtime: run.runtime,
     });
     report.pinFile = pinFilePath(run.project.root);

@@ -1,3 +1,4 @@
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { ConfigError, PreconditionFailedError, StorageError } from '../errors.js';
 import type { ConditionalWriteProof, LayoutManifest, LegacyPointerStub } from '../model/pointer.js';
 import { POINTER_LAYOUT_VERSION } from '../model/pointer.js';
@@ -150,7 +151,12 @@ function ensureProven(
     proof = (async (): Promise<ConditionalWriteProof> => {
       const endpoint = endpointOf(store);
       try {
-        await proveConditionalWrites(store, { signal });
+        // A probe that meets a passing network failure is run again from the start (each run
+        // uses a new probe object).
+        await withRetry(() => proveConditionalWrites(store, { signal }), {
+          policy: STORE_RETRY_POLICY,
+          signal,
+        });
         return { endpoint, verifiedAt: new Date().toISOString() };
       } catch (error) {
         if (!(error instanceof ConfigError) || !acceptsLostUpdates()) throw error;

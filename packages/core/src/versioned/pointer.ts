@@ -1,5 +1,5 @@
 import { createLimit } from '../async/limit.js';
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { BlobNotFoundError, StorageError } from '../errors.js';
 import { parseJsonDocument } from '../model/json-document.js';
 import {
@@ -91,7 +91,7 @@ export async function discoverLayout(
 ): Promise<PointerLayout> {
   const known = knownLayouts.get(store);
   if (known) return known;
-  const retry = { policy: DEFAULT_RETRY_POLICY, signal };
+  const retry = { policy: STORE_RETRY_POLICY, signal };
   const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
   if (manifestText) {
     const manifest = parseManifest(manifestText.text, store);
@@ -124,7 +124,7 @@ export async function readShard(
 ): Promise<ShardSnapshot> {
   const name = pointerShardName(shard);
   const found = await withRetry(() => readOptional(store, name, signal), {
-    policy: DEFAULT_RETRY_POLICY,
+    policy: STORE_RETRY_POLICY,
     signal,
   });
   if (!found) return { document: emptyShard(shard), etag: undefined };

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { PreconditionFailedError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { StateVersion } from '../model/state-version.js';
@@ -48,7 +48,7 @@ export async function writePublishedRecords(
             .catch((error: unknown) => {
               if (!(error instanceof PreconditionFailedError)) throw error;
             }),
-        { policy: DEFAULT_RETRY_POLICY, signal },
+        { policy: STORE_RETRY_POLICY, signal },
       ),
     ),
   );
@@ -66,7 +66,7 @@ export async function readPublishedRecord(
 ): Promise<StateInfo | undefined> {
   const prefix = `${publishedRecordPrefix(key)}${version}.`;
   const page = await withRetry(() => store.list(prefix, { signal }), {
-    policy: DEFAULT_RETRY_POLICY,
+    policy: STORE_RETRY_POLICY,
     signal,
   });
   return page.items
@@ -114,7 +114,7 @@ export async function readStoredVersions(
         }
         return found;
       },
-      { policy: DEFAULT_RETRY_POLICY, signal },
+      { policy: STORE_RETRY_POLICY, signal },
     );
   const records = await listed(publishedRecordPrefix(key), (item) => {
     const info = parsePublishedRecordName(key, item.name);
