@@ -214,6 +214,7 @@ export type {
 } from './versioned/pointer-update.js';
 export type { PrepareStoreOptions } from './versioned/pointer-writer.js';
 export {
+  acceptLostUpdatesFor,
   acceptsLostUpdates,
   prepareStoreForWrites,
   updatePointer,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
+  acceptLostUpdatesFor,
   type BlobStore,
   ConfigError,
   ConflictError,
@@ -9,6 +10,7 @@ import {
   FileBlobStore,
   LAYOUT_OBJECT,
   listAll,
+  openStore,
   type PointerChange,
   type PointerEntry,
   PreconditionFailedError,
@@ -17,6 +19,7 @@ import {
   readPointer,
   readText,
   refreshState,
+  resolveStorage,
   STATE_INFO_OBJECT,
   StateInfoDocumentSchema,
   StorageError,
@@ -348,11 +351,25 @@ describe('stores that ignore conditional writes', () => {
     });
     await settledValues(updatePointer(unconditional(store), [setTo(stateInfo('k'))]));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(warnings.join('\n')).toMatch(
-      /ignores create-only writes.*DEFSTATE_ACCEPT_LOST_UPDATES/s,
-    );
+    expect(warnings.join('\n')).toMatch(/ignores create-only writes.*lost updates are accepted/s);
     const manifest = JSON.parse((await readText(store, LAYOUT_OBJECT)).text);
     expect(manifest.conditionalWrites).toMatchObject({ waived: true });
+  });
+
+  it('writes to one whose instance config accepts lost updates (accept_lost_updates: true)', async () => {
+    const home = await useTempDir('home');
+    await writeFile(
+      join(home, 'defstate.yaml'),
+      'state_storage:\n  adapter: file\n  options: { path: store }\n  accept_lost_updates: true\n',
+    );
+    const selection = await resolveStorage({ env: { DEFSTATE_HOME: home }, cwd: home });
+    expect(selection.acceptLostUpdates).toBe(true);
+    const opened = await openStore(selection, { projectRoot: home, env: {} });
+    // What openStore does for such a config, on a store behind a proxy that drops conditions.
+    const store = unconditional(opened);
+    acceptLostUpdatesFor(store);
+    await settledValues(updatePointer(store, [setTo(stateInfo('k'))]));
+    expect((await readPointer(opened)).entries.get('k')).toBeDefined();
   });
 
   it('proves a store once: a second process through the same endpoint does not probe again', async () => {

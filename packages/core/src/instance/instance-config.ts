@@ -20,6 +20,11 @@ export interface StorageSelection {
   source: 'flag' | 'env-url' | 'instance-config' | 'default';
   /** For messages: the file or URL that chose it. */
   origin: string;
+  /**
+   * `accept_lost_updates: true` in defstate.yaml: write to the store even if it cannot prove
+   * that it honours conditional writes (so concurrent refreshes may overwrite each other).
+   */
+  acceptLostUpdates?: boolean;
 }
 
 const InstanceConfigSchema = z
@@ -30,6 +35,12 @@ const InstanceConfigSchema = z
           .string()
           .min(1, 'adapter must name an adapter: file, s3, gcs, azure or a package name'),
         options: z.record(z.string(), z.unknown()).default({}),
+        accept_lost_updates: z
+          .boolean()
+          .optional()
+          .describe(
+            'Write even to a store that cannot prove it honours conditional writes; concurrent refreshes may then lose updates.',
+          ),
       })
       .strict(),
   })
@@ -76,8 +87,15 @@ export async function resolveStorage({
         { cause: error, hint: 'DEFSTATE_HOME must point at a folder that holds defstate.yaml.' },
       );
     });
-    const { adapter, options } = await parseInstanceConfig(text, file, env);
-    return { adapter, options, baseDir: home, source: 'instance-config', origin: file };
+    const { adapter, options, accept_lost_updates } = await parseInstanceConfig(text, file, env);
+    return {
+      adapter,
+      options,
+      baseDir: home,
+      source: 'instance-config',
+      origin: file,
+      ...(accept_lost_updates ? { acceptLostUpdates: true } : {}),
+    };
   }
   const home = defaultStateHome(env);
   const path = join(home, 'storage');
@@ -97,7 +115,7 @@ export async function parseInstanceConfig(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ adapter: string; options: Record<string, unknown> }> {
+): Promise<{ adapter: string; options: Record<string, unknown>; accept_lost_updates?: boolean }> {
   const { isMap, LineCounter, parseDocument, visit } = await import('yaml');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });

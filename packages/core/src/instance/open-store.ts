@@ -6,6 +6,7 @@ import { redactSecrets, redactUrl } from '../adapter/redact.js';
 import { ConfigError, DefstateError, describeError } from '../errors.js';
 import type { BlobStore, StorageAdapter } from '../store/blob-store.js';
 import { fileStorageAdapter } from '../store/file-store.js';
+import { acceptLostUpdatesFor } from '../versioned/pointer-writer.js';
 import type { StorageSelection } from './instance-config.js';
 import { suggestClosest } from './suggest.js';
 
@@ -56,6 +57,7 @@ export async function openStore(
       hint: 'Versioned state needs create-only and replace-if-match writes to never lose an update.',
     });
   }
+  if (selection.acceptLostUpdates) acceptLostUpdatesFor(store);
   return store;
 }
 

@@ -159,9 +159,10 @@ function ensureProven(
         });
         return { endpoint, verifiedAt: new Date().toISOString() };
       } catch (error) {
-        if (!(error instanceof ConfigError) || !acceptsLostUpdates()) throw error;
+        const waived = acceptsLostUpdates() || waivedStores.has(store);
+        if (!(error instanceof ConfigError) || !waived) throw error;
         process.emitWarning(
-          `${error.message.split('\n')[0]} Writing anyway: DEFSTATE_ACCEPT_LOST_UPDATES is set.`,
+          `${error.message.split('\n')[0]} Writing anyway: lost updates are accepted for this store.`,
           { code: 'DEFSTATE_LOST_UPDATES_ACCEPTED' },
         );
         return { waived: true, endpoint, at: new Date().toISOString() };
@@ -171,6 +172,16 @@ function ensureProven(
     proof.catch(() => proven.delete(store));
   }
   return proof;
+}
+
+const waivedStores = new WeakSet<BlobStore>();
+
+/**
+ * Accepts lost updates for this store, as `accept_lost_updates: true` in defstate.yaml does:
+ * a failed proof of its conditional writes is a warning, not a refusal.
+ */
+export function acceptLostUpdatesFor(store: BlobStore): void {
+  waivedStores.add(store);
 }
 
 /** The documented opt-out for stores that cannot prove their conditional writes. */
