@@ -60398,8 +60398,8 @@ async function writePublishedRecords(store, infos, { signal } = {}) {
 }
 
 // ../../packages/core/dist/deploy/last-refresh.js
-import { readFile as readFile2 } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { readFile as readFile3 } from "node:fs/promises";
+import { join as join4 } from "node:path";
 
 // ../../packages/core/dist/fs/atomic.js
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -60441,46 +60441,342 @@ async function writeFileAtomic(path, data) {
 }
 
 // ../../packages/core/dist/local/local-state.js
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm as rm4, rmdir } from "node:fs/promises";
+import { join as join3 } from "node:path";
+
+// ../../packages/core/dist/local/local-commit.js
+import { link as link2, mkdir as mkdir2, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
+import { dirname as dirname3, join as join2 } from "node:path";
+
+// ../../packages/core/dist/store/file-lock.js
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { access, mkdir, readdir, readFile, rm as rm2, rmdir } from "node:fs/promises";
-import { join as join2 } from "node:path";
+import { link, mkdir, readFile, rm as rm2, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname as dirname2 } from "node:path";
+import { setTimeout as delay2 } from "node:timers/promises";
+
+// ../../packages/core/dist/fs/process-identity.js
+import { readFileSync } from "node:fs";
+import { hostname as hostname3 } from "node:os";
+var self;
+function currentProcess() {
+  if (!self) {
+    const boot = readProc("/proc/sys/kernel/random/boot_id")?.trim();
+    const start = startTicks(process.pid);
+    self = {
+      host: hostname3(),
+      pid: process.pid,
+      ...boot ? { boot } : {},
+      ...start ? { start } : {}
+    };
+  }
+  return self;
+}
+function isGoneHere(holder) {
+  const here = currentProcess();
+  if (holder.host !== here.host || !Number.isInteger(holder.pid) || (holder.pid ?? 0) <= 0) {
+    return false;
+  }
+  if (holder.boot && here.boot && holder.boot !== here.boot)
+    return true;
+  const pid = holder.pid;
+  if (!isAlive(pid))
+    return true;
+  if (holder.start && here.start)
+    return startTicks(pid) !== holder.start;
+  return false;
+}
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code === "EPERM";
+  }
+}
+function startTicks(pid) {
+  const stat4 = readProc(`/proc/${pid}/stat`);
+  if (!stat4)
+    return void 0;
+  const fields = stat4.slice(stat4.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
+function readProc(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return void 0;
+  }
+}
+
+// ../../packages/core/dist/store/file-lock.js
+var DEFAULT_STALE_MS = 1e4;
+var DEFAULT_WAIT_MS = 3e4;
+async function withFileLock(lockPath, action, options = {}) {
+  const lock = await acquireFileLock(lockPath, options);
+  try {
+    return await action(lock);
+  } finally {
+    await lock.release();
+  }
+}
+async function acquireFileLock(lockPath, options = {}) {
+  const { staleMs = DEFAULT_STALE_MS, waitMs = DEFAULT_WAIT_MS, signal } = options;
+  const token = randomBytes3(12).toString("hex");
+  const content = `${JSON.stringify({ token, ...currentProcess(), since: (/* @__PURE__ */ new Date()).toISOString() })}
+`;
+  const temporary = `${lockPath}.${token}`;
+  const started = performance.now();
+  const watch = new StalenessWatch(staleMs);
+  await mkdir(dirname2(lockPath), { recursive: true });
+  await writeFile(temporary, content, { flag: "wx" });
+  try {
+    let current;
+    for (let waits = 0; ; waits++) {
+      if (signal?.aborted)
+        throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
+      try {
+        await link(temporary, lockPath);
+        break;
+      } catch (error62) {
+        if (error62.code !== "EEXIST")
+          throw error62;
+      }
+      current = await readLock(lockPath, current);
+      if (!current)
+        continue;
+      if (watch.isStale(current)) {
+        await options.beforeBreak?.();
+        if (await removeInstance(lockPath, current, watch))
+          continue;
+      }
+      if (performance.now() - started > waitMs)
+        throw timedOut(lockPath, waitMs, current);
+      const reason = await options.giveUp?.();
+      if (reason)
+        throw reason;
+      await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
+    }
+  } finally {
+    await rm2(temporary, { force: true });
+  }
+  return holdLock(lockPath, content, staleMs);
+}
+function holdLock(lockPath, content, staleMs) {
+  const controller2 = new AbortController();
+  const heartbeat = setInterval(async () => {
+    try {
+      const current = await readLock(lockPath);
+      if (current?.content !== content) {
+        controller2.abort(new TransientError(`The lock ${lockPath} was taken over.`));
+        clearInterval(heartbeat);
+        return;
+      }
+      const now = /* @__PURE__ */ new Date();
+      await utimes(lockPath, now, now);
+    } catch {
+    }
+  }, staleMs / 3);
+  heartbeat.unref();
+  return {
+    signal: controller2.signal,
+    async release() {
+      clearInterval(heartbeat);
+      const current = await readLock(lockPath);
+      if (current?.content === content) {
+        await removeInstance(lockPath, current, new StalenessWatch(staleMs));
+      }
+    }
+  };
+}
+async function removeInstance(lockPath, judged, watch) {
+  const claim2 = `${lockPath}.break`;
+  const claimContent = `${JSON.stringify({ ...currentProcess(), token: randomBytes3(6).toString("hex") })}
+`;
+  for (; ; ) {
+    try {
+      await writeFile(claim2, claimContent, { flag: "wx" });
+      break;
+    } catch (error62) {
+      if (error62.code !== "EEXIST")
+        throw error62;
+    }
+    const other = await readLock(claim2);
+    if (other && !watch.isStale(other))
+      return false;
+    if (other)
+      await rm2(claim2, { force: true });
+  }
+  try {
+    const current = await readLock(lockPath);
+    if (current?.content !== judged.content || current.ino !== judged.ino)
+      return false;
+    await rm2(lockPath, { force: true });
+    return true;
+  } finally {
+    await rm2(claim2, { force: true });
+  }
+}
+async function readLock(path, known) {
+  try {
+    const stats = await stat(path, { bigint: true });
+    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs)
+      return known;
+    const content = await readFile(path, "utf8");
+    return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
+  } catch (error62) {
+    if (error62.code === "ENOENT")
+      return void 0;
+    throw error62;
+  }
+}
+function parseHolder(content) {
+  try {
+    const parsed = JSON.parse(content);
+    if (typeof parsed === "object" && parsed !== null)
+      return parsed;
+  } catch {
+  }
+  return {};
+}
+var StalenessWatch = class {
+  staleMs;
+  #seen = /* @__PURE__ */ new Map();
+  constructor(staleMs) {
+    this.staleMs = staleMs;
+  }
+  isStale(instance) {
+    const id = `${instance.ino}:${instance.content}`;
+    const now = performance.now();
+    let seen = this.#seen.get(id);
+    if (!seen || seen.mtimeNs !== instance.mtimeNs) {
+      seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
+      this.#seen.set(id, seen);
+    }
+    if (now - seen.at >= this.staleMs)
+      return true;
+    if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
+      seen.askedAt = now;
+      return isGoneHere(instance.holder);
+    }
+    return false;
+  }
+};
+function timedOut(lockPath, waitMs, current) {
+  const { pid, host, since } = current.holder;
+  const holder = pid ? `process ${pid}${host ? ` on ${host}` : ""}${since ? ` since ${since}` : ""}` : "another process";
+  return new TransientError(`Timed out after ${waitMs} ms waiting for the lock ${lockPath}, held by ${holder}.`, {
+    hint: "Another defstate process is writing to the same folder. A lock whose holder is gone is taken over by itself; if its holder runs on another machine, that takes a few seconds."
+  });
+}
+
+// ../../packages/core/dist/local/local-commit.js
+async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @__PURE__ */ new Date()) {
+  await ensureLocalStateRoot(projectRoot);
+  const paths = localStatePaths(projectRoot, key);
+  await mkdir2(paths.folder, { recursive: true });
+  const info = {
+    key,
+    management: "local",
+    version: createStateVersion(now),
+    createdAt: now.toISOString(),
+    sha256: digest.sha256,
+    size: digest.size
+  };
+  await withFileLock(paths.lock, async () => {
+    await finishUnderLock(projectRoot, key);
+    const pending = paths.pending(info.version);
+    await mkdir2(dirname3(pending), { recursive: true });
+    await commitFile(stagedFile, pending);
+    await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}
+`);
+    await finishUnderLock(projectRoot, key);
+  });
+  return info;
+}
+async function finishCommit(projectRoot, key) {
+  await withFileLock(localStatePaths(projectRoot, key).lock, () => finishUnderLock(projectRoot, key));
+}
+async function finishUnderLock(projectRoot, key) {
+  const paths = localStatePaths(projectRoot, key);
+  const info = await readLocalStateInfo(projectRoot, key);
+  const pendingDir = dirname3(paths.pending("x"));
+  const entries = await readdir(pendingDir).catch(() => []);
+  for (const entry of entries) {
+    const pending = join2(pendingDir, entry);
+    if (entry === info?.version) {
+      const temporary = temporarySibling(paths.state);
+      await link2(pending, temporary);
+      try {
+        await rename2(temporary, paths.state);
+      } finally {
+        await rm3(temporary, { force: true });
+      }
+      await syncPath(paths.folder);
+    }
+    await rm3(pending, { force: true });
+  }
+  for (const entry of await readdir(paths.folder).catch(() => [])) {
+    if (entry.startsWith(".tmp-"))
+      await rm3(join2(paths.folder, entry), { force: true });
+  }
+}
+
+// ../../packages/core/dist/local/local-state.js
 var LOCAL_STATE_DIR = ".local_defs_state";
 var STATE_FILE = "state";
 var INFO_FILE = "info.json";
+var PENDING_DIR = ".pending";
 var STAGING_DIR = ".staging";
 var GITIGNORE = "# Written by defstate: state is built in CI, not committed.\n*\n";
 function localStateRoot(projectRoot) {
-  return join2(projectRoot, LOCAL_STATE_DIR);
+  return join3(projectRoot, LOCAL_STATE_DIR);
 }
 function localStatePaths(projectRoot, key) {
-  const folder = join2(localStateRoot(projectRoot), keyToFolder(key));
-  return { folder, state: join2(folder, STATE_FILE), info: join2(folder, INFO_FILE) };
+  const folder = join3(localStateRoot(projectRoot), keyToFolder(key));
+  return {
+    folder,
+    state: join3(folder, STATE_FILE),
+    info: join3(folder, INFO_FILE),
+    pending: (version2) => join3(folder, PENDING_DIR, version2),
+    lock: join3(folder, ".lock")
+  };
 }
 async function ensureLocalStateRoot(projectRoot) {
   const root = localStateRoot(projectRoot);
-  await mkdir(root, { recursive: true });
-  const gitignore = join2(root, ".gitignore");
-  const current = await readFile(gitignore, "utf8").catch(() => void 0);
+  try {
+    await mkdir3(root, { recursive: true });
+  } catch (error62) {
+    const code2 = error62.code;
+    if (code2 !== "EEXIST" && code2 !== "ENOTDIR")
+      throw error62;
+    throw new ConfigError(`${root} is a file, not a folder`, { file: root }, {
+      cause: error62,
+      hint: `Local state lives in the folder ${LOCAL_STATE_DIR}/ of the project: move that file away.`
+    });
+  }
+  const gitignore = join3(root, ".gitignore");
+  const current = await readFile2(gitignore, "utf8").catch(() => void 0);
   if (current !== GITIGNORE)
     await writeFileAtomic(gitignore, GITIGNORE);
   return root;
 }
 async function createStagingFolder(projectRoot) {
-  const folder = join2(localStateRoot(projectRoot), STAGING_DIR, `${process.pid}-${randomBytes3(6).toString("hex")}`);
-  await mkdir(folder, { recursive: true });
+  const folder = join3(localStateRoot(projectRoot), STAGING_DIR, `${process.pid}-${randomBytes4(6).toString("hex")}`);
+  await mkdir3(folder, { recursive: true });
   return folder;
 }
 async function removeStagingFolder(folder) {
-  await rm2(folder, { recursive: true, force: true });
+  await rm4(folder, { recursive: true, force: true });
 }
 async function removeStagingRootIfEmpty(projectRoot) {
-  await rmdir(join2(localStateRoot(projectRoot), STAGING_DIR)).catch(() => void 0);
+  await rmdir(join3(localStateRoot(projectRoot), STAGING_DIR)).catch(() => void 0);
 }
 async function readLocalStateInfo(projectRoot, key) {
   const { info } = localStatePaths(projectRoot, key);
   let text;
   try {
-    text = await readFile(info, "utf8");
+    text = await readFile2(info, "utf8");
   } catch (error62) {
     if (error62.code === "ENOENT")
       return void 0;
@@ -60496,11 +60792,35 @@ async function readLocalStateInfo(projectRoot, key) {
   return result.data;
 }
 async function readPresentLocalInfo(projectRoot, key) {
-  const info = await readLocalStateInfo(projectRoot, key);
-  if (!info)
-    return void 0;
-  const present = await access(localStatePaths(projectRoot, key).state).then(() => true, () => false);
-  return present ? info : void 0;
+  return (await readLocalState(projectRoot, key))?.info;
+}
+async function readLocalState(projectRoot, key) {
+  const paths = localStatePaths(projectRoot, key);
+  for (let attempt = 0; ; attempt++) {
+    const info = await readLocalStateInfo(projectRoot, key);
+    if (!info)
+      return void 0;
+    const pending = paths.pending(info.version);
+    let path = paths.state;
+    if (await exists(pending)) {
+      if (attempt < 3 && await finishCommit(projectRoot, key).then(() => true, () => false)) {
+        continue;
+      }
+      path = pending;
+    } else if (!await exists(paths.state)) {
+      return void 0;
+    }
+    if ((await readLocalStateInfo(projectRoot, key))?.version === info.version)
+      return { info, path };
+    if (attempt >= 10) {
+      throw new StorageError(`The local state of "${key}" keeps changing while it is read.`, {
+        hint: "Another process is refreshing it in a loop; read it again once that stops."
+      });
+    }
+  }
+}
+async function exists(path) {
+  return access(path).then(() => true, () => false);
 }
 function safeJson2(text) {
   try {
@@ -60509,27 +60829,10 @@ function safeJson2(text) {
     return void 0;
   }
 }
-async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @__PURE__ */ new Date()) {
-  await ensureLocalStateRoot(projectRoot);
-  const paths = localStatePaths(projectRoot, key);
-  await mkdir(paths.folder, { recursive: true });
-  const info = {
-    key,
-    management: "local",
-    version: createStateVersion(now),
-    createdAt: now.toISOString(),
-    sha256: digest.sha256,
-    size: digest.size
-  };
-  await commitFile(stagedFile, paths.state);
-  await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}
-`);
-  return info;
-}
 async function removeAbandonedStaging(projectRoot) {
-  const staging = join2(localStateRoot(projectRoot), STAGING_DIR);
-  const entries = await readdir(staging).catch(() => []);
-  await Promise.all(entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm2(join2(staging, entry), { recursive: true, force: true })));
+  const staging = join3(localStateRoot(projectRoot), STAGING_DIR);
+  const entries = await readdir2(staging).catch(() => []);
+  await Promise.all(entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm4(join3(staging, entry), { recursive: true, force: true })));
 }
 function isProcessAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0)
@@ -60557,10 +60860,10 @@ var LastRefreshRecordSchema = external_exports.object({
   keys: external_exports.record(external_exports.string(), LastRefreshEntrySchema)
 });
 function lastRefreshPath(projectRoot) {
-  return join3(localStateRoot(projectRoot), LAST_REFRESH_FILE);
+  return join4(localStateRoot(projectRoot), LAST_REFRESH_FILE);
 }
 async function readLastRefresh(projectRoot) {
-  const text = await readFile2(lastRefreshPath(projectRoot), "utf8").catch(() => void 0);
+  const text = await readFile3(lastRefreshPath(projectRoot), "utf8").catch(() => void 0);
   if (text === void 0)
     return void 0;
   try {
@@ -60588,8 +60891,8 @@ function freshSince(info, lastRefresh) {
 }
 
 // ../../packages/core/dist/deploy/pins.js
-import { readFile as readFile3 } from "node:fs/promises";
-import { join as join5, resolve } from "node:path";
+import { readFile as readFile4 } from "node:fs/promises";
+import { join as join6, resolve } from "node:path";
 
 // ../../packages/core/dist/model/pin-file.js
 var PIN_FILE_SCHEMA_VERSION = 1;
@@ -60601,34 +60904,34 @@ var PinFileSchema = external_exports.object({
 }).strict().superRefine(entriesNameTheirKeys);
 
 // ../../packages/core/dist/deploy/pulled.js
-import { readdir as readdir2, rm as rm3 } from "node:fs/promises";
-import { join as join4 } from "node:path";
+import { readdir as readdir3, rm as rm5 } from "node:fs/promises";
+import { join as join5 } from "node:path";
 var PULLED_DIR = ".pulled";
 function pulledKeyFolder(projectRoot, key) {
-  return join4(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
+  return join5(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
 }
 function pulledStatePath(projectRoot, info) {
-  return join4(pulledKeyFolder(projectRoot, info.key), info.version);
+  return join5(pulledKeyFolder(projectRoot, info.key), info.version);
 }
 async function removeStalePulled(projectRoot, pinned) {
-  const root = join4(localStateRoot(projectRoot), PULLED_DIR);
+  const root = join5(localStateRoot(projectRoot), PULLED_DIR);
   const wanted = new Map(Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]));
-  const remove = (path) => rm3(path, { recursive: true, force: true });
-  for (const folder of await readdir2(root).catch(() => [])) {
+  const remove = (path) => rm5(path, { recursive: true, force: true });
+  for (const folder of await readdir3(root).catch(() => [])) {
     const version2 = wanted.get(folder);
     if (!version2) {
-      await remove(join4(root, folder));
+      await remove(join5(root, folder));
       continue;
     }
-    const entries = await readdir2(join4(root, folder)).catch(() => []);
-    await Promise.all(entries.filter((entry) => entry !== version2).map((entry) => remove(join4(root, folder, entry))));
+    const entries = await readdir3(join5(root, folder)).catch(() => []);
+    await Promise.all(entries.filter((entry) => entry !== version2).map((entry) => remove(join5(root, folder, entry))));
   }
 }
 
 // ../../packages/core/dist/deploy/pins.js
 var PIN_FILE = ".pins.json";
 function pinFilePath(projectRoot) {
-  return join5(localStateRoot(projectRoot), PIN_FILE);
+  return join6(localStateRoot(projectRoot), PIN_FILE);
 }
 async function readPins(projectRoot) {
   return readPinFileIfPresent(pinFilePath(resolve(projectRoot)));
@@ -60636,7 +60939,7 @@ async function readPins(projectRoot) {
 async function readPinFileIfPresent(path) {
   let text;
   try {
-    text = await readFile3(path, "utf8");
+    text = await readFile4(path, "utf8");
   } catch (error62) {
     if (error62.code === "ENOENT")
       return void 0;
@@ -60688,61 +60991,7 @@ async function pinProject(project, options = {}) {
 }
 
 // ../../packages/core/dist/versioned/lease.js
-import { randomBytes as randomBytes4 } from "node:crypto";
-
-// ../../packages/core/dist/fs/process-identity.js
-import { readFileSync } from "node:fs";
-import { hostname as hostname3 } from "node:os";
-var self;
-function currentProcess() {
-  if (!self) {
-    const boot = readProc("/proc/sys/kernel/random/boot_id")?.trim();
-    const start = startTicks(process.pid);
-    self = {
-      host: hostname3(),
-      pid: process.pid,
-      ...boot ? { boot } : {},
-      ...start ? { start } : {}
-    };
-  }
-  return self;
-}
-function isGoneHere(holder) {
-  const here = currentProcess();
-  if (holder.host !== here.host || !Number.isInteger(holder.pid) || (holder.pid ?? 0) <= 0) {
-    return false;
-  }
-  if (holder.boot && here.boot && holder.boot !== here.boot)
-    return true;
-  const pid = holder.pid;
-  if (!isAlive(pid))
-    return true;
-  if (holder.start && here.start)
-    return startTicks(pid) !== holder.start;
-  return false;
-}
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error62) {
-    return error62.code === "EPERM";
-  }
-}
-function startTicks(pid) {
-  const stat6 = readProc(`/proc/${pid}/stat`);
-  if (!stat6)
-    return void 0;
-  const fields = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
-  return fields[19];
-}
-function readProc(path) {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return void 0;
-  }
-}
+import { randomBytes as randomBytes5 } from "node:crypto";
 
 // ../../packages/core/dist/model/lease.js
 var LeaseSchema = external_exports.object({
@@ -60777,7 +61026,7 @@ async function withMaintenanceLease(store, options, action) {
 }
 async function acquireLease(store, options) {
   const { ttlMs = DEFAULT_LEASE_TTL_MS, waitMs = DEFAULT_LEASE_WAIT_MS, signal, runtime = systemRuntime } = options;
-  const owner = randomBytes4(16).toString("hex");
+  const owner = randomBytes5(16).toString("hex");
   const { host, pid, boot, start } = currentProcess();
   const acquiredAt = (/* @__PURE__ */ new Date()).toISOString();
   const documentFor = (released) => ({
@@ -61088,9 +61337,9 @@ function conflict(store, name, races, cause) {
 }
 
 // ../../packages/core/dist/versioned/probe.js
-import { randomBytes as randomBytes5 } from "node:crypto";
+import { randomBytes as randomBytes6 } from "node:crypto";
 async function proveConditionalWrites(store, { signal } = {}) {
-  const name = `${PROBE_PREFIX}${randomBytes5(8).toString("hex")}`;
+  const name = `${PROBE_PREFIX}${randomBytes6(8).toString("hex")}`;
   const refuse = (what) => new ConfigError(`The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`, { field: "state_storage" }, {
     hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
   });
@@ -61222,9 +61471,10 @@ function ensureProven(store, signal) {
         });
         return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
       } catch (error62) {
-        if (!(error62 instanceof ConfigError) || !acceptsLostUpdates())
+        const waived = acceptsLostUpdates() || waivedStores.has(store);
+        if (!(error62 instanceof ConfigError) || !waived)
           throw error62;
-        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: DEFSTATE_ACCEPT_LOST_UPDATES is set.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
+        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: lost updates are accepted for this store.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
         return { waived: true, endpoint, at: (/* @__PURE__ */ new Date()).toISOString() };
       }
     })();
@@ -61232,6 +61482,10 @@ function ensureProven(store, signal) {
     proof.catch(() => proven.delete(store));
   }
   return proof;
+}
+var waivedStores = /* @__PURE__ */ new WeakSet();
+function acceptLostUpdatesFor(store) {
+  waivedStores.add(store);
 }
 function acceptsLostUpdates(env = process.env) {
   const value2 = env.DEFSTATE_ACCEPT_LOST_UPDATES?.toLowerCase();
@@ -61315,7 +61569,6 @@ async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE_
 }
 
 // ../../packages/core/dist/deploy/verify.js
-import { stat } from "node:fs/promises";
 async function verifyState(project, options = {}) {
   const components = selectComponents(project, options.keys, options.management);
   const run2 = {
@@ -61398,31 +61651,28 @@ async function verifyKey(run2, key, management) {
   };
 }
 async function checkLocal(run2, key, pinned) {
-  const path = localStatePaths(run2.project.root, key).state;
+  const { state } = localStatePaths(run2.project.root, key);
   let info;
+  let local;
   try {
     info = await readLocalStateInfo(run2.project.root, key);
+    local = await readLocalState(run2.project.root, key);
   } catch (error62) {
     report(run2, key, "local-missing", describeError(error62));
     return pinned;
   }
-  const present = await stat(path).then((stats) => stats.isFile(), () => false);
-  if (!present) {
+  if (!local) {
     if (pinned || info)
-      report(run2, key, "local-missing", `local state file ${path} is missing`);
+      report(run2, key, "local-missing", `local state file ${state} is missing`);
     else
       report(run2, key, "no-state", "no local state; refresh it before building the artifact");
     return pinned ?? info;
   }
-  if (!info) {
-    report(run2, key, "local-missing", `${path} has no info.json beside it; refresh the key`);
-    return pinned;
+  checkDigest(run2, key, await hashFile(local.path), local.info, local.path);
+  if (pinned && (pinned.version !== local.info.version || pinned.sha256 !== local.info.sha256)) {
+    report(run2, key, "pin-mismatch", `local state is version ${local.info.version}, the pin file pins ${pinned.version}`);
   }
-  checkDigest(run2, key, await hashFile(path), info, path);
-  if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
-    report(run2, key, "pin-mismatch", `local state is version ${info.version}, the pin file pins ${pinned.version}`);
-  }
-  return pinned ?? info;
+  return pinned ?? local.info;
 }
 async function checkVersioned(run2, key, pinned) {
   const { store, options } = run2;
@@ -61485,23 +61735,24 @@ function formatAge(ms) {
 
 // ../../packages/core/dist/instance/default-home.js
 import { homedir } from "node:os";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 function defaultStateHome(env = process.env, platform = process.platform) {
   if (platform === "win32")
-    return join6(env.LOCALAPPDATA ?? join6(homedir(), "AppData", "Local"), "defstate");
+    return join7(env.LOCALAPPDATA ?? join7(homedir(), "AppData", "Local"), "defstate");
   if (platform === "darwin")
-    return join6(homedir(), "Library", "Application Support", "defstate");
-  return join6(env.XDG_STATE_HOME || join6(env.HOME || homedir(), ".local", "state"), "defstate");
+    return join7(homedir(), "Library", "Application Support", "defstate");
+  return join7(env.XDG_STATE_HOME || join7(env.HOME || homedir(), ".local", "state"), "defstate");
 }
 
 // ../../packages/core/dist/instance/instance-config.js
-import { readFile as readFile4 } from "node:fs/promises";
-import { join as join7, resolve as resolve2 } from "node:path";
+import { readFile as readFile5 } from "node:fs/promises";
+import { join as join8, resolve as resolve2 } from "node:path";
 var INSTANCE_CONFIG_FILE = "defstate.yaml";
 var InstanceConfigSchema = external_exports.object({
   state_storage: external_exports.object({
     adapter: external_exports.string().min(1, "adapter must name an adapter: file, s3, gcs, azure or a package name"),
-    options: external_exports.record(external_exports.string(), external_exports.unknown()).default({})
+    options: external_exports.record(external_exports.string(), external_exports.unknown()).default({}),
+    accept_lost_updates: external_exports.boolean().optional().describe("Write even to a store that cannot prove it honours conditional writes; concurrent refreshes may then lose updates.")
   }).strict()
 }).loose();
 async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd() } = {}) {
@@ -61522,15 +61773,22 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
   }
   if (env.DEFSTATE_HOME) {
     const home2 = resolve2(cwd, env.DEFSTATE_HOME);
-    const file2 = join7(home2, INSTANCE_CONFIG_FILE);
-    const text = await readFile4(file2, "utf8").catch((error62) => {
+    const file2 = join8(home2, INSTANCE_CONFIG_FILE);
+    const text = await readFile5(file2, "utf8").catch((error62) => {
       throw new ConfigError(error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`, { file: file2 }, { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." });
     });
-    const { adapter, options } = await parseInstanceConfig(text, file2, env);
-    return { adapter, options, baseDir: home2, source: "instance-config", origin: file2 };
+    const { adapter, options, accept_lost_updates } = await parseInstanceConfig(text, file2, env);
+    return {
+      adapter,
+      options,
+      baseDir: home2,
+      source: "instance-config",
+      origin: file2,
+      ...accept_lost_updates ? { acceptLostUpdates: true } : {}
+    };
   }
   const home = defaultStateHome(env);
-  const path = join7(home, "storage");
+  const path = join8(home, "storage");
   return { adapter: "file", options: { path }, baseDir: home, source: "default", origin: path };
 }
 async function parseInstanceConfig(text, file2, env = process.env) {
@@ -61694,183 +61952,18 @@ function checkFileUrl(url2, shown, origin) {
 // ../../packages/core/dist/instance/open-store.js
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname as dirname4, join as join9, resolve as resolve4 } from "node:path";
+import { dirname as dirname5, join as join10, resolve as resolve4 } from "node:path";
 import { pathToFileURL } from "node:url";
 
 // ../../packages/core/dist/store/file-store.js
 import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
 import { createWriteStream as createWriteStream2, statSync } from "node:fs";
-import { link as link2, mkdir as mkdir3, open as open3, readdir as readdir3, readFile as readFile6, rename as rename2, rm as rm5, stat as stat3, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
+import { link as link3, mkdir as mkdir4, open as open3, readdir as readdir4, readFile as readFile6, rename as rename3, rm as rm6, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
-import { dirname as dirname3, join as join8, resolve as resolve3 } from "node:path";
+import { dirname as dirname4, join as join9, resolve as resolve3 } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-
-// ../../packages/core/dist/store/file-lock.js
-import { randomBytes as randomBytes6 } from "node:crypto";
-import { link, mkdir as mkdir2, readFile as readFile5, rm as rm4, stat as stat2, utimes, writeFile } from "node:fs/promises";
-import { dirname as dirname2 } from "node:path";
-import { setTimeout as delay2 } from "node:timers/promises";
-var DEFAULT_STALE_MS = 1e4;
-var DEFAULT_WAIT_MS = 3e4;
-async function withFileLock(lockPath, action, options = {}) {
-  const lock = await acquireFileLock(lockPath, options);
-  try {
-    return await action(lock);
-  } finally {
-    await lock.release();
-  }
-}
-async function acquireFileLock(lockPath, options = {}) {
-  const { staleMs = DEFAULT_STALE_MS, waitMs = DEFAULT_WAIT_MS, signal } = options;
-  const token = randomBytes6(12).toString("hex");
-  const content = `${JSON.stringify({ token, ...currentProcess(), since: (/* @__PURE__ */ new Date()).toISOString() })}
-`;
-  const temporary = `${lockPath}.${token}`;
-  const started = performance.now();
-  const watch = new StalenessWatch(staleMs);
-  await mkdir2(dirname2(lockPath), { recursive: true });
-  await writeFile(temporary, content, { flag: "wx" });
-  try {
-    let current;
-    for (let waits = 0; ; waits++) {
-      if (signal?.aborted)
-        throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
-      try {
-        await link(temporary, lockPath);
-        break;
-      } catch (error62) {
-        if (error62.code !== "EEXIST")
-          throw error62;
-      }
-      current = await readLock(lockPath, current);
-      if (!current)
-        continue;
-      if (watch.isStale(current)) {
-        await options.beforeBreak?.();
-        if (await removeInstance(lockPath, current, watch))
-          continue;
-      }
-      if (performance.now() - started > waitMs)
-        throw timedOut(lockPath, waitMs, current);
-      const reason = await options.giveUp?.();
-      if (reason)
-        throw reason;
-      await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
-    }
-  } finally {
-    await rm4(temporary, { force: true });
-  }
-  return holdLock(lockPath, content, staleMs);
-}
-function holdLock(lockPath, content, staleMs) {
-  const controller2 = new AbortController();
-  const heartbeat = setInterval(async () => {
-    try {
-      const current = await readLock(lockPath);
-      if (current?.content !== content) {
-        controller2.abort(new TransientError(`The lock ${lockPath} was taken over.`));
-        clearInterval(heartbeat);
-        return;
-      }
-      const now = /* @__PURE__ */ new Date();
-      await utimes(lockPath, now, now);
-    } catch {
-    }
-  }, staleMs / 3);
-  heartbeat.unref();
-  return {
-    signal: controller2.signal,
-    async release() {
-      clearInterval(heartbeat);
-      const current = await readLock(lockPath);
-      if (current?.content === content) {
-        await removeInstance(lockPath, current, new StalenessWatch(staleMs));
-      }
-    }
-  };
-}
-async function removeInstance(lockPath, judged, watch) {
-  const claim2 = `${lockPath}.break`;
-  const claimContent = `${JSON.stringify({ ...currentProcess(), token: randomBytes6(6).toString("hex") })}
-`;
-  for (; ; ) {
-    try {
-      await writeFile(claim2, claimContent, { flag: "wx" });
-      break;
-    } catch (error62) {
-      if (error62.code !== "EEXIST")
-        throw error62;
-    }
-    const other = await readLock(claim2);
-    if (other && !watch.isStale(other))
-      return false;
-    if (other)
-      await rm4(claim2, { force: true });
-  }
-  try {
-    const current = await readLock(lockPath);
-    if (current?.content !== judged.content || current.ino !== judged.ino)
-      return false;
-    await rm4(lockPath, { force: true });
-    return true;
-  } finally {
-    await rm4(claim2, { force: true });
-  }
-}
-async function readLock(path, known) {
-  try {
-    const stats = await stat2(path, { bigint: true });
-    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs)
-      return known;
-    const content = await readFile5(path, "utf8");
-    return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
-  } catch (error62) {
-    if (error62.code === "ENOENT")
-      return void 0;
-    throw error62;
-  }
-}
-function parseHolder(content) {
-  try {
-    const parsed = JSON.parse(content);
-    if (typeof parsed === "object" && parsed !== null)
-      return parsed;
-  } catch {
-  }
-  return {};
-}
-var StalenessWatch = class {
-  staleMs;
-  #seen = /* @__PURE__ */ new Map();
-  constructor(staleMs) {
-    this.staleMs = staleMs;
-  }
-  isStale(instance) {
-    const id = `${instance.ino}:${instance.content}`;
-    const now = performance.now();
-    let seen = this.#seen.get(id);
-    if (!seen || seen.mtimeNs !== instance.mtimeNs) {
-      seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
-      this.#seen.set(id, seen);
-    }
-    if (now - seen.at >= this.staleMs)
-      return true;
-    if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
-      seen.askedAt = now;
-      return isGoneHere(instance.holder);
-    }
-    return false;
-  }
-};
-function timedOut(lockPath, waitMs, current) {
-  const { pid, host, since } = current.holder;
-  const holder = pid ? `process ${pid}${host ? ` on ${host}` : ""}${since ? ` since ${since}` : ""}` : "another process";
-  return new TransientError(`Timed out after ${waitMs} ms waiting for the lock ${lockPath}, held by ${holder}.`, {
-    hint: "Another defstate process is writing to the same folder. A lock whose holder is gone is taken over by itself; if its holder runs on another machine, that takes a few seconds."
-  });
-}
 
 // ../../packages/core/dist/store/file-names.js
 var NAMING_MARKER = ".defstate-store.json";
@@ -61954,7 +62047,7 @@ var FileBlobStore = class {
   }
   async head(name) {
     try {
-      const stats = await stat3(await this.#pathOf(name), { bigint: true });
+      const stats = await stat2(await this.#pathOf(name), { bigint: true });
       return stats.isFile() ? metaOf(name, stats) : void 0;
     } catch (error62) {
       if (error62.code === "ENOENT")
@@ -61964,7 +62057,7 @@ var FileBlobStore = class {
   }
   async put(name, body2, options = {}) {
     const target = await this.#pathOf(name);
-    const current = await stat3(target, { bigint: true }).catch(() => void 0);
+    const current = await stat2(target, { bigint: true }).catch(() => void 0);
     if (options.ifNoneMatch === "*" && current?.isFile() || options.ifMatch !== void 0 && (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch)) {
       if (isStream(body2))
         body2.resume();
@@ -61973,12 +62066,12 @@ var FileBlobStore = class {
     await this.#writeMarker();
     const temporary = await this.#writeTemporary(body2, options.signal);
     try {
-      await mkdir3(dirname3(target), { recursive: true });
+      await mkdir4(dirname4(target), { recursive: true });
       let written;
       if (options.ifNoneMatch === "*") {
-        written = metaOf(name, await stat3(temporary, { bigint: true }));
+        written = metaOf(name, await stat2(temporary, { bigint: true }));
         try {
-          await link2(temporary, target);
+          await link3(temporary, target);
         } catch (error62) {
           if (error62.code === "EEXIST") {
             throw new PreconditionFailedError(name, { cause: error62 });
@@ -61987,7 +62080,7 @@ var FileBlobStore = class {
         }
       } else {
         written = await withFileLock(this.#lockPathOf(name), async () => {
-          const current2 = await stat3(target, { bigint: true }).catch(() => void 0);
+          const current2 = await stat2(target, { bigint: true }).catch(() => void 0);
           if (options.ifMatch !== void 0) {
             const etag = current2?.isFile() ? metaOf(name, current2).etag : void 0;
             if (etag !== options.ifMatch)
@@ -61995,8 +62088,8 @@ var FileBlobStore = class {
           }
           if (current2)
             await ensureNewerMtime(temporary, current2.mtimeNs);
-          const meta3 = metaOf(name, await stat3(temporary, { bigint: true }));
-          await rename2(temporary, target);
+          const meta3 = metaOf(name, await stat2(temporary, { bigint: true }));
+          await rename3(temporary, target);
           return meta3;
         }, {
           signal: options.signal,
@@ -62005,18 +62098,18 @@ var FileBlobStore = class {
           giveUp: async () => {
             if (options.ifMatch === void 0)
               return void 0;
-            const now = await stat3(target, { bigint: true }).catch(() => void 0);
+            const now = await stat2(target, { bigint: true }).catch(() => void 0);
             const etag = now?.isFile() ? metaOf(name, now).etag : void 0;
             return etag === options.ifMatch ? void 0 : new PreconditionFailedError(name);
           }
         });
       }
-      await syncPath(dirname3(target));
+      await syncPath(dirname4(target));
       return { etag: written.etag };
     } catch (error62) {
       throw this.#translate(error62, name);
     } finally {
-      await rm5(temporary, { force: true });
+      await rm6(temporary, { force: true });
     }
   }
   async list(prefix, options = {}) {
@@ -62036,9 +62129,9 @@ var FileBlobStore = class {
     try {
       const path = await this.#pathOf(name);
       await withFileLock(this.#lockPathOf(name), async () => {
-        if ((await stat3(path).catch(() => void 0))?.isDirectory())
+        if ((await stat2(path).catch(() => void 0))?.isDirectory())
           return;
-        await rm5(path, { force: true });
+        await rm6(path, { force: true });
       }, { signal: options.signal });
     } catch (error62) {
       throw this.#translate(error62, name);
@@ -62050,17 +62143,17 @@ var FileBlobStore = class {
    * folder). Returns how many it removed.
    */
   async removeAbandonedUploads({ olderThanMs }) {
-    const folder = join8(this.#root, TEMPORARY_DIR);
-    const entries = await readdir3(folder).catch(() => []);
+    const folder = join9(this.#root, TEMPORARY_DIR);
+    const entries = await readdir4(folder).catch(() => []);
     let removed = 0;
     for (const entry of entries) {
       const [host, pid] = entry.split("-");
       const gone = host === hostTag() && isGoneHere({ host: hostname4(), pid: Number.parseInt(pid ?? "", 10) });
-      const stats = await stat3(join8(folder, entry)).catch(() => void 0);
+      const stats = await stat2(join9(folder, entry)).catch(() => void 0);
       if (!stats)
         continue;
       if (gone || Date.now() - stats.mtimeMs > olderThanMs) {
-        await rm5(join8(folder, entry), { force: true });
+        await rm6(join9(folder, entry), { force: true });
         removed++;
       }
     }
@@ -62069,7 +62162,7 @@ var FileBlobStore = class {
   async #walk(directory, namePrefix, into, naming) {
     let entries;
     try {
-      entries = await readdir3(directory, { withFileTypes: true });
+      entries = await readdir4(directory, { withFileTypes: true });
     } catch (error62) {
       const code2 = error62.code;
       if (code2 === "ENOENT" || code2 === "ENOTDIR")
@@ -62082,31 +62175,31 @@ var FileBlobStore = class {
       const segment = naming.fromFile(entry.name);
       const name = namePrefix ? `${namePrefix}/${segment}` : segment;
       if (entry.isDirectory())
-        await this.#walk(join8(directory, entry.name), name, into, naming);
+        await this.#walk(join9(directory, entry.name), name, into, naming);
       else if (entry.isFile())
         into.push(name);
     }
   }
   async #writeTemporary(body2, signal) {
-    const folder = join8(this.#root, TEMPORARY_DIR);
-    await mkdir3(folder, { recursive: true }).catch((error62) => {
+    const folder = join9(this.#root, TEMPORARY_DIR);
+    await mkdir4(folder, { recursive: true }).catch((error62) => {
       throw this.#translate(error62, TEMPORARY_DIR);
     });
-    const path = join8(folder, `${hostTag()}-${process.pid}-${randomBytes7(8).toString("hex")}`);
+    const path = join9(folder, `${hostTag()}-${process.pid}-${randomBytes7(8).toString("hex")}`);
     try {
       const source = typeof body2 === "string" || body2 instanceof Uint8Array ? Readable.from([body2]) : body2;
       await pipeline(source, createWriteStream2(path, { flags: "wx" }), { signal });
       await syncPath(path);
       return path;
     } catch (error62) {
-      await rm5(path, { force: true });
+      await rm6(path, { force: true });
       throw this.#translate(error62, path);
     }
   }
   /** The naming this store's files use (see `file-names.ts`), found once. */
   #naming() {
     this.#namingFound ??= (async () => {
-      const marker = await readFile6(join8(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
+      const marker = await readFile6(join9(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
         if (error62.code === "ENOENT" || error62.code === "ENOTDIR")
           return void 0;
         throw this.#translate(error62, NAMING_MARKER);
@@ -62117,7 +62210,7 @@ var FileBlobStore = class {
           return currentNaming;
         throw new StorageError(`The state folder ${this.#root} was written by a newer defstate (file naming ${JSON.stringify(names)}).`, { hint: "Upgrade defstate to read and write it." });
       }
-      const entries = await readdir3(this.#root).catch(() => []);
+      const entries = await readdir4(this.#root).catch(() => []);
       return entries.some((entry) => !entry.startsWith(".")) ? legacyNaming : currentNaming;
     })();
     this.#namingFound.catch(() => {
@@ -62132,8 +62225,8 @@ var FileBlobStore = class {
     const naming = await this.#naming();
     if (naming.version === NAMING_VERSION) {
       try {
-        await mkdir3(this.#root, { recursive: true });
-        await writeFile2(join8(this.#root, NAMING_MARKER), `${JSON.stringify({ names: NAMING_VERSION })}
+        await mkdir4(this.#root, { recursive: true });
+        await writeFile2(join9(this.#root, NAMING_MARKER), `${JSON.stringify({ names: NAMING_VERSION })}
 `, { flag: "wx" });
       } catch (error62) {
         if (error62.code !== "EEXIST")
@@ -62149,11 +62242,11 @@ var FileBlobStore = class {
   async #pathOf(name) {
     assertObjectName(name);
     const naming = await this.#naming();
-    return join8(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
+    return join9(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
   }
   #lockPathOf(name) {
     const digest = createHash3("sha256").update(name).digest("hex").slice(0, 32);
-    return join8(this.#root, ".locks", `${digest}.lock`);
+    return join9(this.#root, ".locks", `${digest}.lock`);
   }
   #translate(error62, name) {
     if (error62 instanceof DefstateError)
@@ -62187,7 +62280,7 @@ var FileBlobStore = class {
   }
 };
 async function ensureNewerMtime(temporary, replacedMtimeNs) {
-  const stats = await stat3(temporary, { bigint: true });
+  const stats = await stat2(temporary, { bigint: true });
   if (stats.mtimeNs > replacedMtimeNs)
     return;
   const mtime = new Date(Number(replacedMtimeNs / 1000000n) + 2);
@@ -62218,11 +62311,11 @@ function parseJson(text) {
 }
 var LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
 function isBlocked(path) {
-  for (let current = path; ; current = dirname3(current)) {
+  for (let current = path; ; current = dirname4(current)) {
     try {
       return !statSync(current).isDirectory();
     } catch {
-      if (dirname3(current) === current)
+      if (dirname4(current) === current)
         return false;
     }
   }
@@ -62300,6 +62393,8 @@ async function openStore(selection, { projectRoot, env = process.env }) {
       hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
     });
   }
+  if (selection.acceptLostUpdates)
+    acceptLostUpdatesFor(store);
   return store;
 }
 function resolveAdapterOptions(adapter, selection) {
@@ -62356,7 +62451,7 @@ function optionNames(schema) {
 }
 async function importAdapter(name, projectRoot, url2) {
   const packageName = OFFICIAL_ADAPTER_PACKAGES[name] ?? name;
-  const require2 = createRequire(join9(projectRoot, "package.json"));
+  const require2 = createRequire(join10(projectRoot, "package.json"));
   let resolved;
   try {
     resolved = require2.resolve(packageName);
@@ -62384,20 +62479,20 @@ var LOCKFILES = [
   ["package-lock.json", "npm install"]
 ];
 function installCommand(projectRoot, packageName) {
-  for (let folder = resolve4(projectRoot); ; folder = dirname4(folder)) {
-    const found = LOCKFILES.find(([file2]) => existsSync(join9(folder, file2)));
+  for (let folder = resolve4(projectRoot); ; folder = dirname5(folder)) {
+    const found = LOCKFILES.find(([file2]) => existsSync(join10(folder, file2)));
     if (found)
       return `${found[1]} ${packageName}`;
-    if (dirname4(folder) === folder)
+    if (dirname5(folder) === folder)
       return `npm install ${packageName}`;
   }
 }
 
 // ../../packages/core/dist/instance/runtime-dependencies.js
 import { readFile as readFile7 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 async function devOnlyRuntimeDependencies(projectRoot, options) {
-  const manifest = join10(projectRoot, "package.json");
+  const manifest = join11(projectRoot, "package.json");
   const text = await readFile7(manifest, "utf8").catch(() => void 0);
   if (text === void 0)
     return [];
@@ -62468,20 +62563,20 @@ function causeChain(error62) {
 }
 function formatCauseChain(error62, options = {}) {
   const stacks = options.stacks ?? true;
-  return causeChain(error62).map((link3, index) => {
-    const text = describeLink(link3, stacks);
-    const aggregated = link3 instanceof AggregateError ? link3.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
+  return causeChain(error62).map((link4, index) => {
+    const text = describeLink(link4, stacks);
+    const aggregated = link4 instanceof AggregateError ? link4.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
     const body2 = [text, ...aggregated].join("\n");
     return index === 0 ? body2 : indent(`caused by: ${body2}`, "  ");
   }).join("\n");
 }
-function describeLink(link3, stacks) {
-  if (!(link3 instanceof Error))
-    return `(thrown value) ${String(link3)}`;
-  const head = `${link3.name}: ${link3.message}`;
-  if (!stacks || !link3.stack)
+function describeLink(link4, stacks) {
+  if (!(link4 instanceof Error))
+    return `(thrown value) ${String(link4)}`;
+  const head = `${link4.name}: ${link4.message}`;
+  if (!stacks || !link4.stack)
     return head;
-  const frames = link3.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  const frames = link4.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
   return frames ? `${head}
 ${frames}` : head;
 }
@@ -62499,7 +62594,7 @@ function debugEnabled(namespace, env = process.env) {
 
 // ../../packages/core/dist/project/load-project.js
 import { access as access2 } from "node:fs/promises";
-import { dirname as dirname5, join as join11, resolve as resolve5 } from "node:path";
+import { dirname as dirname6, join as join12, resolve as resolve5 } from "node:path";
 import { pathToFileURL as pathToFileURL2 } from "node:url";
 var PROJECT_CONFIG_FILES = [
   "defstate.config.ts",
@@ -62520,13 +62615,13 @@ var ProjectConfigSchema = external_exports.object({
 });
 async function findProjectConfig(root, options = {}) {
   const start = resolve5(root);
-  for (let folder = start; ; folder = dirname5(folder)) {
+  for (let folder = start; ; folder = dirname6(folder)) {
     for (const name of PROJECT_CONFIG_FILES) {
-      const file2 = join11(folder, name);
+      const file2 = join12(folder, name);
       if (await access2(file2).then(() => true, () => false))
         return file2;
     }
-    if (!options.searchUpward || dirname5(folder) === folder)
+    if (!options.searchUpward || dirname6(folder) === folder)
       break;
   }
   throw new ConfigError(`No project config found in ${start}${options.searchUpward ? " or any folder above it" : ""}.`, {}, {
@@ -62535,7 +62630,7 @@ async function findProjectConfig(root, options = {}) {
 }
 async function loadProject(root, options = {}) {
   const configFile = await findProjectConfig(root, options);
-  const projectRoot = dirname5(configFile);
+  const projectRoot = dirname6(configFile);
   let exported;
   try {
     exported = await importConfig(configFile);
@@ -62591,9 +62686,8 @@ function describePair(first, second) {
 }
 
 // ../../packages/core/dist/refresh/refresh-state.js
-import { stat as stat5 } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // ../../packages/core/dist/async/grace.js
 function abortAfterGrace(signal, graceMs) {
@@ -62609,7 +62703,7 @@ function abortAfterGrace(signal, graceMs) {
 }
 
 // ../../packages/core/dist/refresh/fetch-state.js
-import { rm as rm6, stat as stat4 } from "node:fs/promises";
+import { rm as rm7, stat as stat3 } from "node:fs/promises";
 async function fetchComponentState(component, options) {
   const { key } = component;
   return withRetry(async (attempt) => {
@@ -62643,7 +62737,7 @@ async function runAttempt(component, options) {
     forwardAbort();
   options.signal?.addEventListener("abort", forwardAbort, { once: true });
   try {
-    await rm6(options.statePath, { force: true });
+    await rm7(options.statePath, { force: true });
     await Promise.race([
       stopped,
       Promise.resolve().then(() => component.refresh({
@@ -62661,7 +62755,7 @@ async function runAttempt(component, options) {
   }
 }
 async function hashStagedState(key, statePath) {
-  const stats = await stat4(statePath).catch(() => void 0);
+  const stats = await stat3(statePath).catch(() => void 0);
   if (!stats?.isFile()) {
     throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
       hint: "refresh({ statePath }) must write the whole state to the file at statePath."
@@ -62961,7 +63055,7 @@ async function refreshKey(run2, component, fetched) {
       if (management === "versioned" && run2.storeFailure)
         throw run2.storeFailure;
       staging = await createStagingFolder(run2.project.root);
-      const statePath = join12(staging, "state");
+      const statePath = join13(staging, "state");
       const digest = await fetchComponentState(component, {
         statePath,
         projectRoot: run2.project.root,
@@ -63012,10 +63106,9 @@ async function commitVersioned(run2, key, staged) {
 }
 async function commitLocal(run2, key, statePath, digest) {
   const { root } = run2.project;
-  const current = await readLocalStateInfo(root, key);
-  if (sameContent(current, digest) && await hasLocalState(root, key, digest)) {
-    return { status: "unchanged", info: current };
-  }
+  const current = await readLocalState(root, key);
+  if (sameContent(current?.info, digest))
+    return { status: "unchanged", info: current.info };
   return {
     status: "refreshed",
     info: await commitLocalState(root, key, statePath, digest, run2.now())
@@ -63065,10 +63158,6 @@ async function pinAfterRun(run2, report2) {
     report2.pinError = asError(error62);
     report2.ok = false;
   }
-}
-async function hasLocalState(projectRoot, key, digest) {
-  const stats = await stat5(localStatePaths(projectRoot, key).state).catch(() => void 0);
-  return stats?.isFile() === true && stats.size === digest.size;
 }
 function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
@@ -63177,7 +63266,7 @@ function keyLine(text, path) {
 
 // src/instance-home.ts
 import { chmod, mkdtemp, writeFile as writeFile3 } from "node:fs/promises";
-import { isAbsolute, join as join13 } from "node:path";
+import { isAbsolute, join as join14 } from "node:path";
 async function writeInstanceHome(content, runnerTemp) {
   if (!runnerTemp || !isAbsolute(runnerTemp)) {
     throw new UsageError(
@@ -63185,9 +63274,9 @@ async function writeInstanceHome(content, runnerTemp) {
       { hint: "Run the action as a step of a GitHub Actions job, where the runner sets it." }
     );
   }
-  const home = await mkdtemp(join13(runnerTemp, "defstate-home-"));
+  const home = await mkdtemp(join14(runnerTemp, "defstate-home-"));
   await chmod(home, 448);
-  const file2 = join13(home, INSTANCE_CONFIG_FILE);
+  const file2 = join14(home, INSTANCE_CONFIG_FILE);
   await writeFile3(file2, content.endsWith("\n") ? content : `${content}
 `, {
     mode: 384,

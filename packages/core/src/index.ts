@@ -94,12 +94,13 @@ export { createStoreOpener } from './instance/store-opener.js';
 export { suggestClosest } from './instance/suggest.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
-export type { LocalStatePaths } from './local/local-state.js';
+export { commitLocalState } from './local/local-commit.js';
+export type { LocalState, LocalStatePaths } from './local/local-state.js';
 export {
-  commitLocalState,
   ensureLocalStateRoot,
   LOCAL_STATE_DIR,
   localStatePaths,
+  readLocalState,
   readLocalStateInfo,
   readPresentLocalInfo,
 } from './local/local-state.js';

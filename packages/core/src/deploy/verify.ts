@@ -1,9 +1,8 @@
-import { stat } from 'node:fs/promises';
 import { createLimit } from '../async/limit.js';
 import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { describeError } from '../errors.js';
 import { type Digest, hashFile, hashStream } from '../fs/hash-file.js';
-import { localStatePaths, readLocalStateInfo } from '../local/local-state.js';
+import { localStatePaths, readLocalState, readLocalStateInfo } from '../local/local-state.js';
 import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import type { Project } from '../project/load-project.js';
@@ -228,37 +227,31 @@ async function checkLocal(
   key: string,
   pinned: StateInfo | undefined,
 ): Promise<StateInfo | undefined> {
-  const path = localStatePaths(run.project.root, key).state;
+  const { state } = localStatePaths(run.project.root, key);
   let info: StateInfo | undefined;
+  let local: Awaited<ReturnType<typeof readLocalState>>;
   try {
     info = await readLocalStateInfo(run.project.root, key);
+    local = await readLocalState(run.project.root, key);
   } catch (error) {
     report(run, key, 'local-missing', describeError(error));
     return pinned;
   }
-  const present = await stat(path).then(
-    (stats) => stats.isFile(),
-    () => false,
-  );
-  if (!present) {
-    if (pinned || info) report(run, key, 'local-missing', `local state file ${path} is missing`);
+  if (!local) {
+    if (pinned || info) report(run, key, 'local-missing', `local state file ${state} is missing`);
     else report(run, key, 'no-state', 'no local state; refresh it before building the artifact');
     return pinned ?? info;
   }
-  if (!info) {
-    report(run, key, 'local-missing', `${path} has no info.json beside it; refresh the key`);
-    return pinned;
-  }
-  checkDigest(run, key, await hashFile(path), info, path);
-  if (pinned && (pinned.version !== info.version || pinned.sha256 !== info.sha256)) {
+  checkDigest(run, key, await hashFile(local.path), local.info, local.path);
+  if (pinned && (pinned.version !== local.info.version || pinned.sha256 !== local.info.sha256)) {
     report(
       run,
       key,
       'pin-mismatch',
-      `local state is version ${info.version}, the pin file pins ${pinned.version}`,
+      `local state is version ${local.info.version}, the pin file pins ${pinned.version}`,
     );
   }
-  return pinned ?? info;
+  return pinned ?? local.info;
 }
 
 /** Versioned state: the pulled copy, then the object in the store (its size, or its bytes). */

@@ -8,7 +8,7 @@ import { BlobNotFoundError, IntegrityError, StateNotFoundError, UsageError } fro
 import { defaultCacheDir } from '../instance/default-home.js';
 import { defaultStorageNotice, resolveStorage } from '../instance/instance-config.js';
 import { openStore } from '../instance/open-store.js';
-import { LOCAL_STATE_DIR, localStatePaths, readLocalStateInfo } from '../local/local-state.js';
+import { LOCAL_STATE_DIR, readLocalState, readLocalStateInfo } from '../local/local-state.js';
 import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
@@ -104,7 +104,7 @@ async function loadOne(
     options.management === 'versioned' ? undefined : await readLocalStateInfo(projectRoot, key);
   const management = options.management ?? (localInfo ? 'local' : 'versioned');
   if (management === 'local') {
-    const { path, info } = await presentLocalState(projectRoot, key, localInfo);
+    const { path, info } = await presentLocalState(projectRoot, key);
     return { key, management, path, version: info.version, info, pinned: false };
   }
   return loadLatestState(key, session, options.management === undefined);
@@ -125,11 +125,7 @@ async function loadPinnedState(
   }
   const loaded = { key, management, version, info, pinned: true };
   if (management === 'local') {
-    const local = await presentLocalState(
-      projectRoot,
-      key,
-      await readLocalStateInfo(projectRoot, key),
-    );
+    const local = await presentLocalState(projectRoot, key);
     if (local.info.version !== version || local.info.sha256 !== info.sha256) {
       throw new IntegrityError(
         `The local state of "${key}" is version ${local.info.version}, but the pin file pins ${version}.`,
@@ -157,14 +153,9 @@ async function loadPinnedState(
 async function presentLocalState(
   projectRoot: string,
   key: string,
-  localInfo: StateInfo | undefined,
 ): Promise<{ path: string; info: StateInfo }> {
-  const path = localStatePaths(projectRoot, key).state;
-  const present = await stat(path).then(
-    (stats) => stats.isFile(),
-    () => false,
-  );
-  if (!localInfo || !present) {
+  const local = await readLocalState(projectRoot, key);
+  if (!local) {
     throw new StateNotFoundError(
       key,
       `No local state for "${key}" in ${join(projectRoot, LOCAL_STATE_DIR)}.`,
@@ -173,7 +164,7 @@ async function presentLocalState(
       },
     );
   }
-  return { path, info: localInfo };
+  return local;
 }
 
 async function loadLatestState(

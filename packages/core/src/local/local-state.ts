@@ -1,21 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorageError } from '../errors.js';
-import { commitFile, writeFileAtomic } from '../fs/atomic.js';
-import type { Digest } from '../fs/hash-file.js';
+import { ConfigError, StorageError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { keyToFolder } from '../model/key-folder.js';
 import { type StateInfo, StateInfoSchema } from '../model/state-info.js';
-import { createStateVersion } from '../model/state-version.js';
+import { finishCommit } from './local-commit.js';
 
 /**
  * Local management: `.local_defs_state/<key folder>/state` plus `info.json` beside it. The folder
  * carries a `.gitignore` that ignores everything, so state never enters version control, yet a
  * plain `COPY . /app` takes it into the image.
+ *
+ * `info.json` is the record and the commit point: a commit (`local-commit.ts`) first puts the new
+ * bytes at `.pending/<version>`, then replaces `info.json`, then moves the bytes to `state`, then
+ * removes the pending file. So `info.json` always names bytes that exist whole: at
+ * `.pending/<version>` while a commit is under way (or was cut short by a crash), at `state`
+ * otherwise. Readers go through `readLocalState`, which knows where to look.
  */
 export const LOCAL_STATE_DIR = '.local_defs_state';
 export const STATE_FILE = 'state';
 export const INFO_FILE = 'info.json';
+/** Bytes whose record is already in `info.json` but that are not at `state` yet. */
+export const PENDING_DIR = '.pending';
 const STAGING_DIR = '.staging';
 const GITIGNORE = '# Written by defstate: state is built in CI, not committed.\n*\n';
 
@@ -23,6 +30,10 @@ export interface LocalStatePaths {
   folder: string;
   state: string;
   info: string;
+  /** Where a commit keeps the bytes of `version` until they are at `state`. */
+  pending: (version: string) => string;
+  /** The lock that serialises commits of this key. */
+  lock: string;
 }
 
 export function localStateRoot(projectRoot: string): string {
@@ -31,13 +42,32 @@ export function localStateRoot(projectRoot: string): string {
 
 export function localStatePaths(projectRoot: string, key: string): LocalStatePaths {
   const folder = join(localStateRoot(projectRoot), keyToFolder(key));
-  return { folder, state: join(folder, STATE_FILE), info: join(folder, INFO_FILE) };
+  return {
+    folder,
+    state: join(folder, STATE_FILE),
+    info: join(folder, INFO_FILE),
+    pending: (version) => join(folder, PENDING_DIR, version),
+    lock: join(folder, '.lock'),
+  };
 }
 
 /** Creates `.local_defs_state/` with its `.gitignore`. */
 export async function ensureLocalStateRoot(projectRoot: string): Promise<string> {
   const root = localStateRoot(projectRoot);
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    throw new ConfigError(
+      `${root} is a file, not a folder`,
+      { file: root },
+      {
+        cause: error,
+        hint: `Local state lives in the folder ${LOCAL_STATE_DIR}/ of the project: move that file away.`,
+      },
+    );
+  }
   const gitignore = join(root, '.gitignore');
   const current = await readFile(gitignore, 'utf8').catch(() => undefined);
   if (current !== GITIGNORE) await writeFileAtomic(gitignore, GITIGNORE);
@@ -90,18 +120,68 @@ export async function readLocalStateInfo(
   return result.data;
 }
 
-/** The recorded info of a key's local state, counted only while its state file is still there. */
+/** The recorded info of a key's local state, counted only while its bytes are there. */
 export async function readPresentLocalInfo(
   projectRoot: string,
   key: string,
 ): Promise<StateInfo | undefined> {
-  const info = await readLocalStateInfo(projectRoot, key);
-  if (!info) return undefined;
-  const present = await access(localStatePaths(projectRoot, key).state).then(
+  return (await readLocalState(projectRoot, key))?.info;
+}
+
+export interface LocalState {
+  info: StateInfo;
+  /** A file holding exactly the bytes `info` names. */
+  path: string;
+}
+
+/**
+ * A key's local state: its record and a file holding exactly the bytes the record names, or
+ * `undefined` when it has none (no record, or its bytes are gone). A commit cut short between
+ * its record and its rename (a crash) is finished first when the tree is writable, so `state`
+ * catches up; in a read-only tree the pending bytes are returned as they are.
+ */
+export async function readLocalState(
+  projectRoot: string,
+  key: string,
+): Promise<LocalState | undefined> {
+  const paths = localStatePaths(projectRoot, key);
+  for (let attempt = 0; ; attempt++) {
+    const info = await readLocalStateInfo(projectRoot, key);
+    if (!info) return undefined;
+    const pending = paths.pending(info.version);
+    let path = paths.state;
+    if (await exists(pending)) {
+      // A commit of this version is under way, or was cut short: let it finish (waiting for its
+      // lock), and look again; if the tree cannot be written, the pending bytes are the state.
+      if (
+        attempt < 3 &&
+        (await finishCommit(projectRoot, key).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        continue;
+      }
+      path = pending;
+    } else if (!(await exists(paths.state))) {
+      return undefined;
+    }
+    // The record did not move while we looked: the file holds its bytes.
+    if ((await readLocalStateInfo(projectRoot, key))?.version === info.version)
+      return { info, path };
+    if (attempt >= 10) {
+      throw new StorageError(`The local state of "${key}" keeps changing while it is read.`, {
+        hint: 'Another process is refreshing it in a loop; read it again once that stops.',
+      });
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
     () => true,
     () => false,
   );
-  return present ? info : undefined;
 }
 
 function safeJson(text: string): unknown {
@@ -110,33 +190,6 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Moves a finished state file into place and records its info. The state file is renamed first:
- * whatever happens, `state` is a whole file, old or new.
- */
-export async function commitLocalState(
-  projectRoot: string,
-  key: string,
-  stagedFile: string,
-  digest: Digest,
-  now: Date = new Date(),
-): Promise<StateInfo> {
-  await ensureLocalStateRoot(projectRoot);
-  const paths = localStatePaths(projectRoot, key);
-  await mkdir(paths.folder, { recursive: true });
-  const info: StateInfo = {
-    key,
-    management: 'local',
-    version: createStateVersion(now),
-    createdAt: now.toISOString(),
-    sha256: digest.sha256,
-    size: digest.size,
-  };
-  await commitFile(stagedFile, paths.state);
-  await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}\n`);
-  return info;
 }
 
 /** Removes staging folders left by refreshes whose process is gone (killed, crashed). */

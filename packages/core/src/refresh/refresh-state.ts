@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { abortAfterGrace } from '../async/grace.js';
@@ -14,12 +13,11 @@ import { pinProject } from '../deploy/pin-project.js';
 import { pinFilePath } from '../deploy/pins.js';
 import { AbortedError, ConfigError, UsageError } from '../errors.js';
 import type { Digest } from '../fs/hash-file.js';
+import { commitLocalState } from '../local/local-commit.js';
 import {
-  commitLocalState,
   createStagingFolder,
   ensureLocalStateRoot,
-  localStatePaths,
-  readLocalStateInfo,
+  readLocalState,
   removeAbandonedStaging,
   removeStagingFolder,
   removeStagingRootIfEmpty,
@@ -315,11 +313,9 @@ async function commitLocal(
   digest: Digest,
 ): Promise<{ status: 'refreshed' | 'unchanged'; info: StateInfo }> {
   const { root } = run.project;
-  const current = await readLocalStateInfo(root, key);
-  // The record alone is not enough: if the state file went missing, write it again.
-  if (sameContent(current, digest) && (await hasLocalState(root, key, digest))) {
-    return { status: 'unchanged', info: current };
-  }
+  // The record alone is not enough: if its bytes went missing, write them again.
+  const current = await readLocalState(root, key);
+  if (sameContent(current?.info, digest)) return { status: 'unchanged', info: current.info };
   return {
     status: 'refreshed',
     info: await commitLocalState(root, key, statePath, digest, run.now()),
@@ -380,11 +376,6 @@ async function pinAfterRun(run: Run, report: RefreshReport): Promise<void> {
     report.pinError = asError(error);
     report.ok = false;
   }
-}
-
-async function hasLocalState(projectRoot: string, key: string, digest: Digest): Promise<boolean> {
-  const stats = await stat(localStatePaths(projectRoot, key).state).catch(() => undefined);
-  return stats?.isFile() === true && stats.size === digest.size;
 }
 
 function plural(count: number, noun: string): string {
