@@ -60830,9 +60830,14 @@ function safeJson2(text) {
   }
 }
 async function removeAbandonedStaging(projectRoot) {
-  const staging = join3(localStateRoot(projectRoot), STAGING_DIR);
+  const root = localStateRoot(projectRoot);
+  const staging = join3(root, STAGING_DIR);
   const entries = await readdir2(staging).catch(() => []);
-  await Promise.all(entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm4(join3(staging, entry), { recursive: true, force: true })));
+  const temporaries = (await readdir2(root).catch(() => [])).filter((entry) => entry.startsWith(".tmp-"));
+  await Promise.all([
+    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm4(join3(staging, entry), { recursive: true, force: true })),
+    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm4(join3(root, entry), { force: true }))
+  ]);
 }
 function isProcessAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0)

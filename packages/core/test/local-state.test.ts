@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  ConfigError,
   commitLocalState,
   ensureLocalStateRoot,
   LOCAL_STATE_DIR,
@@ -12,7 +13,7 @@ import {
   StateInfoSchema,
   StorageError,
 } from '../src/index.js';
-import { listFiles, sha256, useTempDir } from './helpers.js';
+import { listFiles, rejection, sha256, useTempDir } from './helpers.js';
 
 const run = promisify(execFile);
 const hasGit = await run('git', ['--version']).then(
@@ -127,5 +128,16 @@ describe('commitLocalState / readLocalStateInfo', () => {
     const recorded = await commitLocalState(root, 'k', await stage(root, 'x'), digestOf('x'));
     await writeFile(localStatePaths(root, 'k').info, JSON.stringify({ ...recorded, key: 'other' }));
     await expect(readLocalStateInfo(root, 'k')).rejects.toThrow(/damaged/);
+  });
+});
+
+describe('the local state folder', () => {
+  it('is a configuration error, naming it, when a file stands where it should be', async () => {
+    const root = await useTempDir('project');
+    await writeFile(join(root, LOCAL_STATE_DIR), 'not a folder');
+    const error = await rejection(ensureLocalStateRoot(root));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(join(root, LOCAL_STATE_DIR));
+    expect(await readFile(join(root, LOCAL_STATE_DIR), 'utf8')).toBe('not a folder');
   });
 });

@@ -404,13 +404,20 @@ describe('refreshState', () => {
     expect(Object.keys(record?.keys ?? {})).toEqual(['done']);
   });
 
-  it('removes staging folders of processes that are gone', async () => {
+  it('removes staging folders and temporary files of processes that are gone', async () => {
     const t = await setup([component('a', 'local', 'a')]);
     const abandoned = join(t.root, LOCAL_STATE_DIR, '.staging', '2147483646-deadbeef');
     await mkdir(abandoned, { recursive: true });
     await writeFile(join(abandoned, 'state'), 'half');
+    // A pin file half-written by a process that was killed, and one a live process is writing.
+    const dead = join(t.root, LOCAL_STATE_DIR, '.tmp-2147483646-0123456789ab');
+    const alive = join(t.root, LOCAL_STATE_DIR, `.tmp-${process.pid}-0123456789ab`);
+    await writeFile(dead, '{"half');
+    await writeFile(alive, '{"still');
     await t.run();
     await expect(stat(abandoned)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(dead)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(alive)).isFile()).toBe(true);
   });
 
   it('checks its options', async () => {

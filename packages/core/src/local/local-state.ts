@@ -192,15 +192,26 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Removes staging folders left by refreshes whose process is gone (killed, crashed). */
+/**
+ * Removes what refreshes whose process is gone (killed, crashed) left behind: their staging
+ * folders, and the temporary files of writes to `.local_defs_state/` they did not finish (the
+ * pin file, the record of the last refreshes). Both are named after the process that made them.
+ */
 export async function removeAbandonedStaging(projectRoot: string): Promise<void> {
-  const staging = join(localStateRoot(projectRoot), STAGING_DIR);
+  const root = localStateRoot(projectRoot);
+  const staging = join(root, STAGING_DIR);
   const entries = await readdir(staging).catch(() => [] as string[]);
-  await Promise.all(
-    entries
+  const temporaries = (await readdir(root).catch(() => [] as string[])).filter((entry) =>
+    entry.startsWith('.tmp-'),
+  );
+  await Promise.all([
+    ...entries
       .filter((entry) => !isProcessAlive(Number.parseInt(entry, 10)))
       .map((entry) => rm(join(staging, entry), { recursive: true, force: true })),
-  );
+    ...temporaries
+      .filter((entry) => !isProcessAlive(Number.parseInt(entry.slice('.tmp-'.length), 10)))
+      .map((entry) => rm(join(root, entry), { force: true })),
+  ]);
 }
 
 function isProcessAlive(pid: number): boolean {
