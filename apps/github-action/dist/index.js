@@ -59209,39 +59209,39 @@ function resolveRef(ref, ctx) {
   }
   throw new Error(`Reference not found: ${ref}`);
 }
-function checkObjectGuards(objectSchema, guards) {
+function checkObjectGuards(objectSchema, guards2) {
   const guard = z.transform((value2) => value2).check((payload) => {
     const value2 = payload.value;
     if (typeof value2 !== "object" || value2 === null || Array.isArray(value2))
       return;
     const keys = Object.getOwnPropertyNames(value2);
-    if (guards.minProperties !== void 0 && keys.length < guards.minProperties) {
+    if (guards2.minProperties !== void 0 && keys.length < guards2.minProperties) {
       payload.issues.push({
         origin: "object",
         code: "too_small",
-        minimum: guards.minProperties,
+        minimum: guards2.minProperties,
         inclusive: true,
-        message: `Too small: expected object to have >=${guards.minProperties} properties`,
+        message: `Too small: expected object to have >=${guards2.minProperties} properties`,
         input: value2,
         inst: objectSchema,
         continue: true
       });
     }
-    if (guards.maxProperties !== void 0 && keys.length > guards.maxProperties) {
+    if (guards2.maxProperties !== void 0 && keys.length > guards2.maxProperties) {
       payload.issues.push({
         origin: "object",
         code: "too_big",
-        maximum: guards.maxProperties,
+        maximum: guards2.maxProperties,
         inclusive: true,
-        message: `Too big: expected object to have <=${guards.maxProperties} properties`,
+        message: `Too big: expected object to have <=${guards2.maxProperties} properties`,
         input: value2,
         inst: objectSchema,
         continue: true
       });
     }
-    if (guards.keySchema) {
+    if (guards2.keySchema) {
       for (const key of keys) {
-        const result = guards.keySchema.safeParse(key);
+        const result = guards2.keySchema.safeParse(key);
         if (result.success)
           continue;
         payload.issues.push({
@@ -59338,12 +59338,12 @@ function containsRef(value2) {
 function plural(n) {
   return n === 1 ? "element" : "elements";
 }
-function checkArrayGuards(arraySchema, guards) {
+function checkArrayGuards(arraySchema, guards2) {
   const guard = z.transform((value2) => value2).check((payload) => {
     const items = payload.value;
     if (!Array.isArray(items))
       return;
-    if (guards.uniqueItems === true) {
+    if (guards2.uniqueItems === true) {
       const firstSeen = /* @__PURE__ */ new Map();
       for (let i = 0; i < items.length; i++) {
         const key = canonicalKey(items[i], /* @__PURE__ */ new Set());
@@ -59363,12 +59363,12 @@ function checkArrayGuards(arraySchema, guards) {
         });
       }
     }
-    if (guards.containsSchema) {
-      const minContains = guards.minContains ?? 1;
-      const ceiling = guards.maxContains !== void 0 ? guards.maxContains + 1 : Number.POSITIVE_INFINITY;
+    if (guards2.containsSchema) {
+      const minContains = guards2.minContains ?? 1;
+      const ceiling = guards2.maxContains !== void 0 ? guards2.maxContains + 1 : Number.POSITIVE_INFINITY;
       let matches = 0;
       for (const item of items) {
-        if (guards.containsSchema.safeParse(item).success && ++matches >= ceiling)
+        if (guards2.containsSchema.safeParse(item).success && ++matches >= ceiling)
           break;
       }
       if (matches < minContains) {
@@ -59379,10 +59379,10 @@ function checkArrayGuards(arraySchema, guards) {
           continue: true
         });
       }
-      if (guards.maxContains !== void 0 && matches > guards.maxContains) {
+      if (guards2.maxContains !== void 0 && matches > guards2.maxContains) {
         payload.issues.push({
           code: "custom",
-          message: `Array must contain at most ${guards.maxContains} matching ${plural(guards.maxContains)}`,
+          message: `Array must contain at most ${guards2.maxContains} matching ${plural(guards2.maxContains)}`,
           input: items,
           continue: true
         });
@@ -60495,10 +60495,10 @@ function isAlive(pid) {
   }
 }
 function startTicks(pid) {
-  const stat4 = readProc(`/proc/${pid}/stat`);
-  if (!stat4)
+  const stat3 = readProc(`/proc/${pid}/stat`);
+  if (!stat3)
     return void 0;
-  const fields = stat4.slice(stat4.lastIndexOf(")") + 2).split(" ");
+  const fields = stat3.slice(stat3.lastIndexOf(")") + 2).split(" ");
   return fields[19];
 }
 function readProc(path) {
@@ -62650,7 +62650,14 @@ async function loadProject(root, options = {}) {
       hint: "Export the configuration as the default: `export default defineConfig({ components: [...] })`."
     });
   }
-  const config2 = typeof exported === "function" ? await exported() : exported;
+  let config2 = exported;
+  if (typeof exported === "function") {
+    try {
+      config2 = await exported();
+    } catch (error62) {
+      throw new ConfigError(`the function the project config exports failed: ${describeError(error62)}`, { file: configFile }, { cause: error62, hint: "Fix what it reports; run with --verbose to see where it failed." });
+    }
+  }
   return { root: projectRoot, configFile, components: validateProjectConfig(config2, configFile) };
 }
 var NO_DEFAULT_EXPORT = /* @__PURE__ */ Symbol("no default export");
@@ -62707,8 +62714,87 @@ function abortAfterGrace(signal, graceMs) {
   return controller2.signal;
 }
 
+// ../../packages/core/dist/refresh/component-guard.js
+import { AsyncLocalStorage } from "node:async_hooks";
+var running = new AsyncLocalStorage();
+var guards = 0;
+var exitBeforeGuard;
+function runGuarded(key, fail, attempt) {
+  const context = { key, fail, ended: false };
+  const result = running.run(context, () => Promise.resolve().then(attempt));
+  return {
+    result,
+    end: () => {
+      context.ended = true;
+    }
+  };
+}
+async function withComponentGuards(run2) {
+  install();
+  try {
+    return await run2();
+  } finally {
+    uninstall();
+  }
+}
+function install() {
+  if (guards++ > 0)
+    return;
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onUnhandled);
+  exitBeforeGuard = process.exit;
+  const realExit = exitBeforeGuard;
+  process.exit = ((code2) => {
+    const attempt = running.getStore();
+    if (!attempt)
+      return realExit(code2);
+    const error62 = new RefreshFailedError(attempt.key, `Refresh of "${attempt.key}" called process.exit(${code2 ?? ""}); nothing of it was committed.`, {
+      hint: "A component must return when its state is written, or throw to fail; it never ends the process."
+    });
+    attempt.fail(error62);
+    throw error62;
+  });
+}
+function uninstall() {
+  if (--guards > 0)
+    return;
+  process.off("uncaughtException", onUncaught);
+  process.off("unhandledRejection", onUnhandled);
+  if (exitBeforeGuard)
+    process.exit = exitBeforeGuard;
+  exitBeforeGuard = void 0;
+}
+function onUncaught(error62) {
+  crashed(error62, "threw outside its await chain (in a timer or an event handler)");
+}
+function onUnhandled(reason) {
+  crashed(reason, "rejected a promise that nobody handled");
+}
+function crashed(error62, how) {
+  const attempt = running.getStore();
+  if (!attempt) {
+    uninstall();
+    guards = 0;
+    setImmediate(() => {
+      throw error62;
+    });
+    return;
+  }
+  const message = `Refresh of "${attempt.key}" ${how}: ${describeError(error62)}`;
+  if (attempt.ended) {
+    process.emitWarning(`${message} (after its refresh had ended; ignored)`, {
+      code: "DEFSTATE_COMPONENT_LATE_ERROR"
+    });
+    return;
+  }
+  attempt.fail(new RefreshFailedError(attempt.key, message, {
+    cause: error62,
+    hint: "Await every promise the refresh starts, and handle errors of callbacks and events."
+  }));
+}
+
 // ../../packages/core/dist/refresh/fetch-state.js
-import { rm as rm7, stat as stat3 } from "node:fs/promises";
+import { lstat, readlink, rm as rm7 } from "node:fs/promises";
 async function fetchComponentState(component, options) {
   const { key } = component;
   return withRetry(async (attempt) => {
@@ -62741,26 +62827,33 @@ async function runAttempt(component, options) {
   if (options.signal?.aborted)
     forwardAbort();
   options.signal?.addEventListener("abort", forwardAbort, { once: true });
+  let guarded;
   try {
     await rm7(options.statePath, { force: true });
-    await Promise.race([
-      stopped,
-      Promise.resolve().then(() => component.refresh({
+    guarded = runGuarded(key, (error62) => controller2.abort(error62), async () => {
+      await component.refresh({
         key,
         statePath: options.statePath,
         signal: controller2.signal,
         log: (message) => options.onEvent({ type: "log", key, message }),
         projectRoot: options.projectRoot,
         attempt: options.attempt
-      }))
-    ]);
+      });
+    });
+    await Promise.race([stopped, guarded.result]);
   } finally {
+    guarded?.end();
+    if (!controller2.signal.aborted)
+      controller2.abort(new AbortedError(`The refresh of "${key}" has ended.`));
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", forwardAbort);
   }
 }
 async function hashStagedState(key, statePath) {
-  const stats = await stat3(statePath).catch(() => void 0);
+  const stats = await lstat(statePath).catch(() => void 0);
+  if (stats?.isSymbolicLink()) {
+    throw new RefreshFailedError(key, `Refresh of "${key}" wrote a symbolic link at statePath (to ${await readlink(statePath).catch(() => "?")}), not the state.`, { hint: "Write the state itself to statePath: copy the file rather than linking it." });
+  }
   if (!stats?.isFile()) {
     throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
       hint: "refresh({ statePath }) must write the whole state to the file at statePath."
@@ -62897,6 +62990,7 @@ var PointerBatcher = class {
     try {
       settled = await updatePointer(this.store, changes, {
         signal: this.options.signal,
+        ...this.options.timeoutMs !== void 0 ? { timeoutMs: this.options.timeoutMs } : {},
         runtime: this.options.runtime,
         onWrite: (_shard, bytes) => {
           this.#writes++;
@@ -62931,8 +63025,20 @@ function expired(key) {
 
 // ../../packages/core/dist/refresh/publish-version.js
 async function publishVersion(store, key, statePath, digest, options) {
-  const { runtime, signal } = options;
+  const { timeoutMs } = options;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const uploadStarted = performance.now();
+  try {
+    return await publish(store, key, statePath, digest, { ...options, signal }, uploadStarted);
+  } catch (error62) {
+    if (!deadline.aborted || options.signal?.aborted)
+      throw error62;
+    throw new TimeoutError(`The upload of "${key}" took longer than ${timeoutMs} ms and was stopped; nothing was committed for it.`, { cause: error62, hint: "Raise --timeout, or check the network to the store." });
+  }
+}
+async function publish(store, key, statePath, digest, options, uploadStarted) {
+  const { runtime, signal } = options;
   const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }), { policy: STORE_RETRY_POLICY, runtime, signal });
   if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
     throw new TransientError(`The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`, { hint: "Nothing was committed for this key; run the refresh again." });
@@ -62946,6 +63052,9 @@ var DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
 var DEFAULT_TIMEOUT_MS = 10 * 6e4;
 var COMMIT_GRACE_MS = 1500;
 async function refreshState(options) {
+  return withComponentGuards(() => runRefresh(options));
+}
+async function runRefresh(options) {
   const started = performance.now();
   const run2 = await startRun(options);
   const components = selectComponents(options.project, options.keys, options.management);
@@ -63016,6 +63125,8 @@ async function startRun(options) {
     });
     const batcher = new PointerBatcher(store, {
       delayMs: options.commitDelayMs ?? 500,
+      // `--timeout` bounds each step of a key: its fetch, its upload, its commit.
+      timeoutMs,
       signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
       runtime
     });
@@ -63933,3 +64044,12 @@ try {
   reportFailure(runner, error62, process.env.GITHUB_WORKSPACE);
   process.exitCode = 1;
 }
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (stream) => new Promise((resolve7) => {
+      if (stream.writableLength === 0) resolve7();
+      else stream.write("", () => resolve7());
+    })
+  )
+);
+process.exit();

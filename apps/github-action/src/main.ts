@@ -34,3 +34,16 @@ try {
   reportFailure(runner, error, process.env.GITHUB_WORKSPACE);
   process.exitCode = 1;
 }
+
+// The step is done. A component may have left a timer or a socket open, which would keep the
+// step running until the job's time-out: end the process once its output is written.
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (stream) =>
+      new Promise<void>((resolve) => {
+        if (stream.writableLength === 0) resolve();
+        else stream.write('', () => resolve());
+      }),
+  ),
+);
+process.exit();

@@ -14,4 +14,16 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// The command is done. A component may have left a timer or a socket open, which would keep the
+// process alive for ever: end it, once what it printed has reached the terminal or the pipe.
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (stream) =>
+      new Promise((resolve) =>
+        stream.writableLength === 0 ? resolve() : stream.write('', resolve),
+      ),
+  ),
+);
+process.exit(code);

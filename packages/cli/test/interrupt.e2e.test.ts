@@ -73,4 +73,39 @@ describe('an interrupted refresh', () => {
       if (entry.status === 'not-run') expect(entry.error).toBeNull();
     }
   });
+
+  it('ends within 2 s of Ctrl-C even when components ignore their signal, keeping what committed', async () => {
+    await sandbox.write('markers/.keep', '');
+    const markers = join(sandbox.project, 'markers');
+    await sandbox.write(
+      'defstate.config.mjs',
+      configModule([
+        ['quick', 'local', `await writeFile(statePath, 'quick');`],
+        ...Array.from({ length: 3 }, (_, index): [string, string, string] => [
+          `deaf-${index}`,
+          'local',
+          `await writeFile(${JSON.stringify(markers)} + '/deaf-${index}', ''); await new Promise(() => {});`,
+        ]),
+      ]),
+    );
+    let interruptedAt = 0;
+    const result = await runDefstate(['refresh', '--concurrency', '4'], {
+      cwd: sandbox.project,
+      env: sandbox.env,
+      onSpawn: (child) => {
+        const timer = setInterval(() => {
+          if ([0, 1, 2].every((index) => existsSync(join(markers, `deaf-${index}`)))) {
+            clearInterval(timer);
+            interruptedAt = performance.now();
+            child.kill('SIGINT');
+          }
+        }, 20);
+      },
+    });
+    const afterInterrupt = performance.now() - interruptedAt;
+    expect(result.code, result.stderr).toBe(130);
+    expect(afterInterrupt).toBeLessThan(2_000);
+    expect(existsSync(join(sandbox.project, '.local_defs_state', 'quick', 'state'))).toBe(true);
+    expect(result.stdout).toMatch(/3 cancelled/);
+  });
 });

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  type BlobStore,
   type Component,
   ConfigError,
   DEFAULT_POINTER_SHARDS,
@@ -331,6 +332,35 @@ describe('refreshState', () => {
     expect(report.pointerWrites).toBe(shards.size);
     const document = { keys: await pointerKeys(t.store) };
     expect(Object.keys(document.keys).sort()).toEqual([...keys].sort());
+  });
+
+  it('bounds the upload by --timeout too, and commits nothing for a key whose upload hangs', async () => {
+    const t = await setup([
+      component('slow-upload', 'versioned', 'x'),
+      component('local', 'local', 'l'),
+    ]);
+    const hanging: BlobStore = {
+      adapter: t.store.adapter,
+      location: t.store.location,
+      capabilities: t.store.capabilities,
+      get: (name) => t.store.get(name),
+      head: (name) => t.store.head(name),
+      list: (...args) => t.store.list(...args),
+      delete: (...args) => t.store.delete(...args),
+      put: (name, body, options) =>
+        name.startsWith('states/')
+          ? new Promise((_resolve, reject) =>
+              options?.signal?.addEventListener('abort', () => reject(options.signal?.reason)),
+            )
+          : t.store.put(name, body, options),
+    };
+    const report = await t.run({ openStore: async () => hanging, timeoutMs: 300 });
+    expect(statusOf(report)).toEqual({ 'slow-upload': 'failed', local: 'refreshed' });
+    expect(report.results[0]?.error).toBeInstanceOf(TimeoutError);
+    expect(report.results[0]?.error?.message).toMatch(
+      /upload of "slow-upload" took longer than 300 ms/,
+    );
+    expect(Object.keys(await pointerKeys(t.store))).toEqual([]);
   });
 
   it('runs at most `concurrency` refreshes at once', async () => {

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { ManagementTypeSchema } from '../model/state-info.js';
 import { StateKeySchema } from '../model/state-key.js';
 import type { Component, ProjectConfig } from './component.js';
@@ -103,7 +103,20 @@ export async function loadProject(
       },
     );
   }
-  const config = typeof exported === 'function' ? await (exported as () => unknown)() : exported;
+  let config = exported;
+  if (typeof exported === 'function') {
+    try {
+      config = await (exported as () => unknown)();
+    } catch (error) {
+      // The config's own function failed (it lists components from somewhere that is down, say):
+      // a configuration problem of this file, told in its own words.
+      throw new ConfigError(
+        `the function the project config exports failed: ${describeError(error)}`,
+        { file: configFile },
+        { cause: error, hint: 'Fix what it reports; run with --verbose to see where it failed.' },
+      );
+    }
+  }
   return { root: projectRoot, configFile, components: validateProjectConfig(config, configFile) };
 }
 

@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { lstat, readlink, rm } from 'node:fs/promises';
 import { type RetryPolicy, type RetryRuntime, withRetry } from '../async/retry.js';
 import {
   AbortedError,
@@ -9,6 +9,7 @@ import {
 } from '../errors.js';
 import { type Digest, hashFile } from '../fs/hash-file.js';
 import type { Component } from '../project/component.js';
+import { runGuarded } from './component-guard.js';
 import type { RefreshEvent } from './report.js';
 
 export interface FetchOptions {
@@ -94,30 +95,48 @@ async function runAttempt(component: Component, options: AttemptOptions): Promis
     );
   if (options.signal?.aborted) forwardAbort();
   options.signal?.addEventListener('abort', forwardAbort, { once: true });
+  let guarded: ReturnType<typeof runGuarded> | undefined;
   try {
     // A retry starts from nothing, not from what a failed attempt left behind.
     await rm(options.statePath, { force: true });
-    await Promise.race([
-      stopped,
-      Promise.resolve().then(() =>
-        component.refresh({
+    // The component runs in a context that names its key: its crashes outside its await chain
+    // and its calls of process.exit end this attempt, not the run (component-guard.ts).
+    guarded = runGuarded(
+      key,
+      (error) => controller.abort(error),
+      async () => {
+        await component.refresh({
           key,
           statePath: options.statePath,
           signal: controller.signal,
           log: (message) => options.onEvent({ type: 'log', key, message }),
           projectRoot: options.projectRoot,
           attempt: options.attempt,
-        }),
-      ),
-    ]);
+        });
+      },
+    );
+    await Promise.race([stopped, guarded.result]);
   } finally {
+    guarded?.end();
+    // Whatever the component left running is told to stop: its signal aborts now.
+    if (!controller.signal.aborted)
+      controller.abort(new AbortedError(`The refresh of "${key}" has ended.`));
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', forwardAbort);
   }
 }
 
 async function hashStagedState(key: string, statePath: string): Promise<Digest> {
-  const stats = await stat(statePath).catch(() => undefined);
+  const stats = await lstat(statePath).catch(() => undefined);
+  // A link would commit a pointer to somewhere else (outside the project, into the image), not
+  // the state: refuse it rather than follow it.
+  if (stats?.isSymbolicLink()) {
+    throw new RefreshFailedError(
+      key,
+      `Refresh of "${key}" wrote a symbolic link at statePath (to ${await readlink(statePath).catch(() => '?')}), not the state.`,
+      { hint: 'Write the state itself to statePath: copy the file rather than linking it.' },
+    );
+  }
   if (!stats?.isFile()) {
     throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
       hint: 'refresh({ statePath }) must write the whole state to the file at statePath.',

@@ -31,6 +31,8 @@ interface Pending {
 export interface PointerBatcherOptions {
   /** How long a batch gathers before it is committed, in ms. */
   delayMs: number;
+  /** How long a shard may keep losing races or being throttled before its keys fail, in ms. */
+  timeoutMs?: number;
   signal?: AbortSignal;
   runtime?: RetryRuntime;
 }
@@ -175,6 +177,7 @@ export class PointerBatcher {
     try {
       settled = await updatePointer(this.store, changes, {
         signal: this.options.signal,
+        ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
         runtime: this.options.runtime,
         onWrite: (_shard, bytes) => {
           this.#writes++;

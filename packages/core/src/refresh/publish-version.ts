@@ -1,5 +1,5 @@
 import { type RetryRuntime, STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
-import { TransientError } from '../errors.js';
+import { TimeoutError, TransientError } from '../errors.js';
 import type { Digest } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -8,6 +8,8 @@ import { uploadStateVersion } from '../versioned/transfer.js';
 
 export interface PublishOptions {
   runtime: RetryRuntime;
+  /** Longest the upload and its record may take together, in ms (`--timeout`). */
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   now: () => Date;
 }
@@ -36,8 +38,30 @@ export async function publishVersion(
   digest: Digest,
   options: PublishOptions,
 ): Promise<RecordedVersion> {
-  const { runtime, signal } = options;
+  const { timeoutMs } = options;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const uploadStarted = performance.now();
+  try {
+    return await publish(store, key, statePath, digest, { ...options, signal }, uploadStarted);
+  } catch (error) {
+    if (!deadline.aborted || options.signal?.aborted) throw error;
+    throw new TimeoutError(
+      `The upload of "${key}" took longer than ${timeoutMs} ms and was stopped; nothing was committed for it.`,
+      { cause: error, hint: 'Raise --timeout, or check the network to the store.' },
+    );
+  }
+}
+
+async function publish(
+  store: BlobStore,
+  key: string,
+  statePath: string,
+  digest: Digest,
+  options: PublishOptions,
+  uploadStarted: number,
+): Promise<RecordedVersion> {
+  const { runtime, signal } = options;
   const info = await withRetry(
     () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }),
     { policy: STORE_RETRY_POLICY, runtime, signal },

@@ -30,6 +30,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import { readPointer } from '../versioned/pointer.js';
 import { prepareStoreForWrites } from '../versioned/pointer-writer.js';
 import { ORPHAN_GRACE_MS } from '../versioned/published.js';
+import { withComponentGuards } from './component-guard.js';
 import { asError, fetchComponentState } from './fetch-state.js';
 import { PointerBatcher, sameContent } from './pointer-batcher.js';
 import { publishVersion, type RecordedVersion } from './publish-version.js';
@@ -99,6 +100,10 @@ interface VersionedTarget {
  * the report says which failed, and every result is true when it is reported.
  */
 export async function refreshState(options: RefreshStateOptions): Promise<RefreshReport> {
+  return withComponentGuards(() => runRefresh(options));
+}
+
+async function runRefresh(options: RefreshStateOptions): Promise<RefreshReport> {
   const started = performance.now();
   const run = await startRun(options);
   const components = selectComponents(options.project, options.keys, options.management);
@@ -191,6 +196,8 @@ async function startRun(options: RefreshStateOptions): Promise<Run> {
     // is committed right away, within a short grace, rather than thrown away.
     const batcher = new PointerBatcher(store, {
       delayMs: options.commitDelayMs ?? 500,
+      // `--timeout` bounds each step of a key: its fetch, its upload, its commit.
+      timeoutMs,
       signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
       runtime,
     });
