@@ -60292,7 +60292,7 @@ async function discoverLayout(store, { signal } = {}) {
   const retry = { policy: STORE_RETRY_POLICY, signal };
   const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
   if (manifestText) {
-    const manifest = parseManifest(manifestText.text, store);
+    const manifest = parseLayoutManifest(manifestText.text, store);
     const layout = { kind: "sharded", shards: manifest.pointer.shards, manifest };
     knownLayouts.set(store, layout);
     return layout;
@@ -60335,7 +60335,7 @@ function parseShard(text, where, shard) {
   }
   return document2;
 }
-function parseManifest(text, store) {
+function parseLayoutManifest(text, store) {
   const where = `${store.location}/${LAYOUT_OBJECT}`;
   const version2 = safeJson(text)?.schemaVersion;
   if (typeof version2 === "number" && version2 > POINTER_LAYOUT_VERSION) {

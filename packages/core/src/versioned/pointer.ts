@@ -94,7 +94,7 @@ export async function discoverLayout(
   const retry = { policy: STORE_RETRY_POLICY, signal };
   const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
   if (manifestText) {
-    const manifest = parseManifest(manifestText.text, store);
+    const manifest = parseLayoutManifest(manifestText.text, store);
     const layout = { kind: 'sharded' as const, shards: manifest.pointer.shards, manifest };
     knownLayouts.set(store, layout);
     return layout;
@@ -151,7 +151,10 @@ export function parseShard(text: string, where: string, shard: number): PointerS
   return document;
 }
 
-function parseManifest(text: string, store: BlobStore): LayoutManifest {
+export function parseLayoutManifest(
+  text: string,
+  store: Pick<BlobStore, 'location'>,
+): LayoutManifest {
   const where = `${store.location}/${LAYOUT_OBJECT}`;
   const version = (safeJson(text) as { schemaVersion?: unknown } | undefined)?.schemaVersion;
   if (typeof version === 'number' && version > POINTER_LAYOUT_VERSION) {

@@ -6,8 +6,8 @@ import { DefstateError } from '../../src/index.js';
  * Inputs for the fuzz tests: what a user can type, paste or misconfigure. Every property checks
  * the same promise: bad input is a `DefstateError` (which the CLI prints as a message with exit
  * 2), never a crash with a stack. The run counts add up to more than 100,000 inputs per CI run
- * (keys 40,000, project configs 20,000, defstate.yaml 20,000, storage URLs 20,000 here, and 5,000
- * more through each cloud adapter's own `optionsFromUrl`).
+ * (keys 40,000, project configs 20,000, defstate.yaml 20,000, storage URLs 20,000, pointer
+ * documents 22,000 here, and 5,000 more through each cloud adapter's own `optionsFromUrl`).
  */
 
 /** Raw UTF-16 code units, lone surrogates and controls included: anything a string can hold. */
