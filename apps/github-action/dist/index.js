@@ -61451,11 +61451,11 @@ async function upgradeLegacyPointer(store, options) {
         throw failed.reason;
       lease.assertHeld();
       try {
-        await store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
+        await withRetry(() => store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
           ifMatch: layout.etag,
           contentType: "application/json",
           signal
-        });
+        }), { policy: STORE_RETRY_POLICY, signal });
         return;
       } catch (error62) {
         if (!(error62 instanceof PreconditionFailedError))
@@ -61510,11 +61510,11 @@ function body(document2) {
 }
 async function createOnly(store, name, document2, signal) {
   try {
-    await store.put(name, body(document2), {
+    await withRetry(() => store.put(name, body(document2), {
       ifNoneMatch: "*",
       contentType: "application/json",
       signal
-    });
+    }), { policy: STORE_RETRY_POLICY, signal });
     return true;
   } catch (error62) {
     if (error62 instanceof PreconditionFailedError)

@@ -235,6 +235,23 @@ describe('store layout', () => {
   });
 });
 
+describe('preparing a store', () => {
+  it('retries a write of the layout that fails for a moment', async () => {
+    const store = await newStore();
+    let failures = 0;
+    const flaky = withPut(store, async (name, body, options) => {
+      if ((name === STATE_INFO_OBJECT || name === LAYOUT_OBJECT) && failures < 4) {
+        failures++;
+        throw new TransientError(`502 Bad Gateway on ${name}`);
+      }
+      return store.put(name, body, options);
+    });
+    expect(await prepareStoreForWrites(flaky)).toEqual({ shards: DEFAULT_POINTER_SHARDS });
+    expect(failures).toBe(4);
+    expect(await store.head(LAYOUT_OBJECT)).toBeDefined();
+  });
+});
+
 describe('upgrading a store of the first layout', () => {
   /** A store as earlier versions left it: one state-info.json for every key. */
   async function legacyStore(keys: string[]) {

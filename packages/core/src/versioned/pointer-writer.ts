@@ -128,11 +128,17 @@ async function upgradeLegacyPointer(store: BlobStore, options: PrepareStoreOptio
         if (failed) throw failed.reason;
         lease.assertHeld();
         try {
-          await store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
-            ifMatch: layout.etag,
-            contentType: 'application/json',
-            signal,
-          });
+          // A lost answer retried finds the stub already there (412): the loop reads the layout
+          // again and sees the upgrade done.
+          await withRetry(
+            () =>
+              store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
+                ifMatch: layout.etag,
+                contentType: 'application/json',
+                signal,
+              }),
+            { policy: STORE_RETRY_POLICY, signal },
+          );
           return;
         } catch (error) {
           if (!(error instanceof PreconditionFailedError)) throw error;
@@ -211,11 +217,17 @@ async function createOnly(
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
   try {
-    await store.put(name, body(document), {
-      ifNoneMatch: '*',
-      contentType: 'application/json',
-      signal,
-    });
+    // A retry after a lost answer may find the object its own first try created: `false` then,
+    // which is as good, since every caller reads what is there next.
+    await withRetry(
+      () =>
+        store.put(name, body(document), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+          signal,
+        }),
+      { policy: STORE_RETRY_POLICY, signal },
+    );
     return true;
   } catch (error) {
     if (error instanceof PreconditionFailedError) return false;
