@@ -61523,14 +61523,54 @@ async function createOnly(store, name, document2, signal) {
   }
 }
 
+// ../../packages/core/dist/project/nearest-key.js
+function nearestKey(key, known) {
+  const wanted = key.toLowerCase();
+  const limit = Math.max(1, Math.floor(Math.max(wanted.length, 3) / 3));
+  let best;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = editDistance(wanted, candidate.toLowerCase());
+    if (distance <= limit && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+function didYouMean(key, known) {
+  const nearest = nearestKey(key, known);
+  return nearest === void 0 ? "" : `Did you mean "${nearest}"?`;
+}
+function editDistance(a, b) {
+  const x = [...a];
+  const y = [...b];
+  let before = new Array(y.length + 1).fill(0);
+  let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let value2 = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        value2 = Math.min(value2, before[j - 2] + 1);
+      }
+      current[j] = value2;
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[y.length];
+}
+
 // ../../packages/core/dist/project/select-components.js
 function selectComponents(project, keys = [], management = []) {
   const known = new Set(project.components.map((component) => component.key));
   const unknown2 = keys.filter((key) => !known.has(key));
   if (unknown2.length > 0) {
-    throw new UsageError(`Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`, {
-      hint: `Known keys: ${[...known].map((key) => `"${key}"`).join(", ") || "(none declared)"}.`
-    });
+    const suggestions = unknown2.map((key) => didYouMean(key, known)).filter(Boolean);
+    const list = [...known].map((key) => `"${key}"`).join(", ") || "(none declared)";
+    throw new UsageError(`Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`, { hint: [...suggestions, `Known keys: ${list}.`].join(" ") });
   }
   return project.components.filter((component) => (keys.length === 0 || keys.includes(component.key)) && (management.length === 0 || management.includes(component.management)));
 }
@@ -62348,14 +62388,14 @@ function suggestClosest(word, candidates) {
   const allowed = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
   let best;
   for (const candidate of candidates) {
-    const distance = editDistance(typed, candidate.toLowerCase());
+    const distance = editDistance2(typed, candidate.toLowerCase());
     if (distance <= allowed && (best === void 0 || distance < best.distance)) {
       best = { candidate, distance };
     }
   }
   return best?.candidate;
 }
-function editDistance(a, b) {
+function editDistance2(a, b) {
   const rows = a.length + 1;
   const columns = b.length + 1;
   const cost = Array.from({ length: rows }, (_, i) => Array.from({ length: columns }, (_2, j) => i === 0 ? j : j === 0 ? i : 0));

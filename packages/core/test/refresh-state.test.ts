@@ -303,6 +303,8 @@ describe('refreshState', () => {
     expect((error as Error).message).toContain('Unknown key "gamma"');
     expect((error as Error).message).toContain('Known keys: "alpha", "beta"');
     expect(t.opened()).toBe(0);
+    const typo = await t.run({ keys: ['betta'] }).catch((thrown: unknown) => thrown);
+    expect((typo as Error).message).toContain('Did you mean "beta"?');
   });
 
   it('selects by key and by management type', async () => {
