@@ -84,7 +84,8 @@ describe('buildStatusView', () => {
       management: 'versioned',
       info: info('k', V1, '2026-11-27T10:00:00.000Z'),
     };
-    const view = one(rolledBack, { pins: pins(V2) });
+    // The store recorded V1 before V2 (findRolledBack), whatever the version ids say.
+    const view = one(rolledBack, { pins: pins(V2), rolledBack: new Set(['k']) });
     expect(view.health).toBe('rolled-back');
     expect(view.problems).toEqual(['rolled-back']);
     expect(view.reason).toContain(V2);

@@ -225,6 +225,7 @@ export type { StoredObject, StoredRecord, StoredVersions } from './versioned/pub
 export {
   ORPHAN_GRACE_MS,
   RECORD_GRACE_MS,
+  readRecordTime,
   readStoredVersions,
   writePublishedRecords,
 } from './versioned/published.js';

@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { type ManagementType, type Project, readStatus, type StatusReport } from '@defstate/core';
+import {
+  type BlobStore,
+  type ManagementType,
+  type Project,
+  readStatus,
+  type StatusReport,
+} from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { formatAge, formatBytes, formatTimestamp, shortKey, table } from '../output/format.js';
 import { printJson } from '../output/json.js';
@@ -9,6 +15,7 @@ import { commandProject } from '../project.js';
 import { storeOpener } from '../storage.js';
 import {
   buildStatusView,
+  findRolledBack,
   HEALTH_LABELS,
   type KeyHealth,
   readDeployFacts,
@@ -37,8 +44,10 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   const storage = storeOpener(project.root, options.storage);
   const selection = { keys: options.key, management: options.managementType };
   let report: StatusReport;
+  let view: StatusView;
   try {
     report = await readStatus(project, { ...selection, openStore: storage.open });
+    view = await statusView(project, report, options.maxAge, storage.open);
   } catch (error) {
     // The page still says what went wrong, then the command fails as before.
     if (options.html) {
@@ -49,7 +58,6 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   } finally {
     await storage.close();
   }
-  const view = await statusView(project, report, options.maxAge);
   // Only --html loads the page's code, so a plain status stays as quick to start as before.
   if (options.html) {
     const { writeStaticStatusPage } = await import('../ui/static-page.js');
@@ -69,12 +77,17 @@ async function statusView(
   project: Project,
   report: StatusReport,
   maxAgeMs: number | undefined,
+  openStore: () => Promise<BlobStore>,
 ): Promise<StatusView> {
   const { pins, lastRefresh, problem } = await readDeployFacts(project.root);
+  const rolledBack = report.storeLocation
+    ? await findRolledBack(await openStore(), report.keys, pins)
+    : undefined;
   return buildStatusView({
     project: project.root,
     keys: report.keys,
     storeLocation: report.storeLocation,
+    ...(rolledBack ? { rolledBack } : {}),
     pins,
     lastRefresh,
     error: problem,

@@ -1,6 +1,5 @@
 import {
   type BlobStore,
-  compareStateVersions,
   DefstateError,
   freshSince,
   type KeyStatus,
@@ -11,6 +10,7 @@ import {
   type Project,
   readLastRefresh,
   readPins,
+  readRecordTime,
   readStatus,
   type StateInfo,
   selectComponents,
@@ -114,6 +114,11 @@ export interface BuildStatusViewInput {
   lastRefresh?: LastRefreshRecord;
   /** Keys whose state could not be read (their store failed). */
   unreadable?: ReadonlySet<string>;
+  /**
+   * Versioned keys whose latest version the store recorded before their pinned one: rolled back
+   * (`findRolledBack`). A differing latest not in here is an update.
+   */
+  rolledBack?: ReadonlySet<string>;
   error?: unknown;
   maxAgeMs?: number;
   writable?: boolean;
@@ -153,6 +158,7 @@ function viewKey(
     : null;
   const findings = judge(management, info, {
     pinnedVersion,
+    rolledBack: input.rolledBack?.has(key) ?? false,
     lastRefresh: last,
     unreadable: input.unreadable?.has(key) ?? false,
     maxAgeMs: input.maxAgeMs,
@@ -190,6 +196,7 @@ function judge(
   info: StateInfo | undefined,
   facts: {
     pinnedVersion: string | null;
+    rolledBack: boolean;
     lastRefresh: LastRefreshEntry | undefined;
     unreadable: boolean;
     maxAgeMs: number | undefined;
@@ -230,7 +237,7 @@ function judge(
   }
   if (info && pinned && pinned !== info.version && management === 'versioned') {
     found.push(
-      compareStateVersions(info.version, pinned) > 0
+      !facts.rolledBack
         ? [
             'update-available',
             `The pin file names ${pinned}; the latest is ${info.version}. Deployments load the pinned one until \`defstate deploy\` or \`defstate pin\`.`,
@@ -272,10 +279,14 @@ export async function collectStatusView(
   };
   try {
     const report = await readStatus(project, { ...selection, openStore: options.openStore });
+    const rolledBack = report.storeLocation
+      ? await findRolledBack(await options.openStore(), report.keys, pins, options.signal)
+      : undefined;
     return buildStatusView({
       ...common,
       keys: report.keys,
       storeLocation: report.storeLocation,
+      ...(rolledBack ? { rolledBack } : {}),
       error: problem,
     });
   } catch (error) {
@@ -293,6 +304,33 @@ export async function collectStatusView(
     );
     return buildStatusView({ ...common, keys, unreadable, error });
   }
+}
+
+/**
+ * The versioned keys whose latest version is older than their pinned one: rolled back, not an
+ * update. Older by the store's clock, when it recorded each (version ids carry the clocks of the
+ * machines that refreshed, which may be wrong). Two listings per key whose latest differs from
+ * its pin; a store that stamps no times gives none.
+ */
+export async function findRolledBack(
+  store: BlobStore,
+  keys: readonly KeyStatus[],
+  pins: PinFile | undefined,
+  signal?: AbortSignal,
+): Promise<Set<string>> {
+  const rolledBack = new Set<string>();
+  await Promise.all(
+    keys.map(async ({ key, management, info }) => {
+      const pinned = pins?.keys[key]?.version;
+      if (management !== 'versioned' || !info || !pinned || pinned === info.version) return;
+      const [latestAt, pinnedAt] = await Promise.all([
+        readRecordTime(store, key, info.version, { signal }),
+        readRecordTime(store, key, pinned, { signal }),
+      ]);
+      if (latestAt && pinnedAt && latestAt < pinnedAt) rolledBack.add(key);
+    }),
+  );
+  return rolledBack;
 }
 
 /**

@@ -74,6 +74,25 @@ export async function readPublishedRecord(
     .find((info) => info?.version === version);
 }
 
+/**
+ * When the store recorded a version (its record's time, by the store's clock), or `undefined`
+ * when it has no record or the store stamps no times. One listing.
+ */
+export async function readRecordTime(
+  store: BlobStore,
+  key: string,
+  version: StateVersion,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<Date | undefined> {
+  const prefix = `${publishedRecordPrefix(key)}${version}.`;
+  const page = await withRetry(() => store.list(prefix, { signal }), {
+    policy: STORE_RETRY_POLICY,
+    signal,
+  });
+  return page.items.find((item) => parsePublishedRecordName(key, item.name)?.version === version)
+    ?.lastModified;
+}
+
 /** What a store holds for one key: its state objects and its published records. */
 export interface StoredVersions {
   /** Every state object, by version. */
