@@ -261,8 +261,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportError(error);
   } finally {
     if (commanderErrors) {
-      const { redactText } = await import('./output/redact.js');
-      process.stderr.write(redactText(commanderErrors));
+      const { protectOutput } = await import('./output/guard.js');
+      protectOutput();
+      process.stderr.write(commanderErrors);
     }
   }
 }
