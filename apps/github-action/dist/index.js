@@ -40097,21 +40097,129 @@ function isSecretParameter(name) {
   }
   return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ""));
 }
-var USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s?#"'<>]*@/gi;
-var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s/?#"'<>]*@/i;
-var QUERY_PARAMETER = /([?&;])([^=&#\s"'<>;?/]+)=([^&#\s"'<>;?]*)/g;
-var CONNECTION_FIELD = /\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=([^;\s"'<>]*)/gi;
-var AUTHORIZATION = /\b(Authorization|Proxy-Authorization)(["']?\s*[:=]\s*["']?)([^\r\n"',}]+)/gi;
-var BEARER = /\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9._~+/=:-]{8,}/g;
-function redactQuery(text) {
-  return text.replace(QUERY_PARAMETER, (whole, separator, name) => isSecretParameter(name) ? `${separator}${name}=${REDACTED}` : whole);
+var VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
+var QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
+var VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
+var USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
+var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
+var WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
+var QUERY_PARAMETER = new RegExp(`([?&;])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
+var WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
+var CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
+var AUTHORIZATION = new RegExp(`\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)(${VALUE_CHAR(`\\r\\n"',}`)}+)`, "gi");
+var BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;
+function redactUserinfo(text, found, single) {
+  const replaced = text.replace(USERINFO, (_whole, scheme, userinfo) => {
+    found(userinfo, true);
+    return `${scheme}${REDACTED}@`;
+  }).replace(WORD_USERINFO, (_whole, before, userinfo) => {
+    found(userinfo, true);
+    return `${before}${REDACTED}@`;
+  });
+  if (!single)
+    return replaced;
+  return replaced.replace(LEADING_USERINFO, (_whole, userinfo) => {
+    if (userinfo !== REDACTED)
+      found(userinfo, true);
+    return `${REDACTED}@`;
+  });
 }
+var PLACEHOLDER = /^(?:$|…|REDACTED$|\*\*\*$)/;
+function redactQuery(text, found) {
+  const redact = (whole, before, name, value2) => {
+    if (!isSecretParameter(name) || PLACEHOLDER.test(value2))
+      return whole;
+    found(unquoted(value2));
+    return `${before}${name}=${REDACTED}`;
+  };
+  return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
+}
+function redactFields(text, found) {
+  return text.replace(CONNECTION_FIELD, (whole, name, value2) => {
+    if (PLACEHOLDER.test(value2))
+      return whole;
+    found(unquoted(value2));
+    return `${name}=${REDACTED}`;
+  });
+}
+function unquoted(value2) {
+  return value2.replace(/^\\?["']|\\?["']$/g, "");
+}
+function redactHeaders(text, found) {
+  return text.replace(AUTHORIZATION, (_whole, name, separator, value2) => {
+    found(value2);
+    return `${name}${separator}${REDACTED}`;
+  }).replace(BEARER, (_whole, scheme, value2) => {
+    found(value2);
+    return `${scheme} ${REDACTED}`;
+  });
+}
+var ignore = () => {
+};
 function redactUrl(url2) {
-  const withoutUserinfo = url2.replace(USERINFO, `$1${REDACTED}@`).replace(LEADING_USERINFO, `${REDACTED}@`);
-  return redactQuery(withoutUserinfo).replace(CONNECTION_FIELD, `$1=${REDACTED}`);
+  return redactFields(redactQuery(redactUserinfo(url2, ignore, true), ignore), ignore);
 }
 function redactSecrets(text) {
-  return redactUrl(text).replace(AUTHORIZATION, `$1$2${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
+  return redactAll(text, ignore);
+}
+function redactAll(text, found) {
+  return redactHeaders(redactFields(redactQuery(redactUserinfo(text, found, false), found), found), found);
+}
+var MIN_SECRET_LENGTH = 8;
+var TOO_COMMON = /^(?:true|false|yes|no|on|off|null|undefined|-?\d+(?:\.\d+)?)$/i;
+function findSecrets(text) {
+  const found = /* @__PURE__ */ new Set();
+  const add = (value2) => {
+    const candidates = [value2];
+    try {
+      candidates.push(decodeURIComponent(value2));
+    } catch {
+    }
+    for (const candidate of candidates) {
+      if (isWorthHiding(candidate))
+        found.add(candidate);
+    }
+  };
+  redactAll(text, (value2, userinfo) => {
+    add(value2);
+    const colon = value2.indexOf(":");
+    if (userinfo && colon >= 0) {
+      add(value2.slice(colon + 1));
+      if (colon >= 16)
+        add(value2.slice(0, colon));
+    }
+  });
+  for (const value2 of [...found]) {
+    if (/[&=]/.test(value2)) {
+      redactQuery(`?${value2}`, (inner) => {
+        if (isWorthHiding(inner))
+          found.add(inner);
+      });
+    }
+  }
+  return [...found];
+}
+function isWorthHiding(value2) {
+  return value2.length >= MIN_SECRET_LENGTH && value2 !== REDACTED && !TOO_COMMON.test(value2);
+}
+var SECRET_VARIABLE = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|CONNECTION_?STRING|(ACCOUNT|ACCESS|API|PRIVATE|STORAGE|SIGNING|ENCRYPTION)_?KEY|(^|_)SAS(_|$)|SIGNATURE/i;
+var PATH_OR_URL = /^(?:[/~.]|[A-Za-z]:[\\/]|[a-z][a-z0-9+.-]*:\/\/)/i;
+function environmentSecrets(env) {
+  const found = /* @__PURE__ */ new Set();
+  for (const [name, value2] of Object.entries(env)) {
+    if (!value2)
+      continue;
+    if (SECRET_VARIABLE.test(name)) {
+      for (const line of value2.split(/\r\n|\r|\n/)) {
+        const bare = line.trim();
+        if (isWorthHiding(bare) && !PATH_OR_URL.test(bare))
+          found.add(bare);
+      }
+    }
+    for (const secret of findSecrets(value2))
+      found.add(secret);
+  }
+  return [...found];
 }
 
 // ../../packages/core/dist/async/retry.js
@@ -59210,7 +59318,7 @@ function resolveRef(ref, ctx) {
   throw new Error(`Reference not found: ${ref}`);
 }
 function checkObjectGuards(objectSchema, guards2) {
-  const guard = z.transform((value2) => value2).check((payload) => {
+  const guard2 = z.transform((value2) => value2).check((payload) => {
     const value2 = payload.value;
     if (typeof value2 !== "object" || value2 === null || Array.isArray(value2))
       return;
@@ -59255,7 +59363,7 @@ function checkObjectGuards(objectSchema, guards2) {
       }
     }
   });
-  return guard.pipe(objectSchema);
+  return guard2.pipe(objectSchema);
 }
 function canonicalKey(value2, seen) {
   if (value2 === null)
@@ -59339,7 +59447,7 @@ function plural(n) {
   return n === 1 ? "element" : "elements";
 }
 function checkArrayGuards(arraySchema, guards2) {
-  const guard = z.transform((value2) => value2).check((payload) => {
+  const guard2 = z.transform((value2) => value2).check((payload) => {
     const items = payload.value;
     if (!Array.isArray(items))
       return;
@@ -59389,7 +59497,7 @@ function checkArrayGuards(arraySchema, guards2) {
       }
     }
   });
-  return guard.pipe(arraySchema);
+  return guard2.pipe(arraySchema);
 }
 function getTupleRest(restSchema, ctx) {
   if (restSchema === false) {
@@ -63280,7 +63388,7 @@ async function recordOutcomes(run2, results) {
     version: result.info?.version ?? null,
     error: result.error ? {
       code: result.error.code ?? "ERROR",
-      message: result.error.message
+      message: redactSecrets(result.error.message)
     } : null
   }));
   if (entries.length > 0)
@@ -63386,6 +63494,30 @@ function booleanInput(runner2, name, fallback) {
   });
 }
 
+// src/output-guard.ts
+import { StringDecoder } from "node:string_decoder";
+function guardStreams(shown) {
+  return {
+    stdout: guard(process.stdout, shown),
+    stderr: guard(process.stderr, shown)
+  };
+}
+function guard(stream, shown) {
+  const write = stream.write.bind(stream);
+  const decoder = new StringDecoder("utf8");
+  stream.write = ((chunk, encoding, callback) => {
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (typeof chunk === "string" && typeof encoding === "string" && !/^utf-?8$/i.test(encoding)) {
+      return write(chunk, encoding, done);
+    }
+    const text = typeof chunk === "string" ? decoder.end() + chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return write(shown(text), "utf8", done);
+  });
+  return (text) => {
+    write(text);
+  };
+}
+
 // src/run.ts
 import { isAbsolute as isAbsolute2, relative, resolve as resolve6 } from "node:path";
 
@@ -63482,20 +63614,20 @@ function count(n, noun, plural3 = `${noun}s`) {
 var import_yaml2 = __toESM(require_dist(), 1);
 var SECRET_NAME = /key|secret|token|passw|credential|connection|sas|signature|auth|private/i;
 var CREDENTIAL_LIKE = /^(?![./~])(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9+/=_.~-]{20,}$/;
-var TOO_COMMON = /^(?:true|false|yes|no|on|off|null|~|-?\d+(?:\.\d+)?)$/i;
+var TOO_COMMON2 = /^(?:true|false|yes|no|on|off|null|~|-?\d+(?:\.\d+)?)$/i;
 var ENV_REFERENCE2 = /^\$\{env:[^}]*\}$/;
 var URL_USERINFO = /[a-z][a-z0-9+.-]*:\/\/([^\s/?#@"'<>]+)@/gi;
 var CREDENTIAL_PARAMETER = /(?:^|[^a-z0-9])(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=([^;&\s"',}\]]+)/gi;
 var ENTRY = /^(\s*)(?:-\s+)?(["']?)([^"':#]+)\2\s*:(?:\s+(.*))?$/;
 var BLOCK_SCALAR = /^[|>][+-]?\d*\s*(?:#.*)?$/;
 var INLINE_ENTRY = /(["']?)([A-Za-z_][\w.-]*)\1\s*:\s*("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?|[^\s,{}[\]#][^,{}[\]#]*)/g;
-var QUOTED = /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')/;
+var QUOTED2 = /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')/;
 function secretValues(content) {
   const found = /* @__PURE__ */ new Set();
   const add = (value2) => {
     for (const line of value2.split(/\r\n|\r|\n/)) {
       const bare = line.trim();
-      if (bare.length >= 4 && !TOO_COMMON.test(bare) && !ENV_REFERENCE2.test(bare)) {
+      if (bare.length >= 4 && !TOO_COMMON2.test(bare) && !ENV_REFERENCE2.test(bare)) {
         found.add(bare);
       }
     }
@@ -63594,7 +63726,7 @@ function unquote(value2) {
   return value2;
 }
 function stripComment(value2) {
-  const quoted = QUOTED.exec(value2.trim());
+  const quoted = QUOTED2.exec(value2.trim());
   if (quoted) return quoted[0];
   return value2.replace(/\s+#.*$/, "").trim();
 }
@@ -63785,10 +63917,8 @@ function debugging(env) {
 async function runSteps(inputs, context, onInstanceFile) {
   const { runner: runner2, signal } = context;
   let env = context.env;
+  maskSecrets(runner2, inputs, env);
   if (inputs.instanceConfig !== void 0) {
-    for (const secret of secretValues(inputs.instanceConfig)) {
-      for (const line of secret.split(/\r?\n/)) runner2.mask(line);
-    }
     const { home, file: file2 } = await writeInstanceHome(inputs.instanceConfig, env.RUNNER_TEMP);
     onInstanceFile(file2);
     env = { ...env, DEFSTATE_HOME: home, DEFSTATE_STORAGE_URL: void 0 };
@@ -63876,6 +64006,16 @@ ${formatCauseChain(result.error)}`);
   );
   const ok = refresh.ok && !interrupted && (verify?.ok ?? !inputs.verify);
   return { ok, refresh, verify, outputs };
+}
+function maskSecrets(runner2, inputs, env) {
+  const secrets = [
+    ...environmentSecrets(env),
+    ...inputs.storageUrl ? findSecrets(inputs.storageUrl) : [],
+    ...inputs.instanceConfig !== void 0 ? secretValues(inputs.instanceConfig) : []
+  ];
+  for (const secret of secrets) {
+    for (const line of secret.split(/\r?\n/)) runner2.mask(line);
+  }
 }
 function reportNotPinned(runner2, refresh, interrupted) {
   const outcomes2 = refresh.results.map((result) => outcomeOf(result, interrupted));
@@ -64000,32 +64140,36 @@ function processRunner(env = process.env, write = (text) => process.stdout.write
     appendFileSync(file2, keyValueMessage(name, value2), "utf8");
   };
   const masked = /* @__PURE__ */ new Set();
+  const shown = (text) => redactSecrets(maskIn(text, masked));
+  const annotation = (properties) => properties.title === void 0 ? properties : { ...properties, title: shown(properties.title) };
   return {
+    shown,
     input: (name) => (env[inputVariable(name)] ?? "").trim(),
-    setOutput: (name, value2) => fileCommand("GITHUB_OUTPUT", name, value2),
+    setOutput: (name, value2) => fileCommand("GITHUB_OUTPUT", name, shown(value2)),
+    // Values that later steps use, not text to read: DEFSTATE_HOME's path, an emptied variable.
     exportVariable: (name, value2) => fileCommand("GITHUB_ENV", name, value2),
     mask: (value2) => {
-      if (!value2.trim()) return;
+      if (!value2.trim() || masked.has(value2)) return;
       masked.add(value2);
       write(workflowCommand("add-mask", {}, value2));
     },
-    error: (message, properties = {}) => write(workflowCommand("error", properties, message)),
-    warning: (message, properties = {}) => write(workflowCommand("warning", properties, message)),
-    notice: (message, properties = {}) => write(workflowCommand("notice", properties, message)),
-    info: (text) => write(`${inertLines(text)}${EOL}`),
+    error: (message, properties = {}) => write(workflowCommand("error", annotation(properties), shown(message))),
+    warning: (message, properties = {}) => write(workflowCommand("warning", annotation(properties), shown(message))),
+    notice: (message, properties = {}) => write(workflowCommand("notice", annotation(properties), shown(message))),
+    info: (text) => write(`${inertLines(shown(text))}${EOL}`),
     group: (title, lines2) => {
       if (lines2.length === 0) {
-        write(`${inertLines(title)}${EOL}`);
+        write(`${inertLines(shown(title))}${EOL}`);
         return;
       }
-      write(workflowCommand("group", {}, title.replace(/\r\n|\r|\n/g, " ")));
-      write(`${inertLines(lines2.join("\n"))}${EOL}`);
+      write(workflowCommand("group", {}, shown(title).replace(/\r\n|\r|\n/g, " ")));
+      write(`${inertLines(shown(lines2.join("\n")))}${EOL}`);
       write(`::endgroup::${EOL}`);
     },
-    debug: (text) => writeError(`${inertLines(text)}${EOL}`),
+    debug: (text) => writeError(`${inertLines(shown(text))}${EOL}`),
     appendSummary: (markdown) => {
       const file2 = env.GITHUB_STEP_SUMMARY;
-      if (file2) appendFileSync(file2, maskIn(markdown, masked), "utf8");
+      if (file2) appendFileSync(file2, shown(markdown), "utf8");
     }
   };
 }
@@ -64065,7 +64209,11 @@ function escapeProperty(text) {
 
 // src/main.ts
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-var runner = processRunner();
+var writers = guardStreams((text) => runner.shown(text));
+var runner = processRunner(process.env, writers.stdout, writers.stderr);
+for (const secret of environmentSecrets(process.env)) {
+  for (const line of secret.split(/\r?\n/)) runner.mask(line);
+}
 var controller = new AbortController();
 setMaxListeners(0, controller.signal);
 process.once("SIGINT", () => controller.abort());

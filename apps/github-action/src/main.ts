@@ -9,11 +9,21 @@ import { setMaxListeners } from 'node:events';
 // Node; nothing a workflow can act on mid-step. Its own switch turns it off unless set already.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { environmentSecrets } from '@defstate/core';
 import { readInputs } from './inputs.js';
+import { guardStreams } from './output-guard.js';
 import { ActionFailedError, failureMessage, reportFailure, run } from './run.js';
 import { processRunner } from './runner.js';
 
-const runner = processRunner();
+// The runner writes through the streams' own writers; anything else written (a component's
+// console.log) is shown as the runner would show it.
+const writers = guardStreams((text) => runner.shown(text));
+const runner = processRunner(process.env, writers.stdout, writers.stderr);
+// Masked before anything else, the inputs' too (they are INPUT_* variables): even a bad input's
+// error comes after. run() adds what only parsing instance-config finds.
+for (const secret of environmentSecrets(process.env)) {
+  for (const line of secret.split(/\r?\n/)) runner.mask(line);
+}
 // A cancelled job gets SIGINT, then SIGTERM: stop the refreshes instead of being killed mid-write.
 const controller = new AbortController();
 setMaxListeners(0, controller.signal);

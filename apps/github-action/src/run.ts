@@ -11,6 +11,8 @@ import {
   debugEnabled,
   devOnlyDependencyWarning,
   devOnlyRuntimeDependencies,
+  environmentSecrets,
+  findSecrets,
   formatCauseChain,
   type KeyResult,
   loadProject,
@@ -105,11 +107,8 @@ async function runSteps(
 ): Promise<RunResult> {
   const { runner, signal } = context;
   let env = context.env;
+  maskSecrets(runner, inputs, env);
   if (inputs.instanceConfig !== undefined) {
-    // Masked first, before anything that could print a value.
-    for (const secret of secretValues(inputs.instanceConfig)) {
-      for (const line of secret.split(/\r?\n/)) runner.mask(line);
-    }
     const { home, file } = await writeInstanceHome(inputs.instanceConfig, env.RUNNER_TEMP);
     onInstanceFile(file);
     // The input is explicit, so it wins over a DEFSTATE_STORAGE_URL in the job's environment.
@@ -205,6 +204,22 @@ async function runSteps(
   );
   const ok = refresh.ok && !interrupted && (verify?.ok ?? !inputs.verify);
   return { ok, refresh, verify, outputs };
+}
+
+/**
+ * Masked first, before anything that could print a value: the credentials of the step's
+ * environment (DEFSTATE_STORAGE_URL's and the inputs' among them), of `storage-url`, and every
+ * secret-looking value of `instance-config`. A masked value is hidden in the rest of the job.
+ */
+export function maskSecrets(runner: Runner, inputs: ActionInputs, env: NodeJS.ProcessEnv): void {
+  const secrets = [
+    ...environmentSecrets(env),
+    ...(inputs.storageUrl ? findSecrets(inputs.storageUrl) : []),
+    ...(inputs.instanceConfig !== undefined ? secretValues(inputs.instanceConfig) : []),
+  ];
+  for (const secret of secrets) {
+    for (const line of secret.split(/\r?\n/)) runner.mask(line);
+  }
 }
 
 /**

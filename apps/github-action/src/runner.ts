@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
+import { redactSecrets } from '@defstate/core';
 
 export interface Runner {
   /** An input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when not set. */
@@ -37,12 +38,23 @@ export function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
-/** A runner over this process's environment and stdout, as in a workflow step. */
+/** The runner of a workflow step, which also says how it shows any text. */
+export interface ProcessRunner extends Runner {
+  /** `text` as this runner shows it: secrets redacted, every masked value `***`. */
+  shown(text: string): string;
+}
+
+/**
+ * A runner over this process's environment and stdout, as in a workflow step. Everything it
+ * writes (log lines, annotations, outputs, the summary) is `shown`: core's redaction of URL
+ * userinfo, credential parameters and connection-string keys, then `***` for every value masked
+ * so far. The runner masks the log by itself; the files and this process's own text are its care.
+ */
 export function processRunner(
   env: NodeJS.ProcessEnv = process.env,
   write: (text: string) => void = (text) => process.stdout.write(text),
   writeError: (text: string) => void = (text) => process.stderr.write(text),
-): Runner {
+): ProcessRunner {
   const fileCommand = (variable: string, name: string, value: string) => {
     const file = env[variable];
     if (!file) {
@@ -50,35 +62,43 @@ export function processRunner(
     }
     appendFileSync(file, keyValueMessage(name, value), 'utf8');
   };
-  // What was masked, so that the summary file hides it too whatever the runner does with it.
   const masked = new Set<string>();
+  // Masked values first: redaction could cut one in two, and then neither would hide it.
+  const shown = (text: string) => redactSecrets(maskIn(text, masked));
+  const annotation = (properties: { title?: string; file?: string; line?: number }) =>
+    properties.title === undefined ? properties : { ...properties, title: shown(properties.title) };
   return {
+    shown,
     input: (name) => (env[inputVariable(name)] ?? '').trim(),
-    setOutput: (name, value) => fileCommand('GITHUB_OUTPUT', name, value),
+    setOutput: (name, value) => fileCommand('GITHUB_OUTPUT', name, shown(value)),
+    // Values that later steps use, not text to read: DEFSTATE_HOME's path, an emptied variable.
     exportVariable: (name, value) => fileCommand('GITHUB_ENV', name, value),
     mask: (value) => {
-      if (!value.trim()) return;
+      if (!value.trim() || masked.has(value)) return;
       masked.add(value);
       write(workflowCommand('add-mask', {}, value));
     },
-    error: (message, properties = {}) => write(workflowCommand('error', properties, message)),
-    warning: (message, properties = {}) => write(workflowCommand('warning', properties, message)),
-    notice: (message, properties = {}) => write(workflowCommand('notice', properties, message)),
-    info: (text) => write(`${inertLines(text)}${EOL}`),
+    error: (message, properties = {}) =>
+      write(workflowCommand('error', annotation(properties), shown(message))),
+    warning: (message, properties = {}) =>
+      write(workflowCommand('warning', annotation(properties), shown(message))),
+    notice: (message, properties = {}) =>
+      write(workflowCommand('notice', annotation(properties), shown(message))),
+    info: (text) => write(`${inertLines(shown(text))}${EOL}`),
     group: (title, lines) => {
       if (lines.length === 0) {
-        write(`${inertLines(title)}${EOL}`);
+        write(`${inertLines(shown(title))}${EOL}`);
         return;
       }
       // A title is one line of data: `%`, CR and LF are escaped, so it cannot end the command.
-      write(workflowCommand('group', {}, title.replace(/\r\n|\r|\n/g, ' ')));
-      write(`${inertLines(lines.join('\n'))}${EOL}`);
+      write(workflowCommand('group', {}, shown(title).replace(/\r\n|\r|\n/g, ' ')));
+      write(`${inertLines(shown(lines.join('\n')))}${EOL}`);
       write(`::endgroup::${EOL}`);
     },
-    debug: (text) => writeError(`${inertLines(text)}${EOL}`),
+    debug: (text) => writeError(`${inertLines(shown(text))}${EOL}`),
     appendSummary: (markdown) => {
       const file = env.GITHUB_STEP_SUMMARY;
-      if (file) appendFileSync(file, maskIn(markdown, masked), 'utf8');
+      if (file) appendFileSync(file, shown(markdown), 'utf8');
     },
   };
 }
@@ -102,8 +122,8 @@ export function inertLines(text: string): string {
 }
 
 /**
- * `***` for every masked value, longest first, as the runner shows them in the log; in the
- * summary a value may also appear HTML-escaped, the way summary cells escape text.
+ * `***` for every masked value, longest first, as the runner shows them in the log; a value may
+ * also appear HTML-escaped, the way summary cells escape text.
  */
 function maskIn(text: string, masked: ReadonlySet<string>): string {
   const forms = [...masked].flatMap((value) => [value, escapeHtml(value)]);

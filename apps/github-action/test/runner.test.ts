@@ -95,6 +95,49 @@ describe('the runner protocol', () => {
     }
   });
 
+  test('whatever it writes is redacted, and a masked value is *** everywhere', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'defstate-action-runner-'));
+    try {
+      const files = {
+        GITHUB_OUTPUT: join(folder, 'output'),
+        GITHUB_STEP_SUMMARY: join(folder, 's'),
+      };
+      await Promise.all(Object.values(files).map((file) => writeFile(file, '')));
+      const printed: string[] = [];
+      const runner = processRunner(
+        files,
+        (text) => printed.push(text),
+        (text) => printed.push(text),
+      );
+      runner.mask('Zq8sJ2vN5xT1mK9p');
+      runner.mask('Zq8sJ2vN5xT1mK9p');
+      const leaky = 'GET https://u:pw@h.example/x?sig=abc gave Zq8sJ2vN5xT1mK9p';
+      runner.error(leaky, { title: 'at s3://AKIA:secret@bucket/p' });
+      runner.warning(leaky);
+      runner.notice(leaky);
+      runner.info(leaky);
+      runner.group(leaky, [leaky]);
+      runner.debug(leaky);
+      runner.setOutput('message', leaky);
+      runner.appendSummary(leaky);
+      const redacted = 'GET https://REDACTED@h.example/x?sig=REDACTED gave ***';
+      const shown = printed.filter((text) => !text.startsWith('::add-mask::')).join('');
+      expect(shown).not.toMatch(/pw@|sig=abc|Zq8sJ2vN5xT1mK9p/);
+      expect(printed.filter((line) => line.startsWith('::add-mask::'))).toHaveLength(1);
+      expect(workflowCommands(printed.join('')).find((c) => c.command === 'error')).toEqual({
+        command: 'error',
+        properties: { title: 'at s3://REDACTED@bucket/p' },
+        message: redacted,
+      });
+      expect(parseFileCommands(await readFile(files.GITHUB_OUTPUT, 'utf8'))).toEqual({
+        message: redacted,
+      });
+      expect(await readFile(files.GITHUB_STEP_SUMMARY, 'utf8')).toBe(redacted);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   test('a file command outside a runner says what is missing', () => {
     expect(() => processRunner({}, () => {}).setOutput('a', 'b')).toThrow(
       'GITHUB_OUTPUT is not set',

@@ -8,7 +8,15 @@ import { EXIT_CODES_HELP, ExitCode, exitCodesHelp } from './exit-codes.js';
  */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
+  // Commander's own errors quote what was typed (`unknown option '--storag=s3://…'`): they wait
+  // here until redaction is loaded, which only an error needs.
+  let commanderErrors = '';
   const program = new Command('defstate')
+    .configureOutput({
+      writeErr: (text) => {
+        commanderErrors += text;
+      },
+    })
     .description('Refresh, version and serve the state your definitions are built from.')
     .version(await readVersion(), '-v, --version')
     .option(
@@ -19,6 +27,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .addHelpText('after', `\n${EXIT_CODES_HELP}`)
     .hook('preAction', async (root, command) => {
+      // From here on nothing reaches stdout or stderr unredacted.
+      const { protectOutput } = await import('./output/guard.js');
+      protectOutput(command.opts().storage);
       const { setVerbose } = await import('./diagnostics.js');
       setVerbose(root.opts().verbose === true);
       // From here on a component's console.log cannot land in the JSON document.
@@ -248,6 +259,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const { reportError } = await import('./report-error.js');
     return reportError(error);
+  } finally {
+    if (commanderErrors) {
+      const { protectOutput } = await import('./output/guard.js');
+      protectOutput();
+      process.stderr.write(commanderErrors);
+    }
   }
 }
 

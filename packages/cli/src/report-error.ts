@@ -1,6 +1,7 @@
 import { ConfigError, DefstateError, UsageError } from '@defstate/core';
 import { isVerbose, traceError, VERBOSE_HINT } from './diagnostics.js';
 import { ExitCode } from './exit-codes.js';
+import { protectOutput } from './output/guard.js';
 import { errorMessage } from './output/messages.js';
 import { paint, terminalFor } from './output/terminal.js';
 
@@ -10,6 +11,8 @@ import { paint, terminalFor } from './output/terminal.js';
  * With --verbose both also print their cause chain with stack traces.
  */
 export function reportError(error: unknown): number {
+  // Usually on already; an error before any command ran is guarded too.
+  protectOutput();
   if (error instanceof DefstateError) {
     errorMessage(error.message);
     if (isVerbose()) traceError('cause chain', error);

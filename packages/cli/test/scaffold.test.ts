@@ -154,8 +154,10 @@ describe('defstate scaffold github-actions', () => {
 
       const ignored = dockerignore.split('\n').filter((line) => line && !line.startsWith('#'));
       expect(ignored).toContain('node_modules');
+      // The state goes in; the scratch folder and the last refresh's error messages stay out.
       expect(ignored.filter((line) => line.includes('.local_defs_state'))).toEqual([
         '.local_defs_state/.staging',
+        '.local_defs_state/.last-refresh.json',
       ]);
     });
   });

@@ -146,7 +146,7 @@ describe('buildStatusView', () => {
     expect(redact('GET https://acct.blob.example/c/o?sv=1&sig=SECRET failed')).toBe(
       'GET https://acct.blob.example/c/o?… failed',
     );
-    expect(redact('s3://AKIA:secret@bucket/prefix')).toBe('s3://…@bucket/prefix');
+    expect(redact('s3://AKIA:secret@bucket/prefix')).toBe('s3://REDACTED@bucket/prefix');
   });
 
   it('measures staleness from the later of creation and a refresh that confirmed the version', () => {
@@ -209,9 +209,9 @@ describe('buildStatusView', () => {
 describe('redact', () => {
   it('removes the whole userinfo, even when the password holds an @', () => {
     expect(redact('GET https://user:p@ss@host.example/x failed')).toBe(
-      'GET https://…@host.example/x failed',
+      'GET https://REDACTED@host.example/x failed',
     );
-    expect(redact('at https://u:a@b@c@host.example')).toBe('at https://…@host.example');
+    expect(redact('at https://u:a@b@c@host.example')).toBe('at https://REDACTED@host.example');
     expect(redact('mail me@example.com about https://host.example/a')).toBe(
       'mail me@example.com about https://host.example/a',
     );
@@ -221,16 +221,16 @@ describe('redact', () => {
     const connection =
       'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc+/def==;EndpointSuffix=core.windows.net';
     expect(redact(`bad connection string "${connection}"`)).toBe(
-      'bad connection string "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=…;EndpointSuffix=core.windows.net"',
+      'bad connection string "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=REDACTED;EndpointSuffix=core.windows.net"',
     );
     expect(
       redact('BlobEndpoint=https://a.example;SharedAccessSignature=sv=2024&ss=b&sig=S1%2B;x=1'),
-    ).toBe('BlobEndpoint=https://a.example;SharedAccessSignature=…;x=1');
-    expect(redact('signed with sig=S2 and se=2026')).toBe('signed with sig=… and se=2026');
+    ).toBe('BlobEndpoint=https://a.example;SharedAccessSignature=REDACTED;x=1');
+    expect(redact('signed with sig=S2 and se=2026')).toBe('signed with sig=REDACTED and se=2026');
     expect(redact('X-Amz-Signature=abc&X-Amz-Credential=AKIA/x')).toBe(
-      'X-Amz-Signature=…&X-Amz-Credential=…',
+      'X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED',
     );
-    expect(redact("Password='hunter2' rejected")).toBe('Password=… rejected');
+    expect(redact("Password='hunter2' rejected")).toBe('Password=REDACTED rejected');
     // Ordinary words that merely end the same way are left alone.
     expect(redact('design=flat; assign=none')).toBe('design=flat; assign=none');
   });

@@ -1,4 +1,10 @@
-export { REDACTED, redactSecrets, redactUrl } from './adapter/redact.js';
+export {
+  environmentSecrets,
+  findSecrets,
+  REDACTED,
+  redactSecrets,
+  redactUrl,
+} from './adapter/redact.js';
 export type { RetryOptions, RetryPolicy, RetryRuntime } from './async/retry.js';
 export {
   backoffDelay,

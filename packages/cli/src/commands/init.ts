@@ -6,6 +6,7 @@ import {
   installCommand,
   OFFICIAL_ADAPTER_PACKAGES,
   PROJECT_CONFIG_FILES,
+  redactUrl,
   STORAGE_URL_SCHEMES,
   UsageError,
 } from '@defstate/core';
@@ -118,7 +119,20 @@ function instanceConfigFor(store: string): { yaml: string; packageName?: string 
     try {
       url = new URL(store);
     } catch (error) {
-      throw new UsageError(`"${store}" is not a storage URL.`, { cause: error, hint: CHOICES });
+      throw new UsageError(`"${redactUrl(store)}" is not a storage URL.`, {
+        cause: error,
+        hint: CHOICES,
+      });
+    }
+    if (redactUrl(store) !== store) {
+      // defstate.yaml is copied, mounted and kept in CI secrets' neighbours; a credential written
+      // into it would travel with it.
+      throw new UsageError(
+        `"${redactUrl(store)}" carries credentials (userinfo or a token); defstate.yaml never holds them, so nothing was written.`,
+        {
+          hint: 'Give the URL without them, and the credentials the cloud’s own way: environment variables, a profile, OIDC or workload identity.',
+        },
+      );
     }
     const scheme = url.protocol.slice(0, -1);
     const named = STORAGE_URL_SCHEMES[scheme];

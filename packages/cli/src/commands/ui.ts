@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { ExitCode } from '../exit-codes.js';
+import { unredactedWriter } from '../output/guard.js';
 import { warningMessage } from '../output/messages.js';
 import { paint, terminalFor } from '../output/terminal.js';
 import { commandProject } from '../project.js';
@@ -42,7 +43,11 @@ export async function uiCommand(options: UiCommandOptions): Promise<number> {
       )
     : 'read-only';
   terminal.line(`Status page of ${project.root}`);
-  terminal.line(`  ${paint(terminal, 'bold', server.url)}  (${mode}; Ctrl-C to stop)`);
+  // The one secret printed on purpose: the address's `?token=` is this run's own write secret,
+  // made for this terminal, so it passes by the redaction every other line gets.
+  unredactedWriter(process.stdout)(
+    `  ${paint(terminal, 'bold', server.url)}  (${mode}; Ctrl-C to stop)\n`,
+  );
   if (!isLoopback(options.host)) {
     warningMessage(
       `listening on ${options.host}: other machines that can reach it can read the page${options.allowWrites ? ' and change state' : ''}.`,

@@ -92,8 +92,11 @@ export function renderDockerfile(
 export function renderDockerignore(): string {
   return [
     '# Written by `defstate scaffold dockerfile`. Never add .local_defs_state/ here: the image',
-    '# must carry the refreshed state. Only its scratch folder stays out.',
+    '# must carry the refreshed state. Only its scratch folder stays out, and the record of the',
+    '# last refresh: status pages on the build machine read it, the app never does, and a failed',
+    "# component's error message in it may quote more than an image should hold.",
     '.local_defs_state/.staging',
+    '.local_defs_state/.last-refresh.json',
     'node_modules',
     '.git',
     '.github',

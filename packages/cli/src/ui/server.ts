@@ -14,6 +14,7 @@ import {
   StateNotFoundError,
   UsageError,
 } from '@defstate/core';
+import { redactDocument } from '../output/redact.js';
 import { ASSET_TYPES, type AssetName, readAsset, renderPage } from './page.js';
 import { requestGuard } from './request-guard.js';
 import { collectStatusView, viewError } from './status-view.js';
@@ -138,7 +139,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
           : new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
       }
       const body = await route(request);
-      return send(response, 200, 'application/json; charset=utf-8', JSON.stringify(body));
+      return send(
+        response,
+        200,
+        'application/json; charset=utf-8',
+        JSON.stringify(redactDocument(body)),
+      );
     } catch (error) {
       const [status, detail] =
         error instanceof HttpError
@@ -148,7 +154,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         response,
         status,
         'application/json; charset=utf-8',
-        JSON.stringify({ error: detail }),
+        JSON.stringify(redactDocument({ error: detail })),
       );
     }
   });

@@ -16,6 +16,7 @@ import {
   selectComponents,
 } from '@defstate/core';
 import { humanDuration } from '../output/format.js';
+import { redactDocument, redactText } from '../output/redact.js';
 
 export { humanDuration };
 
@@ -128,7 +129,8 @@ export interface BuildStatusViewInput {
 /** Turns what core read into the page's document. Pure, so every health rule is testable. */
 export function buildStatusView(input: BuildStatusViewInput): StatusView {
   const now = input.now ?? new Date();
-  return {
+  // Every string, not just the messages: whatever a later field quotes is covered too.
+  return redactDocument({
     schemaVersion: STATUS_VIEW_SCHEMA_VERSION,
     generatedAt: now.toISOString(),
     project: input.project,
@@ -138,7 +140,7 @@ export function buildStatusView(input: BuildStatusViewInput): StatusView {
     writable: input.writable ?? false,
     error: input.error === undefined ? null : viewError(input.error),
     keys: input.keys.map((status) => viewKey(status, input, now)),
-  };
+  } satisfies StatusView);
 }
 
 function viewKey(
@@ -358,25 +360,11 @@ export function viewError(error: unknown): ViewError {
   return { code, message: redact(message) };
 }
 
-// Names whose values are secrets wherever they appear: connection strings (`AccountKey=…;`),
-// SAS and presigned query parameters quoted outside a URL, `password=…` in an error.
-const SECRET_PAIR =
-  /\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|password|pwd|secret|token|access_token|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential)=("[^"]*"|'[^']*'|[^;&\s"']+)/gi;
-
 /**
- * Error text can quote URLs and connection strings; their credentials and query strings (signed
- * URLs, SAS tokens, account keys) never reach the page.
+ * Error text can quote URLs and connection strings. Their credentials go as they do everywhere
+ * (core's redaction, and this run's own secrets); the page also leaves out the rest of any URL's
+ * query, which a signed URL fills with more than a reader needs.
  */
 export function redact(message: string): string {
-  return (
-    message
-      // Userinfo runs to the last `@` before the path, since a password may itself hold an `@`.
-      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1…@')
-      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?…')
-      // A SAS value runs to the next `;`, through its own `&`-joined fields.
-      .replace(/\b(SharedAccessSignature)=[^;\s"']*/gi, '$1=…')
-      .replace(SECRET_PAIR, (match, name: string, value: string) =>
-        value === '…' ? match : `${name}=…`,
-      )
-  );
+  return redactText(message).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?…');
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { redactSecrets } from '../adapter/redact.js';
 import { abortAfterGrace } from '../async/grace.js';
 import { createLimit } from '../async/limit.js';
 import {
@@ -346,7 +347,7 @@ async function recordOutcomes(run: Run, results: readonly KeyResult[]): Promise<
       error: result.error
         ? {
             code: (result.error as { code?: string }).code ?? 'ERROR',
-            message: result.error.message,
+            message: redactSecrets(result.error.message),
           }
         : null,
     }));

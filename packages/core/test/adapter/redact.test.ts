@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { redactSecrets, redactUrl } from '../../src/adapter/index.js';
+import { redactSecrets as fromToolkit } from '../../src/adapter/index.js';
+import {
+  environmentSecrets,
+  findSecrets,
+  redactSecrets,
+  redactUrl,
+} from '../../src/adapter/redact.js';
 import * as core from '../../src/index.js';
 
 describe('redactUrl', () => {
@@ -88,5 +94,152 @@ describe('redactSecrets', () => {
   test('is exported from the main entry point too', () => {
     expect(core.redactUrl).toBe(redactUrl);
     expect(core.redactSecrets).toBe(redactSecrets);
+    expect(fromToolkit).toBe(redactSecrets);
+    expect(core.findSecrets).toBe(findSecrets);
+    expect(core.environmentSecrets).toBe(environmentSecrets);
+  });
+
+  test('leaves names with an @ alone, but not a user:password@ at the start of a word', () => {
+    expect(redactSecrets('ops@v2  local  up to date')).toBe('ops@v2  local  up to date');
+    expect(redactSecrets('mail ops@example.com')).toBe('mail ops@example.com');
+    expect(redactSecrets('"AKIAEXAMPLEKEY:wJal/rXUt@bucket/p" is not a storage URL')).toBe(
+      '"REDACTED@bucket/p" is not a storage URL',
+    );
+    expect(redactSecrets('at s3://AKIA:secret@bucket/p')).toBe('at s3://REDACTED@bucket/p');
+  });
+
+  test('redacts credential parameters written as words, quoted or not, but no other', () => {
+    expect(redactSecrets('signed with sig=S2 and se=2026')).toBe(
+      'signed with sig=REDACTED and se=2026',
+    );
+    expect(redactSecrets("Password='hunter2' rejected")).toBe('Password=REDACTED rejected');
+    expect(redactSecrets('{ token="abc def", api_key=\'k3y\' }')).toBe(
+      '{ token="abc def", api_key=REDACTED }',
+    );
+    expect(redactSecrets('design=flat; assign=none, token=')).toBe(
+      'design=flat; assign=none, token=',
+    );
+    expect(redactSecrets('open the address printed (with ?token=…), AccountKey=***')).toBe(
+      'open the address printed (with ?token=…), AccountKey=***',
+    );
+    expect(redactSecrets(JSON.stringify({ m: 'bad "Password="x"' }))).toBe(
+      JSON.stringify({ m: 'bad "Password=REDACTED' }),
+    );
+  });
+
+  test('keeps JSON text JSON, whatever the secret sits next to', () => {
+    const text = fc.stringMatching(/^[A-Za-z0-9 "\\\n;&=?:@/]{0,30}$/);
+    fc.assert(
+      fc.property(
+        text,
+        fc.constantFrom(
+          'AccountKey=c2VjcmV0',
+          'Password=hunter2hunter2',
+          '?sig=SIGNATURE1',
+          '&token=TOKEN123456',
+          'Authorization: Bearer abcdefgh123',
+          'https://user:pass@host/x',
+        ),
+        text,
+        (before, secret, after) => {
+          const document = { message: `${before}${secret}${after}`, nested: [`"${secret}"\\`] };
+          const json = JSON.stringify(document, null, 2);
+          expect(() => JSON.parse(redactSecrets(json))).not.toThrow();
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('redacting twice changes nothing more', () => {
+    const secret = fc.stringMatching(/^[A-Za-z0-9+/=%@:]{1,30}$/);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          (s: string) => `s3://AKIA:${s}@bucket/p`,
+          (s: string) => `x?sv=1&sig=${s}&se=2`,
+          (s: string) => `AccountName=a;AccountKey=${s};`,
+          (s: string) => `Authorization: ${s}`,
+          (s: string) => `key:${s}@host`,
+        ),
+        secret,
+        (make, value) => {
+          const once = redactSecrets(make(value));
+          expect(redactSecrets(once)).toBe(once);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('findSecrets', () => {
+  test('returns what redactSecrets removes, decoded too, and the password of userinfo', () => {
+    const found = findSecrets(
+      's3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI%2FK7MDENG@bad bucket/p?region=eu-west-1&x-amz-security-token=FQoGZXIvYXdzEXAMPLE',
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI%2FK7MDENG',
+        'wJalrXUtnFEMI%2FK7MDENG',
+        'wJalrXUtnFEMI/K7MDENG',
+        'AKIAIOSFODNN7EXAMPLE',
+        'FQoGZXIvYXdzEXAMPLE',
+      ]),
+    );
+    expect(found).not.toContain('eu-west-1');
+  });
+
+  test('finds account keys and SAS signatures, also inside a SharedAccessSignature field', () => {
+    expect(
+      findSecrets(
+        'BlobEndpoint=https://a.example;SharedAccessSignature=sv=2024&ss=b&sig=S1gnatureValue%2B;AccountKey=c2VjcmV0a2V5PT0=',
+      ),
+    ).toEqual(expect.arrayContaining(['S1gnatureValue%2B', 'S1gnatureValue+', 'c2VjcmV0a2V5PT0=']));
+  });
+
+  test('keeps a short user name and short values out: they would hide ordinary words', () => {
+    const found = findSecrets('https://svc:pw@host/x?token=abc&sig=true');
+    expect(found).toEqual([]);
+    expect(findSecrets('https://svc:longpassword@host/x')).toEqual([
+      'svc:longpassword',
+      'longpassword',
+    ]);
+  });
+});
+
+describe('environmentSecrets', () => {
+  test('takes credentials by their variable name, and secrets out of any value', () => {
+    const found = environmentSecrets({
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMIK7MDENGbPxRfiCY',
+      AWS_SESSION_TOKEN: 'FQoGZXIvYXdzEXAMPLEline1\nFQoGZXIvYXdzEXAMPLEline2',
+      GITHUB_TOKEN: 'ghs_0123456789abcdef',
+      DEFSTATE_STORAGE_URL: 's3://AKIAIOSFODNN7EXAMPLE:verysecretpassword@bucket/p',
+      AZURE_STORAGE_CONNECTION_STRING: 'AccountName=a;AccountKey=c2VjcmV0a2V5PT0=;',
+      GOOGLE_APPLICATION_CREDENTIALS: '/etc/gcp/key.json',
+      ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token.example/request',
+      AWS_ACCESS_KEY_ID_SHORT_TOKEN: 'test',
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/user',
+      GIT_AUTHOR_NAME: 'Ada Lovelace',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'wJalrXUtnFEMIK7MDENGbPxRfiCY',
+        'FQoGZXIvYXdzEXAMPLEline1',
+        'FQoGZXIvYXdzEXAMPLEline2',
+        'ghs_0123456789abcdef',
+        'verysecretpassword',
+        'c2VjcmV0a2V5PT0=',
+      ]),
+    );
+    for (const kept of [
+      '/etc/gcp/key.json',
+      'https://token.example/request',
+      'test',
+      'Ada Lovelace',
+    ]) {
+      expect(found).not.toContain(kept);
+    }
   });
 });

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { guardOutput, unredactedWriter } from '../src/output/guard.js';
+import { hideSecrets, redactDocument, redactText } from '../src/output/redact.js';
+
+// The redaction every output of the CLI passes through; secrets.e2e.test.ts checks the built CLI.
+
+/** A stream that keeps what reaches it, as the terminal would show it. */
+function fakeStream() {
+  const written: string[] = [];
+  const stream = {
+    write(chunk: string | Uint8Array, ...rest: unknown[]) {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    },
+  };
+  return { stream: stream as unknown as NodeJS.WriteStream, written };
+}
+
+describe('the output guard', () => {
+  it('redacts strings and bytes written to the stream, and calls back', () => {
+    const { stream, written } = fakeStream();
+    guardOutput([stream]);
+    let called = false;
+    stream.write('GET https://svc:pw@host/x?sig=abc failed\n', () => {
+      called = true;
+    });
+    stream.write(Buffer.from('conn AccountKey=c2VjcmV0;\n'));
+    expect(written.join('')).toBe(
+      'GET https://REDACTED@host/x?sig=REDACTED failed\nconn AccountKey=REDACTED;\n',
+    );
+    expect(called).toBe(true);
+  });
+
+  it('keeps a character split between two chunks whole', () => {
+    const { stream, written } = fakeStream();
+    guardOutput([stream]);
+    const bytes = Buffer.from('état ✓\n');
+    stream.write(bytes.subarray(0, 7));
+    stream.write(bytes.subarray(7));
+    expect(written.join('')).toBe('état ✓\n');
+  });
+
+  it('lets through, unchanged, what is written on purpose unredacted', () => {
+    const { stream, written } = fakeStream();
+    guardOutput([stream]);
+    unredactedWriter(stream)('http://127.0.0.1:4777/?token=ours\n');
+    stream.write('http://127.0.0.1:4777/?token=ours\n');
+    expect(written).toEqual([
+      'http://127.0.0.1:4777/?token=ours\n',
+      'http://127.0.0.1:4777/?token=REDACTED\n',
+    ]);
+  });
+});
+
+describe('redactText and redactDocument', () => {
+  it('hide a known secret wherever it appears, even alone', () => {
+    hideSecrets(['Zq8sJ2vN5xT1mK9p']);
+    expect(redactText('the SDK said: bad key Zq8sJ2vN5xT1mK9p.')).toBe(
+      'the SDK said: bad key REDACTED.',
+    );
+  });
+
+  it('redact every string of a document, and nothing else', () => {
+    const document = {
+      schemaVersion: 1,
+      ok: false,
+      'https://u:p@host/': null,
+      results: [{ key: 'a', size: 3, error: { message: 'at s3://AKIA:secret@b/p?token=t0k' } }],
+    };
+    expect(redactDocument(document)).toEqual({
+      schemaVersion: 1,
+      ok: false,
+      'https://u:p@host/': null,
+      results: [{ key: 'a', size: 3, error: { message: 'at s3://REDACTED@b/p?token=REDACTED' } }],
+    });
+  });
+});
