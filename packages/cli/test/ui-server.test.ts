@@ -171,19 +171,24 @@ describe('defstate ui over HTTP', () => {
     }
   });
 
-  it('calls state stale after --max-age, until a refresh confirms it, in human units', async () => {
+  it('calls state stale after --max-age, until a refresh confirms it, in human units', {
+    timeout: 60_000,
+  }, async () => {
     sandbox = await createSandbox();
     await refreshFourKinds(sandbox);
-    ui = await startUi(sandbox, ['--max-age', '2s']);
+    // Long enough that a busy machine's refresh and first read fit in it.
+    ui = await startUi(sandbox, ['--max-age', '8s']);
     const alpha = async () =>
       json(await send(`${ui?.url}api/status`)).keys.find(
         (key: { key: string }) => key.key === 'alpha',
       );
     const fresh = await alpha();
     expect(fresh).toMatchObject({ health: 'up-to-date' });
-    expect(json(await send(`${ui.url}api/status`)).maxAgeMs).toBe(2000);
-    await expect.poll(async () => (await alpha()).health, { timeout: 6000 }).toBe('stale');
-    expect((await alpha()).reason).toBe('Not refreshed within the maximum age (2s).');
+    expect(json(await send(`${ui.url}api/status`)).maxAgeMs).toBe(8000);
+    await expect
+      .poll(async () => (await alpha()).health, { timeout: 20_000, interval: 500 })
+      .toBe('stale');
+    expect((await alpha()).reason).toBe('Not refreshed within the maximum age (8s).');
 
     // The content has not changed, so no new version: the refresh still vouches for it.
     const again = await runDefstate(['refresh', '-k', 'alpha'], {
