@@ -61452,34 +61452,54 @@ function conflict(store, name, races, cause) {
 // ../../packages/core/dist/versioned/probe.js
 import { randomBytes as randomBytes6 } from "node:crypto";
 async function proveConditionalWrites(store, { signal } = {}) {
-  const name = `${PROBE_PREFIX}${randomBytes6(8).toString("hex")}`;
+  const token = randomBytes6(8).toString("hex");
+  const name = `${PROBE_PREFIX}${token}`;
+  const content = (step) => `defstate probe ${token}: ${step}`;
+  const retried = (operation) => withRetry(operation, { policy: STORE_RETRY_POLICY, signal });
   const refuse = (what) => new ConfigError(`The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`, { field: "state_storage" }, {
     hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
   });
-  const mustFail = async (write, what) => {
-    try {
-      await write;
-    } catch (error62) {
-      if (error62 instanceof PreconditionFailedError)
-        return;
-      throw error62;
-    }
-    throw refuse(what);
+  const holds = async (step) => {
+    const found = await retried(() => readText(store, name, { signal }));
+    return found.text === content(step) ? found.etag : void 0;
   };
-  const { etag: first } = await store.put(name, "probe: first", { ifNoneMatch: "*", signal });
-  try {
-    await mustFail(store.put(name, "probe: second", { ifNoneMatch: "*", signal }), "create-only writes (If-None-Match: *)");
-    let second;
+  const mustApply = async (step, options) => {
     try {
-      ({ etag: second } = await store.put(name, "probe: third", { ifMatch: first, signal }));
+      return (await retried(() => store.put(name, content(step), { ...options, signal }))).etag;
     } catch (error62) {
       if (!(error62 instanceof PreconditionFailedError))
         throw error62;
+      const etag = await holds(step);
+      if (etag === void 0)
+        return void 0;
+      return etag;
+    }
+  };
+  const applied = async (step, options) => {
+    try {
+      await retried(() => store.put(name, content(step), { ...options, signal }));
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError)
+        return false;
+      throw error62;
+    }
+    return true;
+  };
+  const first = await mustApply("first", { ifNoneMatch: "*" });
+  if (first === void 0)
+    throw refuse("create-only writes (If-None-Match: *)");
+  try {
+    if (await applied("second", { ifNoneMatch: "*" })) {
+      throw refuse("create-only writes (If-None-Match: *)");
+    }
+    const third = await mustApply("third", { ifMatch: first });
+    if (third === void 0) {
       throw refuse("the etags it returns (a write with the current etag was refused)");
     }
-    await mustFail(store.put(name, "probe: fourth", { ifMatch: first, signal }), "conditional replaces (If-Match)");
-    const { text } = await readText(store, name, { signal });
-    if (text !== "probe: third" || second === first) {
+    if (await applied("fourth", { ifMatch: first })) {
+      throw refuse("conditional replaces (If-Match)");
+    }
+    if (await holds("third") === void 0 || third === first) {
       throw refuse("conditional writes (the object changed although every condition failed)");
     }
   } finally {
@@ -61578,10 +61598,7 @@ function ensureProven(store, signal) {
     proof = (async () => {
       const endpoint = endpointOf(store);
       try {
-        await withRetry(() => proveConditionalWrites(store, { signal }), {
-          policy: STORE_RETRY_POLICY,
-          signal
-        });
+        await proveConditionalWrites(store, { signal });
         return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
       } catch (error62) {
         const waived = acceptsLostUpdates() || waivedStores.has(store);

@@ -16,6 +16,7 @@ import {
   PreconditionFailedError,
   pointerShardName,
   prepareStoreForWrites,
+  proveConditionalWrites,
   readPointer,
   readText,
   refreshState,
@@ -387,6 +388,28 @@ describe('stores that ignore conditional writes', () => {
     acceptLostUpdatesFor(store);
     await settledValues(updatePointer(store, [setTo(stateInfo('k'))]));
     expect((await readPointer(opened)).entries.get('k')).toBeDefined();
+  });
+
+  it('proves a good store through throttling and lost answers, and refuses a bad one all the same', async () => {
+    /** Every other write's answer is lost after it applied; a second write of a name within
+     * 300 ms is refused with 429, as Cloud Storage refuses more than one per second. */
+    const flaky = (inner: BlobStore) => {
+      const last = new Map<string, number>();
+      let writes = 0;
+      return withPut(inner, async (name, body, options) => {
+        const now = performance.now();
+        if (now - (last.get(name) ?? Number.NEGATIVE_INFINITY) < 300) {
+          throw new TransientError(`429 rateLimitExceeded on ${name}`);
+        }
+        last.set(name, now);
+        const result = await inner.put(name, body, options);
+        if (writes++ % 2 === 0) throw new TransientError(`connection reset after writing ${name}`);
+        return result;
+      });
+    };
+    await expect(proveConditionalWrites(flaky(await newStore()))).resolves.toBeUndefined();
+    const error = await rejection(proveConditionalWrites(flaky(unconditional(await newStore()))));
+    expect(error).toBeInstanceOf(ConfigError);
   });
 
   it('proves a store once: a second process through the same endpoint does not probe again', async () => {

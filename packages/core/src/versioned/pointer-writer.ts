@@ -157,12 +157,8 @@ function ensureProven(
     proof = (async (): Promise<ConditionalWriteProof> => {
       const endpoint = endpointOf(store);
       try {
-        // A probe that meets a passing network failure is run again from the start (each run
-        // uses a new probe object).
-        await withRetry(() => proveConditionalWrites(store, { signal }), {
-          policy: STORE_RETRY_POLICY,
-          signal,
-        });
+        // Each of the probe's requests is retried on its own (probe.ts).
+        await proveConditionalWrites(store, { signal });
         return { endpoint, verifiedAt: new Date().toISOString() };
       } catch (error) {
         const waived = acceptsLostUpdates() || waivedStores.has(store);
