@@ -61222,9 +61222,10 @@ function ensureProven(store, signal) {
         });
         return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
       } catch (error62) {
-        if (!(error62 instanceof ConfigError) || !acceptsLostUpdates())
+        const waived = acceptsLostUpdates() || waivedStores.has(store);
+        if (!(error62 instanceof ConfigError) || !waived)
           throw error62;
-        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: DEFSTATE_ACCEPT_LOST_UPDATES is set.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
+        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: lost updates are accepted for this store.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
         return { waived: true, endpoint, at: (/* @__PURE__ */ new Date()).toISOString() };
       }
     })();
@@ -61232,6 +61233,10 @@ function ensureProven(store, signal) {
     proof.catch(() => proven.delete(store));
   }
   return proof;
+}
+var waivedStores = /* @__PURE__ */ new WeakSet();
+function acceptLostUpdatesFor(store) {
+  waivedStores.add(store);
 }
 function acceptsLostUpdates(env = process.env) {
   const value2 = env.DEFSTATE_ACCEPT_LOST_UPDATES?.toLowerCase();
@@ -61501,7 +61506,8 @@ var INSTANCE_CONFIG_FILE = "defstate.yaml";
 var InstanceConfigSchema = external_exports.object({
   state_storage: external_exports.object({
     adapter: external_exports.string().min(1, "adapter must name an adapter: file, s3, gcs, azure or a package name"),
-    options: external_exports.record(external_exports.string(), external_exports.unknown()).default({})
+    options: external_exports.record(external_exports.string(), external_exports.unknown()).default({}),
+    accept_lost_updates: external_exports.boolean().optional().describe("Write even to a store that cannot prove it honours conditional writes; concurrent refreshes may then lose updates.")
   }).strict()
 }).loose();
 async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd() } = {}) {
@@ -61526,8 +61532,15 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
     const text = await readFile4(file2, "utf8").catch((error62) => {
       throw new ConfigError(error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`, { file: file2 }, { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." });
     });
-    const { adapter, options } = await parseInstanceConfig(text, file2, env);
-    return { adapter, options, baseDir: home2, source: "instance-config", origin: file2 };
+    const { adapter, options, accept_lost_updates } = await parseInstanceConfig(text, file2, env);
+    return {
+      adapter,
+      options,
+      baseDir: home2,
+      source: "instance-config",
+      origin: file2,
+      ...accept_lost_updates ? { acceptLostUpdates: true } : {}
+    };
   }
   const home = defaultStateHome(env);
   const path = join7(home, "storage");
@@ -62300,6 +62313,8 @@ async function openStore(selection, { projectRoot, env = process.env }) {
       hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
     });
   }
+  if (selection.acceptLostUpdates)
+    acceptLostUpdatesFor(store);
   return store;
 }
 function resolveAdapterOptions(adapter, selection) {

@@ -31,6 +31,7 @@ function key(name: string, problems: KeyHealth[], extra: Partial<StatusViewKey> 
     key: name,
     management: 'local',
     description: null,
+    declarations: 1,
     version: v,
     createdAt: minutesAgo(30),
     size: 1536 + name.length,

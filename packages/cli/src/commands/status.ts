@@ -168,6 +168,7 @@ export function statusJson(keys: readonly StatusViewKey[]) {
     keys: keys.map((key) => ({
       key: key.key,
       management: key.management,
+      declarations: key.declarations,
       version: key.version,
       createdAt: key.createdAt,
       sha256: key.sha256,

@@ -70,6 +70,8 @@ export interface StatusViewKey {
   key: string;
   management: ManagementType;
   description: string | null;
+  /** How many components declare the key (more than one share its state). */
+  declarations: number;
   version: string | null;
   createdAt: string | null;
   size: number | null;
@@ -137,7 +139,7 @@ export function buildStatusView(input: BuildStatusViewInput): StatusView {
 }
 
 function viewKey(
-  { key, management, description, info }: KeyStatus,
+  { key, management, description, info, declarations }: KeyStatus,
   input: BuildStatusViewInput,
   now: Date,
 ): StatusViewKey {
@@ -163,6 +165,7 @@ function viewKey(
     key,
     management,
     description: description ?? null,
+    declarations: declarations ?? 1,
     version: info?.version ?? null,
     createdAt: info?.createdAt ?? null,
     size: info?.size ?? null,

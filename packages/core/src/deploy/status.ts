@@ -11,6 +11,8 @@ export interface KeyStatus {
   description?: string;
   /** The current state, or `undefined` when the key has none. */
   info: StateInfo | undefined;
+  /** How many components declare the key, when more than one do (they share its state). */
+  declarations?: number;
 }
 
 export interface StatusReport {
@@ -49,7 +51,14 @@ export async function readStatus(
     components.map(async ({ key, management, description }): Promise<KeyStatus> => {
       const info =
         management === 'local' ? await readPresentLocalInfo(project.root, key) : latest.get(key);
-      return { key, management, ...(description ? { description } : {}), info };
+      const declarations = project.sharedKeys?.get(key)?.length;
+      return {
+        key,
+        management,
+        ...(description ? { description } : {}),
+        info,
+        ...(declarations ? { declarations } : {}),
+      };
     }),
   );
   return { keys, storeLocation };
