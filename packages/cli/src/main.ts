@@ -145,18 +145,42 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await rollbackCommand(key, options);
     });
 
+  withProject(program.command('forget'), [
+    'ok',
+    ['failed', 'the store could not be read or written'],
+    ['usage', 'a key the store does not hold, a declared key without --force, or a bad option'],
+  ])
+    .description(
+      'Move keys the project no longer declares out of the latest pointer (under the maintenance lease); their versions stay until `prune --undeclared`.',
+    )
+    .argument('<key...>', 'the state keys to forget')
+    .option(
+      '--force',
+      'also forget a key the project still declares (its next refresh brings it back)',
+    )
+    .option('--dry-run', 'show what would be forgotten, change nothing')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (keys: string[], options) => {
+      const { forgetCommand } = await import('./commands/forget.js');
+      exitCode = await forgetCommand(keys, options);
+    });
+
   withSelection(program.command('prune'), 'prune', [
     'ok',
     ['failed', 'the store could not be read or a deletion failed'],
     'usage',
   ])
     .description(
-      'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes.',
+      'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes. With --undeclared, collects keys the project no longer declares.',
     )
-    .requiredOption(
+    .option(
       '--keep <n>',
-      'published versions to keep per key, newest first',
+      'published versions to keep per key, newest first (required unless --undeclared)',
       positiveInteger,
+    )
+    .option(
+      '--undeclared',
+      'collect the keys in the store that the project does not declare: each one nothing was stored for within --older-than (required) leaves the pointer and loses every version no pin file names',
     )
     .option('--older-than <duration>', 'delete only versions older than this, e.g. 30d', duration)
     .option(

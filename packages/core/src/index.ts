@@ -7,6 +7,8 @@ export {
   systemRuntime,
   withRetry,
 } from './async/retry.js';
+export type { ForgetOptions, ForgottenKey } from './deploy/forget.js';
+export { forgetState } from './deploy/forget.js';
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
@@ -29,12 +31,14 @@ export type { RollbackResult } from './deploy/rollback.js';
 export { rollbackState } from './deploy/rollback.js';
 export type { KeyStatus, ReadStatusOptions, StatusReport } from './deploy/status.js';
 export { readStatus } from './deploy/status.js';
+export { findUndeclaredKeys, undeclaredEntries } from './deploy/undeclared.js';
 export type {
   VerifiedKey,
   VerifyOptions,
   VerifyProblem,
   VerifyProblemCode,
   VerifyReport,
+  VerifyWarning,
 } from './deploy/verify.js';
 export { verifyState } from './deploy/verify.js';
 export type { DefstateErrorCode, DefstateErrorOptions } from './errors.js';

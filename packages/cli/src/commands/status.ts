@@ -36,9 +36,11 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   const project = await commandProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const selection = { keys: options.key, management: options.managementType };
+  // Keys the project no longer declares are looked for only when every declared key is shown.
+  const undeclared = options.key.length === 0 && options.managementType.length === 0;
   let report: StatusReport;
   try {
-    report = await readStatus(project, { ...selection, openStore: storage.open });
+    report = await readStatus(project, { ...selection, openStore: storage.open, undeclared });
   } catch (error) {
     // The page still says what went wrong, then the command fails as before.
     if (options.html) {
@@ -56,7 +58,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
     await writeStaticStatusPage(options.html, project, { view }, pageOptions(options));
   }
   if (options.json) {
-    printJson(statusJson(view.keys));
+    printJson(statusJson(view));
     return ExitCode.ok;
   }
   printTable(terminalFor(process.stdout), view);
@@ -75,6 +77,7 @@ async function statusView(
     project: project.root,
     keys: report.keys,
     storeLocation: report.storeLocation,
+    undeclared: report.undeclared,
     pins,
     lastRefresh,
     error: problem,
@@ -116,6 +119,20 @@ function printTable(terminal: Terminal, view: StatusView): void {
   if (details.length > 0) {
     terminal.line();
     for (const line of details) terminal.line(line);
+  }
+  if (view.undeclared.length > 0) {
+    terminal.line();
+    terminal.line(
+      `${paint(terminal, 'yellow', 'undeclared:')} the store holds ${count(view.undeclared.length, 'key')} this project does not declare:`,
+    );
+    for (const entry of view.undeclared) {
+      terminal.line(
+        `  ${shortKey(entry.key)}  latest ${entry.version} (${formatAge(new Date(entry.createdAt), now)}, ${formatBytes(entry.size)})`,
+      );
+    }
+    terminal.line(
+      '  → `defstate forget <key>` moves one out of the pointer; `defstate prune --undeclared --older-than 30d` collects those nothing was stored for in 30 days.',
+    );
   }
   const missing = view.keys.filter((key) => key.version === null).length;
   const attention = view.keys.filter((key) => key.problems.length > 0).length;
@@ -160,15 +177,15 @@ const pageOptions = (options: StatusCommandOptions) => ({
 
 /**
  * The `--json` document: `null` fields where a key has no state. Schema 1's fields stay as they
- * were; pins, the last refresh, health and generation were added beside them.
+ * were; pins, the last refresh, health, generation, declarations and the undeclared keys of the
+ * store were added beside them.
  */
-export function statusJson(keys: readonly StatusViewKey[]) {
+export function statusJson(view: Pick<StatusView, 'keys' | 'undeclared'>) {
   return {
     schemaVersion: 1,
-    keys: keys.map((key) => ({
+    keys: view.keys.map((key) => ({
       key: key.key,
       management: key.management,
-      declarations: key.declarations,
       version: key.version,
       createdAt: key.createdAt,
       sha256: key.sha256,
@@ -179,6 +196,8 @@ export function statusJson(keys: readonly StatusViewKey[]) {
       problems: key.problems,
       reason: key.reason,
       lastRefresh: key.lastRefresh,
+      declarations: key.declarations,
     })),
+    undeclared: view.undeclared,
   };
 }

@@ -94,6 +94,14 @@ export interface StatusViewKey {
   reason: string;
 }
 
+/** A key the store holds and the project does not declare (a warning, not a failure). */
+export interface UndeclaredKey {
+  key: string;
+  version: string;
+  createdAt: string;
+  size: number;
+}
+
 export interface StatusView {
   schemaVersion: typeof STATUS_VIEW_SCHEMA_VERSION;
   generatedAt: string;
@@ -106,12 +114,16 @@ export interface StatusView {
   /** Why some of the state could not be read; the keys that could are still listed. */
   error: ViewError | null;
   keys: StatusViewKey[];
+  /** Keys in the store that the project does not declare; empty when not looked for. */
+  undeclared: UndeclaredKey[];
 }
 
 export interface BuildStatusViewInput {
   project: string;
   keys: readonly KeyStatus[];
   storeLocation?: string;
+  /** Keys in the store that the project does not declare. */
+  undeclared?: readonly StateInfo[];
   pins?: PinFile;
   lastRefresh?: LastRefreshRecord;
   /** Keys whose state could not be read (their store failed). */
@@ -135,6 +147,12 @@ export function buildStatusView(input: BuildStatusViewInput): StatusView {
     writable: input.writable ?? false,
     error: input.error === undefined ? null : viewError(input.error),
     keys: input.keys.map((status) => viewKey(status, input, now)),
+    undeclared: (input.undeclared ?? []).map(({ key, version, createdAt, size }) => ({
+      key,
+      version,
+      createdAt,
+      size,
+    })),
   };
 }
 
@@ -273,12 +291,19 @@ export async function collectStatusView(
     maxAgeMs: options.maxAgeMs,
     writable: options.writable,
   };
+  // Keys the project no longer declares are looked for only in a view of every declared key.
+  const undeclared = !options.keys?.length && !options.management?.length;
   try {
-    const report = await readStatus(project, { ...selection, openStore: options.openStore });
+    const report = await readStatus(project, {
+      ...selection,
+      openStore: options.openStore,
+      undeclared,
+    });
     return buildStatusView({
       ...common,
       keys: report.keys,
       storeLocation: report.storeLocation,
+      undeclared: report.undeclared,
       error: problem,
     });
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Project } from '../project/load-project.js';
 import { selectComponents } from '../project/select-components.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readPointer } from '../versioned/pointer.js';
+import { undeclaredEntries } from './undeclared.js';
 
 export interface KeyStatus {
   key: string;
@@ -18,6 +19,11 @@ export interface KeyStatus {
 export interface StatusReport {
   keys: KeyStatus[];
   storeLocation?: string;
+  /**
+   * With `undeclared`: the latest entries of keys the store holds and the project does not
+   * declare, by key.
+   */
+  undeclared?: StateInfo[];
 }
 
 export interface ReadStatusOptions {
@@ -25,6 +31,11 @@ export interface ReadStatusOptions {
   management?: readonly ManagementType[];
   /** Opened only when a versioned key is selected. */
   openStore?: () => Promise<BlobStore>;
+  /**
+   * Also list the keys in the store that the project does not declare. It reads every pointer
+   * shard rather than only the selected keys' (still one read per shard).
+   */
+  undeclared?: boolean;
   signal?: AbortSignal;
 }
 
@@ -39,13 +50,19 @@ export async function readStatus(
   const components = selectComponents(project, options.keys, options.management);
   let storeLocation: string | undefined;
   let latest = new Map<string, StateInfo>();
+  let undeclared: StateInfo[] | undefined;
   const versioned = components.filter(({ management }) => management === 'versioned');
   if (versioned.length > 0 && options.openStore) {
     const store = await options.openStore();
     storeLocation = store.location;
     // The shards the keys fall in, each read once: at most the shard count, however many keys.
     const keys = versioned.map(({ key }) => key);
-    ({ entries: latest } = await readPointer(store, { keys, signal: options.signal }));
+    const whole = options.undeclared === true;
+    ({ entries: latest } = await readPointer(store, {
+      ...(whole ? {} : { keys }),
+      signal: options.signal,
+    }));
+    if (whole) undeclared = undeclaredEntries(project, latest);
   }
   const keys = await Promise.all(
     components.map(async ({ key, management, description }): Promise<KeyStatus> => {
@@ -61,5 +78,5 @@ export async function readStatus(
       };
     }),
   );
-  return { keys, storeLocation };
+  return { keys, storeLocation, ...(undeclared ? { undeclared } : {}) };
 }
