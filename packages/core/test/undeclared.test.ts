@@ -165,14 +165,15 @@ describe('undeclared keys', () => {
     const v1 = (await pointerKeys(t.store)).gone?.version;
     // Between the plan and the removal, a branch that still declares the key refreshes it.
     let moved = false;
+    const base: BlobStore = t.store;
     const racing: BlobStore = {
-      adapter: t.store.adapter,
-      location: t.store.location,
-      capabilities: t.store.capabilities,
-      get: (...args) => t.store.get(...args),
-      head: (...args) => t.store.head(...args),
-      list: (...args) => t.store.list(...args),
-      delete: (...args) => t.store.delete(...args),
+      adapter: base.adapter,
+      location: base.location,
+      capabilities: base.capabilities,
+      get: (...args) => base.get(...args),
+      head: (...args) => base.head(...args),
+      list: (...args) => base.list(...args),
+      delete: (...args) => base.delete(...args),
       put: async (name, body, options) => {
         if (!moved && name.startsWith('pointer/')) {
           moved = true;

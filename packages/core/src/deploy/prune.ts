@@ -17,6 +17,7 @@ import {
   writePublishedRecords,
 } from '../versioned/published.js';
 import { removeFromPointer } from './forget.js';
+import { removeStaleShardPlans } from './shard-plan.js';
 
 export interface PruneOptions {
   /** The versioned keys to prune. */
@@ -76,6 +77,8 @@ export interface PruneReport {
   freedBytes: number;
   /** Temporary uploads of interrupted refreshes that were cleaned up. */
   abandonedUploads: number;
+  /** Shard plans of CI runs more than a week old (by the store's clock) that were deleted. */
+  shardPlans?: number;
   /** With `undeclared`: the keys moved out of the pointer (with `dryRun`: that would be). */
   forgotten?: string[];
 }
@@ -143,6 +146,7 @@ async function pruneUnderLease(
   const abandonedUploads = dryRun
     ? 0
     : await (store.removeAbandonedUploads?.({ olderThanMs: orphanGraceMs, signal }) ?? 0);
+  const shardPlans = dryRun ? 0 : await removeStaleShardPlans(store, storeNow(), { signal });
 
   const plans: KeyPlan[] = [];
   let keptCount = 0;
@@ -173,6 +177,7 @@ async function pruneUnderLease(
       keptCount,
       freedBytes: sum(candidates),
       abandonedUploads,
+      shardPlans,
       ...(options.undeclared
         ? { forgotten: plans.flatMap((plan) => (plan.forget ? [plan.key] : [])) }
         : {}),
@@ -237,6 +242,7 @@ async function pruneUnderLease(
     keptCount,
     freedBytes: sum(deleted),
     abandonedUploads,
+    shardPlans,
     ...(options.undeclared ? { forgotten: forgotten.sort() } : {}),
   };
 }
