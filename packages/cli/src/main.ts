@@ -47,6 +47,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         duration,
       )
       .option(
+        '--shard <i/n>',
+        pin
+          ? 'deploy only shard i of n of the selected keys (a CI matrix), writing a partial pin file for `pin --merge`; `auto` reads the CI system’s index'
+          : 'refresh only shard i of n of the selected keys (a CI matrix), balanced by each key’s last refresh duration; `auto` reads the CI system’s index',
+      )
+      .option(
+        '--shard-total <n>',
+        'with --shard auto: the number of shards, where the CI system does not say (a Kubernetes Indexed Job; also DEFSTATE_SHARD_TOTAL)',
+        positiveInteger,
+      )
+      .option(
         '--json',
         'print the result as JSON on stdout; progress, logs and anything a component prints go to stderr',
       )
@@ -75,11 +86,18 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   withProject(program.command('pin'), [
     'ok',
-    ['failed', 'a declared key has no state, or the store could not be read'],
+    [
+      'failed',
+      'a declared key has no state, the store could not be read, or (--merge) a key is missing or pinned twice',
+    ],
     'usage',
   ])
     .description(
-      'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback).',
+      'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback). With --merge, combine the partial pin files of a sharded deploy instead.',
+    )
+    .option(
+      '--merge [files...]',
+      'write the pin file from the partial pin files of every shard of a `deploy --shard` run (default: .local_defs_state/.pins.shard-*-of-*.json); fails if a key is missing or pinned twice',
     )
     .option('--json', 'print the pins as JSON on stdout')
     .action(async (options) => {

@@ -2,19 +2,23 @@ import { writePartialPins } from '../deploy/partial-pins.js';
 import { planShard, type ShardPlan } from '../deploy/shard-plan.js';
 import { AbortedError, ConfigError, UsageError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
+import type { Component } from '../project/component.js';
+import type { Project } from '../project/load-project.js';
 import { selectComponents } from '../project/select-components.js';
 import type { ShardSpec } from '../project/shard.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { recordRefreshTimings } from '../versioned/refresh-timings.js';
 import { asError } from './fetch-state.js';
 import { type RefreshStateOptions, refreshState } from './refresh-state.js';
-import type { RefreshReport } from './report.js';
+import type { RefreshEvent, RefreshReport } from './report.js';
 
 export interface RefreshShardOptions extends RefreshStateOptions {
   /** Refresh only this shard's part of the selected keys; every selected key when absent. */
   shard?: ShardSpec;
   /** The CI run's id, so every shard of the run shares one plan (`shardRunId()`). */
   runId?: string;
+  /** Told the shard's plan once it is made, before any key refreshes. */
+  onPlan?: (plan: ShardPlan) => void;
 }
 
 export interface ShardedRefreshReport extends RefreshReport {
@@ -49,19 +53,11 @@ export async function refreshShard(options: RefreshShardOptions): Promise<Sharde
       { store, runId: options.runId, signal },
     );
     keys = plan.keys;
+    options.onPlan?.(plan);
   }
-  const started = new Map<string, number>();
-  const durations = new Map<string, number>();
+  const durations = new KeyDurations();
   const onEvent: RefreshStateOptions['onEvent'] = (event) => {
-    // From the moment a key gets its turn to its result: the time it costs a runner.
-    if (event.type === 'start') started.set(event.key, performance.now());
-    if (
-      event.type === 'end' &&
-      ['refreshed', 'unchanged', 'failed'].includes(event.result.status)
-    ) {
-      const at = started.get(event.result.key);
-      if (at !== undefined) durations.set(event.result.key, performance.now() - at);
-    }
+    durations.onEvent(event);
     options.onEvent?.(event);
   };
   const report: ShardedRefreshReport =
@@ -76,6 +72,7 @@ export async function refreshShard(options: RefreshShardOptions): Promise<Sharde
         }
       : await refreshState({
           ...options,
+          project: durations.timing(project),
           keys,
           openStore,
           onEvent,
@@ -83,7 +80,7 @@ export async function refreshShard(options: RefreshShardOptions): Promise<Sharde
         });
   if (opened && !signal?.aborted) {
     const store = await opened.catch(() => undefined);
-    if (store) await recordRefreshTimings(store, durations, { signal });
+    if (store) await recordRefreshTimings(store, durations.measured(), { signal });
   }
   if (plan) {
     report.shard = plan;
@@ -135,3 +132,50 @@ async function pinShard(
     report.pinFile = undefined;
   }
 }
+
+/**
+ * How long each key's refresh took: the time its component's `refresh` ran, every attempt
+ * summed, which is what the key costs a runner however long its commit waited for a batch. A key
+ * whose component was not seen running here (it ran elsewhere) is timed from its start to its
+ * result instead.
+ */
+class KeyDurations {
+  readonly #component = new Map<string, number>();
+  readonly #started = new Map<string, number>();
+  readonly #whole = new Map<string, number>();
+
+  timing(project: Project): Project {
+    const components = project.components.map(
+      (component): Component => ({
+        ...component,
+        refresh: async (context) => {
+          const started = performance.now();
+          try {
+            return await component.refresh(context);
+          } finally {
+            const spent = performance.now() - started;
+            this.#component.set(component.key, (this.#component.get(component.key) ?? 0) + spent);
+          }
+        },
+      }),
+    );
+    return { ...project, components };
+  }
+
+  onEvent(event: RefreshEvent): void {
+    if (event.type === 'start') this.#started.set(event.key, performance.now());
+    if (event.type === 'end' && TIMED.has(event.result.status)) {
+      const at = this.#started.get(event.result.key);
+      if (at !== undefined) this.#whole.set(event.result.key, performance.now() - at);
+    }
+  }
+
+  /** The keys that finished (refreshed, unchanged or failed), with their durations. */
+  measured(): Map<string, number> {
+    return new Map(
+      [...this.#whole].map(([key, whole]) => [key, this.#component.get(key) ?? whole] as const),
+    );
+  }
+}
+
+const TIMED = new Set(['refreshed', 'unchanged', 'failed']);
