@@ -239,6 +239,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       'github-actions: also put the pinned versioned states into the image (defstate pull)',
     )
     .option(
+      '--shards <n>',
+      'github-actions: refresh in a matrix of n jobs, each pinning its shard, then one job that merges the pins and builds the image',
+      positiveInteger,
+    )
+    .option(
       '--cmd <command>',
       'dockerfile: the command the container runs, e.g. "node server.js" (default: from package.json)',
     )
