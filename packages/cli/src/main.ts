@@ -70,6 +70,54 @@ export async function main(argv: readonly string[]): Promise<number> {
     'then pin every declared key to its current version in .local_defs_state/ (for the artifact)',
   );
   refresh('deploy', 'Refresh and pin, for a deployment: the same as `refresh --pin`.', true);
+  program
+    .command('dev')
+    .description(
+      'Refresh the components into the development store, then run the command with development mode on: its loadState() refreshes state that is missing. Never writes to the configured storage; refused when NODE_ENV=production or CI is set.',
+    )
+    .argument(
+      '[command...]',
+      'the command to run, after --, e.g. -- node server.js (none: only refresh)',
+    )
+    .addOption(projectOption())
+    .option(
+      '-s, --storage <url>',
+      'the development store for versioned state (default: the embedded local store, whatever DEFSTATE_HOME says)',
+    )
+    .addOption(
+      new Option('-k, --key <key>', 'refresh only this key first (repeatable)')
+        .argParser(collect)
+        .default([], 'all'),
+    )
+    .addOption(
+      new Option(
+        '-m, --management-type <type>',
+        'refresh only this management type first (repeatable)',
+      )
+        .choices(['local', 'versioned'])
+        .argParser(collectChoice(['local', 'versioned']))
+        .default([], 'both'),
+    )
+    .option(
+      '-w, --watch',
+      'refresh again and restart the command when the project config or a file it imports (a component’s source) changes',
+    )
+    .addHelpText(
+      'after',
+      `\nThe command runs with DEFSTATE_DEV=1: loadState()/loadStates() refresh a key whose state is missing (and, with maxAgeMs, older than that) before returning it, once however many processes ask; a component with refreshIfDev: false is never refreshed so.\n\n${exitCodesHelp(
+        ['ok', 'failed', 'usage', 'interrupted', 'terminated'],
+        {
+          ok: 'the command succeeded (or, with no command, every key refreshed)',
+          failed: 'with no command: a key failed to refresh; otherwise the command’s own exit code',
+          usage: 'a bad option, or NODE_ENV=production or CI is set',
+        },
+      )}`,
+    )
+    .action(async (command: string[], options) => {
+      const { devCommand } = await import('./commands/dev.js');
+      exitCode = await devCommand(command, options);
+    });
+
   withSelection(program.command('status'), 'show', [
     'ok',
     ['failed', 'the state could not be read'],

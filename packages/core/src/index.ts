@@ -106,6 +106,16 @@ export {
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
 export { suggestClosest } from './instance/suggest.js';
+export type { DevelopmentMode, DevelopmentRefreshOptions } from './loader/dev-mode.js';
+export {
+  developmentMode,
+  developmentRefused,
+  developmentStorage,
+  inCi,
+  openDevelopmentStore,
+  refreshForDevelopment,
+  withDevelopmentLock,
+} from './loader/dev-mode.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export type { LocalStatePaths } from './local/local-state.js';

@@ -49,7 +49,8 @@ export function stateJsonSchemas(): Record<string, unknown> {
     'partial-pin-file.schema.json': {
       ...z.toJSONSchema(PartialPinFileSchema),
       $id: 'https://defstate.dev/schema/partial-pin-file.schema.json',
-      title: 'defstate partial pin file of one shard (.local_defs_state/.pins.shard-<i>-of-<n>.json)',
+      title:
+        'defstate partial pin file of one shard (.local_defs_state/.pins.shard-<i>-of-<n>.json)',
     },
     'refresh-timings.schema.json': {
       ...z.toJSONSchema(RefreshTimingsSchema),
