@@ -62907,48 +62907,6 @@ function createStoreOpener(options) {
   return { open: open4, close };
 }
 
-// ../../packages/core/dist/project/cause-chain.js
-function causeChain(error62) {
-  const chain = [];
-  const seen = /* @__PURE__ */ new Set();
-  for (let current = error62; current !== void 0 && !seen.has(current); ) {
-    chain.push(current);
-    seen.add(current);
-    current = current instanceof Error ? current.cause : void 0;
-  }
-  return chain;
-}
-function formatCauseChain(error62, options = {}) {
-  const stacks = options.stacks ?? true;
-  return causeChain(error62).map((link3, index) => {
-    const text = describeLink(link3, stacks);
-    const aggregated = link3 instanceof AggregateError ? link3.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
-    const body2 = [text, ...aggregated].join("\n");
-    return index === 0 ? body2 : indent(`caused by: ${body2}`, "  ");
-  }).join("\n");
-}
-function describeLink(link3, stacks) {
-  if (!(link3 instanceof Error))
-    return `(thrown value) ${String(link3)}`;
-  const head = `${link3.name}: ${link3.message}`;
-  if (!stacks || !link3.stack)
-    return head;
-  const frames = link3.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
-  return frames ? `${head}
-${frames}` : head;
-}
-function indent(text, by) {
-  return text.split("\n").map((line) => by + line).join("\n");
-}
-
-// ../../packages/core/dist/project/debug-namespaces.js
-function debugEnabled(namespace, env = process.env) {
-  const setting = env.DEFSTATE_DEBUG?.trim();
-  if (!setting)
-    return false;
-  return setting.split(",").map((name) => name.trim().toLowerCase()).some((name) => name === "1" || name === "*" || name === "true" || name === namespace || namespace.startsWith(`${name}:`) || name.endsWith(":*") && namespace.startsWith(name.slice(0, -1)));
-}
-
 // ../../packages/core/dist/project/load-project.js
 import { access as access2 } from "node:fs/promises";
 import { dirname as dirname5, join as join12, resolve as resolve7 } from "node:path";
@@ -63083,6 +63041,24 @@ function validateProjectConfig(config2, file2) {
   return components;
 }
 
+// ../../packages/core/dist/refresh/refresh-state.js
+import { stat as stat5 } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join as join13 } from "node:path";
+
+// ../../packages/core/dist/async/grace.js
+function abortAfterGrace(signal, graceMs) {
+  if (!signal)
+    return void 0;
+  const controller2 = new AbortController();
+  const later = () => setTimeout(() => controller2.abort(signal.reason), graceMs).unref();
+  if (signal.aborted)
+    later();
+  else
+    signal.addEventListener("abort", later, { once: true });
+  return controller2.signal;
+}
+
 // ../../packages/core/dist/refresh/fetch-state.js
 import { rm as rm6, stat as stat4 } from "node:fs/promises";
 async function fetchComponentState(component, options) {
@@ -63153,24 +63129,6 @@ function asRefreshError(key, error62) {
   return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error62)}`, {
     cause: error62
   });
-}
-
-// ../../packages/core/dist/refresh/refresh-state.js
-import { stat as stat5 } from "node:fs/promises";
-import { availableParallelism } from "node:os";
-import { join as join13 } from "node:path";
-
-// ../../packages/core/dist/async/grace.js
-function abortAfterGrace(signal, graceMs) {
-  if (!signal)
-    return void 0;
-  const controller2 = new AbortController();
-  const later = () => setTimeout(() => controller2.abort(signal.reason), graceMs).unref();
-  if (signal.aborted)
-    later();
-  else
-    signal.addEventListener("abort", later, { once: true });
-  return controller2.signal;
 }
 
 // ../../packages/core/dist/refresh/pointer-batcher.js
@@ -63567,6 +63525,48 @@ function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 
+// ../../packages/core/dist/project/cause-chain.js
+function causeChain(error62) {
+  const chain = [];
+  const seen = /* @__PURE__ */ new Set();
+  for (let current = error62; current !== void 0 && !seen.has(current); ) {
+    chain.push(current);
+    seen.add(current);
+    current = current instanceof Error ? current.cause : void 0;
+  }
+  return chain;
+}
+function formatCauseChain(error62, options = {}) {
+  const stacks = options.stacks ?? true;
+  return causeChain(error62).map((link3, index) => {
+    const text = describeLink(link3, stacks);
+    const aggregated = link3 instanceof AggregateError ? link3.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
+    const body2 = [text, ...aggregated].join("\n");
+    return index === 0 ? body2 : indent(`caused by: ${body2}`, "  ");
+  }).join("\n");
+}
+function describeLink(link3, stacks) {
+  if (!(link3 instanceof Error))
+    return `(thrown value) ${String(link3)}`;
+  const head = `${link3.name}: ${link3.message}`;
+  if (!stacks || !link3.stack)
+    return head;
+  const frames = link3.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  return frames ? `${head}
+${frames}` : head;
+}
+function indent(text, by) {
+  return text.split("\n").map((line) => by + line).join("\n");
+}
+
+// ../../packages/core/dist/project/debug-namespaces.js
+function debugEnabled(namespace, env = process.env) {
+  const setting = env.DEFSTATE_DEBUG?.trim();
+  if (!setting)
+    return false;
+  return setting.split(",").map((name) => name.trim().toLowerCase()).some((name) => name === "1" || name === "*" || name === "true" || name === namespace || namespace.startsWith(`${name}:`) || name.endsWith(":*") && namespace.startsWith(name.slice(0, -1)));
+}
+
 // ../../packages/core/dist/refresh/refresh-shard.js
 async function refreshShard(options) {
   const { project, shard, signal } = options;
@@ -63676,12 +63676,12 @@ var KeyDurations = class {
         this.#whole.set(event.result.key, performance.now() - at);
     }
   }
-  /** The keys that finished (refreshed, unchanged or failed), with their durations. */
+  /** The keys that succeeded (refreshed or unchanged), with their durations. */
   measured() {
     return new Map([...this.#whole].map(([key, whole]) => [key, this.#component.get(key) ?? whole]));
   }
 };
-var TIMED = /* @__PURE__ */ new Set(["refreshed", "unchanged", "failed"]);
+var TIMED = /* @__PURE__ */ new Set(["refreshed", "unchanged"]);
 
 // src/inputs.ts
 function readInputs(runner2) {
