@@ -1,5 +1,5 @@
 // `pnpm bench`: every benchmark in turn, each printing its own table. Pass names to run some:
-// `node scripts/bench/all.mjs cli backends` (cli, deploy, backends, protocol, s3, gcs, azure).
+// `node scripts/bench/all.mjs cli backends` (cli, deploy, backends, protocol, shards, s3, gcs, azure).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -8,6 +8,7 @@ const SCRIPTS = {
   deploy: 'deploy.mjs',
   backends: 'backends.mjs',
   protocol: 'protocol.mjs',
+  shards: 'shards.mjs',
   s3: 's3.mjs',
   gcs: 'gcs.mjs',
   azure: 'azure.mjs',

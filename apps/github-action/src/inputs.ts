@@ -1,4 +1,10 @@
-import { MANAGEMENT_TYPES, type ManagementType, UsageError } from '@defstate/core';
+import {
+  MANAGEMENT_TYPES,
+  type ManagementType,
+  parseShardSpec,
+  type ShardSpec,
+  UsageError,
+} from '@defstate/core';
 import type { Runner } from './runner.js';
 
 /** The action's inputs, parsed and checked; see action.yml for what each one means. */
@@ -15,6 +21,10 @@ export interface ActionInputs {
   timeoutMs?: number;
   pin: boolean;
   verify: boolean;
+  /** Only this shard of the selected keys; `auto` reads the CI system's index. */
+  shard?: ShardSpec | 'auto';
+  /** Merge the partial pin files of every shard instead of refreshing. */
+  merge: boolean;
 }
 
 /** Reads every input; a value that cannot work is a `UsageError` naming the input. */
@@ -32,7 +42,31 @@ export function readInputs(runner: Runner): ActionInputs {
     timeoutMs: duration(runner, 'timeout'),
     pin: booleanInput(runner, 'pin', false),
     verify: booleanInput(runner, 'verify', false),
+    ...shardInput(runner),
+    merge: mergeInput(runner),
   };
+}
+
+function shardInput(runner: Runner): { shard?: ShardSpec | 'auto' } {
+  const value = runner.input('shard');
+  if (!value) return {};
+  return { shard: value === 'auto' ? 'auto' : parseShardSpec(value, 'input shard') };
+}
+
+/** `merge: true` refreshes nothing, so it takes no input that says what to refresh. */
+function mergeInput(runner: Runner): boolean {
+  const merge = booleanInput(runner, 'merge', false);
+  if (!merge) return false;
+  const conflicting = ['shard', 'keys', 'management-types'].filter((name) => runner.input(name));
+  if (conflicting.length > 0) {
+    throw new UsageError(
+      `input merge: true refreshes nothing, so it takes no ${conflicting.join(' or ')} input.`,
+      {
+        hint: 'Use merge in the job after the matrix: it combines the partial pin files every shard wrote into .local_defs_state/.pins.json.',
+      },
+    );
+  }
+  return true;
 }
 
 function lines(value: string): string[] {

@@ -16,12 +16,17 @@ import {
   formatCauseChain,
   type KeyResult,
   loadProject,
+  mergePins,
   type Project,
   parseInstanceConfig,
   type RefreshEvent,
   type RefreshReport,
-  refreshState,
+  refreshShard,
   resolveStorage,
+  type ShardPlan,
+  type StoreOpener,
+  shardFromEnvironment,
+  shardRunId,
   type VerifyReport,
   verifyState,
 } from '@defstate/core';
@@ -36,6 +41,7 @@ import {
   failureMarkdown,
   formatDuration,
   formatSize,
+  mergeSummaryMarkdown,
   outcomeOf,
   summaryMarkdown,
 } from './summary.js';
@@ -138,11 +144,16 @@ async function runSteps(
         { title: 'defstate: no storage configured' },
       ),
   });
+  if (inputs.merge) return mergeSteps(inputs, { runner, signal, project, storage });
+  const shard = inputs.shard === 'auto' ? shardFromEnvironment(env) : inputs.shard;
   const logs = new KeyLogs(runner);
-  let refresh: RefreshReport;
+  let refresh: RefreshReport & { shard?: ShardPlan };
   let verify: VerifyReport | undefined;
   try {
-    refresh = await refreshState({
+    refresh = await refreshShard({
+      shard,
+      runId: shardRunId(env),
+      onPlan: (plan) => runner.info(shardText(plan)),
       project,
       keys: inputs.keys,
       management: inputs.management,
@@ -154,9 +165,13 @@ async function runSteps(
       signal,
       onEvent: (event) => logs.onEvent(event),
     });
-    if (inputs.verify && refresh.ok) {
+    // A shard verifies its own keys (the job that merges the pins verifies the whole); a shard
+    // that the plan gave no key has nothing to verify.
+    if (inputs.verify && refresh.ok && refresh.shard?.keys.length === 0) {
+      verify = { ok: true, keys: [], problems: [], warnings: [] };
+    } else if (inputs.verify && refresh.ok) {
       verify = await verifyState(project, {
-        keys: inputs.keys,
+        keys: refresh.shard ? refresh.shard.keys : inputs.keys,
         management: inputs.management,
         openStore: storage.open,
         signal,
@@ -200,6 +215,7 @@ async function runSteps(
       verify: inputs.verify ? (verify ?? 'skipped') : undefined,
       pin: inputs.pin,
       interrupted,
+      shard: refresh.shard,
     }),
   );
   const ok = refresh.ok && !interrupted && (verify?.ok ?? !inputs.verify);
@@ -220,6 +236,71 @@ export function maskSecrets(runner: Runner, inputs: ActionInputs, env: NodeJS.Pr
   for (const secret of secrets) {
     for (const line of secret.split(/\r?\n/)) runner.mask(line);
   }
+}
+
+/**
+ * `merge: true`, in the job after a matrix of `shard` runs: the partial pin files every shard
+ * wrote are combined into the pin file (failing if a key is missing or pinned twice), then
+ * verified when asked. Nothing is refreshed.
+ */
+async function mergeSteps(
+  inputs: ActionInputs,
+  context: { runner: Runner; signal?: AbortSignal; project: Project; storage: StoreOpener },
+): Promise<RunResult> {
+  const { runner, signal, project, storage } = context;
+  let verify: VerifyReport | undefined;
+  let merged: Awaited<ReturnType<typeof mergePins>>;
+  try {
+    merged = await mergePins(project);
+    runner.info(
+      `merged the partial pin files of ${count(merged.total, 'shard')} into ${merged.pinFile}: ${count(Object.keys(merged.pins.keys).length, 'key')} pinned`,
+    );
+    if (inputs.verify) verify = await verifyState(project, { openStore: storage.open, signal });
+  } finally {
+    await storage.close();
+  }
+  for (const problem of verify?.problems ?? []) {
+    runner.error(`${problem.key ?? 'store'}: ${problem.code}: ${problem.message}`, {
+      title: `defstate verify: ${problem.key ?? 'store'}`,
+    });
+  }
+  const outputs: ActionOutputs = {
+    versions: JSON.stringify(
+      Object.fromEntries(Object.values(merged.pins.keys).map((info) => [info.key, info.version])),
+    ),
+    refreshed: '0',
+    unchanged: '0',
+    failed: '0',
+    'pin-file': merged.pinFile,
+  };
+  for (const [name, value] of Object.entries(outputs)) runner.setOutput(name, value);
+  runner.appendSummary(
+    mergeSummaryMarkdown({
+      pinFile: merged.pinFile,
+      keys: Object.keys(merged.pins.keys).length,
+      total: merged.total,
+      verify,
+    }),
+  );
+  const refresh: RefreshReport = {
+    ok: true,
+    interrupted: false,
+    results: [],
+    durationMs: 0,
+    pointerWrites: 0,
+    stateInfoWrites: 0,
+    pins: merged.pins,
+    pinFile: merged.pinFile,
+  };
+  return { ok: verify?.ok ?? true, refresh, verify, outputs };
+}
+
+function shardText(plan: ShardPlan): string {
+  const by =
+    plan.balancedBy === 'durations'
+      ? 'balanced by each key’s last refresh duration'
+      : 'balanced by count';
+  return `shard ${plan.index}/${plan.total}: ${count(plan.keys.length, 'key')} of ${plan.selected}, ${by}${plan.planId ? `; plan ${plan.planId.slice(0, 12)}` : ''}`;
 }
 
 /**

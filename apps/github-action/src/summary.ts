@@ -3,7 +3,7 @@
  * Keys and messages are user text, so every cell is escaped (a `|` would end the cell, a `<`
  * would start HTML).
  */
-import type { KeyResult, RefreshReport, VerifyReport } from '@defstate/core';
+import type { KeyResult, RefreshReport, ShardPlan, VerifyReport } from '@defstate/core';
 import { count, failureText } from './messages.js';
 
 export interface SummaryInput {
@@ -13,6 +13,8 @@ export interface SummaryInput {
   pin: boolean;
   /** The job was cancelled part way. */
   interrupted?: boolean;
+  /** With the `shard` input: this shard's part of the selected keys. */
+  shard?: ShardPlan;
 }
 
 /**
@@ -42,6 +44,7 @@ export function summaryMarkdown({
   verify,
   pin,
   interrupted = false,
+  shard,
 }: SummaryInput): string {
   const counts = countOutcomes(refresh.results, interrupted);
   const verified = verify === undefined || verify === 'skipped' || verify.ok;
@@ -51,8 +54,9 @@ export function summaryMarkdown({
     counts['not-run'] > 0 && `${counts['not-run']} not run`,
   ].filter(Boolean);
   const parts = [
-    `## ${ok ? '✅' : interrupted ? '⏹️' : '❌'} defstate refresh${interrupted ? ' (cancelled)' : ''}`,
+    `## ${ok ? '✅' : interrupted ? '⏹️' : '❌'} defstate refresh${shard ? ` (shard ${shard.index} of ${shard.total})` : ''}${interrupted ? ' (cancelled)' : ''}`,
     '',
+    ...(shard ? [shardLine(shard), ''] : []),
     `${count(refresh.results.length, 'key')}: ${counts.refreshed} refreshed, ${counts.unchanged} unchanged, ${counts.failed} failed${stopped.length ? `, ${stopped.join(', ')}` : ''} in ${formatDuration(refresh.durationMs)}${refresh.storeLocation ? ` · store ${code(refresh.storeLocation)}` : ''}`,
     '',
     '| Key | Management | Status | Version | Updated | Size | Duration |',
@@ -82,7 +86,9 @@ export function summaryMarkdown({
     if (refresh.pinFile && refresh.pins) {
       const pinned = Object.keys(refresh.pins.keys).length;
       parts.push(
-        `📌 Pinned ${pinned} key${pinned === 1 ? '' : 's'} in ${code(refresh.pinFile)}.`,
+        shard
+          ? `📌 Pinned this shard’s ${pinned} key${pinned === 1 ? '' : 's'} in the partial pin file ${code(refresh.pinFile)}: a job with \`merge: true\` combines every shard’s into the pin file.`
+          : `📌 Pinned ${pinned} key${pinned === 1 ? '' : 's'} in ${code(refresh.pinFile)}.`,
         '',
       );
     } else {
@@ -95,6 +101,13 @@ export function summaryMarkdown({
       parts.push(`📌 ${cell(`Not pinned: ${why}`)}`, '');
     }
   }
+  parts.push(...verifySection(verify));
+  return `${parts.join('\n')}\n`;
+}
+
+/** What `verify` found, as a section of the summary; nothing when it was not asked for. */
+function verifySection(verify: VerifyReport | 'skipped' | undefined): string[] {
+  const parts: string[] = [];
   if (verify === 'skipped') {
     parts.push('### Verify', '', 'Skipped: the refresh failed.', '');
   } else if (verify) {
@@ -118,7 +131,32 @@ export function summaryMarkdown({
       parts.push('');
     }
   }
-  return `${parts.join('\n')}\n`;
+  return parts;
+}
+
+/** The summary of `merge: true`: what was merged into the pin file, then what verify found. */
+export function mergeSummaryMarkdown(input: {
+  pinFile: string;
+  keys: number;
+  total: number;
+  verify?: VerifyReport;
+}): string {
+  const ok = input.verify?.ok ?? true;
+  return `${[
+    `## ${ok ? '✅' : '❌'} defstate merge`,
+    '',
+    `📌 Pinned ${count(input.keys, 'key')} in ${code(input.pinFile)}, merged from the partial pin files of ${count(input.total, 'shard')}.`,
+    '',
+    ...verifySection(input.verify),
+  ].join('\n')}\n`;
+}
+
+function shardLine(plan: ShardPlan): string {
+  const by =
+    plan.balancedBy === 'durations'
+      ? 'balanced by each key’s last refresh duration'
+      : 'balanced by count';
+  return `Shard ${plan.index} of ${plan.total}: ${count(plan.keys.length, 'key')} of ${plan.selected}, ${by}${plan.planId ? ` (plan ${code(plan.planId.slice(0, 12))})` : ''}.`;
 }
 
 /** The summary of a run that stopped before any key was refreshed. */

@@ -159,7 +159,14 @@ describe('inputs', () => {
       retries: undefined,
       pin: false,
       verify: false,
+      merge: false,
     });
+  });
+
+  test('a shard as i/n or auto, and merge alone', () => {
+    expect(readInputs(runnerWith({ shard: '3/8' })).shard).toEqual({ index: 3, total: 8 });
+    expect(readInputs(runnerWith({ shard: 'auto' })).shard).toBe('auto');
+    expect(readInputs(runnerWith({ merge: 'true' })).merge).toBe(true);
   });
 
   test.each([
@@ -167,6 +174,11 @@ describe('inputs', () => {
     [{ retries: '-1' }, 'input retries: "-1" is not a whole number ≥ 0'],
     [{ pin: 'yes' }, 'input pin: "yes" is not a boolean'],
     [{ 'management-types': 'remote' }, 'input management-types: unknown management type "remote"'],
+    [{ shard: '0/8' }, 'input shard "0/8" is not a shard'],
+    [
+      { merge: 'true', keys: 'a' },
+      'input merge: true refreshes nothing, so it takes no keys input',
+    ],
   ])('%o is refused, naming the input', (inputs, message) => {
     expect(() => readInputs(runnerWith(inputs))).toThrow(message);
   });

@@ -58,6 +58,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         duration,
       )
       .option(
+        '--shard <i/n>',
+        pin
+          ? 'deploy only shard i of n of the selected keys (a CI matrix), writing a partial pin file for `pin --merge`; `auto` reads the CI system’s index'
+          : 'refresh only shard i of n of the selected keys (a CI matrix), balanced by each key’s last refresh duration; `auto` reads the CI system’s index',
+      )
+      .option(
+        '--shard-total <n>',
+        'with --shard auto: the number of shards, where the CI system does not say (a Kubernetes Indexed Job; also DEFSTATE_SHARD_TOTAL)',
+        positiveInteger,
+      )
+      .option(
         '--json',
         'print the result as JSON on stdout; progress, logs and anything a component prints go to stderr',
       )
@@ -70,6 +81,54 @@ export async function main(argv: readonly string[]): Promise<number> {
     'then pin every declared key to its current version in .local_defs_state/ (for the artifact)',
   );
   refresh('deploy', 'Refresh and pin, for a deployment: the same as `refresh --pin`.', true);
+  program
+    .command('dev')
+    .description(
+      'Refresh the components into the development store, then run the command with development mode on: its loadState() refreshes state that is missing. Never writes to the configured storage; refused when NODE_ENV=production or CI is set.',
+    )
+    .argument(
+      '[command...]',
+      'the command to run, after --, e.g. -- node server.js (none: only refresh)',
+    )
+    .addOption(projectOption())
+    .option(
+      '-s, --storage <url>',
+      'the development store for versioned state (default: the embedded local store, whatever DEFSTATE_HOME says)',
+    )
+    .addOption(
+      new Option('-k, --key <key>', 'refresh only this key first (repeatable)')
+        .argParser(collect)
+        .default([], 'all'),
+    )
+    .addOption(
+      new Option(
+        '-m, --management-type <type>',
+        'refresh only this management type first (repeatable)',
+      )
+        .choices(['local', 'versioned'])
+        .argParser(collectChoice(['local', 'versioned']))
+        .default([], 'both'),
+    )
+    .option(
+      '-w, --watch',
+      'refresh again and restart the command when the project config or a file it imports (a component’s source) changes',
+    )
+    .addHelpText(
+      'after',
+      `\nThe command runs with DEFSTATE_DEV=1: loadState()/loadStates() refresh a key whose state is missing (and, with maxAgeMs, older than that) before returning it, once however many processes ask; a component with refreshIfDev: false is never refreshed so.\n\n${exitCodesHelp(
+        ['ok', 'failed', 'usage', 'interrupted', 'terminated'],
+        {
+          ok: 'the command succeeded (or, with no command, every key refreshed)',
+          failed: 'with no command: a key failed to refresh; otherwise the command’s own exit code',
+          usage: 'a bad option, or NODE_ENV=production or CI is set',
+        },
+      )}`,
+    )
+    .action(async (command: string[], options) => {
+      const { devCommand } = await import('./commands/dev.js');
+      exitCode = await devCommand(command, options);
+    });
+
   withSelection(program.command('status'), 'show', [
     'ok',
     ['failed', 'the state could not be read'],
@@ -86,11 +145,18 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   withProject(program.command('pin'), [
     'ok',
-    ['failed', 'a declared key has no state, or the store could not be read'],
+    [
+      'failed',
+      'a declared key has no state, the store could not be read, or (--merge) a key is missing or pinned twice',
+    ],
     'usage',
   ])
     .description(
-      'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback).',
+      'Pin every declared key at its current state, refreshing nothing (e.g. to ship a rollback). With --merge, combine the partial pin files of a sharded deploy instead.',
+    )
+    .option(
+      '--merge [files...]',
+      'write the pin file from the partial pin files of every shard of a `deploy --shard` run (default: .local_defs_state/.pins.shard-*-of-*.json); fails if a key is missing or pinned twice',
     )
     .option('--json', 'print the pins as JSON on stdout')
     .action(async (options) => {
@@ -156,18 +222,42 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await rollbackCommand(key, options);
     });
 
+  withProject(program.command('forget'), [
+    'ok',
+    ['failed', 'the store could not be read or written'],
+    ['usage', 'a key the store does not hold, a declared key without --force, or a bad option'],
+  ])
+    .description(
+      'Move keys the project no longer declares out of the latest pointer (under the maintenance lease); their versions stay until `prune --undeclared`.',
+    )
+    .argument('<key...>', 'the state keys to forget')
+    .option(
+      '--force',
+      'also forget a key the project still declares (its next refresh brings it back)',
+    )
+    .option('--dry-run', 'show what would be forgotten, change nothing')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (keys: string[], options) => {
+      const { forgetCommand } = await import('./commands/forget.js');
+      exitCode = await forgetCommand(keys, options);
+    });
+
   withSelection(program.command('prune'), 'prune', [
     'ok',
     ['failed', 'the store could not be read or a deletion failed'],
     'usage',
   ])
     .description(
-      'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes.',
+      'Delete old versions of versioned keys; never the latest or a pinned one. Also collects orphans of crashed refreshes. With --undeclared, collects keys the project no longer declares.',
     )
-    .requiredOption(
+    .option(
       '--keep <n>',
-      'published versions to keep per key, newest first',
+      'published versions to keep per key, newest first (required unless --undeclared)',
       positiveInteger,
+    )
+    .option(
+      '--undeclared',
+      'collect the keys in the store that the project does not declare: each one nothing was stored for within --older-than (required) leaves the pointer and loses every version no pin file names',
     )
     .option('--older-than <duration>', 'delete only versions older than this, e.g. 30d', duration)
     .option(
@@ -206,6 +296,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option(
       '--pull',
       'github-actions: also put the pinned versioned states into the image (defstate pull)',
+    )
+    .option(
+      '--shards <n>',
+      'github-actions: refresh in a matrix of n jobs, each pinning its shard, then one job that merges the pins and builds the image',
+      positiveInteger,
     )
     .option(
       '--cmd <command>',

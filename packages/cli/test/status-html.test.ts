@@ -89,7 +89,7 @@ describe('defstate status --html', () => {
     const json = await run(['status', '--json', '--html', file]);
     expect(json.code).toBe(0);
     const document = JSON.parse(json.stdout);
-    expect(Object.keys(document)).toEqual(['schemaVersion', 'keys']);
+    expect(Object.keys(document)).toEqual(['schemaVersion', 'keys', 'undeclared']);
     // Schema 1's fields come first, as they were; later fields are only added after them.
     expect(Object.keys(document.keys[0]).slice(0, 6)).toEqual([
       'key',

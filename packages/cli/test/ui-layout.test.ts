@@ -31,6 +31,7 @@ function key(name: string, problems: KeyHealth[], extra: Partial<StatusViewKey> 
     key: name,
     management: 'local',
     description: null,
+    declarations: 1,
     version: v,
     createdAt: minutesAgo(30),
     size: 1536 + name.length,
@@ -93,6 +94,20 @@ const VIEW: StatusView = {
       reason: 'No state yet.',
     }),
   ],
+  undeclared: [
+    {
+      key: 'legacy/orders-v1',
+      version: version(60 * 24 * 40, 4),
+      createdAt: minutesAgo(60 * 24 * 40),
+      size: 2048,
+    },
+    {
+      key: 'renamed-catalog',
+      version: version(60 * 3, 5),
+      createdAt: minutesAgo(60 * 3),
+      size: 512,
+    },
+  ],
 };
 
 const rows = (page: Page) => page.locator('#rows tr');
@@ -124,6 +139,20 @@ async function open(width: number, height: number) {
 }
 
 describe('the status page with 42 keys and a 66-character key', () => {
+  it('lists the keys the store holds and the project does not declare, under the table', async () => {
+    const { page, errors } = await open(1280, 800);
+    const section = page.locator('#undeclared');
+    expect(await section.isVisible()).toBe(true);
+    expect(await section.locator('li code').allTextContents()).toEqual([
+      'legacy/orders-v1',
+      'renamed-catalog',
+    ]);
+    expect(await section.textContent()).toContain('defstate prune --undeclared --older-than 30d');
+    expect(await page.locator('#summary').textContent()).toContain('2 undeclared in the store');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('at 1280 px: every row is one line, the long key truncated with the full key on hover and focus', async () => {
     expect(LONG_KEY).toHaveLength(66);
     const { page, errors } = await open(1280, 800);

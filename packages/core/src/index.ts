@@ -13,10 +13,20 @@ export {
   systemRuntime,
   withRetry,
 } from './async/retry.js';
+export type { ForgetOptions, ForgottenKey } from './deploy/forget.js';
+export { forgetState } from './deploy/forget.js';
 export type { HistoryEntry, KeyHistory } from './deploy/history.js';
 export { readHistory } from './deploy/history.js';
 export type { LastRefreshEntry, LastRefreshRecord } from './deploy/last-refresh.js';
 export { freshSince, LAST_REFRESH_FILE, readLastRefresh } from './deploy/last-refresh.js';
+export type { MergePinsOptions, MergePinsReport } from './deploy/merge-pins.js';
+export { mergePins } from './deploy/merge-pins.js';
+export {
+  findPartialPinFiles,
+  partialPinFileName,
+  partialPinFilePath,
+  readPartialPinFile,
+} from './deploy/partial-pins.js';
 export type { PinProjectOptions } from './deploy/pin-project.js';
 export { pinProject } from './deploy/pin-project.js';
 export {
@@ -33,14 +43,18 @@ export { pullState } from './deploy/pull.js';
 export { PULLED_DIR, pulledStatePath } from './deploy/pulled.js';
 export type { RollbackResult } from './deploy/rollback.js';
 export { rollbackState } from './deploy/rollback.js';
+export type { PlanShardOptions, ShardPlan } from './deploy/shard-plan.js';
+export { planShard, SHARD_PLAN_TTL_MS } from './deploy/shard-plan.js';
 export type { KeyStatus, ReadStatusOptions, StatusReport } from './deploy/status.js';
 export { readStatus } from './deploy/status.js';
+export { findUndeclaredKeys, undeclaredEntries } from './deploy/undeclared.js';
 export type {
   VerifiedKey,
   VerifyOptions,
   VerifyProblem,
   VerifyProblemCode,
   VerifyReport,
+  VerifyWarning,
 } from './deploy/verify.js';
 export { verifyState } from './deploy/verify.js';
 export type { DefstateErrorCode, DefstateErrorOptions } from './errors.js';
@@ -98,6 +112,16 @@ export {
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
 export { suggestClosest } from './instance/suggest.js';
+export type { DevelopmentMode, DevelopmentRefreshOptions } from './loader/dev-mode.js';
+export {
+  developmentMode,
+  developmentRefused,
+  developmentStorage,
+  inCi,
+  openDevelopmentStore,
+  refreshForDevelopment,
+  withDevelopmentLock,
+} from './loader/dev-mode.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export { commitLocalState } from './local/local-commit.js';
@@ -114,8 +138,8 @@ export { stateJsonSchemas } from './model/json-schema.js';
 export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
 export type { Lease } from './model/lease.js';
 export { LeaseSchema } from './model/lease.js';
-export type { PinFile } from './model/pin-file.js';
-export { PinFileSchema } from './model/pin-file.js';
+export type { PartialPinFile, PinFile, PinFileShard } from './model/pin-file.js';
+export { PartialPinFileSchema, PinFileSchema } from './model/pin-file.js';
 export type {
   ConditionalWriteProof,
   LayoutManifest,
@@ -128,6 +152,8 @@ export {
   PointerEntrySchema,
   PointerShardSchema,
 } from './model/pointer.js';
+export type { RefreshTimings, ShardPlanDocument } from './model/shard-records.js';
+export { RefreshTimingsSchema, ShardPlanDocumentSchema } from './model/shard-records.js';
 export type { ManagementType, StateInfo, StateInfoDocument } from './model/state-info.js';
 export {
   emptyStateInfoDocument,
@@ -165,6 +191,15 @@ export {
 } from './project/load-project.js';
 export { didYouMean, nearestKey } from './project/nearest-key.js';
 export { selectComponents } from './project/select-components.js';
+export type { ShardSpec } from './project/shard.js';
+export {
+  parseShardSpec,
+  partitionKeys,
+  shardFromEnvironment,
+  shardRunId,
+} from './project/shard.js';
+export type { RefreshShardOptions, ShardedRefreshReport } from './refresh/refresh-shard.js';
+export { refreshShard } from './refresh/refresh-shard.js';
 export type {
   KeyOutcome,
   KeyResult,
@@ -200,6 +235,8 @@ export {
   pointerShardName,
   publishedRecordName,
   publishedRecordPrefix,
+  REFRESH_TIMINGS_OBJECT,
+  SHARD_PLANS_PREFIX,
   STATE_INFO_OBJECT,
   STATES_PREFIX,
   shardOf,
@@ -235,4 +272,5 @@ export {
   readStoredVersions,
   writePublishedRecords,
 } from './versioned/published.js';
+export { readRefreshTimings, recordRefreshTimings } from './versioned/refresh-timings.js';
 export { downloadStateVersion, uploadStateVersion } from './versioned/transfer.js';

@@ -64,6 +64,28 @@ describe('loadProject', () => {
     expect(typeof project.components[0]?.refresh).toBe('function');
   });
 
+  it('keeps one component per shared key, the first declared, and lists every declarer', async () => {
+    const root = await projectWith({
+      'defstate.config.mjs': `
+        export default {
+          components: [
+            { key: 'shared', management: 'versioned', description: 'first', refresh() {} },
+            { key: 'own', management: 'local', refresh() {} },
+            { key: 'shared', management: 'versioned', description: 'second', refreshIfDev: false, refresh() {} },
+          ],
+        };
+      `,
+    });
+    const project = await loadProject(root);
+    expect(project.components.map(({ key }) => key)).toEqual(['shared', 'own']);
+    expect(project.components[0]).toMatchObject({ description: 'first', refreshIfDev: false });
+    expect(project.sharedKeys?.get('shared')?.map(({ description }) => description)).toEqual([
+      'first',
+      'second',
+    ]);
+    expect(project.sharedKeys?.has('own')).toBe(false);
+  });
+
   it('loads a .mjs config that exports a function', async () => {
     const root = await projectWith({
       'defstate.config.mjs': `
@@ -154,17 +176,34 @@ describe('validateProjectConfig', () => {
     expect(validateProjectConfig({ components }, FILE)).toEqual(components);
   });
 
-  it('names both components that share a key, and the key', () => {
+  it('names both components that share a key but not its management type', () => {
     const error = invalid({
       components: [
-        { key: 'shared', management: 'local', refresh },
+        { key: 'shared', management: 'local', refresh, description: 'orders' },
         { key: 'other', management: 'local', refresh },
-        { key: 'shared', management: 'versioned', refresh },
+        { key: 'shared', management: 'versioned', refresh, description: 'order lines' },
       ],
     });
     expect(error.message).toContain('components[0] and components[2] both use the key "shared"');
-    expect(error.field).toBe('components.2.key');
+    expect(error.message).toContain('one is local and the other versioned (orders; order lines)');
+    expect(error.field).toBe('components.2.management');
     expect(error.message).toContain(FILE);
+  });
+
+  it('lets components that agree on the management type share a key', () => {
+    const components = [
+      { key: 'shared', management: 'versioned', refresh },
+      { key: 'shared', management: 'versioned', refresh, refreshIfDev: false },
+    ];
+    expect(validateProjectConfig({ components }, FILE)).toEqual(components);
+  });
+
+  it('names a refreshIfDev that is not a boolean', () => {
+    const error = invalid({
+      components: [{ key: 'a', management: 'local', refresh, refreshIfDev: 'no' }],
+    });
+    expect(error.field).toBe('components.0.refreshIfDev');
+    expect(error.message).toContain('refreshIfDev must be true or false');
   });
 
   it('names a refresh that is not a function', () => {

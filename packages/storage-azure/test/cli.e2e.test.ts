@@ -9,6 +9,7 @@ import {
   LAYOUT_OBJECT,
   pointerShardName,
   publishedRecordName,
+  REFRESH_TIMINGS_OBJECT,
   STATE_INFO_OBJECT,
   type StateInfo,
   shardOf,
@@ -160,8 +161,8 @@ describe('defstate CLI with the azure adapter', () => {
     expect(version).toMatch(/\S/);
 
     const objectName = `${prefix}/${stateObjectName('warehouse/tables', version)}`;
-    // The state object, its record, the layout, the key's pointer shard, and the stub that stops
-    // older versions from writing the first layout's pointer.
+    // The state object, its record, the layout, the key's pointer shard, the stub that stops
+    // older versions from writing the first layout's pointer, and the keys' refresh durations.
     const record = `${prefix}/${publishedRecordName({ ...status, key: 'warehouse/tables', management: 'versioned' } as StateInfo)}`;
     const shard = `${prefix}/${pointerShardName(shardOf('warehouse/tables', DEFAULT_POINTER_SHARDS))}`;
     expect(await blobsUnder(prefix)).toEqual(
@@ -169,6 +170,7 @@ describe('defstate CLI with the azure adapter', () => {
         objectName,
         `${prefix}/${LAYOUT_OBJECT}`,
         shard,
+        `${prefix}/${REFRESH_TIMINGS_OBJECT}`,
         `${prefix}/${STATE_INFO_OBJECT}`,
         record,
       ].sort(),

@@ -160,12 +160,19 @@ describe('defstate with the s3 adapter', () => {
     expect(status?.sha256).toBe(sha256('V1'));
     expect(status?.version).toMatch(/\S/);
     const versionKey = `${prefix}/states/${keyToFolder('team/versioned-key')}/${status?.version}`;
-    // The state object, its record, the layout, the key's pointer shard, and the stub that stops
-    // older versions from writing the first layout's pointer.
+    // The state object, its record, the layout, the key's pointer shard, the stub that stops
+    // older versions from writing the first layout's pointer, and the keys' refresh durations.
     const record = `${prefix}/${publishedRecordName({ ...status, key: 'team/versioned-key', management: 'versioned' } as StateInfo)}`;
     const shard = `${prefix}/${pointerShardName(shardOf('team/versioned-key', DEFAULT_POINTER_SHARDS))}`;
     expect(await keysUnder(client, bucket, prefix)).toEqual(
-      [versionKey, `${prefix}/layout.json`, shard, `${prefix}/state-info.json`, record].sort(),
+      [
+        versionKey,
+        `${prefix}/layout.json`,
+        shard,
+        `${prefix}/refresh-timings.json`,
+        `${prefix}/state-info.json`,
+        record,
+      ].sort(),
     );
     expect(await objectSha256(client, versionKey)).toBe(sha256('V1'));
   });
@@ -285,7 +292,8 @@ describe('defstate against an S3 that refuses or goes away', () => {
     expect(second.stdout).toContain('ECONNREFUSED');
     expect(second.stdout).toContain(`s3://${bucket}/${prefix}`);
     expect(second.stdout).toMatch(/✓ local-key \(local\) (refreshed|unchanged)/);
-    // The state object, its record, the layout, the pointer shard and the stub: nothing more.
-    expect(published.length).toBe(5);
+    // The state object, its record, the layout, the pointer shard, the stub and the refresh
+    // durations: nothing more.
+    expect(published.length).toBe(6);
   });
 });

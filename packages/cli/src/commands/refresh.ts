@@ -2,11 +2,17 @@ import { setMaxListeners } from 'node:events';
 import {
   type ManagementType,
   type PinFile,
+  parseShardSpec,
   pinFilePath,
-  type RefreshReport,
   readPins,
-  refreshState,
+  refreshShard,
+  type ShardedRefreshReport,
+  type ShardPlan,
+  type ShardSpec,
   selectComponents,
+  shardFromEnvironment,
+  shardRunId,
+  UsageError,
 } from '@defstate/core';
 import { ExitCode } from '../exit-codes.js';
 import { humanDuration } from '../output/format.js';
@@ -34,6 +40,10 @@ export interface RefreshCommandOptions {
   json?: boolean;
   /** Pin every declared key afterwards (`refresh --pin`, `deploy`). */
   pin?: boolean;
+  /** `i/n` or `auto`: only this shard of the selected keys. */
+  shard?: string;
+  /** With `--shard auto`, where the CI system gives no total. */
+  shardTotal?: number;
 }
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = {
@@ -43,6 +53,7 @@ const SIGNAL_EXIT: Readonly<Record<string, number>> = {
 
 /** `defstate refresh`: returns the exit code; throws typed errors for usage and config problems. */
 export async function refreshCommand(options: RefreshCommandOptions): Promise<number> {
+  const shard = shardOption(options);
   const project = await commandProject(options.project);
   const controller = new AbortController();
   // Every running refresh and store request listens on this one signal.
@@ -62,19 +73,28 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
   // Human output goes to stdout, unless --json owns it; then it all goes to stderr.
   const humanStream = options.json ? process.stderr : process.stdout;
   const terminal = terminalFor(humanStream);
-  const total = selectComponents(project, options.key, options.managementType).length;
   const viewOptions: RefreshViewOptions = {
     timeoutMs: options.timeout,
     timeoutText: options.timeout === undefined ? undefined : humanDuration(options.timeout),
   };
-  view = terminal.live
-    ? new LiveRefreshView(terminal, total, viewOptions)
-    : new PlainRefreshView(terminal, viewOptions);
+  const showProgress = (total: number): RefreshView =>
+    terminal.live
+      ? new LiveRefreshView(terminal, total, viewOptions)
+      : new PlainRefreshView(terminal, viewOptions);
+  // A shard knows how many keys it has only once its plan is made.
+  if (!shard)
+    view = showProgress(selectComponents(project, options.key, options.managementType).length);
 
   const storage = storeOpener(project.root, options.storage);
-  let report: RefreshReport;
+  let report: ShardedRefreshReport;
   try {
-    report = await refreshState({
+    report = await refreshShard({
+      shard,
+      runId: shardRunId(),
+      onPlan: (plan) => {
+        terminal.line(describePlan(plan));
+        view = showProgress(plan.keys.length);
+      },
       project,
       keys: options.key,
       management: options.managementType,
@@ -93,6 +113,7 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
   }
   const interrupted = wasInterrupted(report, stoppedBy !== undefined);
   const results = report.results.map((result) => shownResult(result, interrupted));
+  view ??= showProgress(0);
   view.finish({
     results,
     durationMs: report.durationMs,
@@ -101,8 +122,42 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
   });
   await explainPins(report, results, project.root, options.pin === true);
   if (options.json) printJson(refreshJson(report, results, interrupted));
+  if (report.shard && report.pinFile) {
+    noteMessage(
+      `This is a partial pin file, for shard ${report.shard.index} of ${report.shard.total}: once every shard has deployed, collect their .local_defs_state/ folders into one and run \`defstate pin --merge\` to write the pin file the image is built with.`,
+    );
+  }
   if (stoppedBy) return SIGNAL_EXIT[stoppedBy] ?? ExitCode.interrupted;
   return report.ok && !interrupted ? ExitCode.ok : ExitCode.failed;
+}
+
+/** `--shard i/n` or `--shard auto` (with `--shard-total`), checked before anything runs. */
+function shardOption(options: RefreshCommandOptions): ShardSpec | undefined {
+  if (options.shard === undefined) {
+    if (options.shardTotal !== undefined) {
+      throw new UsageError('--shard-total goes with --shard auto.', {
+        hint: 'e.g. --shard auto --shard-total 8 in a Kubernetes Indexed Job of 8 completions.',
+      });
+    }
+    return undefined;
+  }
+  return options.shard.trim() === 'auto'
+    ? shardFromEnvironment(process.env, options.shardTotal)
+    : parseShardSpec(options.shard);
+}
+
+/** One line on how the shard got its keys. */
+function describePlan(plan: ShardPlan): string {
+  const by =
+    plan.balancedBy === 'durations'
+      ? 'balanced by each key’s last refresh duration'
+      : plan.source === 'local'
+        ? 'balanced by count (no CI run id or store to share a plan through)'
+        : 'balanced by count (no refresh durations known yet)';
+  const planned = plan.planId
+    ? `; plan ${plan.planId.slice(0, 12)}, ${plan.source === 'created' ? 'made by this shard' : 'shared with the other shards'}`
+    : '';
+  return `shard ${plan.index}/${plan.total}: ${count(plan.keys.length, 'key')} of ${plan.selected}, ${by}${planned}`;
 }
 
 /**
@@ -112,7 +167,7 @@ export async function refreshCommand(options: RefreshCommandOptions): Promise<nu
  * again; a versioned key keeps its pinned version in the store, and that is what loads.
  */
 async function explainPins(
-  report: RefreshReport,
+  report: ShardedRefreshReport,
   results: readonly ShownResult[],
   projectRoot: string,
   pinning: boolean,
@@ -165,7 +220,7 @@ async function explainPins(
 
 /** The `--json` document: versioned by `schemaVersion`, one entry per key. */
 export function refreshJson(
-  report: RefreshReport,
+  report: ShardedRefreshReport,
   results: readonly ShownResult[],
   interrupted: boolean,
 ) {
@@ -179,6 +234,16 @@ export function refreshJson(
     store: report.storeLocation ?? null,
     pinFile: report.pinFile ?? null,
     pinError: report.pinError?.message ?? null,
+    shard: report.shard
+      ? {
+          index: report.shard.index,
+          total: report.shard.total,
+          keys: report.shard.keys.length,
+          selected: report.shard.selected,
+          balancedBy: report.shard.balancedBy,
+          plan: report.shard.planId ?? null,
+        }
+      : null,
     results: results.map((result) => ({
       key: result.key,
       management: result.management,

@@ -40,6 +40,8 @@ export interface ScaffoldCommandOptions {
   pull?: boolean;
   /** dockerfile: the command the container runs. */
   cmd?: string;
+  /** github-actions: refresh in this many shards (a matrix), then merge and build once. */
+  shards?: number;
 }
 
 export const SCAFFOLD_TARGETS = ['github-actions', 'dockerfile'] as const;
@@ -121,11 +123,17 @@ async function workflowOptions(
     );
     cloud = clouds.length === 1 ? clouds[0] : undefined;
   }
+  if (options.shards !== undefined && (options.shards < 2 || options.shards > 256)) {
+    throw new UsageError(`--shards ${options.shards}: a matrix needs 2 to 256 shards.`, {
+      hint: 'Leave --shards out for one job that refreshes every component.',
+    });
+  }
   return {
     cloud,
     actionRef: options.actionRef,
     pull: options.pull === true,
     cliVersion: await cliVersion(),
+    ...(options.shards ? { shards: options.shards } : {}),
   };
 }
 

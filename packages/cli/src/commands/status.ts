@@ -43,10 +43,12 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   const project = await commandProject(options.project);
   const storage = storeOpener(project.root, options.storage);
   const selection = { keys: options.key, management: options.managementType };
+  // Keys the project no longer declares are looked for only when every declared key is shown.
+  const undeclared = options.key.length === 0 && options.managementType.length === 0;
   let report: StatusReport;
   let view: StatusView;
   try {
-    report = await readStatus(project, { ...selection, openStore: storage.open });
+    report = await readStatus(project, { ...selection, openStore: storage.open, undeclared });
     view = await statusView(project, report, options.maxAge, storage.open);
   } catch (error) {
     // The page still says what went wrong, then the command fails as before.
@@ -64,7 +66,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
     await writeStaticStatusPage(options.html, project, { view }, pageOptions(options));
   }
   if (options.json) {
-    printJson(statusJson(view.keys));
+    printJson(statusJson(view));
     return ExitCode.ok;
   }
   printTable(terminalFor(process.stdout), view);
@@ -88,6 +90,7 @@ async function statusView(
     keys: report.keys,
     storeLocation: report.storeLocation,
     ...(rolledBack ? { rolledBack } : {}),
+    undeclared: report.undeclared,
     pins,
     lastRefresh,
     error: problem,
@@ -129,6 +132,20 @@ function printTable(terminal: Terminal, view: StatusView): void {
   if (details.length > 0) {
     terminal.line();
     for (const line of details) terminal.line(line);
+  }
+  if (view.undeclared.length > 0) {
+    terminal.line();
+    terminal.line(
+      `${paint(terminal, 'yellow', 'undeclared:')} the store holds ${count(view.undeclared.length, 'key')} this project does not declare:`,
+    );
+    for (const entry of view.undeclared) {
+      terminal.line(
+        `  ${shortKey(entry.key)}  latest ${entry.version} (${formatAge(new Date(entry.createdAt), now)}, ${formatBytes(entry.size)})`,
+      );
+    }
+    terminal.line(
+      '  → `defstate forget <key>` moves one out of the pointer; `defstate prune --undeclared --older-than 30d` collects those nothing was stored for in 30 days.',
+    );
   }
   const missing = view.keys.filter((key) => key.version === null).length;
   const attention = view.keys.filter((key) => key.problems.length > 0).length;
@@ -173,12 +190,13 @@ const pageOptions = (options: StatusCommandOptions) => ({
 
 /**
  * The `--json` document: `null` fields where a key has no state. Schema 1's fields stay as they
- * were; pins, the last refresh, health and generation were added beside them.
+ * were; pins, the last refresh, health, generation, declarations and the undeclared keys of the
+ * store were added beside them.
  */
-export function statusJson(keys: readonly StatusViewKey[]) {
+export function statusJson(view: Pick<StatusView, 'keys' | 'undeclared'>) {
   return {
     schemaVersion: 1,
-    keys: keys.map((key) => ({
+    keys: view.keys.map((key) => ({
       key: key.key,
       management: key.management,
       version: key.version,
@@ -191,6 +209,8 @@ export function statusJson(keys: readonly StatusViewKey[]) {
       problems: key.problems,
       reason: key.reason,
       lastRefresh: key.lastRefresh,
+      declarations: key.declarations,
     })),
+    undeclared: view.undeclared,
   };
 }

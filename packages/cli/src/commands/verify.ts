@@ -38,11 +38,18 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     openStore: storage.open,
     maxAgeMs: options.maxAge,
     deep: options.deep,
+    // Keys the project no longer declares are looked for only when every key is checked.
+    undeclared: options.key.length === 0 && options.managementType.length === 0,
   }).finally(storage.close);
   if (options.json) {
     printJson(verifyJson(report));
   } else {
     const errors = terminalFor(process.stderr);
+    for (const warning of report.warnings) {
+      errors.line(
+        `${paint(errors, 'yellow', '!')} ${warning.key}: ${warning.code}: ${warning.message}`,
+      );
+    }
     for (const problem of report.problems) {
       errors.line(
         `${paint(errors, 'red', '✗')} ${problem.key ?? '(project)'}: ${problem.code}: ${problem.message}`,
@@ -51,10 +58,13 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     const pinned = report.pinFile ? `, pinned in ${report.pinFile}` : ', no pin file';
     const out = terminalFor(process.stdout);
     const checked = `${count(report.keys.length, 'key')} checked${pinned}`;
+    const warned = report.warnings.length
+      ? ` (${count(report.warnings.length, 'warning')}: undeclared keys in the store)`
+      : '';
     out.line(
       report.ok
-        ? `${paint(out, 'green', '✓')} ${checked}: all good`
-        : `${checked}: ${count(report.problems.length, 'problem')}`,
+        ? `${paint(out, 'green', '✓')} ${checked}: all good${warned}`
+        : `${checked}: ${count(report.problems.length, 'problem')}${warned}`,
     );
   }
   return report.ok ? ExitCode.ok : ExitCode.failed;
@@ -85,6 +95,7 @@ export function verifyJson(report: VerifyReport) {
     pinFile: report.pinFile ?? null,
     store: report.storeLocation ?? null,
     problems: report.problems,
+    warnings: report.warnings,
     keys: report.keys.map(({ key, management, info, pinned, ok }) => ({
       key,
       management,

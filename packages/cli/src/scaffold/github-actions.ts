@@ -1,3 +1,4 @@
+import { shardedJobs } from './github-actions-shards.js';
 import { type ProjectFacts, relativePath } from './project-facts.js';
 import {
   ciInstall,
@@ -41,6 +42,11 @@ export interface RenderOptions {
   cliVersion?: string;
   /** Render the commented-out schedule as live YAML, so tests can lint it too. */
   examplesActive?: boolean;
+  /**
+   * Refresh in this many shards, a matrix of jobs, and build the image in one job after them that
+   * merges the shards' pins. Absent (or 1): one job refreshes everything.
+   */
+  shards?: number;
 }
 
 /** The repository variables each cloud's login reads, for the "next" list. */
@@ -82,6 +88,14 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     '# them. A failed refresh or check fails the job before the image is built, so nothing ships',
     '# with stale or missing state. On a pull request it only checks that every component',
     '# refreshes, into a scratch store on the runner: nothing is published.',
+    ...(options.shards && options.shards > 1
+      ? [
+          '#',
+          `# The refresh is sharded across ${options.shards} jobs of a matrix: each refreshes and pins its part`,
+          '# of the components (balanced by their last refresh durations), and the build job merges',
+          '# the shards’ pins into one pin file and builds the image once, from the union.',
+        ]
+      : []),
     '#',
     '# Written by `defstate scaffold github-actions`; edit freely.',
     ...(projectDir === '.'
@@ -144,29 +158,18 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     ]),
   ];
 
-  const deploySteps = [
-    ...setup,
-    ...(cloud ? [...cloudLogin(cloud), ''] : []),
-    ...actionStep('Refresh, pin and verify state', [
-      '    pin: true',
-      '    verify: true',
-      ...(versioned.length
-        ? [
-            '    # defstate.yaml (where versioned state lives). The Action writes it to a private',
-            '    # DEFSTATE_HOME for this job and its later steps, and never prints it.',
-            `    instance-config: \${{ secrets.${INSTANCE_CONFIG_SECRET} }}`,
-          ]
-        : []),
-    ]),
-    '',
-    ...(versioned.length && options.pull
+  const pullSteps =
+    versioned.length && options.pull
       ? [
           '# The pinned versioned states go into the image too: it starts with no store access.',
           '- name: Put the pinned versioned states into the image',
           `  run: ${defstate} pull`,
           '',
         ]
-      : []),
+      : [];
+  // After the state is pinned: the status page, then the image built from the project folder.
+  const buildSteps = [
+    ...pullSteps,
     '# The status page as one file, kept with the run (also when a step above failed).',
     '- name: Write the status page',
     `  if: \${{ !cancelled() }}`,
@@ -193,11 +196,38 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     '    push: false',
     `    tags: ${facts.imageName}:\${{ github.sha }}`,
   ];
+  const instanceConfigInput = versioned.length
+    ? [
+        '    # defstate.yaml (where versioned state lives). The Action writes it to a private',
+        '    # DEFSTATE_HOME for this job and its later steps, and never prints it.',
+        `    instance-config: \${{ secrets.${INSTANCE_CONFIG_SECRET} }}`,
+      ]
+    : [];
+  const login = cloud ? [...cloudLogin(cloud), ''] : [];
+
+  const deploySteps = [
+    ...setup,
+    ...login,
+    ...actionStep('Refresh, pin and verify state', [
+      '    pin: true',
+      '    verify: true',
+      ...instanceConfigInput,
+    ]),
+    '',
+    ...buildSteps,
+  ];
 
   const defaults =
     projectDir === '.'
       ? []
       : ['    defaults:', '      run:', `        working-directory: ${yamlScalar(projectDir)}`];
+  const cloudPermissions = cloud
+    ? [
+        '    permissions:',
+        '      contents: read',
+        '      id-token: write # the cloud login below uses OIDC (short-lived credentials)',
+      ]
+    : [];
   const lines = [
     ...header,
     'name: defstate',
@@ -220,26 +250,34 @@ export function renderWorkflow(facts: ProjectFacts, options: RenderOptions = {})
     `  cancel-in-progress: \${{ github.event_name == 'pull_request' }}`,
     '',
     'jobs:',
-    '  check:',
-    "    if: github.event_name == 'pull_request'",
-    '    runs-on: ubuntu-latest',
-    ...defaults,
-    '    steps:',
-    ...indented(checkSteps, '      '),
-    '',
-    '  refresh-and-build:',
-    "    if: github.event_name != 'pull_request'",
-    '    runs-on: ubuntu-latest',
-    ...(cloud
-      ? [
-          '    permissions:',
-          '      contents: read',
-          '      id-token: write # the cloud login below uses OIDC (short-lived credentials)',
-        ]
-      : []),
-    ...defaults,
-    '    steps:',
-    ...indented(deploySteps, '      '),
+    ...(options.shards && options.shards > 1
+      ? shardedJobs({
+          shards: options.shards,
+          projectDir,
+          setup,
+          login,
+          defaults,
+          cloudPermissions,
+          actionStep,
+          instanceConfigInput,
+          buildSteps,
+        })
+      : [
+          '  check:',
+          "    if: github.event_name == 'pull_request'",
+          '    runs-on: ubuntu-latest',
+          ...defaults,
+          '    steps:',
+          ...indented(checkSteps, '      '),
+          '',
+          '  refresh-and-build:',
+          "    if: github.event_name != 'pull_request'",
+          '    runs-on: ubuntu-latest',
+          ...cloudPermissions,
+          ...defaults,
+          '    steps:',
+          ...indented(deploySteps, '      '),
+        ]),
   ];
   return `${lines.map((line) => line.trimEnd()).join('\n')}\n`;
 }

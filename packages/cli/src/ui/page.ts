@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { barHtml, escapeHtml, rowsHtml, summaryText } from './render-html.js';
+import { barHtml, escapeHtml, rowsHtml, summaryText, undeclaredHtml } from './render-html.js';
 import { HEALTH_LABELS, HEALTH_ORDER, type StatusView } from './status-view.js';
 
 /**
@@ -107,6 +107,7 @@ ${head}
 <tbody id="rows">${rowsHtml(view)}</tbody>
 </table>
 <p id="empty" class="muted"${view.keys.length ? ' hidden' : ''}>${view.keys.length ? '' : 'No keys are declared.'}</p>
+<section id="undeclared" aria-live="polite"${view.undeclared.length ? '' : ' hidden'}>${undeclaredHtml(view)}</section>
 <noscript><p>Without JavaScript the page cannot sort, filter or open a key; <code>defstate status</code> prints the same in a terminal.</p></noscript>
 </main>
 <dialog id="details" aria-labelledby="details-title">

@@ -100,13 +100,33 @@ export function barHtml(view: StatusView): string {
 
 export function summaryText(view: StatusView): string {
   const attention = view.keys.filter((key) => key.problems.length > 0).length;
+  const undeclared = view.undeclared.length;
   return [
     `${view.keys.length} key${view.keys.length === 1 ? '' : 's'}`,
     attention ? `${attention} need${attention === 1 ? 's' : ''} attention` : 'all up to date',
+    undeclared ? `${undeclared} undeclared in the store` : null,
     view.store ? `store ${view.store}` : null,
     view.pinnedAt ? `pinned ${formatTimestamp(view.pinnedAt)}` : null,
     `read ${formatTimestamp(view.generatedAt)}`,
   ]
     .filter(Boolean)
     .join(' · ');
+}
+
+/**
+ * The keys in the store that the project does not declare: a warning under the table, with what
+ * to run. Empty (and hidden) when there are none.
+ */
+export function undeclaredHtml(view: StatusView): string {
+  const now = new Date(view.generatedAt);
+  if (view.undeclared.length === 0) return '';
+  const items = view.undeclared.map(
+    (entry) =>
+      `<li><code>${escapeHtml(entry.key)}</code> <span class="muted">latest ${mono(entry.version)}, <time${attributes({ datetime: entry.createdAt, title: formatTimestamp(entry.createdAt) })}>${escapeHtml(formatAge(new Date(entry.createdAt), now))}</time>, ${escapeHtml(formatBytes(entry.size))}</span></li>`,
+  );
+  return [
+    `<h2>Undeclared keys</h2>`,
+    `<p>The store holds ${view.undeclared.length === 1 ? 'a key' : `${view.undeclared.length} keys`} that this project does not declare (a component was removed or renamed, or another project shares the store). <code>defstate forget &lt;key&gt;</code> moves one out of the pointer; <code>defstate prune --undeclared --older-than 30d</code> collects those nothing was stored for in 30 days.</p>`,
+    `<ul>${items.join('')}</ul>`,
+  ].join('');
 }

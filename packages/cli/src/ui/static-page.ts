@@ -28,6 +28,7 @@ export async function writeStaticStatusPage(
       project: project.root,
       keys: read.report.keys,
       storeLocation: read.report.storeLocation,
+      undeclared: read.report.undeclared,
       pins,
       lastRefresh,
       error: problem,

@@ -71,6 +71,8 @@ export interface StatusViewKey {
   key: string;
   management: ManagementType;
   description: string | null;
+  /** How many components declare the key (more than one share its state). */
+  declarations: number;
   version: string | null;
   createdAt: string | null;
   size: number | null;
@@ -93,6 +95,14 @@ export interface StatusViewKey {
   reason: string;
 }
 
+/** A key the store holds and the project does not declare (a warning, not a failure). */
+export interface UndeclaredKey {
+  key: string;
+  version: string;
+  createdAt: string;
+  size: number;
+}
+
 export interface StatusView {
   schemaVersion: typeof STATUS_VIEW_SCHEMA_VERSION;
   generatedAt: string;
@@ -105,12 +115,16 @@ export interface StatusView {
   /** Why some of the state could not be read; the keys that could are still listed. */
   error: ViewError | null;
   keys: StatusViewKey[];
+  /** Keys in the store that the project does not declare; empty when not looked for. */
+  undeclared: UndeclaredKey[];
 }
 
 export interface BuildStatusViewInput {
   project: string;
   keys: readonly KeyStatus[];
   storeLocation?: string;
+  /** Keys in the store that the project does not declare. */
+  undeclared?: readonly StateInfo[];
   pins?: PinFile;
   lastRefresh?: LastRefreshRecord;
   /** Keys whose state could not be read (their store failed). */
@@ -140,11 +154,17 @@ export function buildStatusView(input: BuildStatusViewInput): StatusView {
     writable: input.writable ?? false,
     error: input.error === undefined ? null : viewError(input.error),
     keys: input.keys.map((status) => viewKey(status, input, now)),
+    undeclared: (input.undeclared ?? []).map(({ key, version, createdAt, size }) => ({
+      key,
+      version,
+      createdAt,
+      size,
+    })),
   } satisfies StatusView);
 }
 
 function viewKey(
-  { key, management, description, info }: KeyStatus,
+  { key, management, description, info, declarations }: KeyStatus,
   input: BuildStatusViewInput,
   now: Date,
 ): StatusViewKey {
@@ -171,6 +191,7 @@ function viewKey(
     key,
     management,
     description: description ?? null,
+    declarations: declarations ?? 1,
     version: info?.version ?? null,
     createdAt: info?.createdAt ?? null,
     size: info?.size ?? null,
@@ -279,8 +300,14 @@ export async function collectStatusView(
     maxAgeMs: options.maxAgeMs,
     writable: options.writable,
   };
+  // Keys the project no longer declares are looked for only in a view of every declared key.
+  const undeclared = !options.keys?.length && !options.management?.length;
   try {
-    const report = await readStatus(project, { ...selection, openStore: options.openStore });
+    const report = await readStatus(project, {
+      ...selection,
+      openStore: options.openStore,
+      undeclared,
+    });
     const rolledBack = report.storeLocation
       ? await findRolledBack(await options.openStore(), report.keys, pins, options.signal)
       : undefined;
@@ -289,6 +316,7 @@ export async function collectStatusView(
       keys: report.keys,
       storeLocation: report.storeLocation,
       ...(rolledBack ? { rolledBack } : {}),
+      undeclared: report.undeclared,
       error: problem,
     });
   } catch (error) {

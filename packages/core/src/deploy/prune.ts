@@ -16,12 +16,21 @@ import {
   type StoredVersions,
   writePublishedRecords,
 } from '../versioned/published.js';
+import { removeFromPointer } from './forget.js';
+import { removeStaleShardPlans } from './shard-plan.js';
 
 export interface PruneOptions {
   /** The versioned keys to prune. */
   keys: readonly string[];
   /** Published versions to keep per key, newest first (the latest is kept besides). */
   keep: number;
+  /**
+   * The keys are no longer declared (`prune --undeclared`): a key nothing was stored for within
+   * `olderThanMs` (required) is collected whole, its latest version included, after moving it
+   * out of the pointer; `keep` does not apply. A key with anything younger is left alone: some
+   * branch or project still refreshes it. Pinned versions are still kept.
+   */
+  undeclared?: boolean;
   /** Delete only versions older than this, in ms, by the store's clock. */
   olderThanMs?: number;
   /** Every version these pin files name is kept. */
@@ -68,6 +77,10 @@ export interface PruneReport {
   freedBytes: number;
   /** Temporary uploads of interrupted refreshes that were cleaned up. */
   abandonedUploads: number;
+  /** Shard plans of CI runs more than a week old (by the store's clock) that were deleted. */
+  shardPlans?: number;
+  /** With `undeclared`: the keys moved out of the pointer (with `dryRun`: that would be). */
+  forgotten?: string[];
 }
 
 export const DEFAULT_ORPHAN_GRACE_MS = ORPHAN_GRACE_MS;
@@ -91,7 +104,13 @@ export const DEFAULT_ORPHAN_GRACE_MS = ORPHAN_GRACE_MS;
  */
 export async function pruneState(store: BlobStore, options: PruneOptions): Promise<PruneReport> {
   const { keep, signal } = options;
-  if (!Number.isInteger(keep) || keep < 1) {
+  if (options.undeclared) {
+    if (!(options.olderThanMs !== undefined && options.olderThanMs > 0)) {
+      throw new UsageError('Pruning undeclared keys needs an age (olderThanMs, --older-than).', {
+        hint: 'A key another branch or project still refreshes must not be collected: e.g. --older-than 30d collects only keys nothing was stored for in 30 days.',
+      });
+    }
+  } else if (!Number.isInteger(keep) || keep < 1) {
     throw new UsageError('keep must be a whole number ≥ 1: prune never deletes every version.');
   }
   // A dry run writes nothing, not even the lease: it judges ages by this machine's clock.
@@ -127,6 +146,7 @@ async function pruneUnderLease(
   const abandonedUploads = dryRun
     ? 0
     : await (store.removeAbandonedUploads?.({ olderThanMs: orphanGraceMs, signal }) ?? 0);
+  const shardPlans = dryRun ? 0 : await removeStaleShardPlans(store, storeNow(), { signal });
 
   const plans: KeyPlan[] = [];
   let keptCount = 0;
@@ -142,10 +162,10 @@ async function pruneUnderLease(
       stored.records.set(latest.version, { info: latest });
       if (!dryRun) await writePublishedRecords(store, [latest], { signal });
     }
-    const plan = planKey(key, stored, latest, options, storeNow(), {
-      orphanGraceMs,
-      recordGraceMs,
-    });
+    const graces = { orphanGraceMs, recordGraceMs };
+    const plan = options.undeclared
+      ? planUndeclaredKey(key, stored, latest, options, storeNow(), graces)
+      : planKey(key, stored, latest, options, storeNow(), graces);
     keptCount += plan.kept;
     plans.push(plan);
   }
@@ -157,10 +177,15 @@ async function pruneUnderLease(
       keptCount,
       freedBytes: sum(candidates),
       abandonedUploads,
+      shardPlans,
+      ...(options.undeclared
+        ? { forgotten: plans.flatMap((plan) => (plan.forget ? [plan.key] : [])) }
+        : {}),
     };
   }
 
   const deleted: PruneCandidate[] = [];
+  const forgotten: string[] = [];
   const limit = createLimit(8);
   const remove = (name: string) =>
     limit(() => {
@@ -170,6 +195,19 @@ async function pruneUnderLease(
   for (const plan of plans) {
     if (plan.candidates.length === 0 && plan.danglingRecords.length === 0) continue;
     lease.assertHeld();
+    // An undeclared key's latest version goes too: first out of the pointer, and only while it
+    // is still that version. A key a refresh moved on meanwhile is in use again: left alone.
+    if (plan.forget) {
+      const removed = await removeFromPointer(store, [plan.key], {
+        signal,
+        onlyVersion: new Map([[plan.key, plan.forget]]),
+      });
+      if (!removed.has(plan.key)) {
+        keptCount += plan.candidates.length;
+        continue;
+      }
+      forgotten.push(plan.key);
+    }
     const [{ entries }, pins] = await Promise.all([
       readPointer(store, { keys: [plan.key], signal }),
       options.reloadPins ? options.reloadPins() : Promise.resolve(options.pins ?? []),
@@ -198,11 +236,21 @@ async function pruneUnderLease(
     ]);
   }
   deleted.sort((a, b) => a.key.localeCompare(b.key) || compareStateVersions(a.version, b.version));
-  return { dryRun, deleted, keptCount, freedBytes: sum(deleted), abandonedUploads };
+  return {
+    dryRun,
+    deleted,
+    keptCount,
+    freedBytes: sum(deleted),
+    abandonedUploads,
+    shardPlans,
+    ...(options.undeclared ? { forgotten: forgotten.sort() } : {}),
+  };
 }
 
 interface KeyPlan {
   key: string;
+  /** An undeclared key's latest version, to move out of the pointer before its versions go. */
+  forget?: string;
   candidates: PruneCandidate[];
   /** The record of each candidate that has one, by version. */
   records: Map<string, StateInfo>;
@@ -256,6 +304,41 @@ function planKey(
     if (!stored.objects.has(info.version)) plan.danglingRecords.push(info);
   }
   return plan;
+}
+
+/**
+ * Which of an undeclared key's versions may go: none if anything of the key was stored within
+ * `olderThanMs` (it is still refreshed somewhere), otherwise every version old enough by the
+ * usual graces that no pin file names, the latest included.
+ */
+function planUndeclaredKey(
+  key: string,
+  stored: StoredVersions,
+  latest: StateInfo | undefined,
+  options: PruneOptions,
+  now: number,
+  graces: { orphanGraceMs: number; recordGraceMs: number },
+): KeyPlan {
+  const plan: KeyPlan = { key, candidates: [], records: new Map(), danglingRecords: [], kept: 0 };
+  const times = [...stored.objects.values(), ...stored.records.values()].map((item) =>
+    item.lastModified?.getTime(),
+  );
+  // With no time from the store, the key counts as brand new: it is left alone.
+  const newest = times.some((time) => time === undefined)
+    ? now
+    : Math.max(...(times as number[]), Number.NEGATIVE_INFINITY);
+  if (now - newest <= (options.olderThanMs ?? 0)) {
+    plan.kept = stored.objects.size;
+    return plan;
+  }
+  const everything = planKey(key, stored, undefined, { ...options, keep: 0 }, now, graces);
+  const pinned = new Set((options.pins ?? []).flatMap((file) => file.keys[key]?.version ?? []));
+  if (latest && !pinned.has(latest.version)) {
+    if (everything.candidates.some(({ version }) => version === latest.version)) {
+      everything.forget = latest.version;
+    }
+  }
+  return everything;
 }
 
 function sum(candidates: readonly PruneCandidate[]): number {

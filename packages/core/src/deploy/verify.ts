@@ -13,6 +13,7 @@ import { readPointer } from '../versioned/pointer.js';
 import { freshSince, readLastRefresh } from './last-refresh.js';
 import { pinFilePath, readPins } from './pins.js';
 import { pulledStatePath } from './pulled.js';
+import { undeclaredEntries } from './undeclared.js';
 
 export type VerifyProblemCode =
   /** A declared component has no state at all. */
@@ -45,6 +46,14 @@ export interface VerifyProblem {
   message: string;
 }
 
+/** Something worth saying that does not fail the check. */
+export interface VerifyWarning {
+  key: string;
+  /** `undeclared`: the store holds the key, and the project does not declare it. */
+  code: 'undeclared';
+  message: string;
+}
+
 export interface VerifiedKey {
   key: string;
   management: ManagementType;
@@ -58,6 +67,8 @@ export interface VerifyReport {
   ok: boolean;
   keys: VerifiedKey[];
   problems: VerifyProblem[];
+  /** What is worth a look but passes: keys in the store that the project no longer declares. */
+  warnings: VerifyWarning[];
   /** The pin file checked, when the project has one. */
   pinFile?: string;
   storeLocation?: string;
@@ -72,6 +83,8 @@ export interface VerifyOptions {
   maxAgeMs?: number;
   /** Download every versioned state and check its sha256, not only its size. */
   deep?: boolean;
+  /** Also warn of keys in the store that the project does not declare (reads every shard). */
+  undeclared?: boolean;
   now?: Date;
   signal?: AbortSignal;
 }
@@ -91,6 +104,7 @@ interface Verification {
   /** The pinned versions are in another store: they are not looked for in this one. */
   pinsElsewhere: boolean;
   latest: Map<string, StateInfo>;
+  warnings: VerifyWarning[];
 }
 
 /**
@@ -115,6 +129,7 @@ export async function verifyState(
     storeFailed: false,
     pinsElsewhere: false,
     latest: new Map(),
+    warnings: [],
   };
   await readProjectRecords(run);
   const versioned = components.filter(({ management }) => management === 'versioned');
@@ -137,6 +152,7 @@ export async function verifyState(
     ok: run.problems.length === 0,
     keys,
     problems: run.problems,
+    warnings: run.warnings,
     ...(run.pins ? { pinFile: pinFilePath(project.root) } : {}),
     ...(run.store ? { storeLocation: run.store.location } : {}),
   };
@@ -168,8 +184,18 @@ async function readStore(
   const { signal } = run.options;
   try {
     const store = await openStore();
-    ({ entries: run.latest } = await readPointer(store, { keys, signal }));
+    const whole = run.options.undeclared === true;
+    ({ entries: run.latest } = await readPointer(store, { ...(whole ? {} : { keys }), signal }));
     run.store = store;
+    if (whole) {
+      for (const info of undeclaredEntries(run.project, run.latest)) {
+        run.warnings.push({
+          key: info.key,
+          code: 'undeclared',
+          message: `the store holds it (latest ${info.version}) but the project does not declare it; \`defstate forget\` moves it out of the pointer, \`defstate prune --undeclared --older-than <age>\` collects it`,
+        });
+      }
+    }
   } catch (error) {
     report(run, null, 'store-error', `The store could not be read: ${describeError(error)}`);
     run.storeFailed = true;

@@ -15,6 +15,7 @@ import { assertStateKey } from '../model/state-key.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { readPointer } from '../versioned/pointer.js';
 import { downloadStateVersion } from '../versioned/transfer.js';
+import { loadStatesForDevelopment } from './dev-loading.js';
 
 export interface LoadStateOptions {
   /** The project whose `.local_defs_state/` holds local state and pins; the cwd by default. */
@@ -33,6 +34,11 @@ export interface LoadStateOptions {
   store?: BlobStore;
   /** Where downloaded versions are kept; `DEFSTATE_CACHE_DIR` or the user cache folder by default. */
   cacheDir?: string;
+  /**
+   * Development mode only (`defstate dev`, `DEFSTATE_DEV=1`): also refresh state older than this,
+   * in ms, counted from its last refresh that produced or confirmed it.
+   */
+  maxAgeMs?: number;
   signal?: AbortSignal;
 }
 
@@ -72,6 +78,15 @@ export async function loadStates(
   options: LoadStateOptions = {},
 ): Promise<LoadedState[]> {
   for (const key of keys) assertStateKey(key);
+  const development = await loadStatesForDevelopment(keys, options, loadStoredStates);
+  return development ?? loadStoredStates(keys, options);
+}
+
+/** Loads what is stored, refreshing nothing. */
+async function loadStoredStates(
+  keys: readonly string[],
+  options: LoadStateOptions,
+): Promise<LoadedState[]> {
   const session = new LoadSession(resolve(options.projectRoot ?? process.cwd()), keys, options);
   const limit = createLimit(8);
   try {

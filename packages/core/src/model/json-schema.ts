@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { LeaseSchema } from './lease.js';
-import { PinFileSchema } from './pin-file.js';
+import { PartialPinFileSchema, PinFileSchema } from './pin-file.js';
 import { LayoutManifestSchema, LegacyPointerStubSchema, PointerShardSchema } from './pointer.js';
+import { RefreshTimingsSchema, ShardPlanDocumentSchema } from './shard-records.js';
 import { StateInfoDocumentSchema, StateInfoSchema } from './state-info.js';
 
 /**
@@ -44,6 +45,22 @@ export function stateJsonSchemas(): Record<string, unknown> {
       ...z.toJSONSchema(PinFileSchema),
       $id: 'https://defstate.dev/schema/pin-file.schema.json',
       title: 'defstate pin file (.local_defs_state/.pins.json)',
+    },
+    'partial-pin-file.schema.json': {
+      ...z.toJSONSchema(PartialPinFileSchema),
+      $id: 'https://defstate.dev/schema/partial-pin-file.schema.json',
+      title:
+        'defstate partial pin file of one shard (.local_defs_state/.pins.shard-<i>-of-<n>.json)',
+    },
+    'refresh-timings.schema.json': {
+      ...z.toJSONSchema(RefreshTimingsSchema),
+      $id: 'https://defstate.dev/schema/refresh-timings.schema.json',
+      title: 'defstate refresh durations by key (refresh-timings.json)',
+    },
+    'shard-plan.schema.json': {
+      ...z.toJSONSchema(ShardPlanDocumentSchema),
+      $id: 'https://defstate.dev/schema/shard-plan.schema.json',
+      title: 'defstate shard plan of one CI run (shard-plans/<id>.json)',
     },
   };
 }

@@ -23,6 +23,12 @@ export interface Component {
   refresh: (context: RefreshContext) => void | Promise<void>;
   /** One line for people: what this state is. */
   description?: string;
+  /**
+   * Development mode (`defstate dev`, `DEFSTATE_DEV=1`) refreshes this component's state when it
+   * is missing or too old as the app loads it. `false` opts out: its state must come from an
+   * explicit `defstate refresh`. On by default.
+   */
+  refreshIfDev?: boolean;
 }
 
 export interface ProjectConfig {

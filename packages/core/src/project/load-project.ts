@@ -6,6 +6,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { ManagementTypeSchema } from '../model/state-info.js';
 import { StateKeySchema } from '../model/state-key.js';
 import type { Component, ProjectConfig } from './component.js';
+import { checkSharedKeys, mergeSharedKeys } from './shared-keys.js';
 
 export const PROJECT_CONFIG_FILES = [
   'defstate.config.ts',
@@ -17,7 +18,10 @@ export const PROJECT_CONFIG_FILES = [
 export interface Project {
   root: string;
   configFile: string;
+  /** One component per key: a key several components declare is refreshed once. */
   components: Component[];
+  /** Keys that several components declare, with every declaring component (see shared-keys.ts). */
+  sharedKeys?: ReadonlyMap<string, readonly Component[]>;
 }
 
 const ComponentSchema = z.looseObject({
@@ -27,6 +31,7 @@ const ComponentSchema = z.looseObject({
     error: 'refresh must be a function that writes the state to statePath',
   }),
   description: z.string().optional(),
+  refreshIfDev: z.boolean({ error: 'refreshIfDev must be true or false' }).optional(),
 });
 
 const ProjectConfigSchema = z.object({
@@ -117,7 +122,13 @@ export async function loadProject(
       );
     }
   }
-  return { root: projectRoot, configFile, components: validateProjectConfig(config, configFile) };
+  const { components, sharedKeys } = mergeSharedKeys(validateProjectConfig(config, configFile));
+  return {
+    root: projectRoot,
+    configFile,
+    components,
+    ...(sharedKeys.size > 0 ? { sharedKeys } : {}),
+  };
 }
 
 const NO_DEFAULT_EXPORT = Symbol('no default export');
@@ -149,24 +160,6 @@ export function validateProjectConfig(config: unknown, file: string): Component[
     );
   }
   const components = (result.data as ProjectConfig).components;
-  const seen = new Map<string, number>();
-  components.forEach((component, index) => {
-    const first = seen.get(component.key);
-    if (first !== undefined) {
-      throw new ConfigError(
-        `components[${first}] and components[${index}] both use the key "${component.key}"${describePair(components[first], component)}.`,
-        { file, field: `components.${index}.key` },
-        {
-          hint: 'Every component needs its own key: two components sharing one would overwrite each other’s state.',
-        },
-      );
-    }
-    seen.set(component.key, index);
-  });
+  checkSharedKeys(components, file);
   return components;
-}
-
-function describePair(first: Component | undefined, second: Component): string {
-  const names = [first?.description, second.description].filter(Boolean);
-  return names.length === 2 ? ` (${names[0]}; ${names[1]})` : '';
 }

@@ -20,6 +20,8 @@ import { type StateVersion, versionCreatedAt } from '../model/state-version.js';
  *                                   version's info, so a key's history is two listings.
  *   lease/maintenance.json          the store-wide maintenance lease (prune, rollback, upgrade)
  *   probe/<random>                  short-lived objects that test the store's conditional writes
+ *   refresh-timings.json            each key's last refresh duration: a hint for sharded runs
+ *   shard-plans/<id>.json           the partition the shards of one CI run share (create-only)
  */
 export const LAYOUT_OBJECT = 'layout.json';
 export const POINTER_PREFIX = 'pointer/';
@@ -28,6 +30,8 @@ export const STATES_PREFIX = 'states/';
 export const PUBLISHED_PREFIX = 'published/';
 export const LEASE_OBJECT = 'lease/maintenance.json';
 export const PROBE_PREFIX = 'probe/';
+export const REFRESH_TIMINGS_OBJECT = 'refresh-timings.json';
+export const SHARD_PLANS_PREFIX = 'shard-plans/';
 
 /** Shards of a store created now. A store keeps the count its manifest records. */
 export const DEFAULT_POINTER_SHARDS = 32;

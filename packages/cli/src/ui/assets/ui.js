@@ -301,9 +301,11 @@ function render() {
     filter || state.health ? `${shown.length} of ${view.keys.length} shown` : '';
 
   const attention = view.keys.filter((key) => key.problems?.length).length;
+  const undeclared = view.undeclared ?? [];
   const parts = [
     `${view.keys.length} key${view.keys.length === 1 ? '' : 's'}`,
     attention ? `${attention} need${attention === 1 ? 's' : ''} attention` : 'all up to date',
+    undeclared.length ? `${undeclared.length} undeclared in the store` : null,
     view.store ? `store ${view.store}` : null,
     view.pinnedAt ? `pinned ${formatTime(view.pinnedAt)}` : null,
     `read ${formatTime(view.generatedAt)}`,
@@ -311,10 +313,58 @@ function render() {
   const summary = parts.filter(Boolean).join(' · ');
   if ($('summary').textContent !== summary) $('summary').textContent = summary;
   $('project').textContent = view.project;
+  renderUndeclared(undeclared);
   showError(view.error ? `${view.error.message} (${view.error.code})` : null);
   // The open details follow the view too; only the facts, which hold nothing focusable.
   const open = state.openKey && view.keys.find((key) => key.key === state.openKey);
   if (open) renderFacts(open);
+}
+
+/** Keys in the store that the project does not declare, under the table (as the server drew them). */
+function renderUndeclared(undeclared) {
+  const section = $('undeclared');
+  const signature = JSON.stringify(undeclared);
+  if (section.dataset.signature === signature) return;
+  section.dataset.signature = signature;
+  section.hidden = undeclared.length === 0;
+  if (undeclared.length === 0) {
+    section.replaceChildren();
+    return;
+  }
+  const code = (text) => el('code', {}, text);
+  section.replaceChildren(
+    el('h2', {}, 'Undeclared keys'),
+    el(
+      'p',
+      {},
+      `The store holds ${undeclared.length === 1 ? 'a key' : `${undeclared.length} keys`} that this project does not declare (a component was removed or renamed, or another project shares the store). `,
+      code('defstate forget <key>'),
+      ' moves one out of the pointer; ',
+      code('defstate prune --undeclared --older-than 30d'),
+      ' collects those nothing was stored for in 30 days.',
+    ),
+    el(
+      'ul',
+      {},
+      undeclared.map((entry) =>
+        el(
+          'li',
+          {},
+          code(entry.key),
+          ' ',
+          el(
+            'span',
+            { class: 'muted' },
+            'latest ',
+            mono(entry.version),
+            ', ',
+            age(entry.createdAt),
+            `, ${formatBytes(entry.size)}`,
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function showError(message, prefix = 'Could not read all of the state.') {
