@@ -62570,6 +62570,70 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 
+// ../../packages/core/dist/adapter/deadline.js
+function throwIfAborted(signal, what) {
+  if (signal?.aborted)
+    throw new AbortedError(`${what} was cancelled.`, { cause: signal.reason });
+}
+
+// ../../packages/core/dist/adapter/object-names.js
+var LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
+function isObjectName(name, rules = {}) {
+  return name.length > 0 && !LONE_SURROGATE2.test(name) && !(rules.forbidden?.test(name) ?? false) && name.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+function assertObjectName(name, rules = {}) {
+  if (!isObjectName(name, rules)) {
+    throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`, {
+      hint: 'Object names are "/"-separated, with no empty, "." or ".." segment.'
+    });
+  }
+}
+
+// ../../packages/core/dist/adapter/tracer.js
+var DEBUG_VARIABLE = "DEFSTATE_DEBUG";
+function isDebugEnabled(namespace, env = process.env) {
+  const setting = env[DEBUG_VARIABLE]?.trim();
+  if (!setting)
+    return false;
+  if (setting === "1" || setting === "*" || setting.toLowerCase() === "true")
+    return true;
+  return setting.split(",").map((entry) => entry.trim().replace(/:\*$/, "")).some((entry) => entry !== "" && (namespace === entry || namespace.startsWith(`${entry}:`)));
+}
+function createTracer(namespace, options = {}) {
+  const env = options.env ?? process.env;
+  const write = options.write ?? ((line) => process.stderr.write(`${line}
+`));
+  const now = options.now ?? (() => performance.now());
+  const enabled = isDebugEnabled(namespace, env);
+  const trace = (message) => {
+    if (enabled)
+      write(redactSecrets(`defstate:${namespace} ${message}`));
+  };
+  return {
+    namespace,
+    enabled,
+    trace,
+    child: (name) => createTracer(`${namespace}:${name}`, { ...options, env }),
+    async operation(operation, target, run2, summary) {
+      if (!enabled)
+        return run2();
+      const started = now();
+      const took = () => `(${Math.round(now() - started)} ms)`;
+      try {
+        const result = await run2();
+        const described = summary?.(result);
+        trace(`${operation} ${target} \u2192 ok${described ? ` ${described}` : ""} ${took()}`);
+        return result;
+      } catch (error62) {
+        const code2 = error62 instanceof DefstateError ? error62.code : error62?.name ?? "";
+        const message = error62?.message?.split("\n")[0] ?? String(error62);
+        trace(`${operation} ${target} \u2192 ${code2}: ${message} ${took()}`);
+        throw error62;
+      }
+    }
+  };
+}
+
 // ../../packages/core/dist/store/file-names.js
 var NAMING_MARKER = ".defstate-store.json";
 var NAMING_VERSION = 2;
@@ -62623,15 +62687,38 @@ var FileBlobStore = class {
   #root;
   #namingFound;
   #markerWritten = false;
-  constructor(root) {
+  /** `DEFSTATE_DEBUG=store:file` traces every operation to stderr. */
+  #tracer;
+  constructor(root, { env = process.env } = {}) {
     this.#root = resolve5(root);
     this.location = `file://${this.#root}`;
     this.endpoint = `file://${hostname4()}${this.#root}`;
+    this.#tracer = createTracer("store:file", { env });
   }
   get root() {
     return this.#root;
   }
-  async get(name) {
+  get(name, options = {}) {
+    return this.#tracer.operation("get", this.#target(name), () => this.#get(name, options));
+  }
+  head(name, options = {}) {
+    return this.#tracer.operation("head", this.#target(name), () => this.#head(name, options));
+  }
+  put(name, body2, options = {}) {
+    const conditions = options.ifNoneMatch ? " (create-only)" : options.ifMatch ? ` (if-match ${options.ifMatch})` : "";
+    return this.#tracer.operation("put", `${this.#target(name)}${conditions}`, () => this.#put(name, body2, options), (result) => `etag ${result.etag}`);
+  }
+  list(prefix, options = {}) {
+    return this.#tracer.operation("list", this.#target(prefix), () => this.#list(prefix, options), (page) => `${page.items.length} items`);
+  }
+  delete(name, options = {}) {
+    return this.#tracer.operation("delete", this.#target(name), () => this.#delete(name, options));
+  }
+  #target(name) {
+    return `${this.location}/${name}`;
+  }
+  async #get(name, options) {
+    throwIfAborted(options.signal, `Reading ${name}`);
     const path = await this.#pathOf(name);
     let handle;
     try {
@@ -62648,9 +62735,16 @@ var FileBlobStore = class {
       throw new BlobNotFoundError(name);
     }
     const body2 = handle.createReadStream();
+    const { signal } = options;
+    if (signal) {
+      const stop = () => body2.destroy(new AbortedError(`Reading ${name} was cancelled.`, { cause: signal.reason }));
+      signal.addEventListener("abort", stop, { once: true });
+      body2.once("close", () => signal.removeEventListener("abort", stop));
+    }
     return { body: body2, ...metaOf(name, stats) };
   }
-  async head(name) {
+  async #head(name, options) {
+    throwIfAborted(options.signal, `Looking up ${name}`);
     try {
       const stats = await stat2(await this.#pathOf(name), { bigint: true });
       return stats.isFile() ? metaOf(name, stats) : void 0;
@@ -62660,7 +62754,10 @@ var FileBlobStore = class {
       throw this.#translate(error62, name);
     }
   }
-  async put(name, body2, options = {}) {
+  async #put(name, body2, options) {
+    if (options.signal?.aborted && isStream(body2))
+      body2.resume();
+    throwIfAborted(options.signal, `Writing ${name}`);
     const target = await this.#pathOf(name);
     const current = await stat2(target, { bigint: true }).catch(() => void 0);
     if (options.ifNoneMatch === "*" && current?.isFile() || options.ifMatch !== void 0 && (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch)) {
@@ -62717,7 +62814,8 @@ var FileBlobStore = class {
       await rm6(temporary, { force: true });
     }
   }
-  async list(prefix, options = {}) {
+  async #list(prefix, options) {
+    throwIfAborted(options.signal, `Listing ${prefix}`);
     const limit = options.limit ?? 1e3;
     const naming = await this.#naming();
     const folders = prefix.split("/").slice(0, -1);
@@ -62726,11 +62824,12 @@ var FileBlobStore = class {
     await this.#walk(folder, folders.join("/"), names, naming);
     const matching = names.filter((name) => name.startsWith(prefix) && (options.cursor === void 0 || name > options.cursor)).sort();
     const page = matching.slice(0, limit);
-    const items = await Promise.all(page.map(async (name) => await this.head(name) ?? { name, size: 0, etag: "" }));
+    const items = await Promise.all(page.map(async (name) => await this.#head(name, {}) ?? { name, size: 0, etag: "" }));
     const last = page.at(-1);
     return matching.length > limit && last !== void 0 ? { items, cursor: last } : { items };
   }
-  async delete(name, options = {}) {
+  async #delete(name, options) {
+    throwIfAborted(options.signal, `Deleting ${name}`);
     try {
       const path = await this.#pathOf(name);
       await withFileLock(this.#lockPathOf(name), async () => {
@@ -62845,7 +62944,7 @@ var FileBlobStore = class {
     return this.#pathOf(name);
   }
   async #pathOf(name) {
-    assertObjectName(name);
+    assertObjectName2(name);
     const naming = await this.#naming();
     return join10(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
   }
@@ -62877,8 +62976,11 @@ var FileBlobStore = class {
         cause: error62
       });
     }
-    if (error62.name === "AbortError")
-      return error62;
+    if (error62.name === "AbortError") {
+      return new AbortedError(`The file store's work on "${name}" was cancelled.`, {
+        cause: error62
+      });
+    }
     return new StorageError(`File store at ${this.#root} failed on "${name}": ${error62.message}`, {
       cause: error62
     });
@@ -62914,7 +63016,6 @@ function parseJson(text) {
     return void 0;
   }
 }
-var LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
 function isBlocked(path) {
   for (let current = path; ; current = dirname4(current)) {
     try {
@@ -62925,10 +63026,8 @@ function isBlocked(path) {
     }
   }
 }
-function assertObjectName(name) {
-  const bad = name.length === 0 || LONE_SURROGATE2.test(name) || name.split("/").some((segment) => segment === "" || segment === "." || segment === "..");
-  if (bad)
-    throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
+function assertObjectName2(name) {
+  assertObjectName(name);
 }
 var FileStoreOptionsSchema = external_exports.object({
   path: external_exports.string().min(1, "path must name a folder").describe("Folder that holds the state objects.")

@@ -19,10 +19,6 @@ runAdapterConformance({
   expect,
   openStore,
   storeModule: new URL('./fixtures/open-file-store.mjs', import.meta.url).href,
-  // The file store does not take an AbortSignal yet (its get, head, list and delete ignore it, and
-  // a cancelled put fails with Node's AbortError, not AbortedError); the suite is on for every
-  // cloud adapter and turns on here once the file store honours it.
-  suites: { cancellation: false },
   failures: {
     // A root that is an existing file: no folder can be created under it.
     missing: async (namespace) => {

@@ -18,7 +18,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { throwIfAborted } from '../adapter/deadline.js';
+import { assertObjectName as assertName } from '../adapter/object-names.js';
+import { createTracer, type Tracer } from '../adapter/tracer.js';
 import {
+  AbortedError,
   AccessDeniedError,
   BlobNotFoundError,
   DefstateError,
@@ -73,18 +77,61 @@ export class FileBlobStore implements BlobStore {
   readonly #root: string;
   #namingFound: Promise<ObjectNaming> | undefined;
   #markerWritten = false;
+  /** `DEFSTATE_DEBUG=store:file` traces every operation to stderr. */
+  readonly #tracer: Tracer;
 
-  constructor(root: string) {
+  constructor(root: string, { env = process.env }: { env?: NodeJS.ProcessEnv } = {}) {
     this.#root = resolve(root);
     this.location = `file://${this.#root}`;
     this.endpoint = `file://${hostname()}${this.#root}`;
+    this.#tracer = createTracer('store:file', { env });
   }
 
   get root(): string {
     return this.#root;
   }
 
-  async get(name: string): Promise<BlobReadResult> {
+  get(name: string, options: OperationOptions = {}): Promise<BlobReadResult> {
+    return this.#tracer.operation('get', this.#target(name), () => this.#get(name, options));
+  }
+
+  head(name: string, options: OperationOptions = {}): Promise<BlobMeta | undefined> {
+    return this.#tracer.operation('head', this.#target(name), () => this.#head(name, options));
+  }
+
+  put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+    const conditions = options.ifNoneMatch
+      ? ' (create-only)'
+      : options.ifMatch
+        ? ` (if-match ${options.ifMatch})`
+        : '';
+    return this.#tracer.operation(
+      'put',
+      `${this.#target(name)}${conditions}`,
+      () => this.#put(name, body, options),
+      (result) => `etag ${result.etag}`,
+    );
+  }
+
+  list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.#tracer.operation(
+      'list',
+      this.#target(prefix),
+      () => this.#list(prefix, options),
+      (page) => `${page.items.length} items`,
+    );
+  }
+
+  delete(name: string, options: OperationOptions = {}): Promise<void> {
+    return this.#tracer.operation('delete', this.#target(name), () => this.#delete(name, options));
+  }
+
+  #target(name: string): string {
+    return `${this.location}/${name}`;
+  }
+
+  async #get(name: string, options: OperationOptions): Promise<BlobReadResult> {
+    throwIfAborted(options.signal, `Reading ${name}`);
     const path = await this.#pathOf(name);
     let handle: Awaited<ReturnType<typeof open>>;
     try {
@@ -102,10 +149,19 @@ export class FileBlobStore implements BlobStore {
       throw new BlobNotFoundError(name);
     }
     const body = handle.createReadStream();
+    const { signal } = options;
+    if (signal) {
+      // The caller gave up on the read: the body ends with the same typed error as elsewhere.
+      const stop = () =>
+        body.destroy(new AbortedError(`Reading ${name} was cancelled.`, { cause: signal.reason }));
+      signal.addEventListener('abort', stop, { once: true });
+      body.once('close', () => signal.removeEventListener('abort', stop));
+    }
     return { body, ...metaOf(name, stats) };
   }
 
-  async head(name: string): Promise<BlobMeta | undefined> {
+  async #head(name: string, options: OperationOptions): Promise<BlobMeta | undefined> {
+    throwIfAborted(options.signal, `Looking up ${name}`);
     try {
       const stats = await stat(await this.#pathOf(name), { bigint: true });
       return stats.isFile() ? metaOf(name, stats) : undefined;
@@ -115,7 +171,9 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async put(name: string, body: BlobBody, options: PutOptions = {}): Promise<PutResult> {
+  async #put(name: string, body: BlobBody, options: PutOptions): Promise<PutResult> {
+    if (options.signal?.aborted && isStream(body)) body.resume();
+    throwIfAborted(options.signal, `Writing ${name}`);
     const target = await this.#pathOf(name);
     // A condition that already fails fails before the body is written and flushed: under
     // contention most compare-and-swaps lose, and each loss then costs one stat. The condition
@@ -180,7 +238,8 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async #list(prefix: string, options: ListOptions): Promise<ListPage> {
+    throwIfAborted(options.signal, `Listing ${prefix}`);
     const limit = options.limit ?? 1000;
     const naming = await this.#naming();
     // Walk only the folder the prefix's complete segments name; its last, partial segment filters.
@@ -196,13 +255,14 @@ export class FileBlobStore implements BlobStore {
       .sort();
     const page = matching.slice(0, limit);
     const items = await Promise.all(
-      page.map(async (name) => (await this.head(name)) ?? { name, size: 0, etag: '' }),
+      page.map(async (name) => (await this.#head(name, {})) ?? { name, size: 0, etag: '' }),
     );
     const last = page.at(-1);
     return matching.length > limit && last !== undefined ? { items, cursor: last } : { items };
   }
 
-  async delete(name: string, options: OperationOptions = {}): Promise<void> {
+  async #delete(name: string, options: OperationOptions): Promise<void> {
+    throwIfAborted(options.signal, `Deleting ${name}`);
     try {
       const path = await this.#pathOf(name);
       await withFileLock(
@@ -372,7 +432,11 @@ export class FileBlobStore implements BlobStore {
         cause: error,
       });
     }
-    if ((error as Error).name === 'AbortError') return error as Error;
+    if ((error as Error).name === 'AbortError') {
+      return new AbortedError(`The file store's work on "${name}" was cancelled.`, {
+        cause: error,
+      });
+    }
     return new StorageError(
       `File store at ${this.#root} failed on "${name}": ${(error as Error).message}`,
       {
@@ -427,9 +491,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-// A lone surrogate has no UTF-8 form; two names differing only there would share one file.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Whether a folder can never exist at `path` because its nearest existing ancestor is a file. A
  * root that merely does not exist yet is fine: the store creates it on the first write.
@@ -446,11 +507,7 @@ function isBlocked(path: string): boolean {
 
 /** Object names are `/`-separated, well-formed Unicode, with no empty, `.` or `..` segment. */
 export function assertObjectName(name: string): void {
-  const bad =
-    name.length === 0 ||
-    LONE_SURROGATE.test(name) ||
-    name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad) throw new StorageError(`Invalid object name ${JSON.stringify(name)}.`);
+  assertName(name);
 }
 
 export const FileStoreOptionsSchema = z
