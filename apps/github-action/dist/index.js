@@ -40097,13 +40097,13 @@ function isSecretParameter(name) {
   }
   return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ""));
 }
-var VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
+var VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s${excluded}])`;
 var QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
 var VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
 var USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
 var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
 var WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
-var QUERY_PARAMETER = new RegExp(`([?&;])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
+var QUERY_PARAMETER = new RegExp(`([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
 var WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
 var CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
 var AUTHORIZATION = new RegExp(`\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)(${VALUE_CHAR(`\\r\\n"',}`)}+)`, "gi");

@@ -28,8 +28,9 @@ function isSecretParameter(name: string): boolean {
 
 // Values run to their delimiter, and a backslash is taken only with the character after it, never
 // before a `"`: in JSON text (`"…?sig=abc\"…"`) the escape that closes a string stays whole, so
-// redacting JSON text leaves it JSON.
-const VALUE_CHAR = (excluded: string) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
+// redacting JSON text leaves it JSON. Nor before a delimiter: `?a=\?token=…` holds a second
+// parameter, and an escape must not carry its secret into the first one's value.
+const VALUE_CHAR = (excluded: string) => `(?:[^${excluded}\\\\]|\\\\[^"\\s${excluded}])`;
 // Or quoted, as prose and inspected objects write values (`Password='hunter2'`), also inside JSON
 // text (`Password=\"hunter2\"`).
 const QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
@@ -45,9 +46,10 @@ const LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
 // In free text only `user:password@` counts, at the start of a word: `ops@v2` or `me@example.com`
 // there is a name, not a credential.
 const WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
-// A value stops at `?` too, so that text like `x=/?token=…` cannot hide the real parameter.
+// A value stops at `?` too, so that text like `x=/?token=…` cannot hide the real parameter. A
+// fragment is read as parameters as well: OAuth puts `#access_token=…` there.
 const QUERY_PARAMETER = new RegExp(
-  `([?&;])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`,
+  `([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`,
   'g',
 );
 // The same names outside a query, as a word of their own: `signed with sig=…`, `token='…'`.

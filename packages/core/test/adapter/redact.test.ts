@@ -91,6 +91,15 @@ describe('redactSecrets', () => {
     );
   });
 
+  test('a backslash in a value never hides the delimiter after it, nor the parameter beyond', () => {
+    const secret = 'S3cr3tPlantedValue';
+    for (const delimiter of ['?', '&', ';', '#']) {
+      const url = `file:///?(=\\${delimiter}x-amz-security-token=${secret}`;
+      expect(redactUrl(url)).not.toContain(secret);
+      expect(redactSecrets(`at X: "${url}": wrong`)).not.toContain(secret);
+    }
+  });
+
   test('is exported from the main entry point too', () => {
     expect(core.redactUrl).toBe(redactUrl);
     expect(core.redactSecrets).toBe(redactSecrets);
