@@ -68,7 +68,24 @@ describe('defstate status --html', () => {
     const dialog = page.getByRole('dialog', { name: 'gamma' });
     await dialog.waitFor();
     expect(await dialog.textContent()).toContain('catalog unreachable');
-    expect(await dialog.locator('#history').textContent()).toContain('defstate history gamma');
+    // The page carries each key's history: gamma's one version, as a table and a timeline.
+    const gammaHistory = dialog.locator('#history table.history tbody tr');
+    await expect.poll(() => gammaHistory.count()).toBe(1);
+    expect(await gammaHistory.first().textContent()).toContain('latest');
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('button', { name: 'beta/β' }).click();
+    const beta = page.getByRole('dialog', { name: 'beta/β' });
+    await beta.waitFor();
+    const betaRows = beta.locator('#history table.history tbody tr');
+    await expect.poll(() => betaRows.count()).toBe(2);
+    // Newest first: the latest version, then the one the pin file names.
+    expect(await betaRows.nth(0).textContent()).toContain('latest');
+    expect(await betaRows.nth(1).textContent()).toContain('pinned');
+    expect(await beta.locator('#timeline svg circle').count()).toBe(2);
+    expect(await beta.locator('#timeline-caption').textContent()).toMatch(
+      /^2 versions of beta\/β; last changed .+; steady at 2 B\.$/,
+    );
     await page.screenshot({ path: await artifactPath('status-html.png') });
     await page.close();
   });

@@ -45,34 +45,45 @@ export async function statusCommand(options: StatusCommandOptions): Promise<numb
   const selection = { keys: options.key, management: options.managementType };
   // Keys the project no longer declares are looked for only when every declared key is shown.
   const undeclared = options.key.length === 0 && options.managementType.length === 0;
-  let report: StatusReport;
-  let view: StatusView;
   try {
-    report = await readStatus(project, { ...selection, openStore: storage.open, undeclared });
-    view = await statusView(project, report, options.maxAge, storage.open);
-  } catch (error) {
-    // The page still says what went wrong, then the command fails as before.
+    let view: StatusView;
+    try {
+      const report = await readStatus(project, {
+        ...selection,
+        openStore: storage.open,
+        undeclared,
+      });
+      view = await statusView(project, report, options.maxAge, storage.open);
+    } catch (error) {
+      // The page still says what went wrong, then the command fails as before.
+      if (options.html) {
+        const { writeStaticStatusPage } = await import('../ui/static-page.js');
+        await writeStaticStatusPage(options.html, project, { error }, pageOptions(options));
+      }
+      throw error;
+    }
+    // Only --html loads the page's code, so a plain status stays as quick to start as before. The
+    // page carries the keys' histories, read from the store while it is open.
     if (options.html) {
       const { writeStaticStatusPage } = await import('../ui/static-page.js');
-      await writeStaticStatusPage(options.html, project, { error }, pageOptions(options));
+      await writeStaticStatusPage(
+        options.html,
+        project,
+        { view },
+        { ...pageOptions(options), openStore: storage.open },
+      );
     }
-    throw error;
+    if (options.json) {
+      printJson(statusJson(view));
+      return ExitCode.ok;
+    }
+    printTable(terminalFor(process.stdout), view);
+    if (options.html)
+      terminalFor(process.stdout).line(`Status page written to ${resolve(options.html)}`);
+    return ExitCode.ok;
   } finally {
     await storage.close();
   }
-  // Only --html loads the page's code, so a plain status stays as quick to start as before.
-  if (options.html) {
-    const { writeStaticStatusPage } = await import('../ui/static-page.js');
-    await writeStaticStatusPage(options.html, project, { view }, pageOptions(options));
-  }
-  if (options.json) {
-    printJson(statusJson(view));
-    return ExitCode.ok;
-  }
-  printTable(terminalFor(process.stdout), view);
-  if (options.html)
-    terminalFor(process.stdout).line(`Status page written to ${resolve(options.html)}`);
-  return ExitCode.ok;
 }
 
 async function statusView(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { type PageHistory, STATIC_HISTORY_KEYS, STATIC_HISTORY_VERSIONS } from './key-history.js';
 import { barHtml, escapeHtml, rowsHtml, summaryText, undeclaredHtml } from './render-html.js';
 import { HEALTH_LABELS, HEALTH_ORDER, type StatusView } from './status-view.js';
 
@@ -41,7 +42,12 @@ export type PageOptions =
       token?: string;
       pollMs?: number;
     }
-  | { mode: 'static'; view: StatusView };
+  | {
+      mode: 'static';
+      view: StatusView;
+      /** The keys' histories the page carries, by key (`status --html` reads some of them). */
+      histories?: Record<string, PageHistory>;
+    };
 
 export async function renderPage(options: PageOptions): Promise<string> {
   const view = options.view;
@@ -57,7 +63,14 @@ export async function renderPage(options: PageOptions): Promise<string> {
           view,
           health,
         }
-      : { mode: 'static', writable: false, view, health };
+      : {
+          mode: 'static',
+          writable: false,
+          view,
+          health,
+          histories: options.histories ?? {},
+          historyLimits: { keys: STATIC_HISTORY_KEYS, versions: STATIC_HISTORY_VERSIONS },
+        };
   let head: string;
   let script: string;
   if (options.mode === 'live') {

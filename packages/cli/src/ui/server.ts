@@ -6,15 +6,14 @@ import {
   type BlobStore,
   DefstateError,
   type Project,
-  readHistory,
   readPins,
-  readStatus,
   refreshState,
   rollbackState,
   StateNotFoundError,
   UsageError,
 } from '@defstate/core';
 import { redactDocument } from '../output/redact.js';
+import { readPageHistory } from './key-history.js';
 import { ASSET_TYPES, type AssetName, readAsset, renderPage } from './page.js';
 import { requestGuard } from './request-guard.js';
 import { collectStatusView, viewError } from './status-view.js';
@@ -164,30 +163,11 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const component = options.project.components.find((candidate) => candidate.key === key);
     if (!key || !component) throw new HttpError(404, 'UNKNOWN_KEY', `No declared key "${key}".`);
     const pins = await readPins(options.project.root).catch(() => undefined);
-    if (component.management === 'local') {
-      const report = await readStatus(options.project, { keys: [key] });
-      const info = report.keys[0]?.info;
-      return {
-        key,
-        note: 'Local state keeps only its current version.',
-        entries: info
-          ? [
-              {
-                ...info,
-                latest: true,
-                pinned: pins?.keys[key]?.version === info.version,
-                published: true,
-              },
-            ]
-          : [],
-      };
-    }
-    const store = await options.openStore();
-    const result = await readHistory(store, key, {
-      pins: pins ? [pins] : [],
+    return readPageHistory(options.project, key, {
+      openStore: options.openStore,
+      pins,
       signal: controller.signal,
     });
-    return { key, note: null, entries: result.entries };
   }
 
   async function write(

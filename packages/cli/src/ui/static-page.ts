@@ -1,10 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type ManagementType, type Project, type StatusReport, UsageError } from '@defstate/core';
+import {
+  type BlobStore,
+  type ManagementType,
+  type Project,
+  type StatusReport,
+  UsageError,
+} from '@defstate/core';
+import { type PageHistory, readStaticHistories } from './key-history.js';
 import { renderPage } from './page.js';
 import {
   buildStatusView,
   collectStatusView,
+  HEALTH_ORDER,
   readDeployFacts,
   type StatusView,
 } from './status-view.js';
@@ -17,7 +25,13 @@ export async function writeStaticStatusPage(
   file: string,
   project: Project,
   read: { view: StatusView } | { report: StatusReport } | { error: unknown },
-  options: { keys?: readonly string[]; management?: readonly ManagementType[]; maxAgeMs?: number },
+  options: {
+    keys?: readonly string[];
+    management?: readonly ManagementType[];
+    maxAgeMs?: number;
+    /** The store the status was read from: the page then carries the keys' histories. */
+    openStore?: () => Promise<BlobStore>;
+  },
 ): Promise<void> {
   let view: StatusView;
   if ('view' in read) {
@@ -41,7 +55,16 @@ export async function writeStaticStatusPage(
       openStore: () => Promise.reject(read.error),
     });
   }
-  const page = await renderPage({ mode: 'static', view });
+  let histories: Record<string, PageHistory> | undefined;
+  if (options.openStore && !('error' in read)) {
+    // Those needing attention first, as the page lists them.
+    const keys = [...view.keys]
+      .sort((a, b) => HEALTH_ORDER.indexOf(a.health) - HEALTH_ORDER.indexOf(b.health))
+      .map((key) => key.key);
+    const { pins } = await readDeployFacts(project.root);
+    histories = await readStaticHistories(project, keys, { openStore: options.openStore, pins });
+  }
+  const page = await renderPage({ mode: 'static', view, ...(histories ? { histories } : {}) });
   await writeFile(file, page).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`Cannot write the status page to ${resolve(file)} (${error.code}).`, {
       cause: error,

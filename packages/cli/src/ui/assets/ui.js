@@ -585,11 +585,20 @@ async function loadHistory(key) {
   const chart = $('timeline');
   chart.replaceChildren();
   if (!live) {
+    // A static page carries the histories `status --html` read, for its first keys only.
+    const history = boot.histories?.[key.key];
+    if (history) {
+      showHistory(key, history);
+      return;
+    }
+    const limit = boot.historyLimits?.keys;
     box.replaceChildren(
       el(
         'p',
         { class: 'muted' },
-        'This static page holds no history; run ',
+        limit
+          ? `This page carries the history of ${limit} keys, those needing attention first; run `
+          : 'This page carries no history; run ',
         el('code', {}, `defstate history ${key.key}`),
         ' or open the live page with ',
         el('code', {}, 'defstate ui'),
@@ -602,63 +611,81 @@ async function loadHistory(key) {
   try {
     const history = await api(`/api/history?key=${encodeURIComponent(key.key)}`);
     if (state.openKey !== key.key) return;
-    if (history.entries.length === 0) {
-      box.replaceChildren(el('p', { class: 'muted' }, 'No versions stored.'));
-      return;
-    }
-    const figure = timeline(key, history.entries);
-    if (figure) chart.replaceChildren(figure);
-    const head = ['Version', 'Created', 'Size', 'SHA-256', ''].map((title) =>
-      el('th', { scope: 'col' }, title),
-    );
-    const rows = history.entries.map((entry) => {
-      const flags = [
-        entry.latest ? 'latest' : null,
-        entry.pinned ? 'pinned' : null,
-        entry.published ? null : 'never published',
-      ].filter(Boolean);
-      const canRollBack = boot.writable && key.management === 'versioned';
-      const rollback =
-        canRollBack && entry.published && !entry.latest
-          ? el(
-              'button',
-              {
-                type: 'button',
-                class: 'danger',
-                onclick: () =>
-                  act(
-                    `Roll back ${key.key}?`,
-                    `The latest pointer of ${key.key} moves back to ${entry.version}. Deployments that load the latest state get this version; pinned ones keep theirs.`,
-                    '/api/rollback',
-                    { key: key.key, version: entry.version },
-                  ),
-              },
-              'Roll back to this…',
-            )
-          : null;
-      return el(
-        'tr',
-        { 'data-version': entry.version },
-        el('td', { 'data-label': 'Version' }, el('code', {}, entry.version)),
-        el('td', { 'data-label': 'Created' }, when(entry.createdAt)),
-        el('td', { 'data-label': 'Size' }, formatBytes(entry.size)),
-        el('td', { 'data-label': 'SHA-256', class: 'mono' }, entry.sha256?.slice(0, 12) ?? '—'),
-        el('td', { 'data-label': 'Notes' }, flags.join(', '), rollback ? ' ' : '', rollback),
-      );
-    });
-    box.replaceChildren(
-      ...(history.note ? [el('p', { class: 'muted' }, history.note)] : []),
-      el(
-        'table',
-        { class: 'history' },
-        el('caption', { class: 'visually-hidden' }, `Versions of ${key.key}, newest first`),
-        el('thead', {}, el('tr', {}, ...head)),
-        el('tbody', {}, ...rows),
-      ),
-    );
+    showHistory(key, history);
   } catch (error) {
     box.replaceChildren(el('p', { role: 'alert' }, `Could not list the history: ${error.message}`));
   }
+}
+
+/** The timeline and the table of a key's versions, newest first. */
+function showHistory(key, history) {
+  const box = $('history');
+  const chart = $('timeline');
+  const note = history.note ? [el('p', { class: 'muted' }, history.note)] : [];
+  if (history.entries.length === 0) {
+    box.replaceChildren(...note, el('p', { class: 'muted' }, 'No versions stored.'));
+    return;
+  }
+  const versions = boot.historyLimits?.versions;
+  if (!live && history.entries.length >= versions) {
+    note.push(
+      el(
+        'p',
+        { class: 'muted' },
+        `The newest ${versions} versions; \`defstate history\` lists all.`,
+      ),
+    );
+  }
+  const figure = timeline(key, history.entries);
+  if (figure) chart.replaceChildren(figure);
+  const head = ['Version', 'Created', 'Size', 'SHA-256', ''].map((title) =>
+    el('th', { scope: 'col' }, title),
+  );
+  const rows = history.entries.map((entry) => {
+    const flags = [
+      entry.latest ? 'latest' : null,
+      entry.pinned ? 'pinned' : null,
+      entry.published ? null : 'never published',
+    ].filter(Boolean);
+    const canRollBack = boot.writable && key.management === 'versioned';
+    const rollback =
+      canRollBack && entry.published && !entry.latest
+        ? el(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              onclick: () =>
+                act(
+                  `Roll back ${key.key}?`,
+                  `The latest pointer of ${key.key} moves back to ${entry.version}. Deployments that load the latest state get this version; pinned ones keep theirs.`,
+                  '/api/rollback',
+                  { key: key.key, version: entry.version },
+                ),
+            },
+            'Roll back to this…',
+          )
+        : null;
+    return el(
+      'tr',
+      { 'data-version': entry.version },
+      el('td', { 'data-label': 'Version' }, el('code', {}, entry.version)),
+      el('td', { 'data-label': 'Created' }, when(entry.createdAt)),
+      el('td', { 'data-label': 'Size' }, formatBytes(entry.size)),
+      el('td', { 'data-label': 'SHA-256', class: 'mono' }, entry.sha256?.slice(0, 12) ?? '—'),
+      el('td', { 'data-label': 'Notes' }, flags.join(', '), rollback ? ' ' : '', rollback),
+    );
+  });
+  box.replaceChildren(
+    ...note,
+    el(
+      'table',
+      { class: 'history' },
+      el('caption', { class: 'visually-hidden' }, `Versions of ${key.key}, newest first`),
+      el('thead', {}, el('tr', {}, ...head)),
+      el('tbody', {}, ...rows),
+    ),
+  );
 }
 
 /** Asks first, then POSTs; one write at a time. */
