@@ -40157,12 +40157,17 @@ function redactHeaders(text, found) {
 var ignore = () => {
 };
 function redactUrl(url2) {
+  if (!MAY_HOLD_SECRET.test(url2))
+    return url2;
   return redactFields(redactQuery(redactUserinfo(url2, ignore, true), ignore), ignore);
 }
 function redactSecrets(text) {
   return redactAll(text, ignore);
 }
+var MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
 function redactAll(text, found) {
+  if (!MAY_HOLD_SECRET.test(text))
+    return text;
   return redactHeaders(redactFields(redactQuery(redactUserinfo(text, found, false), found), found), found);
 }
 var MIN_SECRET_LENGTH = 8;

@@ -76,4 +76,14 @@ describe('redactText and redactDocument', () => {
       results: [{ key: 'a', size: 3, error: { message: 'at s3://REDACTED@b/p?token=REDACTED' } }],
     });
   });
+
+  it('keeps a property named __proto__ as data, redacted, never as the prototype', () => {
+    const document = JSON.parse('{"__proto__": {"polluted": "s3://u:secret@b/"}, "ok": true}');
+    const redacted = redactDocument(document);
+    expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype);
+    expect(JSON.stringify(redacted)).toBe(
+      '{"__proto__":{"polluted":"s3://REDACTED@b/"},"ok":true}',
+    );
+    expect((redacted as { polluted?: string }).polluted).toBeUndefined();
+  });
 });

@@ -131,6 +131,7 @@ const ignore: OnSecret = () => {};
  * `REDACTED`: `s3://REDACTED@bucket/p?region=eu-west-1&X-Amz-Security-Token=REDACTED`.
  */
 export function redactUrl(url: string): string {
+  if (!MAY_HOLD_SECRET.test(url)) return url;
   return redactFields(redactQuery(redactUserinfo(url, ignore, true), ignore), ignore);
 }
 
@@ -143,7 +144,13 @@ export function redactSecrets(text: string): string {
   return redactAll(text, ignore);
 }
 
+// Every pattern above needs one of these: an `@` (userinfo), an `=` (parameters and fields), or an
+// Authorization header or scheme. Text without any of them (a key, a version, a date, most of a
+// `--json` document) is returned as it is, without running the patterns over it.
+const MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
+
 function redactAll(text: string, found: OnSecret): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   return redactHeaders(
     redactFields(redactQuery(redactUserinfo(text, found, false), found), found),
     found,
