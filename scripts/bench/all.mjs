@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark in turn, each printing its own table. Pass names to run some:
-// `node scripts/bench/all.mjs cli backends` (cli, deploy, backends, protocol, shards, guards, s3,
-// gcs, azure).
+// `node scripts/bench/all.mjs cli backends` (cli, deploy, backends, protocol, shards, guards,
+// scale, s3, gcs, azure).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +11,7 @@ const SCRIPTS = {
   protocol: 'protocol.mjs',
   shards: 'shards.mjs',
   guards: 'guards.mjs',
+  scale: 'scale.mjs',
   s3: 's3.mjs',
   gcs: 'gcs.mjs',
   azure: 'azure.mjs',
