@@ -40097,7 +40097,7 @@ function isSecretParameter(name) {
   }
   return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ""));
 }
-var VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s${excluded}])`;
+var VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
 var QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
 var VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
 var USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
@@ -40127,7 +40127,11 @@ function redactUserinfo(text, found, single) {
 var PLACEHOLDER = /^(?:$|…|REDACTED$|\*\*\*$)/;
 function redactQuery(text, found) {
   const redact = (whole, before, name, value2) => {
-    if (!isSecretParameter(name) || PLACEHOLDER.test(value2))
+    if (!isSecretParameter(name)) {
+      const searched = redactQuery(value2, found);
+      return searched === value2 ? whole : `${before}${name}=${searched}`;
+    }
+    if (PLACEHOLDER.test(value2))
       return whole;
     found(unquoted(value2));
     return `${before}${name}=${REDACTED}`;
@@ -60284,7 +60288,7 @@ import { createHash } from "node:crypto";
 var MAX_KEY_LENGTH = 512;
 var CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 var LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
-var StateKeySchema = external_exports.string().min(1, "a state key must not be empty").max(MAX_KEY_LENGTH, `a state key must be at most ${MAX_KEY_LENGTH} characters`).refine((key) => !CONTROL_CHARACTER.test(key), "a state key must not contain control characters").refine((key) => !LONE_SURROGATE.test(key), "a state key must be well-formed Unicode (no lone surrogates)").describe("The stable name of a component state. Non-empty, no control characters.");
+var StateKeySchema = external_exports.string().min(1, "a state key must not be empty").max(MAX_KEY_LENGTH, `a state key must be at most ${MAX_KEY_LENGTH} characters`).refine((key) => !CONTROL_CHARACTER.test(key), "a state key must not contain control characters").refine((key) => !LONE_SURROGATE.test(key), "a state key must be well-formed Unicode (no lone surrogates)").refine((key) => key !== "__proto__", 'a state key must not be "__proto__" (a name JavaScript objects reserve)').describe("The stable name of a component state. Non-empty, no control characters.");
 function assertStateKey(key) {
   const result = StateKeySchema.safeParse(key);
   if (result.success)

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { Writable } from 'node:stream';
 import { main } from '../dist/main.js';
 
 // The AWS SDK prints an eight-line notice about future Node.js support whenever an S3 store opens
@@ -17,12 +18,16 @@ for (const stream of [process.stdout, process.stderr]) {
 const code = await main(process.argv);
 process.exitCode = code;
 // The command is done. A component may have left a timer or a socket open, which would keep the
-// process alive for ever: end it, once what it printed has reached the terminal or the pipe.
+// process alive for ever: end it, once what it printed has reached the terminal or the pipe. The
+// wait goes through the streams' own write: with --json, `process.stdout.write` leads to stderr
+// (output/json.ts), and waiting on it would end the process with the document still queued.
 await Promise.all(
   [process.stdout, process.stderr].map(
     (stream) =>
       new Promise((resolve) =>
-        stream.writableLength === 0 ? resolve() : stream.write('', resolve),
+        stream.writableLength === 0
+          ? resolve()
+          : Writable.prototype.write.call(stream, '', resolve),
       ),
   ),
 );

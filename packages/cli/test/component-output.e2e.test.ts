@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
+import { BIN, configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
 
 // What a component prints, through the built CLI: its log() lines reach CI logs, and nothing it
 // prints can corrupt a --json document.
@@ -65,4 +66,24 @@ describe('component output', () => {
       }
     }
   });
+
+  it('writes a --json document larger than a pipe holds whole, to a reader that is slow', async () => {
+    // 2,000 keys make a document of some 400 KB; a pipe holds 64 KiB. The reader waits a second
+    // before reading, so the document is still queued when the command is done.
+    await sandbox.write(
+      'defstate.config.mjs',
+      `export default { components: Array.from({ length: 2000 }, (_, index) => ({ key: \`component-\${index}\`, management: 'local', refresh: () => {} })) };\n`,
+    );
+    const shell = `"${process.execPath}" "${BIN}" status --json | { sleep 1; cat; }`;
+    const child = spawn('bash', ['-c', shell], { cwd: sandbox.project, env: sandbox.env });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stdout.length).toBeGreaterThan(128 * 1024);
+    const document = JSON.parse(stdout) as { keys: unknown[] };
+    expect(document.keys).toHaveLength(2000);
+  }, 60_000);
 });

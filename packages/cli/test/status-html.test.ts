@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, runDefstate, type Sandbox } from './helpers.js';
+import { configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
 import { artifactPath, type Browser, launchBrowser, refreshFourKinds } from './ui-browser.js';
 
 // `defstate status --html`: the status page as one static file, opened from disk in Chromium.
@@ -134,6 +134,37 @@ describe('defstate status --html', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toContain('does not match pointer layout 2');
     await expect.poll(() => page.locator('#rows tr').count()).toBe(4);
+    await page.close();
+  });
+
+  it('shows the history of keys named like object properties', async () => {
+    sandbox = await createSandbox();
+    await sandbox.write(
+      'defstate.config.mjs',
+      configModule([
+        ['hasOwnProperty', 'versioned', `await writeFile(statePath, 'P');`],
+        ['toString', 'versioned', `await writeFile(statePath, 'T');`],
+        ['constructor', 'local', `await writeFile(statePath, 'C');`],
+      ]),
+    );
+    expect((await run(['refresh'])).code).toBe(0);
+    const file = join(sandbox.project, 'status.html');
+    const result = await run(['status', '--html', file]);
+    expect(result.code, result.stderr).toBe(0);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.setDefaultTimeout(5_000);
+    await page.goto(pathToFileURL(file).href);
+    for (const key of ['hasOwnProperty', 'toString', 'constructor']) {
+      await page.getByRole('button', { name: key, exact: true }).click();
+      const dialog = page.getByRole('dialog', { name: key });
+      await dialog.waitFor();
+      const rows = dialog.locator('#history table.history tbody tr');
+      await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(1);
+      await page.keyboard.press('Escape');
+    }
+    expect(errors).toEqual([]);
     await page.close();
   });
 

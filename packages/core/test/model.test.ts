@@ -24,6 +24,8 @@ describe('state keys', () => {
     ['NEL (C1)', 'a\u0085b', /control characters/],
     ['lone high surrogate', 'a\ud800b', /well-formed/],
     ['lone low surrogate', '\udc00', /well-formed/],
+    // Documents file entries by key; JavaScript drops an entry filed under this name.
+    ['__proto__', '__proto__', /must not be "__proto__"/],
   ])('rejects a key that is %s', (_name, key, reason) => {
     expect(StateKeySchema.safeParse(key).success).toBe(false);
     expect(() => assertStateKey(key)).toThrow(InvalidKeyError);

@@ -6,8 +6,8 @@ import {
   type Project,
   readHistory,
   readStatus,
-  redactSecrets,
 } from '@defstate/core';
+import { redact } from './status-view.js';
 
 /** What the page shows under a key's details: its versions, newest first, and a note. */
 export interface PageHistory {
@@ -70,18 +70,20 @@ export async function readStaticHistories(
   project: Project,
   keys: readonly string[],
   options: { openStore: () => Promise<BlobStore>; pins?: PinFile },
-): Promise<Record<string, PageHistory>> {
+): Promise<PageHistory[]> {
   const chosen = keys.slice(0, STATIC_HISTORY_KEYS);
-  const histories: Record<string, PageHistory> = {};
+  // A list, not an object by key: a key may be any text, `__proto__` and `toString` included.
+  const histories: PageHistory[] = new Array(chosen.length);
   let next = 0;
   const worker = async () => {
     while (next < chosen.length) {
-      const key = chosen[next++] as string;
-      histories[key] = await readPageHistory(project, key, options).then(
+      const index = next++;
+      const key = chosen[index] as string;
+      histories[index] = await readPageHistory(project, key, options).then(
         (history) => ({ ...history, entries: history.entries.slice(0, STATIC_HISTORY_VERSIONS) }),
         (error: unknown) => ({
           key,
-          note: redactSecrets(`Could not list the history: ${describeError(error)}`),
+          note: redact(`Could not list the history: ${describeError(error)}`),
           entries: [],
         }),
       );

@@ -45,8 +45,8 @@ export type PageOptions =
   | {
       mode: 'static';
       view: StatusView;
-      /** The keys' histories the page carries, by key (`status --html` reads some of them). */
-      histories?: Record<string, PageHistory>;
+      /** The keys' histories the page carries (`status --html` reads those of its first keys). */
+      histories?: PageHistory[];
     };
 
 export async function renderPage(options: PageOptions): Promise<string> {
@@ -68,8 +68,12 @@ export async function renderPage(options: PageOptions): Promise<string> {
           writable: false,
           view,
           health,
-          histories: options.histories ?? {},
-          historyLimits: { keys: STATIC_HISTORY_KEYS, versions: STATIC_HISTORY_VERSIONS },
+          ...(options.histories
+            ? {
+                histories: options.histories,
+                historyLimits: { keys: STATIC_HISTORY_KEYS, versions: STATIC_HISTORY_VERSIONS },
+              }
+            : {}),
         };
   let head: string;
   let script: string;

@@ -7,6 +7,7 @@ import {
   type StatusReport,
   UsageError,
 } from '@defstate/core';
+import { redactDocument } from '../output/redact.js';
 import { type PageHistory, readStaticHistories } from './key-history.js';
 import { renderPage } from './page.js';
 import {
@@ -55,14 +56,17 @@ export async function writeStaticStatusPage(
       openStore: () => Promise.reject(read.error),
     });
   }
-  let histories: Record<string, PageHistory> | undefined;
+  let histories: PageHistory[] | undefined;
   if (options.openStore && !('error' in read)) {
     // Those needing attention first, as the page lists them.
     const keys = [...view.keys]
       .sort((a, b) => HEALTH_ORDER.indexOf(a.health) - HEALTH_ORDER.indexOf(b.health))
       .map((key) => key.key);
     const { pins } = await readDeployFacts(project.root);
-    histories = await readStaticHistories(project, keys, { openStore: options.openStore, pins });
+    // Redacted as the view is: this run's own secrets too, and any URL's query.
+    histories = redactDocument(
+      await readStaticHistories(project, keys, { openStore: options.openStore, pins }),
+    );
   }
   const page = await renderPage({ mode: 'static', view, ...(histories ? { histories } : {}) });
   await writeFile(file, page).catch((error: NodeJS.ErrnoException) => {

@@ -28,9 +28,10 @@ function isSecretParameter(name: string): boolean {
 
 // Values run to their delimiter, and a backslash is taken only with the character after it, never
 // before a `"`: in JSON text (`"…?sig=abc\"…"`) the escape that closes a string stays whole, so
-// redacting JSON text leaves it JSON. Nor before a delimiter: `?a=\?token=…` holds a second
-// parameter, and an escape must not carry its secret into the first one's value.
-const VALUE_CHAR = (excluded: string) => `(?:[^${excluded}\\\\]|\\\\[^"\\s${excluded}])`;
+// redacting JSON text leaves it JSON. An escaped delimiter stays in the value (`Password=ab\;cd`
+// is one password); the value of a parameter that is not a secret is searched again, so that
+// `?a=\&token=…` cannot carry a token inside it (redactQuery).
+const VALUE_CHAR = (excluded: string) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
 // Or quoted, as prose and inspected objects write values (`Password='hunter2'`), also inside JSON
 // text (`Password=\"hunter2\"`).
 const QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
@@ -92,8 +93,13 @@ function redactUserinfo(text: string, found: OnSecret, single: boolean): string 
 const PLACEHOLDER = /^(?:$|…|REDACTED$|\*\*\*$)/;
 
 function redactQuery(text: string, found: OnSecret): string {
-  const redact = (whole: string, before: string, name: string, value: string) => {
-    if (!isSecretParameter(name) || PLACEHOLDER.test(value)) return whole;
+  const redact = (whole: string, before: string, name: string, value: string): string => {
+    if (!isSecretParameter(name)) {
+      // Shorter than the whole match by at least `name=`, so the search ends.
+      const searched = redactQuery(value, found);
+      return searched === value ? whole : `${before}${name}=${searched}`;
+    }
+    if (PLACEHOLDER.test(value)) return whole;
     found(unquoted(value));
     return `${before}${name}=${REDACTED}`;
   };

@@ -13,7 +13,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * A state key: the stable name of a component's state. Any character but control characters and
- * lone surrogates.
+ * lone surrogates; any name but `__proto__`.
  */
 export const StateKeySchema = z
   .string()
@@ -23,6 +23,12 @@ export const StateKeySchema = z
   .refine(
     (key) => !LONE_SURROGATE.test(key),
     'a state key must be well-formed Unicode (no lone surrogates)',
+  )
+  // Pointer shards, pin files and records file their entries in objects by key, and JavaScript
+  // reads an entry named `__proto__` as the object's prototype: it would be dropped unseen.
+  .refine(
+    (key) => key !== '__proto__',
+    'a state key must not be "__proto__" (a name JavaScript objects reserve)',
   )
   .describe('The stable name of a component state. Non-empty, no control characters.');
 

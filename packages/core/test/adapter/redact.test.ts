@@ -100,6 +100,19 @@ describe('redactSecrets', () => {
     }
   });
 
+  test('an escaped delimiter inside a secret value keeps the whole value hidden', () => {
+    const secret = 'S3cr3tPlantedValue';
+    for (const text of [
+      `Server=x;Password=ab\\;${secret};`,
+      `token=ab\\'${secret}`,
+      `Authorization: Bearer abc\\,${secret}`,
+      `region=\\,token=${secret}`,
+      `s3://b/p?region=\\&x-amz-security-token=${secret}`,
+    ]) {
+      expect(redactSecrets(text), text).not.toContain(secret);
+    }
+  });
+
   test('is exported from the main entry point too', () => {
     expect(core.redactUrl).toBe(redactUrl);
     expect(core.redactSecrets).toBe(redactSecrets);

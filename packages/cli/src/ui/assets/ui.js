@@ -6,6 +6,8 @@
 
 const boot = JSON.parse(document.getElementById('defstate-boot').textContent);
 const live = boot.mode === 'live';
+// The histories a static page carries, by key (a list in the page: a key may be any text).
+const staticHistories = new Map((boot.histories ?? []).map((history) => [history.key, history]));
 const POLL_MS = boot.pollMs ?? 5000;
 
 // The health names, their labels and their order (most serious first) come from the server, so
@@ -586,7 +588,7 @@ async function loadHistory(key) {
   chart.replaceChildren();
   if (!live) {
     // A static page carries the histories `status --html` read, for its first keys only.
-    const history = boot.histories?.[key.key];
+    const history = staticHistories.get(key.key);
     if (history) {
       showHistory(key, history);
       return;
