@@ -40105,6 +40105,7 @@ var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
 var WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
 var QUERY_PARAMETER = new RegExp(`([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
 var WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
+var NAMED_FIELD = new RegExp(`(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>}\\]`)})`, "g");
 var CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
 var AUTHORIZATION = new RegExp(`\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)(${VALUE_CHAR(`\\r\\n"',}`)}+)`, "gi");
 var BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;
@@ -40138,6 +40139,18 @@ function redactQuery(text, found) {
   };
   return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
 }
+var NOT_A_NAMED_SECRET = /^(key|code|(proxy-)?authorization)$/i;
+function redactNamedFields(text, found) {
+  return text.replace(NAMED_FIELD, (whole, before, quote, name, separator, value2) => {
+    if (!isSecretParameter(name) || NOT_A_NAMED_SECRET.test(name))
+      return whole;
+    if (PLACEHOLDER.test(value2))
+      return whole;
+    found(unquoted(value2));
+    const quoted = /^\\?["']/.exec(value2)?.[0] ?? "";
+    return `${before}${quote}${name}${quote}${separator}${quoted}${REDACTED}${quoted}`;
+  });
+}
 function redactFields(text, found) {
   return text.replace(CONNECTION_FIELD, (whole, name, value2) => {
     if (PLACEHOLDER.test(value2))
@@ -40169,10 +40182,14 @@ function redactSecrets(text) {
   return redactAll(text, ignore);
 }
 var MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
+var MAY_HOLD_FIELD = /:/;
+var CREDENTIAL_WORD = /sig|credential|code|key|token|secret|passw|pwd|sas|auth/i;
 function redactAll(text, found) {
-  if (!MAY_HOLD_SECRET.test(text))
+  const fields = MAY_HOLD_FIELD.test(text) && CREDENTIAL_WORD.test(text);
+  if (!fields && !MAY_HOLD_SECRET.test(text))
     return text;
-  return redactHeaders(redactFields(redactQuery(redactUserinfo(text, found, false), found), found), found);
+  const queried = redactQuery(redactUserinfo(text, found, false), found);
+  return redactHeaders(redactFields(fields ? redactNamedFields(queried, found) : queried, found), found);
 }
 var MIN_SECRET_LENGTH = 8;
 var TOO_COMMON = /^(?:true|false|yes|no|on|off|null|undefined|-?\d+(?:\.\d+)?)$/i;

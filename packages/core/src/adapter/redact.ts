@@ -58,6 +58,12 @@ const WORD_PARAMETER = new RegExp(
   `(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`,
   'g',
 );
+// `name: value` with a credential's name: a header an SDK printed (`X-Amz-Security-Token: …`),
+// a field of JSON or YAML text (`"secretAccessKey": "…"`, `password: …`).
+const NAMED_FIELD = new RegExp(
+  `(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>}\\]`)})`,
+  'g',
+);
 // Connection-string fields (Azure, databases): `AccountKey=…;`, `Password=…;`.
 const CONNECTION_FIELD = new RegExp(
   `\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`,
@@ -106,6 +112,24 @@ function redactQuery(text: string, found: OnSecret): string {
   return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
 }
 
+// As fields, `key: …` and `code: …` are what messages say (`components.0.key: …`, `code: ENOENT`),
+// and an Authorization value holds a scheme and a space, which redactHeaders takes whole.
+const NOT_A_NAMED_SECRET = /^(key|code|(proxy-)?authorization)$/i;
+
+function redactNamedFields(text: string, found: OnSecret): string {
+  return text.replace(
+    NAMED_FIELD,
+    (whole, before: string, quote: string, name: string, separator: string, value: string) => {
+      if (!isSecretParameter(name) || NOT_A_NAMED_SECRET.test(name)) return whole;
+      if (PLACEHOLDER.test(value)) return whole;
+      found(unquoted(value));
+      // A quoted value keeps its quotes, so that JSON text stays JSON.
+      const quoted = /^\\?["']/.exec(value)?.[0] ?? '';
+      return `${before}${quote}${name}${quote}${separator}${quoted}${REDACTED}${quoted}`;
+    },
+  );
+}
+
 function redactFields(text: string, found: OnSecret): string {
   return text.replace(CONNECTION_FIELD, (whole, name: string, value: string) => {
     if (PLACEHOLDER.test(value)) return whole;
@@ -150,15 +174,20 @@ export function redactSecrets(text: string): string {
   return redactAll(text, ignore);
 }
 
-// Every pattern above needs one of these: an `@` (userinfo), an `=` (parameters and fields), or an
-// Authorization header or scheme. Text without any of them (a key, a version, a date, most of a
+// Every pattern above but the named field needs one of these: an `@` (userinfo), an `=`
+// (parameters and fields), or an Authorization header or scheme. Text without any of them (a key, a version, a date, most of a
 // `--json` document) is returned as it is, without running the patterns over it.
 const MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
+// A `name: value` field needs a `:` and a credential's name.
+const MAY_HOLD_FIELD = /:/;
+const CREDENTIAL_WORD = /sig|credential|code|key|token|secret|passw|pwd|sas|auth/i;
 
 function redactAll(text: string, found: OnSecret): string {
-  if (!MAY_HOLD_SECRET.test(text)) return text;
+  const fields = MAY_HOLD_FIELD.test(text) && CREDENTIAL_WORD.test(text);
+  if (!fields && !MAY_HOLD_SECRET.test(text)) return text;
+  const queried = redactQuery(redactUserinfo(text, found, false), found);
   return redactHeaders(
-    redactFields(redactQuery(redactUserinfo(text, found, false), found), found),
+    redactFields(fields ? redactNamedFields(queried, found) : queried, found),
     found,
   );
 }

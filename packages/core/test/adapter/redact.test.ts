@@ -100,6 +100,33 @@ describe('redactSecrets', () => {
     }
   });
 
+  test('redacts credentials written as name: value, in headers, JSON and YAML', () => {
+    expect(redactSecrets('X-Amz-Security-Token: FQoGZXIvYXdzEJr\nHost: b.s3')).toBe(
+      'X-Amz-Security-Token: REDACTED\nHost: b.s3',
+    );
+    const json = JSON.stringify({
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7',
+    });
+    expect(redactSecrets(json)).toBe(
+      JSON.stringify({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'REDACTED' }),
+    );
+    const nested = JSON.stringify({ message: JSON.stringify({ sessionToken: 'FQoGZXIvYXdz' }) });
+    expect(JSON.parse(JSON.parse(redactSecrets(nested)).message)).toEqual({
+      sessionToken: 'REDACTED',
+    });
+    expect(redactSecrets('password: hunter2hunter2\nuser: ops')).toBe(
+      'password: REDACTED\nuser: ops',
+    );
+    // What messages say stays as it is.
+    expect(redactSecrets('at components.0.key: a state key must not be empty')).toBe(
+      'at components.0.key: a state key must not be empty',
+    );
+    expect(redactSecrets('code: ENOENT, at 10:30, token: …')).toBe(
+      'code: ENOENT, at 10:30, token: …',
+    );
+  });
+
   test('an escaped delimiter inside a secret value keeps the whole value hidden', () => {
     const secret = 'S3cr3tPlantedValue';
     for (const text of [
