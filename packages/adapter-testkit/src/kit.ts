@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type BlobStore, listAll } from '@defstate/core';
+import { type BlobStore, listAll, STORE_RETRY_POLICY, withRetry } from '@defstate/core';
 import type { ConformanceOptions, SuiteName } from './options.js';
 import { readAll } from './streams.js';
 
@@ -37,7 +37,12 @@ export function namespaced(options: Pick<ConformanceOptions, 'openStore'>) {
       return await body(store, namespace);
     } finally {
       if (store.capabilities.delete) {
-        for await (const item of listAll(store, '')) await store.delete(item.name);
+        // Retried as the engine retries: a store that throttles (GCS allows about one mutation
+        // per second per object) may refuse to delete what a test has just written.
+        const retry = { policy: STORE_RETRY_POLICY };
+        for await (const item of listAll(store, '')) {
+          await withRetry(() => store.delete(item.name), retry);
+        }
       }
       await store.close?.();
     }
