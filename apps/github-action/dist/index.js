@@ -40105,9 +40105,14 @@ var LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
 var WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
 var QUERY_PARAMETER = new RegExp(`([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
 var WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
-var NAMED_FIELD = new RegExp(`(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>}\\]`)})`, "g");
+var NAMED_FIELD = new RegExp(`(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>{}[\\]`)})`, "g");
 var CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
-var AUTHORIZATION = new RegExp(`\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)(${VALUE_CHAR(`\\r\\n"',}`)}+)`, "gi");
+var AUTHORIZATION = new RegExp(
+  // The value never starts with a space, `{` or `[`: in JSON text (`"Authorization": "…"`, or an
+  // object) a separator cut short before its quote must not leave a bare REDACTED behind.
+  `\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)((?![\\s{[])${VALUE_CHAR(`\\r\\n"',}`)}+)`,
+  "gi"
+);
 var BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;
 function redactUserinfo(text, found, single) {
   const replaced = text.replace(USERINFO, (_whole, scheme, userinfo) => {

@@ -61,7 +61,7 @@ const WORD_PARAMETER = new RegExp(
 // `name: value` with a credential's name: a header an SDK printed (`X-Amz-Security-Token: …`),
 // a field of JSON or YAML text (`"secretAccessKey": "…"`, `password: …`).
 const NAMED_FIELD = new RegExp(
-  `(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>}\\]`)})`,
+  `(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>{}[\\]`)})`,
   'g',
 );
 // Connection-string fields (Azure, databases): `AccountKey=…;`, `Password=…;`.
@@ -70,7 +70,9 @@ const CONNECTION_FIELD = new RegExp(
   'gi',
 );
 const AUTHORIZATION = new RegExp(
-  `\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)(${VALUE_CHAR(`\\r\\n"',}`)}+)`,
+  // The value never starts with a space, `{` or `[`: in JSON text (`"Authorization": "…"`, or an
+  // object) a separator cut short before its quote must not leave a bare REDACTED behind.
+  `\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)((?![\\s{[])${VALUE_CHAR(`\\r\\n"',}`)}+)`,
   'gi',
 );
 const BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;

@@ -4,6 +4,7 @@ import { redactSecrets as fromToolkit } from '../../src/adapter/index.js';
 import {
   environmentSecrets,
   findSecrets,
+  REDACTED,
   redactSecrets,
   redactUrl,
 } from '../../src/adapter/redact.js';
@@ -124,6 +125,53 @@ describe('redactSecrets', () => {
     );
     expect(redactSecrets('code: ENOENT, at 10:30, token: …')).toBe(
       'code: ENOENT, at 10:30, token: …',
+    );
+  });
+
+  test('JSON documents keep their shape, and a credential field loses its value', () => {
+    const secret = 'Pl4ntedS3cretValue';
+    const name = fc.constantFrom(
+      'token',
+      'secretAccessKey',
+      'sessionToken',
+      'password',
+      'x-amz-security-token',
+      'sig',
+      'Authorization',
+      'key',
+      'code',
+      'region',
+    );
+    const junk = fc.stringMatching(/^[A-Za-z0-9 "\\\n;&=?:@/{},[\]']{0,20}$/);
+    const value = fc.oneof(
+      junk,
+      fc.constant(secret),
+      junk.map((text) => `${text}${secret}`),
+    );
+    const document = fc.dictionary(
+      name,
+      fc.oneof(value, fc.dictionary(name, value, { maxKeys: 3 })),
+      { maxKeys: 4 },
+    );
+    const credential = /token|secret|password|sig/i;
+    const check = (before: Record<string, unknown>, after: Record<string, unknown>) => {
+      for (const [field, original] of Object.entries(before)) {
+        if (original && typeof original === 'object') {
+          check(original as Record<string, unknown>, after[field] as Record<string, unknown>);
+        } else if (original === secret && credential.test(field)) {
+          expect(after[field]).toBe(REDACTED);
+        }
+      }
+    };
+    fc.assert(
+      fc.property(document, fc.boolean(), (fields, inString) => {
+        const json = JSON.stringify(fields, null, 2);
+        // Also as the text of a JSON string, escaped, as a logged message holds it.
+        const text = inString ? JSON.stringify({ message: json }) : json;
+        const parsed = JSON.parse(redactSecrets(text));
+        check(fields, inString ? JSON.parse(parsed.message) : parsed);
+      }),
+      { numRuns: 3000 },
     );
   });
 
