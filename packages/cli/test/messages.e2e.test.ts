@@ -142,14 +142,16 @@ describe('docs/ci.md, on verify --max-age right after a deploy', () => {
       configModule([['catalog', 'local', `await writeFile(statePath, 'same bytes');`]]),
     );
     expect((await run(['refresh'])).code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The state is created, then 4 s later a deploy confirms it unchanged: 3 s of maximum age
+    // leave a busy machine time to start `verify`, and still call the state's creation too old.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
     const deploy = await run(['deploy', '--json']);
     expect(JSON.parse(deploy.stdout).results[0].status).toBe('unchanged');
-    const verify = await run(['verify', '--max-age', '1s']);
+    const verify = await run(['verify', '--max-age', '3s']);
     expect(verify.code, verify.stderr).toBe(0);
     const { rm } = await import('node:fs/promises');
     await rm(join(sandbox.project, '.local_defs_state', '.last-refresh.json'));
-    const fresh = await run(['verify', '--max-age', '1s']);
+    const fresh = await run(['verify', '--max-age', '3s']);
     expect(fresh.code).toBe(1);
     expect(fresh.stderr).toMatch(/stale/);
   });
