@@ -61007,6 +61007,7 @@ async function updatePointer(store, changes, options = {}) {
   const { shards } = await prepareStoreForWrites(store, options);
   return applyPointerChanges(store, shards, changes, options);
 }
+var CREATE_DEADLINE_MS = 6e4;
 async function prepare(store, options) {
   const { signal } = options;
   let upgraded = false;
@@ -61114,17 +61115,24 @@ function body(document2) {
 `;
 }
 async function createOnly(store, name, document2, signal) {
-  try {
-    await withRetry(() => store.put(name, body(document2), {
-      ifNoneMatch: "*",
-      contentType: "application/json",
-      signal
-    }), { policy: STORE_RETRY_POLICY, signal });
-    return true;
-  } catch (error62) {
-    if (error62 instanceof PreconditionFailedError)
-      return false;
-    throw error62;
+  const retry = { policy: STORE_RETRY_POLICY, signal };
+  const deadline = Date.now() + CREATE_DEADLINE_MS;
+  for (; ; ) {
+    try {
+      await withRetry(() => store.put(name, body(document2), {
+        ifNoneMatch: "*",
+        contentType: "application/json",
+        signal
+      }), retry);
+      return true;
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError)
+        return false;
+      if (!(error62 instanceof TransientError) || Date.now() > deadline)
+        throw error62;
+      if (await withRetry(() => store.head(name, { signal }), retry))
+        return false;
+    }
   }
 }
 

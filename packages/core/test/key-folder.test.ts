@@ -166,7 +166,10 @@ describe('keyToFolder', () => {
     const deviceName = /^(con|prn|aux|nul|com\d|lpt\d)$/;
     fc.assert(
       fc.property(
-        fc.stringMatching(/^[a-z0-9_-]{1,200}$/).filter((key) => !deviceName.test(key)),
+        // `__proto__`, which fast-check tries on purpose, is no key at all (model.test.ts).
+        fc
+          .stringMatching(/^[a-z0-9_-]{1,200}$/)
+          .filter((key) => !deviceName.test(key) && key !== '__proto__'),
         (key) => {
           expect(keyToFolder(key)).toBe(key);
         },

@@ -251,6 +251,23 @@ describe('preparing a store', () => {
     expect(failures).toBe(4);
     expect(await store.head(LAYOUT_OBJECT)).toBeDefined();
   });
+
+  it('is done when another writer created the layout while every write of ours was throttled', async () => {
+    // Many writers preparing an empty store at once: a store that allows one mutation per second
+    // per object throttles all of them but the one that creates it, for longer than a retry lasts.
+    const store = await newStore();
+    let throttled = 0;
+    const crowded = withPut(store, async (name, body, options) => {
+      if (name === STATE_INFO_OBJECT || name === LAYOUT_OBJECT) {
+        // The other writer: it prepares the store, then this write is refused, as are all after.
+        if (throttled++ === 0) await prepareStoreForWrites(store);
+        throw new TransientError(`429 rateLimitExceeded on ${name}`);
+      }
+      return store.put(name, body, options);
+    });
+    expect(await prepareStoreForWrites(crowded)).toEqual({ shards: DEFAULT_POINTER_SHARDS });
+    expect(throttled).toBeGreaterThan(1);
+  }, 30_000);
 });
 
 describe('upgrading a store of the first layout', () => {

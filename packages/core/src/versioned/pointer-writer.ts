@@ -1,5 +1,5 @@
 import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
-import { ConfigError, PreconditionFailedError, StorageError } from '../errors.js';
+import { ConfigError, PreconditionFailedError, StorageError, TransientError } from '../errors.js';
 import type { ConditionalWriteProof, LayoutManifest, LegacyPointerStub } from '../model/pointer.js';
 import { POINTER_LAYOUT_VERSION } from '../model/pointer.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -55,6 +55,9 @@ export async function updatePointer<R>(
   const { shards } = await prepareStoreForWrites(store, options);
   return applyPointerChanges(store, shards, changes, options);
 }
+
+/** How long a create-only write of the layout may keep being throttled before it fails, in ms. */
+const CREATE_DEADLINE_MS = 60_000;
 
 async function prepare(
   store: BlobStore,
@@ -212,21 +215,30 @@ async function createOnly(
   document: unknown,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
-  try {
-    // A retry after a lost answer may find the object its own first try created: `false` then,
-    // which is as good, since every caller reads what is there next.
-    await withRetry(
-      () =>
-        store.put(name, body(document), {
-          ifNoneMatch: '*',
-          contentType: 'application/json',
-          signal,
-        }),
-      { policy: STORE_RETRY_POLICY, signal },
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof PreconditionFailedError) return false;
-    throw error;
+  const retry = { policy: STORE_RETRY_POLICY, signal };
+  const deadline = Date.now() + CREATE_DEADLINE_MS;
+  for (;;) {
+    try {
+      // A retry after a lost answer may find the object its own first try created: `false` then,
+      // which is as good, since every caller reads what is there next.
+      await withRetry(
+        () =>
+          store.put(name, body(document), {
+            ifNoneMatch: '*',
+            contentType: 'application/json',
+            signal,
+          }),
+        retry,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) return false;
+      // Many writers preparing an empty store at once create the same objects, and a store that
+      // allows one mutation per second per object (GCS) throttles all but one of them for longer
+      // than a retry lasts. Throttling is contention: once the object is there, another writer
+      // created it, which is as good as a lost race; until then, try again up to a deadline.
+      if (!(error instanceof TransientError) || Date.now() > deadline) throw error;
+      if (await withRetry(() => store.head(name, { signal }), retry)) return false;
+    }
   }
 }
