@@ -1,6 +1,9 @@
-// What the benchmarks share: timing a child process, the median of repeated runs, and printing
-// a table of figures.
+// What the benchmarks share: timing a child process, the median of repeated runs, the floor of a
+// refresh, and printing a table of figures.
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Runs a command to its end and returns its wall time; a failure stops the benchmark. */
 export function time(command, args, options = {}) {
@@ -40,4 +43,18 @@ export function printTable(rows) {
   print(header);
   print(widths.map((width) => '-'.repeat(width)));
   rows.forEach(print);
+}
+
+/** The least work a refresh of `count` keys could do: write each state to a temp file and rename it. */
+export async function baselineWrites(count) {
+  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-base-'));
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++) {
+    const target = join(folder, `component-${index}`);
+    await writeFile(`${target}.tmp`, `state of ${index}`);
+    await rename(`${target}.tmp`, target);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  await rm(folder, { recursive: true, force: true });
+  return ms;
 }

@@ -1,10 +1,10 @@
 // `pnpm bench`: measures the CLI's start-up and the refresh engine, and prints each figure as a
 // ratio against a baseline measured in the same run on the same machine. Not a test: it prints.
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, medianOf as medianOfRuns, printTable, time } from './measure.mjs';
+import { baselineWrites, median, medianOf as medianOfRuns, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -32,20 +32,6 @@ async function makeProject(count, management) {
     XDG_CACHE_HOME: join(root, 'cache'),
   };
   return { root, project, env };
-}
-
-/** The least work a refresh of `count` keys could do: write each state to a temp file and rename it. */
-async function baselineWrites(count) {
-  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-base-'));
-  const started = process.hrtime.bigint();
-  for (let index = 0; index < count; index++) {
-    const target = join(folder, `component-${index}`);
-    await writeFile(`${target}.tmp`, `state of ${index}`);
-    await rename(`${target}.tmp`, target);
-  }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  await rm(folder, { recursive: true, force: true });
-  return ms;
 }
 
 const rows = [];

@@ -1,11 +1,11 @@
 // `pnpm bench scale`: the CLI at 10,000 keys. A refresh of 10,000 trivial versioned components at
 // concurrency 32 (wall time and peak RSS, against writing the same 10,000 files by hand), then
 // `status --json` and `status` over them, against `node -e 0`. Not a test: it prints.
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, medianOf, printTable, time } from './measure.mjs';
+import { baselineWrites, median, medianOf, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const PEAK_RSS = fileURLToPath(new URL('peak-rss.cjs', import.meta.url));
@@ -39,25 +39,15 @@ const env = {
   BENCH_PEAK_RSS_FILE: rssFile,
 };
 
-/** The least work a refresh of KEYS keys could do: write each state to a temp file and rename it. */
-async function baselineWrites() {
-  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-scale-base-'));
-  const started = process.hrtime.bigint();
-  for (let index = 0; index < KEYS; index++) {
-    const target = join(folder, `component-${index}`);
-    await writeFile(`${target}.tmp`, `state of ${index}`);
-    await rename(`${target}.tmp`, target);
-  }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  await rm(folder, { recursive: true, force: true });
-  return ms;
-}
-
 const cli = (args) => ['--require', PEAK_RSS, BIN, ...args];
 const peakMiB = async () => Number(await readFile(rssFile, 'utf8')) / 1024;
 
 const nodeStart = medianOf(process.execPath, ['-e', '0'], {}, RUNS);
-const writes = median([await baselineWrites(), await baselineWrites(), await baselineWrites()]);
+const writes = median([
+  await baselineWrites(KEYS),
+  await baselineWrites(KEYS),
+  await baselineWrites(KEYS),
+]);
 const floor = nodeStart + writes;
 const refresh = time(process.execPath, cli(['refresh', '--concurrency', '32', '--json']), {
   cwd: project,
