@@ -40455,7 +40455,8 @@ var systemRuntime = {
 };
 function backoffDelay(retry, policy, random) {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
+  const floor = Math.min(policy.minDelayMs ?? 0, ceiling);
+  return floor + Math.floor(random() * (ceiling - floor));
 }
 async function withRetry(operation, { policy, runtime = systemRuntime, signal, shouldRetry = isTransient, onRetry }) {
   for (let attempt = 1; ; attempt++) {
@@ -60931,11 +60932,17 @@ function conflict(store, name, races, cause) {
 
 // ../../packages/core/dist/versioned/probe.js
 import { randomBytes as randomBytes3 } from "node:crypto";
+var PROBE_RETRY_POLICY = {
+  retries: 6,
+  baseDelayMs: 1e3,
+  maxDelayMs: 8e3,
+  minDelayMs: 1100
+};
 async function proveConditionalWrites(store, { signal } = {}) {
   const token = randomBytes3(8).toString("hex");
   const name = `${PROBE_PREFIX}${token}`;
   const content = (step) => `defstate probe ${token}: ${step}`;
-  const retried = (operation) => withRetry(operation, { policy: STORE_RETRY_POLICY, signal });
+  const retried = (operation) => withRetry(operation, { policy: PROBE_RETRY_POLICY, signal });
   const refuse = (what) => new ConfigError(`The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`, { field: "state_storage" }, {
     hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
   });

@@ -45,6 +45,28 @@ describe('backoffDelay', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('never waits less than a floor, nor more than the ceiling', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (retry, baseDelayMs, maxDelayMs, minDelayMs, random) => {
+          const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
+          const policy = { retries: 0, baseDelayMs, maxDelayMs, minDelayMs };
+          const delay = backoffDelay(retry, policy, () => random);
+          expect(Number.isInteger(delay)).toBe(true);
+          expect(delay).toBeGreaterThanOrEqual(Math.min(minDelayMs, ceiling));
+          expect(delay).toBeLessThanOrEqual(ceiling);
+          if (minDelayMs < ceiling) expect(delay).toBeLessThan(ceiling);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe('withRetry', () => {

@@ -8,6 +8,11 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** No backoff is longer than this, in ms. */
   maxDelayMs: number;
+  /**
+   * No backoff is shorter than this, in ms (0 by default): for a store known to refuse a second
+   * request within some time, where a shorter wait is a wasted try.
+   */
+  minDelayMs?: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -40,10 +45,14 @@ export const systemRuntime: RetryRuntime = {
   random: Math.random,
 };
 
-/** Exponential backoff with full jitter: a uniform wait in [0, min(max, base·2^retry)). */
+/**
+ * Exponential backoff with full jitter: a uniform wait in [0, min(max, base·2^retry)), or in
+ * [min, ceiling) when the policy sets a floor.
+ */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
+  const floor = Math.min(policy.minDelayMs ?? 0, ceiling);
+  return floor + Math.floor(random() * (ceiling - floor));
 }
 
 export interface RetryOptions {

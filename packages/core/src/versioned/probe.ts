@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
+import { type RetryPolicy, withRetry } from '../async/retry.js';
 import { ConfigError, PreconditionFailedError } from '../errors.js';
 import type { BlobStore, OperationOptions } from '../store/blob-store.js';
 import { readText } from '../store/blob-store.js';
 import { PROBE_PREFIX } from './layout.js';
+
+/**
+ * The probe writes one object four times in a row, and a store that allows one mutation per
+ * second to an object (Cloud Storage) refuses all but the first with 429. The store's usual short
+ * backoffs could spend every retry inside that second; these never wait less than a second, so
+ * a throttled step waits the limit out. A store is proven once per endpoint, so the longer wait
+ * after a dropped connection costs little.
+ */
+const PROBE_RETRY_POLICY: RetryPolicy = {
+  retries: 6,
+  baseDelayMs: 1_000,
+  maxDelayMs: 8_000,
+  minDelayMs: 1_100,
+};
 
 /**
  * Proves, with real writes, that a store honours the two conditions the protocol stands on. A
@@ -26,7 +40,7 @@ export async function proveConditionalWrites(
   const name = `${PROBE_PREFIX}${token}`;
   const content = (step: string) => `defstate probe ${token}: ${step}`;
   const retried = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, { policy: STORE_RETRY_POLICY, signal });
+    withRetry(operation, { policy: PROBE_RETRY_POLICY, signal });
   const refuse = (what: string) =>
     new ConfigError(
       `The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`,
