@@ -58,7 +58,7 @@ const refreshPeak = await peakMiB();
 const statusJson = medianOf(
   process.execPath,
   cli(['status', '--json']),
-  { cwd: project, env },
+  { cwd: project, env, maxBuffer },
   RUNS,
 );
 const statusJsonPeak = await peakMiB();

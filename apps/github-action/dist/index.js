@@ -61164,10 +61164,18 @@ import { join as join4 } from "node:path";
 
 // ../../packages/core/dist/fs/atomic.js
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { open as open2, rename, rm } from "node:fs/promises";
+import { open as open2, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 function temporarySibling(path) {
   return join(dirname(path), `.tmp-${process.pid}-${randomBytes4(6).toString("hex")}`);
+}
+async function removeFile(path) {
+  try {
+    await unlink(path);
+  } catch (error62) {
+    if (error62.code !== "ENOENT")
+      throw error62;
+  }
 }
 async function syncPath(path) {
   const handle = await open2(path, "r");
@@ -61196,23 +61204,23 @@ async function writeFileAtomic(path, data) {
     }
     await commitFile(temporary, path);
   } catch (error62) {
-    await rm(temporary, { force: true });
+    await removeFile(temporary);
     throw error62;
   }
 }
 
 // ../../packages/core/dist/local/local-state.js
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm as rm4, rmdir } from "node:fs/promises";
+import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm as rm3, rmdir } from "node:fs/promises";
 import { join as join3 } from "node:path";
 
 // ../../packages/core/dist/local/local-commit.js
-import { link as link2, mkdir as mkdir2, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
+import { link as link2, mkdir as mkdir2, readdir, rename as rename2, rm as rm2 } from "node:fs/promises";
 import { dirname as dirname3, join as join2 } from "node:path";
 
 // ../../packages/core/dist/store/file-lock.js
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { link, mkdir, readFile, rm as rm2, stat, utimes, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
 import { setTimeout as delay2 } from "node:timers/promises";
 var DEFAULT_STALE_MS = 1e4;
@@ -61263,7 +61271,7 @@ async function acquireFileLock(lockPath, options = {}) {
       await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
     }
   } finally {
-    await rm2(temporary, { force: true });
+    await rm(temporary, { force: true });
   }
   return holdLock(lockPath, content, staleMs);
 }
@@ -61310,16 +61318,16 @@ async function removeInstance(lockPath, judged, watch) {
     if (other && !watch.isStale(other))
       return false;
     if (other)
-      await rm2(claim2, { force: true });
+      await rm(claim2, { force: true });
   }
   try {
     const current = await readLock(lockPath);
     if (current?.content !== judged.content || current.ino !== judged.ino)
       return false;
-    await rm2(lockPath, { force: true });
+    await rm(lockPath, { force: true });
     return true;
   } finally {
-    await rm2(claim2, { force: true });
+    await rm(claim2, { force: true });
   }
 }
 async function readLock(path, known) {
@@ -61415,15 +61423,15 @@ async function finishUnderLock(projectRoot, key) {
       try {
         await rename2(temporary, paths.state);
       } finally {
-        await rm3(temporary, { force: true });
+        await rm2(temporary, { force: true });
       }
       await syncPath(paths.folder);
     }
-    await rm3(pending, { force: true });
+    await rm2(pending, { force: true });
   }
   for (const entry of await readdir(paths.folder).catch(() => [])) {
     if (entry.startsWith(".tmp-"))
-      await rm3(join2(paths.folder, entry), { force: true });
+      await rm2(join2(paths.folder, entry), { force: true });
   }
 }
 
@@ -61466,13 +61474,19 @@ async function ensureLocalStateRoot(projectRoot) {
     await writeFileAtomic(gitignore, GITIGNORE);
   return root;
 }
+var STAGED_STATE_FILE = "state";
 async function createStagingFolder(projectRoot) {
   const folder = join3(localStateRoot(projectRoot), STAGING_DIR, `${process.pid}-${randomBytes6(6).toString("hex")}`);
   await mkdir3(folder, { recursive: true });
   return folder;
 }
 async function removeStagingFolder(folder) {
-  await rm4(folder, { recursive: true, force: true });
+  try {
+    await removeFile(join3(folder, STAGED_STATE_FILE));
+    await rmdir(folder);
+  } catch {
+    await rm3(folder, { recursive: true, force: true });
+  }
 }
 async function removeStagingRootIfEmpty(projectRoot) {
   await rmdir(join3(localStateRoot(projectRoot), STAGING_DIR)).catch(() => void 0);
@@ -61540,8 +61554,8 @@ async function removeAbandonedStaging(projectRoot) {
   const entries = await readdir2(staging).catch(() => []);
   const temporaries = (await readdir2(root).catch(() => [])).filter((entry) => entry.startsWith(".tmp-"));
   await Promise.all([
-    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm4(join3(staging, entry), { recursive: true, force: true })),
-    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm4(join3(root, entry), { force: true }))
+    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm3(join3(staging, entry), { recursive: true, force: true })),
+    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm3(join3(root, entry), { force: true }))
   ]);
 }
 function isProcessAlive(pid) {
@@ -61678,7 +61692,7 @@ import { readFile as readFile5 } from "node:fs/promises";
 import { join as join7, resolve as resolve2 } from "node:path";
 
 // ../../packages/core/dist/deploy/pulled.js
-import { readdir as readdir4, rm as rm5 } from "node:fs/promises";
+import { readdir as readdir4, rm as rm4 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 var PULLED_DIR = ".pulled";
 function pulledKeyFolder(projectRoot, key) {
@@ -61690,7 +61704,7 @@ function pulledStatePath(projectRoot, info) {
 async function removeStalePulled(projectRoot, pinned) {
   const root = join6(localStateRoot(projectRoot), PULLED_DIR);
   const wanted = new Map(Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]));
-  const remove = (path) => rm5(path, { recursive: true, force: true });
+  const remove = (path) => rm4(path, { recursive: true, force: true });
   for (const folder of await readdir4(root).catch(() => [])) {
     const version2 = wanted.get(folder);
     if (!version2) {
@@ -62164,13 +62178,31 @@ function selectComponents(project, keys = [], management = []) {
 }
 
 // ../../packages/core/dist/versioned/transfer.js
-import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir as mkdir4, readFile as readFile6, rm as rm5 } from "node:fs/promises";
 
 // ../../packages/core/dist/fs/hash-file.js
 import { createHash as createHash2 } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open as open3 } from "node:fs/promises";
+var SMALL_FILE_BYTES = 256 * 1024;
 async function hashFile(path) {
-  return hashStream(createReadStream(path));
+  return (await readDigest(path)).digest;
+}
+async function readDigest(path) {
+  const handle = await open3(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > SMALL_FILE_BYTES) {
+      return { digest: await hashStream(handle.createReadStream({ autoClose: false })) };
+    }
+    const bytes = await handle.readFile();
+    return { digest: digestOf(bytes), bytes };
+  } finally {
+    await handle.close();
+  }
+}
+function digestOf(bytes) {
+  return { sha256: createHash2("sha256").update(bytes).digest("hex"), size: bytes.length };
 }
 async function hashStream(stream) {
   const hash5 = createHash2("sha256");
@@ -62183,9 +62215,9 @@ async function hashStream(stream) {
 }
 
 // ../../packages/core/dist/versioned/transfer.js
-async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE__ */ new Date(), signal } = {}) {
+async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE__ */ new Date(), signal, bytes } = {}) {
   const version2 = createStateVersion(now);
-  await store.put(stateObjectName(key, version2), createReadStream2(file2), {
+  await store.put(stateObjectName(key, version2), bytes ?? await uploadBody(key, file2, digest), {
     ifNoneMatch: "*",
     size: digest.size,
     contentType: "application/octet-stream",
@@ -62199,6 +62231,18 @@ async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE_
     sha256: digest.sha256,
     size: digest.size
   };
+}
+async function uploadBody(key, file2, digest) {
+  if (digest.size > SMALL_FILE_BYTES)
+    return createReadStream(file2);
+  const bytes = await readFile6(file2);
+  const read = digestOf(bytes);
+  if (read.sha256 !== digest.sha256 || read.size !== digest.size) {
+    throw new IntegrityError(`The staged state of "${key}" changed after it was hashed (sha256 ${digest.sha256}, ${digest.size} bytes; now ${read.sha256}, ${read.size} bytes); nothing was uploaded.`, {
+      hint: "Something still writes to statePath after refresh() returned: await every write before returning."
+    });
+  }
+  return bytes;
 }
 
 // ../../packages/core/dist/deploy/undeclared.js
@@ -62396,7 +62440,7 @@ function defaultStateHome(env = process.env, platform = process.platform) {
 }
 
 // ../../packages/core/dist/instance/instance-config.js
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 import { join as join9, resolve as resolve4 } from "node:path";
 var INSTANCE_CONFIG_FILE = "defstate.yaml";
 var InstanceConfigSchema = external_exports.object({
@@ -62425,7 +62469,7 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
   if (env.DEFSTATE_HOME) {
     const home2 = resolve4(cwd, env.DEFSTATE_HOME);
     const file2 = join9(home2, INSTANCE_CONFIG_FILE);
-    const text = await readFile6(file2, "utf8").catch((error62) => {
+    const text = await readFile7(file2, "utf8").catch((error62) => {
       throw new ConfigError(error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`, { file: file2 }, { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." });
     });
     const { adapter, options, accept_lost_updates } = await parseInstanceConfig(text, file2, env);
@@ -62608,12 +62652,11 @@ import { pathToFileURL } from "node:url";
 
 // ../../packages/core/dist/store/file-store.js
 import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
-import { createWriteStream as createWriteStream2, statSync } from "node:fs";
-import { link as link3, mkdir as mkdir4, open as open3, readdir as readdir5, readFile as readFile7, rename as rename3, rm as rm6, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { link as link3, mkdir as mkdir5, open as open4, readdir as readdir5, readFile as readFile8, rename as rename3, rm as rm6, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
 import { dirname as dirname4, join as join10, resolve as resolve5 } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { addAbortSignal } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 // ../../packages/core/dist/adapter/deadline.js
@@ -62733,6 +62776,8 @@ var FileBlobStore = class {
   #root;
   #namingFound;
   #markerWritten = false;
+  /** Folders this store has made or found (see `#inFolder`). */
+  #folders = /* @__PURE__ */ new Set();
   /** `DEFSTATE_DEBUG=store:file` traces every operation to stderr. */
   #tracer;
   constructor(root, { env = process.env } = {}) {
@@ -62768,7 +62813,7 @@ var FileBlobStore = class {
     const path = await this.#pathOf(name);
     let handle;
     try {
-      handle = await open3(path, "r");
+      handle = await open4(path, "r");
     } catch (error62) {
       throw this.#translate(error62, name);
     }
@@ -62805,39 +62850,40 @@ var FileBlobStore = class {
       body2.resume();
     throwIfAborted(options.signal, `Writing ${name}`);
     const target = await this.#pathOf(name);
-    const current = await stat2(target, { bigint: true }).catch(() => void 0);
-    if (options.ifNoneMatch === "*" && current?.isFile() || options.ifMatch !== void 0 && (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch)) {
-      if (isStream(body2))
-        body2.resume();
-      throw new PreconditionFailedError(name);
+    if (options.ifMatch !== void 0) {
+      const current = await stat2(target, { bigint: true }).catch(() => void 0);
+      if (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch) {
+        if (isStream(body2))
+          body2.resume();
+        throw new PreconditionFailedError(name);
+      }
     }
     await this.#writeMarker();
     const temporary = await this.#writeTemporary(body2, options.signal);
     try {
-      await mkdir4(dirname4(target), { recursive: true });
       let written;
       if (options.ifNoneMatch === "*") {
-        written = metaOf(name, await stat2(temporary, { bigint: true }));
-        try {
-          await link3(temporary, target);
-        } catch (error62) {
-          if (error62.code === "EEXIST") {
-            throw new PreconditionFailedError(name, { cause: error62 });
+        written = metaOf(name, temporary.stats);
+        await this.#inFolder(target, async () => {
+          try {
+            await link3(temporary.path, target);
+          } catch (error62) {
+            if (error62.code === "EEXIST") {
+              throw new PreconditionFailedError(name, { cause: error62 });
+            }
+            throw error62;
           }
-          throw error62;
-        }
+        });
       } else {
         written = await withFileLock(this.#lockPathOf(name), async () => {
-          const current2 = await stat2(target, { bigint: true }).catch(() => void 0);
+          const current = await stat2(target, { bigint: true }).catch(() => void 0);
           if (options.ifMatch !== void 0) {
-            const etag = current2?.isFile() ? metaOf(name, current2).etag : void 0;
+            const etag = current?.isFile() ? metaOf(name, current).etag : void 0;
             if (etag !== options.ifMatch)
               throw new PreconditionFailedError(name);
           }
-          if (current2)
-            await ensureNewerMtime(temporary, current2.mtimeNs);
-          const meta3 = metaOf(name, await stat2(temporary, { bigint: true }));
-          await rename3(temporary, target);
+          const meta3 = current ? metaOf(name, await ensureNewerMtime(temporary, current.mtimeNs)) : metaOf(name, temporary.stats);
+          await this.#inFolder(target, () => rename3(temporary.path, target));
           return meta3;
         }, {
           signal: options.signal,
@@ -62857,8 +62903,36 @@ var FileBlobStore = class {
     } catch (error62) {
       throw this.#translate(error62, name);
     } finally {
-      await rm6(temporary, { force: true });
+      await removeFile(temporary.path);
     }
+  }
+  /**
+   * Runs `write` (which puts a file at `target`) once the folder it goes in exists. Folders this
+   * store made are remembered, so a run that writes many objects makes each folder once; one that
+   * disappeared since (prune removes empty ones) is made again.
+   */
+  async #inFolder(target, write) {
+    const folder = dirname4(target);
+    if (!this.#folders.has(folder)) {
+      await mkdir5(folder, { recursive: true });
+      this.#rememberFolder(folder);
+      return write();
+    }
+    try {
+      await write();
+    } catch (error62) {
+      if (error62.code !== "ENOENT")
+        throw error62;
+      this.#folders.delete(folder);
+      await mkdir5(folder, { recursive: true });
+      this.#rememberFolder(folder);
+      await write();
+    }
+  }
+  #rememberFolder(folder) {
+    if (this.#folders.size >= 4096)
+      this.#folders.clear();
+    this.#folders.add(folder);
   }
   async #list(prefix, options) {
     throwIfAborted(options.signal, `Listing ${prefix}`);
@@ -62930,26 +63004,47 @@ var FileBlobStore = class {
         into.push(name);
     }
   }
+  /**
+   * Writes the body to a new temporary file and flushes it. Returns its path and its stats, taken
+   * from the open file (an object's etag is that of the file it was written to).
+   */
   async #writeTemporary(body2, signal) {
     const folder = join10(this.#root, TEMPORARY_DIR);
-    await mkdir4(folder, { recursive: true }).catch((error62) => {
-      throw this.#translate(error62, TEMPORARY_DIR);
-    });
-    const path = join10(folder, `${hostTag()}-${process.pid}-${randomBytes7(8).toString("hex")}`);
+    const path = join10(folder, `${hostTag()}-${process.pid}-${temporarySuffix()}`);
+    let handle;
     try {
-      const source = typeof body2 === "string" || body2 instanceof Uint8Array ? Readable.from([body2]) : body2;
-      await pipeline(source, createWriteStream2(path, { flags: "wx" }), { signal });
-      await syncPath(path);
-      return path;
+      try {
+        handle = await open4(path, "wx");
+      } catch (error62) {
+        if (error62.code !== "ENOENT")
+          throw error62;
+        await mkdir5(folder, { recursive: true });
+        handle = await open4(path, "wx");
+      }
+      if (typeof body2 === "string" || body2 instanceof Uint8Array) {
+        throwIfAborted(signal, "Writing");
+        await handle.writeFile(body2, { signal });
+      } else {
+        if (signal)
+          addAbortSignal(signal, body2);
+        for await (const chunk of body2)
+          await handle.write(chunk);
+      }
+      await handle.sync();
+      const stats = await handle.stat({ bigint: true });
+      await handle.close();
+      handle = void 0;
+      return { path, stats };
     } catch (error62) {
-      await rm6(path, { force: true });
+      await handle?.close().catch(() => void 0);
+      await removeFile(path);
       throw this.#translate(error62, path);
     }
   }
   /** The naming this store's files use (see `file-names.ts`), found once. */
   #naming() {
     this.#namingFound ??= (async () => {
-      const marker = await readFile7(join10(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
+      const marker = await readFile8(join10(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
         if (error62.code === "ENOENT" || error62.code === "ENOTDIR")
           return void 0;
         throw this.#translate(error62, NAMING_MARKER);
@@ -62975,7 +63070,7 @@ var FileBlobStore = class {
     const naming = await this.#naming();
     if (naming.version === NAMING_VERSION) {
       try {
-        await mkdir4(this.#root, { recursive: true });
+        await mkdir5(this.#root, { recursive: true });
         await writeFile2(join10(this.#root, NAMING_MARKER), `${JSON.stringify({ names: NAMING_VERSION })}
 `, { flag: "wx" });
       } catch (error62) {
@@ -63033,11 +63128,11 @@ var FileBlobStore = class {
   }
 };
 async function ensureNewerMtime(temporary, replacedMtimeNs) {
-  const stats = await stat2(temporary, { bigint: true });
-  if (stats.mtimeNs > replacedMtimeNs)
-    return;
+  if (temporary.stats.mtimeNs > replacedMtimeNs)
+    return temporary.stats;
   const mtime = new Date(Number(replacedMtimeNs / 1000000n) + 2);
-  await utimes2(temporary, new Date(Number(stats.atimeMs)), mtime);
+  await utimes2(temporary.path, new Date(Number(temporary.stats.atimeMs)), mtime);
+  return stat2(temporary.path, { bigint: true });
 }
 function metaOf(name, stats) {
   const etag = `${stats.ino.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.size.toString(36)}`;
@@ -63053,8 +63148,16 @@ function isStream(body2) {
   return typeof body2 === "object" && body2 !== null && "pipe" in body2;
 }
 function hostTag() {
-  return createHash3("sha256").update(currentProcess().host).digest("hex").slice(0, 8);
+  cachedHostTag ??= createHash3("sha256").update(currentProcess().host).digest("hex").slice(0, 8);
+  return cachedHostTag;
 }
+var cachedHostTag;
+function temporarySuffix() {
+  temporaryCount++;
+  return `${temporaryNonce}${temporaryCount.toString(36)}`;
+}
+var temporaryNonce = randomBytes7(6).toString("hex");
+var temporaryCount = 0;
 function parseJson(text) {
   try {
     return JSON.parse(text);
@@ -63239,11 +63342,11 @@ function installCommand(projectRoot, packageName) {
 }
 
 // ../../packages/core/dist/instance/runtime-dependencies.js
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 import { join as join12 } from "node:path";
 async function devOnlyRuntimeDependencies(projectRoot, options) {
   const manifest = join12(projectRoot, "package.json");
-  const text = await readFile8(manifest, "utf8").catch(() => void 0);
+  const text = await readFile9(manifest, "utf8").catch(() => void 0);
   if (text === void 0)
     return [];
   let parsed;
@@ -63283,7 +63386,7 @@ function devOnlyDependencyWarning(dependency) {
 function createStoreOpener(options) {
   const { projectRoot, storageUrl, env = process.env } = options;
   let opened;
-  const open4 = () => {
+  const open5 = () => {
     opened ??= (async () => {
       const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
       const store = await openStore(selection, { projectRoot, env });
@@ -63297,7 +63400,7 @@ function createStoreOpener(options) {
     const store = await opened?.catch(() => void 0);
     await store?.close?.();
   };
-  return { open: open4, close };
+  return { open: open5, close };
 }
 
 // ../../packages/core/dist/project/load-project.js
@@ -63538,7 +63641,7 @@ function crashed(error62, how) {
 }
 
 // ../../packages/core/dist/refresh/fetch-state.js
-import { lstat, readlink, rm as rm7 } from "node:fs/promises";
+import { lstat, readlink } from "node:fs/promises";
 async function fetchComponentState(component, options) {
   const { key } = component;
   return withRetry(async (attempt) => {
@@ -63573,7 +63676,8 @@ async function runAttempt(component, options) {
   options.signal?.addEventListener("abort", forwardAbort, { once: true });
   let guarded;
   try {
-    await rm7(options.statePath, { force: true });
+    if (options.attempt > 1)
+      await removeFile(options.statePath);
     guarded = runGuarded(key, (error62) => controller2.abort(error62), async () => {
       await component.refresh({
         key,
@@ -63603,7 +63707,7 @@ async function hashStagedState(key, statePath) {
       hint: "refresh({ statePath }) must write the whole state to the file at statePath."
     });
   }
-  return hashFile(statePath);
+  return readDigest(statePath);
 }
 function asError(error62) {
   return error62 instanceof Error ? error62 : new Error(describeError(error62));
@@ -63768,22 +63872,22 @@ function expired(key) {
 }
 
 // ../../packages/core/dist/refresh/publish-version.js
-async function publishVersion(store, key, statePath, digest, options) {
+async function publishVersion(store, key, statePath, staged, options) {
   const { timeoutMs } = options;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const uploadStarted = performance.now();
   try {
-    return await publish(store, key, statePath, digest, { ...options, signal }, uploadStarted);
+    return await publish(store, key, statePath, staged, { ...options, signal }, uploadStarted);
   } catch (error62) {
     if (!deadline.aborted || options.signal?.aborted)
       throw error62;
     throw new TimeoutError(`The upload of "${key}" took longer than ${timeoutMs} ms and was stopped; nothing was committed for it.`, { cause: error62, hint: "Raise --timeout, or check the network to the store." });
   }
 }
-async function publish(store, key, statePath, digest, options, uploadStarted) {
+async function publish(store, key, statePath, { digest, bytes }, options, uploadStarted) {
   const { runtime, signal } = options;
-  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }), { policy: STORE_RETRY_POLICY, runtime, signal });
+  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal, bytes }), { policy: STORE_RETRY_POLICY, runtime, signal });
   if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
     throw new TransientError(`The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`, { hint: "Nothing was committed for this key; run the refresh again." });
   }
@@ -63915,8 +64019,8 @@ async function refreshKey(run2, component, fetched) {
       if (management === "versioned" && run2.storeFailure)
         throw run2.storeFailure;
       staging = await createStagingFolder(run2.project.root);
-      const statePath = join14(staging, "state");
-      const digest = await fetchComponentState(component, {
+      const statePath = join14(staging, STAGED_STATE_FILE);
+      const staged = await fetchComponentState(component, {
         statePath,
         projectRoot: run2.project.root,
         timeoutMs: run2.timeoutMs,
@@ -63928,10 +64032,11 @@ async function refreshKey(run2, component, fetched) {
           attempts = attempt;
         }
       });
+      const { digest } = staged;
       if (management === "local")
         return commitLocal(run2, key, statePath, digest);
       const target = run2.versioned;
-      const recorded = sameContent(target.snapshot.get(key), digest) ? void 0 : await publishVersion(target.store, key, statePath, digest, run2);
+      const recorded = sameContent(target.snapshot.get(key), digest) ? void 0 : await publishVersion(target.store, key, statePath, staged, run2);
       return { statePath, digest, recorded };
     });
     if (!outcome)
@@ -63960,7 +64065,7 @@ async function commitVersioned(run2, key, staged) {
     const confirmed = await batcher.confirm(key, staged.digest);
     if (confirmed.status !== "needs-upload")
       return confirmed;
-    recorded = await run2.limit(() => publishVersion(store, key, staged.statePath, staged.digest, run2));
+    recorded = await run2.limit(() => publishVersion(store, key, staged.statePath, { digest: staged.digest }, run2));
   }
   return batcher.publish(recorded.info, staged.digest, recorded.commitBy);
 }

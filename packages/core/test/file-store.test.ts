@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -139,6 +139,33 @@ describe('FileBlobStore basics', () => {
       store.put('aborted', Readable.from(slow()), { signal: controller.signal }),
     ).rejects.toThrow();
     expect(await store.head('aborted')).toBeUndefined();
+    expect(await leftovers(store)).toEqual([]);
+  });
+
+  it('writes into a folder removed since it last wrote there, and its own temporary folder', async () => {
+    const store = await newStore();
+    await store.put('a/b/one', '1', { ifNoneMatch: '*' });
+    await store.put('a/b/two', '2');
+    // Prune removes empty folders, and an operator may clear hidden ones.
+    await rm(join(store.root, 'a'), { recursive: true });
+    await rm(join(store.root, '.tmp'), { recursive: true });
+    await store.put('a/b/three', '3', { ifNoneMatch: '*' });
+    await rm(join(store.root, 'a'), { recursive: true });
+    await store.put('a/b/four', '4');
+    expect(await names(store, 'a/')).toEqual(['a/b/four']);
+    expect((await readText(store, 'a/b/four')).text).toBe('4');
+    expect(await leftovers(store)).toEqual([]);
+  });
+
+  it('gives a stalled stream body up when the signal aborts', async () => {
+    const store = await newStore();
+    const controller = new AbortController();
+    const body = new Readable({ read() {} });
+    body.push('first part');
+    const put = store.put('stalled', body, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(put).rejects.toThrow(/cancelled|abort/i);
+    expect(await store.head('stalled')).toBeUndefined();
     expect(await leftovers(store)).toEqual([]);
   });
 });

@@ -9,6 +9,8 @@ import {
   ConfigError,
   DEFAULT_POINTER_SHARDS,
   FileBlobStore,
+  hashFile,
+  IntegrityError,
   LOCAL_STATE_DIR,
   listAll,
   localStatePaths,
@@ -28,6 +30,7 @@ import {
   stateObjectName,
   TimeoutError,
   UsageError,
+  uploadStateVersion,
 } from '../src/index.js';
 import {
   component,
@@ -363,6 +366,27 @@ describe('refreshState', () => {
       /upload of "slow-upload" took longer than 300 ms/,
     );
     expect(Object.keys(await pointerKeys(t.store))).toEqual([]);
+  });
+
+  it('uploads only the bytes it hashed: a staged file changed since fails, and nothing lands', async () => {
+    const root = await useTempDir();
+    const store = new FileBlobStore(join(root, 'store'));
+    const file = join(root, 'staged');
+    await writeFile(file, 'what the component wrote');
+    const digest = await hashFile(file);
+    // A write the component left running lands after its refresh returned and was hashed.
+    await writeFile(file, 'what a leaked timer wrote later');
+    await expect(uploadStateVersion(store, 'k', file, digest)).rejects.toBeInstanceOf(
+      IntegrityError,
+    );
+    const names: string[] = [];
+    for await (const item of listAll(store, STATES_PREFIX)) names.push(item.name);
+    expect(names).toEqual([]);
+    // Unchanged, it uploads those very bytes.
+    await writeFile(file, 'what the component wrote');
+    const info = await uploadStateVersion(store, 'k', file, digest);
+    const stored = await readText(store, stateObjectName('k', info.version));
+    expect(stored.text).toBe('what the component wrote');
   });
 
   it('runs at most `concurrency` refreshes at once', async () => {

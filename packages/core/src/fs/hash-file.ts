@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 
 export interface Digest {
@@ -7,9 +7,35 @@ export interface Digest {
   size: number;
 }
 
-/** Streams a file through sha256; memory stays flat whatever the file's size. */
+/** Files up to this size are read whole: one read costs less than a stream's machinery. */
+export const SMALL_FILE_BYTES = 256 * 1024;
+
+/** Hashes a file; memory stays flat whatever the file's size. */
 export async function hashFile(path: string): Promise<Digest> {
-  return hashStream(createReadStream(path));
+  return (await readDigest(path)).digest;
+}
+
+/**
+ * Hashes a file, and hands back its bytes when it is small (up to `SMALL_FILE_BYTES`), so that a
+ * caller about to send it on need not read it again, and sends exactly the bytes it hashed.
+ */
+export async function readDigest(path: string): Promise<{ digest: Digest; bytes?: Buffer }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > SMALL_FILE_BYTES) {
+      return { digest: await hashStream(handle.createReadStream({ autoClose: false })) };
+    }
+    const bytes = await handle.readFile();
+    return { digest: digestOf(bytes), bytes };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The digest of bytes in memory. */
+export function digestOf(bytes: Uint8Array): Digest {
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
 }
 
 /** Reads a stream (or any source of byte chunks) to its end through sha256, keeping none of it. */

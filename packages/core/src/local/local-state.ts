@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, StorageError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
+import { removeFile, writeFileAtomic } from '../fs/atomic.js';
 import { keyToFolder } from '../model/key-folder.js';
 import { type StateInfo, StateInfoSchema } from '../model/state-info.js';
 import { finishCommit } from './local-commit.js';
@@ -78,6 +78,9 @@ export async function ensureLocalStateRoot(projectRoot: string): Promise<string>
  * A fresh folder for one refresh attempt to write into. It sits inside `.local_defs_state/` so
  * that committing local state is a same-file-system rename.
  */
+/** The file in a staging folder that a component writes its state to. */
+export const STAGED_STATE_FILE = 'state';
+
 export async function createStagingFolder(projectRoot: string): Promise<string> {
   const folder = join(
     localStateRoot(projectRoot),
@@ -89,7 +92,14 @@ export async function createStagingFolder(projectRoot: string): Promise<string> 
 }
 
 export async function removeStagingFolder(folder: string): Promise<void> {
-  await rm(folder, { recursive: true, force: true });
+  // Most refreshes leave one file, `state`: removing it and the folder by name costs two calls,
+  // where a recursive removal lists and stats. Anything else a component left falls back to that.
+  try {
+    await removeFile(join(folder, STAGED_STATE_FILE));
+    await rmdir(folder);
+  } catch {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 /** Removes the staging root once no refresh is using it, so a finished run leaves no trace. */

@@ -1,4 +1,4 @@
-import { lstat, readlink, rm } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { type RetryPolicy, type RetryRuntime, withRetry } from '../async/retry.js';
 import {
   AbortedError,
@@ -7,7 +7,8 @@ import {
   RefreshFailedError,
   TimeoutError,
 } from '../errors.js';
-import { type Digest, hashFile } from '../fs/hash-file.js';
+import { removeFile } from '../fs/atomic.js';
+import { type Digest, readDigest } from '../fs/hash-file.js';
 import type { Component } from '../project/component.js';
 import { runGuarded } from './component-guard.js';
 import type { RefreshEvent } from './report.js';
@@ -32,7 +33,7 @@ export interface FetchOptions {
 export async function fetchComponentState(
   component: Component,
   options: FetchOptions,
-): Promise<Digest> {
+): Promise<StagedState> {
   const { key } = component;
   return withRetry(
     async (attempt) => {
@@ -97,8 +98,9 @@ async function runAttempt(component: Component, options: AttemptOptions): Promis
   options.signal?.addEventListener('abort', forwardAbort, { once: true });
   let guarded: ReturnType<typeof runGuarded> | undefined;
   try {
-    // A retry starts from nothing, not from what a failed attempt left behind.
-    await rm(options.statePath, { force: true });
+    // A retry starts from nothing, not from what a failed attempt left behind. (The first
+    // attempt writes into a staging folder made for it, empty.)
+    if (options.attempt > 1) await removeFile(options.statePath);
     // The component runs in a context that names its key: its crashes outside its await chain
     // and its calls of process.exit end this attempt, not the run (component-guard.ts).
     guarded = runGuarded(
@@ -126,7 +128,13 @@ async function runAttempt(component: Component, options: AttemptOptions): Promis
   }
 }
 
-async function hashStagedState(key: string, statePath: string): Promise<Digest> {
+/** What a component wrote: its digest, and its bytes when it is small (see `readDigest`). */
+export interface StagedState {
+  digest: Digest;
+  bytes?: Buffer;
+}
+
+async function hashStagedState(key: string, statePath: string): Promise<StagedState> {
   const stats = await lstat(statePath).catch(() => undefined);
   // A link would commit a pointer to somewhere else (outside the project, into the image), not
   // the state: refuse it rather than follow it.
@@ -142,7 +150,7 @@ async function hashStagedState(key: string, statePath: string): Promise<Digest> 
       hint: 'refresh({ statePath }) must write the whole state to the file at statePath.',
     });
   }
-  return hashFile(statePath);
+  return readDigest(statePath);
 }
 
 export function asError(error: unknown): Error {

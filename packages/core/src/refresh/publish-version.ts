@@ -1,10 +1,10 @@
 import { type RetryRuntime, STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { TimeoutError, TransientError } from '../errors.js';
-import type { Digest } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { ORPHAN_GRACE_MS, RECORD_GRACE_MS, writePublishedRecords } from '../versioned/published.js';
 import { uploadStateVersion } from '../versioned/transfer.js';
+import type { StagedState } from './fetch-state.js';
 
 export interface PublishOptions {
   runtime: RetryRuntime;
@@ -35,7 +35,7 @@ export async function publishVersion(
   store: BlobStore,
   key: string,
   statePath: string,
-  digest: Digest,
+  staged: StagedState,
   options: PublishOptions,
 ): Promise<RecordedVersion> {
   const { timeoutMs } = options;
@@ -43,7 +43,7 @@ export async function publishVersion(
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const uploadStarted = performance.now();
   try {
-    return await publish(store, key, statePath, digest, { ...options, signal }, uploadStarted);
+    return await publish(store, key, statePath, staged, { ...options, signal }, uploadStarted);
   } catch (error) {
     if (!deadline.aborted || options.signal?.aborted) throw error;
     throw new TimeoutError(
@@ -57,13 +57,13 @@ async function publish(
   store: BlobStore,
   key: string,
   statePath: string,
-  digest: Digest,
+  { digest, bytes }: StagedState,
   options: PublishOptions,
   uploadStarted: number,
 ): Promise<RecordedVersion> {
   const { runtime, signal } = options;
   const info = await withRetry(
-    () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal }),
+    () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal, bytes }),
     { policy: STORE_RETRY_POLICY, runtime, signal },
   );
   if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {

@@ -22,6 +22,7 @@ import {
   removeAbandonedStaging,
   removeStagingFolder,
   removeStagingRootIfEmpty,
+  STAGED_STATE_FILE,
 } from '../local/local-state.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import type { Component } from '../project/component.js';
@@ -247,8 +248,8 @@ async function refreshKey(run: Run, component: Component, fetched: () => void): 
       run.onEvent({ type: 'start', key, management });
       if (management === 'versioned' && run.storeFailure) throw run.storeFailure;
       staging = await createStagingFolder(run.project.root);
-      const statePath = join(staging, 'state');
-      const digest = await fetchComponentState(component, {
+      const statePath = join(staging, STAGED_STATE_FILE);
+      const staged = await fetchComponentState(component, {
         statePath,
         projectRoot: run.project.root,
         timeoutMs: run.timeoutMs,
@@ -260,12 +261,14 @@ async function refreshKey(run: Run, component: Component, fetched: () => void): 
           attempts = attempt;
         },
       });
+      const { digest } = staged;
       if (management === 'local') return commitLocal(run, key, statePath, digest);
       const target = run.versioned as VersionedTarget;
       // Upload now if the content looks new; whether it is decides at commit time.
       const recorded = sameContent(target.snapshot.get(key), digest)
         ? undefined
-        : await publishVersion(target.store, key, statePath, digest, run);
+        : await publishVersion(target.store, key, statePath, staged, run);
+      // The staged bytes are not kept: a key may wait a while for its commit.
       return { statePath, digest, recorded };
     });
     if (!outcome) return result('not-run');
@@ -307,7 +310,7 @@ async function commitVersioned(
     const confirmed = await batcher.confirm(key, staged.digest);
     if (confirmed.status !== 'needs-upload') return confirmed;
     recorded = await run.limit(() =>
-      publishVersion(store, key, staged.statePath, staged.digest, run),
+      publishVersion(store, key, staged.statePath, { digest: staged.digest }, run),
     );
   }
   return batcher.publish(recorded.info, staged.digest, recorded.commitBy);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
+  type FileHandle,
   link,
   mkdir,
   open,
@@ -14,8 +15,7 @@ import {
 } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { throwIfAborted } from '../adapter/deadline.js';
@@ -31,7 +31,7 @@ import {
   StoreNotFoundError,
   TransientError,
 } from '../errors.js';
-import { syncPath } from '../fs/atomic.js';
+import { removeFile, syncPath } from '../fs/atomic.js';
 import { currentProcess, isGoneHere } from '../fs/process-identity.js';
 import {
   type BlobBody,
@@ -77,6 +77,8 @@ export class FileBlobStore implements BlobStore {
   readonly #root: string;
   #namingFound: Promise<ObjectNaming> | undefined;
   #markerWritten = false;
+  /** Folders this store has made or found (see `#inFolder`). */
+  readonly #folders = new Set<string>();
   /** `DEFSTATE_DEBUG=store:file` traces every operation to stderr. */
   readonly #tracer: Tracer;
 
@@ -175,33 +177,33 @@ export class FileBlobStore implements BlobStore {
     if (options.signal?.aborted && isStream(body)) body.resume();
     throwIfAborted(options.signal, `Writing ${name}`);
     const target = await this.#pathOf(name);
-    // A condition that already fails fails before the body is written and flushed: under
-    // contention most compare-and-swaps lose, and each loss then costs one stat. The condition
-    // is checked again where it counts, at the link or under the lock.
-    const current = await stat(target, { bigint: true }).catch(() => undefined);
-    if (
-      (options.ifNoneMatch === '*' && current?.isFile()) ||
-      (options.ifMatch !== undefined &&
-        (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch))
-    ) {
-      if (isStream(body)) body.resume();
-      throw new PreconditionFailedError(name);
+    // A replace whose condition already fails fails before the body is written and flushed:
+    // under contention most compare-and-swaps lose, and each loss then costs one stat. The
+    // condition is checked again where it counts, under the lock. (A create-only put is checked
+    // by its link alone: new names are the rule there, and a stat would only add a syscall.)
+    if (options.ifMatch !== undefined) {
+      const current = await stat(target, { bigint: true }).catch(() => undefined);
+      if (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch) {
+        if (isStream(body)) body.resume();
+        throw new PreconditionFailedError(name);
+      }
     }
     await this.#writeMarker();
     const temporary = await this.#writeTemporary(body, options.signal);
     try {
-      await mkdir(dirname(target), { recursive: true });
       let written: BlobMeta;
       if (options.ifNoneMatch === '*') {
-        written = metaOf(name, await stat(temporary, { bigint: true }));
-        try {
-          await link(temporary, target);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-            throw new PreconditionFailedError(name, { cause: error });
+        written = metaOf(name, temporary.stats);
+        await this.#inFolder(target, async () => {
+          try {
+            await link(temporary.path, target);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+              throw new PreconditionFailedError(name, { cause: error });
+            }
+            throw error;
           }
-          throw error;
-        }
+        });
       } else {
         written = await withFileLock(
           this.#lockPathOf(name),
@@ -211,9 +213,10 @@ export class FileBlobStore implements BlobStore {
               const etag = current?.isFile() ? metaOf(name, current).etag : undefined;
               if (etag !== options.ifMatch) throw new PreconditionFailedError(name);
             }
-            if (current) await ensureNewerMtime(temporary, current.mtimeNs);
-            const meta = metaOf(name, await stat(temporary, { bigint: true }));
-            await rename(temporary, target);
+            const meta = current
+              ? metaOf(name, await ensureNewerMtime(temporary, current.mtimeNs))
+              : metaOf(name, temporary.stats);
+            await this.#inFolder(target, () => rename(temporary.path, target));
             return meta;
           },
           {
@@ -234,8 +237,38 @@ export class FileBlobStore implements BlobStore {
     } catch (error) {
       throw this.#translate(error, name);
     } finally {
-      await rm(temporary, { force: true });
+      // After a link the temporary name is a second name of the object; after a rename, gone.
+      await removeFile(temporary.path);
     }
+  }
+
+  /**
+   * Runs `write` (which puts a file at `target`) once the folder it goes in exists. Folders this
+   * store made are remembered, so a run that writes many objects makes each folder once; one that
+   * disappeared since (prune removes empty ones) is made again.
+   */
+  async #inFolder(target: string, write: () => Promise<void>): Promise<void> {
+    const folder = dirname(target);
+    if (!this.#folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.#rememberFolder(folder);
+      return write();
+    }
+    try {
+      await write();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.#folders.delete(folder);
+      await mkdir(folder, { recursive: true });
+      this.#rememberFolder(folder);
+      await write();
+    }
+  }
+
+  #rememberFolder(folder: string): void {
+    // A bound keeps memory flat over a run of any size; forgetting costs only a mkdir.
+    if (this.#folders.size >= 4096) this.#folders.clear();
+    this.#folders.add(folder);
   }
 
   async #list(prefix: string, options: ListOptions): Promise<ListPage> {
@@ -325,21 +358,41 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async #writeTemporary(body: BlobBody, signal: AbortSignal | undefined): Promise<string> {
+  /**
+   * Writes the body to a new temporary file and flushes it. Returns its path and its stats, taken
+   * from the open file (an object's etag is that of the file it was written to).
+   */
+  async #writeTemporary(
+    body: BlobBody,
+    signal: AbortSignal | undefined,
+  ): Promise<{ path: string; stats: import('node:fs').BigIntStats }> {
     const folder = join(this.#root, TEMPORARY_DIR);
-    await mkdir(folder, { recursive: true }).catch((error: unknown) => {
-      throw this.#translate(error, TEMPORARY_DIR);
-    });
     // Named after its host and process, so that an abandoned one can be told from a live one.
-    const path = join(folder, `${hostTag()}-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const path = join(folder, `${hostTag()}-${process.pid}-${temporarySuffix()}`);
+    let handle: FileHandle | undefined;
     try {
-      const source =
-        typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body;
-      await pipeline(source, createWriteStream(path, { flags: 'wx' }), { signal });
-      await syncPath(path);
-      return path;
+      try {
+        handle = await open(path, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await mkdir(folder, { recursive: true });
+        handle = await open(path, 'wx');
+      }
+      if (typeof body === 'string' || body instanceof Uint8Array) {
+        throwIfAborted(signal, 'Writing');
+        await handle.writeFile(body, { signal });
+      } else {
+        if (signal) addAbortSignal(signal, body);
+        for await (const chunk of body) await handle.write(chunk as Uint8Array);
+      }
+      await handle.sync();
+      const stats = await handle.stat({ bigint: true });
+      await handle.close();
+      handle = undefined;
+      return { path, stats };
     } catch (error) {
-      await rm(path, { force: true });
+      await handle?.close().catch(() => undefined);
+      await removeFile(path);
       throw this.#translate(error, path);
     }
   }
@@ -454,11 +507,14 @@ export class FileBlobStore implements BlobStore {
  * one it replaces, so no etag of a name ever repeats. (+2 ms: a time set through a double in
  * seconds is only exact to about a microsecond.)
  */
-async function ensureNewerMtime(temporary: string, replacedMtimeNs: bigint): Promise<void> {
-  const stats = await stat(temporary, { bigint: true });
-  if (stats.mtimeNs > replacedMtimeNs) return;
+async function ensureNewerMtime(
+  temporary: { path: string; stats: import('node:fs').BigIntStats },
+  replacedMtimeNs: bigint,
+): Promise<import('node:fs').BigIntStats> {
+  if (temporary.stats.mtimeNs > replacedMtimeNs) return temporary.stats;
   const mtime = new Date(Number(replacedMtimeNs / 1_000_000n) + 2);
-  await utimes(temporary, new Date(Number(stats.atimeMs)), mtime);
+  await utimes(temporary.path, new Date(Number(temporary.stats.atimeMs)), mtime);
+  return stat(temporary.path, { bigint: true });
 }
 
 function metaOf(name: string, stats: import('node:fs').BigIntStats): BlobMeta {
@@ -480,8 +536,21 @@ function isStream(body: BlobBody): body is Readable {
 
 /** A short, file-name-safe tag of this machine, for temporary file names. */
 function hostTag(): string {
-  return createHash('sha256').update(currentProcess().host).digest('hex').slice(0, 8);
+  cachedHostTag ??= createHash('sha256').update(currentProcess().host).digest('hex').slice(0, 8);
+  return cachedHostTag;
 }
+let cachedHostTag: string | undefined;
+
+/**
+ * Unique within this process: random once, then counted, since drawing random bytes for every
+ * write costs more than the rest of naming it. (Host and pid in the name set processes apart.)
+ */
+function temporarySuffix(): string {
+  temporaryCount++;
+  return `${temporaryNonce}${temporaryCount.toString(36)}`;
+}
+const temporaryNonce = randomBytes(6).toString('hex');
+let temporaryCount = 0;
 
 function parseJson(text: string): unknown {
   try {

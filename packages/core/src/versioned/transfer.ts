@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 import { commitFile, temporarySibling } from '../fs/atomic.js';
-import { type Digest, DigestStream } from '../fs/hash-file.js';
+import { type Digest, DigestStream, digestOf, SMALL_FILE_BYTES } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { createStateVersion } from '../model/state-version.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -19,10 +19,19 @@ export async function uploadStateVersion(
   key: string,
   file: string,
   digest: Digest,
-  { now = new Date(), signal }: { now?: Date; signal?: AbortSignal } = {},
+  {
+    now = new Date(),
+    signal,
+    bytes,
+  }: {
+    now?: Date;
+    signal?: AbortSignal;
+    /** The file's bytes, already read and hashed to `digest` (`readDigest`): sent as they are. */
+    bytes?: Uint8Array;
+  } = {},
 ): Promise<StateInfo> {
   const version = createStateVersion(now);
-  await store.put(stateObjectName(key, version), createReadStream(file), {
+  await store.put(stateObjectName(key, version), bytes ?? (await uploadBody(key, file, digest)), {
     ifNoneMatch: '*',
     size: digest.size,
     contentType: 'application/octet-stream',
@@ -36,6 +45,26 @@ export async function uploadStateVersion(
     sha256: digest.sha256,
     size: digest.size,
   };
+}
+
+/**
+ * What to upload for a staged file. A small one is read whole and checked against its digest, so
+ * the bytes the store gets are the bytes that were hashed even if something (a component's leaked
+ * write) changed the file since; a large one is streamed, keeping memory flat.
+ */
+async function uploadBody(key: string, file: string, digest: Digest) {
+  if (digest.size > SMALL_FILE_BYTES) return createReadStream(file);
+  const bytes = await readFile(file);
+  const read = digestOf(bytes);
+  if (read.sha256 !== digest.sha256 || read.size !== digest.size) {
+    throw new IntegrityError(
+      `The staged state of "${key}" changed after it was hashed (sha256 ${digest.sha256}, ${digest.size} bytes; now ${read.sha256}, ${read.size} bytes); nothing was uploaded.`,
+      {
+        hint: 'Something still writes to statePath after refresh() returned: await every write before returning.',
+      },
+    );
+  }
+  return bytes;
 }
 
 /**
