@@ -12,11 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './measure.mjs';
 import { printTransferTable, writeStateFile } from './transfer.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_S3_MIB ?? 512) * MiB;
 const BUCKET = 'bench';
+const ROUNDS = Number(process.env.BENCH_RUNS ?? 3);
 const HERE = fileURLToPath(import.meta.url);
 const PACKAGE = fileURLToPath(new URL('../../packages/storage-s3/', import.meta.url));
 // The SDK as the adapter package resolves it (pnpm keeps it out of the workspace root).
@@ -87,18 +89,35 @@ async function main() {
       if (result.digest && result.digest !== sha256) throw new Error(`${mode}: sha256 mismatch`);
       return result;
     };
-    // Adapter first on the way up, SDK first on the way down, so neither always goes first.
-    const figures = {};
-    for (const [mode, name] of [
-      ['adapter-upload', 'through-adapter'],
-      ['sdk-upload', 'through-sdk'],
-      ['sdk-download', 'through-sdk'],
-      ['adapter-download', 'through-adapter'],
-    ])
-      figures[mode] = run(mode, name);
+    // Rounds in alternating order, so that neither always goes first (onto a cold emulator), and
+    // the median of each: one transfer of each kind swings by a third on a shared machine.
+    const samples = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [
+        ['adapter-upload', `through-adapter-${round}`],
+        ['sdk-upload', `through-sdk-${round}`],
+        ['sdk-download', `through-sdk-${round}`],
+        ['adapter-download', `through-adapter-${round}`],
+      ];
+      if (round % 2 === 1)
+        [order[0], order[1], order[2], order[3]] = [order[1], order[0], order[3], order[2]];
+      for (const [mode, name] of order) {
+        samples[mode] ??= [];
+        samples[mode].push(run(mode, name));
+      }
+    }
+    const figures = Object.fromEntries(
+      Object.entries(samples).map(([mode, runs]) => [
+        mode,
+        {
+          seconds: median(runs.map((run) => run.seconds)),
+          maxRssMiB: Math.max(...runs.map((run) => run.maxRssMiB)),
+        },
+      ]),
+    );
     const rate = ({ seconds }) => SIZE / MiB / seconds;
     printTransferTable(
-      `S3 on moto ${emulator.endpoint}, node ${process.version}`,
+      `S3 on moto ${emulator.endpoint}, node ${process.version}, median of ${ROUNDS} rounds`,
       SIZE / MiB,
       Object.fromEntries(
         Object.entries(figures).map(([mode, run]) => [

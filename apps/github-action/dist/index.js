@@ -40544,6 +40544,8 @@ function parseJsonDocument(text, schema, options) {
       hint: options.badJsonHint
     });
   }
+  if (options.isValid?.(json2))
+    return json2;
   const result = schema.safeParse(json2);
   if (!result.success) {
     const issue2 = result.error.issues[0];
@@ -60312,6 +60314,9 @@ var MAX_KEY_LENGTH = 512;
 var CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 var LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
 var StateKeySchema = external_exports.string().min(1, "a state key must not be empty").max(MAX_KEY_LENGTH, `a state key must be at most ${MAX_KEY_LENGTH} characters`).refine((key) => !CONTROL_CHARACTER.test(key), "a state key must not contain control characters").refine((key) => !LONE_SURROGATE.test(key), "a state key must be well-formed Unicode (no lone surrogates)").refine((key) => key !== "__proto__", 'a state key must not be "__proto__" (a name JavaScript objects reserve)').describe("The stable name of a component state. Non-empty, no control characters.");
+function isStateKey(value2) {
+  return typeof value2 === "string" && value2.length >= 1 && value2.length <= MAX_KEY_LENGTH && value2 !== "__proto__" && !CONTROL_CHARACTER.test(value2) && !LONE_SURROGATE.test(value2);
+}
 function assertStateKey(key) {
   const result = StateKeySchema.safeParse(key);
   if (result.success)
@@ -60363,6 +60368,9 @@ function unescapeName(escaped) {
 import { randomBytes } from "node:crypto";
 var VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
 var StateVersionSchema = external_exports.string().regex(VERSION_PATTERN, "a state version looks like 20261127T101530123Z-3f9a1c0b7d2e").describe("A state version id: creation time (UTC, ms) and a random suffix; sorts by time.");
+function isStateVersion(value2) {
+  return typeof value2 === "string" && VERSION_PATTERN.test(value2);
+}
 function createStateVersion(now = /* @__PURE__ */ new Date()) {
   const stamp = now.toISOString().replace(/[-:.]/g, "");
   return `${stamp}-${randomBytes(6).toString("hex")}`;
@@ -60548,15 +60556,37 @@ function heldBy(store, lease, waitMs) {
 // ../../packages/core/dist/model/state-info.js
 var ManagementTypeSchema = external_exports.enum(["local", "versioned"]).describe("local: state lives in .local_defs_state inside the project; versioned: immutable versions in a storage backend.");
 var MANAGEMENT_TYPES = ManagementTypeSchema.options;
+var DATE_TIME = external_exports.regexes.datetime({ precision: null, offset: false, local: false });
+var SHA256_HEX = /^[0-9a-f]{64}$/;
 var StateInfoSchema = external_exports.object({
   key: StateKeySchema,
   management: ManagementTypeSchema,
   version: StateVersionSchema,
   createdAt: external_exports.iso.datetime().describe("When this version was created (ISO 8601, UTC)."),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
+  sha256: external_exports.string().regex(SHA256_HEX, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
   size: external_exports.number().int().nonnegative().describe("Size of the state in bytes."),
   generation: external_exports.number().int().positive().optional().describe("Versioned state: the commit that made this version latest, counted per key by the store (see the pointer entry).")
 }).strict();
+function isDateTime(value2) {
+  return typeof value2 === "string" && DATE_TIME.test(value2);
+}
+function isWholeNumber(value2, min) {
+  return typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= min;
+}
+function isRecord(value2) {
+  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+}
+function isStateInfo(value2, generation = "optional") {
+  if (!isRecord(value2))
+    return false;
+  let fields = 6;
+  if (value2.generation !== void 0 || generation === "required") {
+    if (!isWholeNumber(value2.generation, 1))
+      return false;
+    fields++;
+  }
+  return Object.keys(value2).length === fields && isStateKey(value2.key) && (value2.management === "versioned" || value2.management === "local") && isStateVersion(value2.version) && isDateTime(value2.createdAt) && typeof value2.sha256 === "string" && SHA256_HEX.test(value2.sha256) && isWholeNumber(value2.size, 0);
+}
 var STATE_INFO_SCHEMA_VERSION = 1;
 function entriesNameTheirKeys(document2, context) {
   for (const [key, info] of Object.entries(document2.keys)) {
@@ -60585,6 +60615,20 @@ var PointerShardSchema = external_exports.object({
   shard: external_exports.number().int().nonnegative(),
   keys: external_exports.record(StateKeySchema, PointerEntrySchema)
 }).strict().superRefine(entriesNameTheirKeys);
+function isPointerShard(value2) {
+  if (!isRecord(value2) || Object.keys(value2).length !== 3 || value2.schemaVersion !== POINTER_LAYOUT_VERSION || !isWholeNumber(value2.shard, 0) || !isRecord(value2.keys)) {
+    return false;
+  }
+  for (const key in value2.keys) {
+    const entry = value2.keys[key];
+    if (!Object.hasOwn(value2.keys, key) || !isStateKey(key) || !isStateInfo(entry, "required")) {
+      return false;
+    }
+    if (entry.key !== key)
+      return false;
+  }
+  return true;
+}
 var ConditionalWriteProofSchema = external_exports.union([
   external_exports.object({
     endpoint: external_exports.string().describe("Where the proving requests went."),
@@ -60698,6 +60742,7 @@ function emptyShard(shard) {
 }
 function parseShard(text, where, shard) {
   const document2 = parseJsonDocument(text, PointerShardSchema, {
+    isValid: isPointerShard,
     name: `The pointer shard ${where}`,
     mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
     badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning, or delete it and refresh the keys it held.",
@@ -61586,12 +61631,35 @@ var LastRefreshRecordSchema = external_exports.object({
 function lastRefreshPath(projectRoot) {
   return join4(localStateRoot(projectRoot), LAST_REFRESH_FILE);
 }
+function isLastRefreshRecord(value2) {
+  if (!isRecord(value2) || Object.keys(value2).length !== 2 || value2.schemaVersion !== 1) {
+    return false;
+  }
+  if (!isRecord(value2.keys))
+    return false;
+  for (const key in value2.keys) {
+    if (key === "__proto__" || !Object.hasOwn(value2.keys, key))
+      return false;
+    if (!isLastRefreshEntry(value2.keys[key]))
+      return false;
+  }
+  return true;
+}
+function isLastRefreshEntry(entry) {
+  if (!isRecord(entry) || Object.keys(entry).length !== 6)
+    return false;
+  const { error: error62 } = entry;
+  return typeof entry.key === "string" && (entry.management === "versioned" || entry.management === "local") && (entry.status === "refreshed" || entry.status === "unchanged" || entry.status === "failed") && isDateTime(entry.at) && (entry.version === null || typeof entry.version === "string") && (error62 === null || isRecord(error62) && Object.keys(error62).length === 2 && typeof error62.code === "string" && typeof error62.message === "string");
+}
 async function readLastRefresh(projectRoot) {
   const text = await readFile3(lastRefreshPath(projectRoot), "utf8").catch(() => void 0);
   if (text === void 0)
     return void 0;
   try {
-    const result = LastRefreshRecordSchema.safeParse(JSON.parse(text));
+    const json2 = JSON.parse(text);
+    if (isLastRefreshRecord(json2))
+      return json2;
+    const result = LastRefreshRecordSchema.safeParse(json2);
     return result.success ? result.data : void 0;
   } catch {
     return void 0;

@@ -77,6 +77,22 @@ describe('redactText and redactDocument', () => {
     });
   });
 
+  it('copy only what they change, and redact a document again once a secret is added', () => {
+    const clean = { keys: [{ key: 'a', version: 'v1' }], store: 'file:///tmp/store' };
+    expect(redactDocument(clean)).toBe(clean);
+    const leaky = { keys: [{ key: 'a' }, { key: 'b', error: 's3://u:pw@bucket/' }], ok: true };
+    const redacted = redactDocument(leaky);
+    expect(redacted).not.toBe(leaky);
+    expect(redacted.keys[0]).toBe(leaky.keys[0]);
+    expect(redacted.keys[1]).toEqual({ key: 'b', error: 's3://REDACTED@bucket/' });
+    expect(leaky.keys[1]?.error).toBe('s3://u:pw@bucket/');
+    // Redacted once, a document is not walked again, until there is a new secret to hide.
+    const once = redactDocument({ message: 'token Wq7fLk29XbPz0' });
+    expect(redactDocument(once)).toEqual({ message: 'token Wq7fLk29XbPz0' });
+    hideSecrets(['Wq7fLk29XbPz0']);
+    expect(redactDocument(once)).toEqual({ message: 'token REDACTED' });
+  });
+
   it('keeps a property named __proto__ as data, redacted, never as the prototype', () => {
     const document = JSON.parse('{"__proto__": {"polluted": "s3://u:secret@b/"}, "ok": true}');
     const redacted = redactDocument(document);

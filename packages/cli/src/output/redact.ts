@@ -14,7 +14,17 @@ let ordered: string[] = [];
 export function hideSecrets(values: Iterable<string>): void {
   for (const value of values) known.add(value);
   ordered = [...known].sort((a, b) => b.length - a.length);
+  secretsAdded++;
 }
+
+/**
+ * Documents already redacted, with the count of `hideSecrets` calls at the time: a status view is
+ * redacted when it is built and again when it is printed, and the second pass over 10,000 keys
+ * would find nothing new unless a secret was added in between. (Documents are not changed once
+ * built; one that were would need redacting again, by a copy.)
+ */
+const redactedDocuments = new WeakMap<object, number>();
+let secretsAdded = 0;
 
 /** The secrets of an environment and of a storage URL given on the command line. */
 export function hideSecretsOf(env: NodeJS.ProcessEnv, storageUrl?: string): void {
@@ -31,34 +41,62 @@ export function redactText(text: string): string {
 
 /**
  * A JSON document (a `--json` report, a status view, an API answer) with every string in it
- * redacted; property names, numbers and the shape stay as they are.
+ * redacted; property names, numbers and the shape stay as they are. A part with nothing to redact
+ * is returned as it is, not copied: a status of 10,000 keys holds some 150,000 values, and
+ * usually not one secret.
  */
 export function redactDocument<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return redactValue(value);
+  if (redactedDocuments.get(value) === secretsAdded) return value;
+  const redacted = redactValue(value);
+  redactedDocuments.set(redacted, secretsAdded);
+  return redacted;
+}
+
+function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
   if (typeof value !== 'object' || value === null) return value;
-  // Loops rather than entries and maps: a status of 10,000 keys holds some 150,000 values.
+  // Loops rather than entries and maps, for the same reason.
   if (Array.isArray(value)) {
-    const items: unknown[] = new Array(value.length);
-    for (let index = 0; index < value.length; index++) items[index] = redactDocument(value[index]);
-    return items as T;
+    let items: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item = redactValue(value[index]);
+      if (item !== value[index]) {
+        items ??= value.slice();
+        items[index] = item;
+      }
+    }
+    return (items ?? value) as T;
   }
   if (!isPlainObject(value)) return value;
-  const copy: Record<string, unknown> = {};
-  for (const name of Object.keys(value)) {
-    const item = redactDocument((value as Record<string, unknown>)[name]);
-    // A `__proto__` name is data here: defined, so that it never sets the copy's prototype.
-    if (name === '__proto__') {
-      Object.defineProperty(copy, name, {
-        value: item,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      copy[name] = item;
+  const source = value as Record<string, unknown>;
+  const names = Object.keys(source);
+  let copy: Record<string, unknown> | undefined;
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index] as string;
+    const item = redactValue(source[name]);
+    if (copy === undefined) {
+      if (item === source[name]) continue;
+      copy = {};
+      for (const earlier of names.slice(0, index)) setData(copy, earlier, source[earlier]);
     }
+    setData(copy, name, item);
   }
-  return copy as T;
+  return (copy ?? value) as T;
+}
+
+/** Sets a property; a `__proto__` name is data here, defined so that it never sets a prototype. */
+function setData(target: Record<string, unknown>, name: string, item: unknown): void {
+  if (name === '__proto__') {
+    Object.defineProperty(target, name, {
+      value: item,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    target[name] = item;
+  }
 }
 
 function isPlainObject(value: object): boolean {

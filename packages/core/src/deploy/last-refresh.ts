@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
-import { ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
+import { isDateTime, isRecord, ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
 
 /**
  * The outcome of the latest refresh of each key, in `.local_defs_state/.last-refresh.json`, so a
@@ -12,7 +12,7 @@ import { ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
  */
 export const LAST_REFRESH_FILE = '.last-refresh.json';
 
-const LastRefreshEntrySchema = z.object({
+export const LastRefreshEntrySchema = z.object({
   key: z.string(),
   management: ManagementTypeSchema,
   status: z.enum(['refreshed', 'unchanged', 'failed']),
@@ -22,7 +22,7 @@ const LastRefreshEntrySchema = z.object({
 });
 export type LastRefreshEntry = z.infer<typeof LastRefreshEntrySchema>;
 
-const LastRefreshRecordSchema = z.object({
+export const LastRefreshRecordSchema = z.object({
   schemaVersion: z.literal(1),
   keys: z.record(z.string(), LastRefreshEntrySchema),
 });
@@ -32,12 +32,48 @@ function lastRefreshPath(projectRoot: string): string {
   return join(localStateRoot(projectRoot), LAST_REFRESH_FILE);
 }
 
+/**
+ * `LastRefreshRecordSchema` as plain code, for a project of thousands of keys: true only where the
+ * schema succeeds and returns the value unchanged (no field it would strip).
+ */
+export function isLastRefreshRecord(value: unknown): value is LastRefreshRecord {
+  if (!isRecord(value) || Object.keys(value).length !== 2 || value.schemaVersion !== 1) {
+    return false;
+  }
+  if (!isRecord(value.keys)) return false;
+  for (const key in value.keys) {
+    // The schema drops an entry named `__proto__`; this check leaves that to it.
+    if (key === '__proto__' || !Object.hasOwn(value.keys, key)) return false;
+    if (!isLastRefreshEntry(value.keys[key])) return false;
+  }
+  return true;
+}
+
+function isLastRefreshEntry(entry: unknown): boolean {
+  if (!isRecord(entry) || Object.keys(entry).length !== 6) return false;
+  const { error } = entry;
+  return (
+    typeof entry.key === 'string' &&
+    (entry.management === 'versioned' || entry.management === 'local') &&
+    (entry.status === 'refreshed' || entry.status === 'unchanged' || entry.status === 'failed') &&
+    isDateTime(entry.at) &&
+    (entry.version === null || typeof entry.version === 'string') &&
+    (error === null ||
+      (isRecord(error) &&
+        Object.keys(error).length === 2 &&
+        typeof error.code === 'string' &&
+        typeof error.message === 'string'))
+  );
+}
+
 /** The record, or `undefined` when there is none or it cannot be read (it is only a hint). */
 export async function readLastRefresh(projectRoot: string): Promise<LastRefreshRecord | undefined> {
   const text = await readFile(lastRefreshPath(projectRoot), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   try {
-    const result = LastRefreshRecordSchema.safeParse(JSON.parse(text));
+    const json: unknown = JSON.parse(text);
+    if (isLastRefreshRecord(json)) return json;
+    const result = LastRefreshRecordSchema.safeParse(json);
     return result.success ? result.data : undefined;
   } catch {
     return undefined;

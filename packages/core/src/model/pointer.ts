@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { entriesNameTheirKeys, StateInfoSchema } from './state-info.js';
-import { StateKeySchema } from './state-key.js';
+import {
+  entriesNameTheirKeys,
+  isRecord,
+  isStateInfo,
+  isWholeNumber,
+  StateInfoSchema,
+} from './state-info.js';
+import { isStateKey, StateKeySchema } from './state-key.js';
 
 /**
  * The documents of the versioned protocol's second layout (see docs/architecture.md): a
@@ -31,6 +37,27 @@ export const PointerShardSchema = z
   .strict()
   .superRefine(entriesNameTheirKeys);
 export type PointerShard = z.infer<typeof PointerShardSchema>;
+
+/** `PointerShardSchema` as plain code (see `isStateInfo`): true only where the schema succeeds. */
+export function isPointerShard(value: unknown): value is PointerShard {
+  if (
+    !isRecord(value) ||
+    Object.keys(value).length !== 3 ||
+    value.schemaVersion !== POINTER_LAYOUT_VERSION ||
+    !isWholeNumber(value.shard, 0) ||
+    !isRecord(value.keys)
+  ) {
+    return false;
+  }
+  for (const key in value.keys) {
+    const entry = value.keys[key];
+    if (!Object.hasOwn(value.keys, key) || !isStateKey(key) || !isStateInfo(entry, 'required')) {
+      return false;
+    }
+    if (entry.key !== key) return false;
+  }
+  return true;
+}
 
 /** What proved that the store honours conditional writes (or that its owner waived the proof). */
 export const ConditionalWriteProofSchema = z.union([

@@ -34,6 +34,21 @@ export const StateKeySchema = z
 
 export type StateKey = z.infer<typeof StateKeySchema>;
 
+/**
+ * `StateKeySchema`'s rules as plain code, for documents that file thousands of entries by key:
+ * true only where the schema succeeds (test/trusted-documents.test.ts holds it to that).
+ */
+export function isStateKey(value: unknown): value is StateKey {
+  return (
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= MAX_KEY_LENGTH &&
+    value !== '__proto__' &&
+    !CONTROL_CHARACTER.test(value) &&
+    !LONE_SURROGATE.test(value)
+  );
+}
+
 /** Returns `key` if it is a valid state key, otherwise throws `InvalidKeyError` saying why. */
 export function assertStateKey(key: unknown): StateKey {
   const result = StateKeySchema.safeParse(key);

@@ -15,6 +15,11 @@ export const StateVersionSchema = z
 
 export type StateVersion = z.infer<typeof StateVersionSchema>;
 
+/** `StateVersionSchema` as plain code: true only where the schema succeeds. */
+export function isStateVersion(value: unknown): value is StateVersion {
+  return typeof value === 'string' && VERSION_PATTERN.test(value);
+}
+
 export function createStateVersion(now: Date = new Date()): StateVersion {
   const stamp = now.toISOString().replace(/[-:.]/g, '');
   return `${stamp}-${randomBytes(6).toString('hex')}`;

@@ -3,6 +3,7 @@ import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { BlobNotFoundError, StorageError } from '../errors.js';
 import { parseJsonDocument } from '../model/json-document.js';
 import {
+  isPointerShard,
   type LayoutManifest,
   LayoutManifestSchema,
   type LegacyPointerStub,
@@ -137,6 +138,7 @@ export function emptyShard(shard: number): PointerShard {
 
 export function parseShard(text: string, where: string, shard: number): PointerShard {
   const document = parseJsonDocument(text, PointerShardSchema, {
+    isValid: isPointerShard,
     name: `The pointer shard ${where}`,
     mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
     badJsonHint:
