@@ -61256,16 +61256,16 @@ async function writeFileAtomic(path, data) {
 
 // ../../packages/core/dist/local/local-state.js
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm as rm3, rmdir } from "node:fs/promises";
+import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm, rmdir } from "node:fs/promises";
 import { join as join3 } from "node:path";
 
 // ../../packages/core/dist/local/local-commit.js
-import { link as link2, mkdir as mkdir2, readdir, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { link as link2, mkdir as mkdir2, readdir, rename as rename2 } from "node:fs/promises";
 import { dirname as dirname3, join as join2 } from "node:path";
 
 // ../../packages/core/dist/store/file-lock.js
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { link, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
 import { setTimeout as delay2 } from "node:timers/promises";
 var DEFAULT_STALE_MS = 1e4;
@@ -61316,7 +61316,7 @@ async function acquireFileLock(lockPath, options = {}) {
       await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
     }
   } finally {
-    await rm(temporary, { force: true });
+    await removeFile(temporary);
   }
   return holdLock(lockPath, content, staleMs);
 }
@@ -61363,16 +61363,16 @@ async function removeInstance(lockPath, judged, watch) {
     if (other && !watch.isStale(other))
       return false;
     if (other)
-      await rm(claim2, { force: true });
+      await removeFile(claim2);
   }
   try {
     const current = await readLock(lockPath);
     if (current?.content !== judged.content || current.ino !== judged.ino)
       return false;
-    await rm(lockPath, { force: true });
+    await removeFile(lockPath);
     return true;
   } finally {
-    await rm(claim2, { force: true });
+    await removeFile(claim2);
   }
 }
 async function readLock(path, known) {
@@ -61448,7 +61448,7 @@ async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @
     await commitFile(stagedFile, pending);
     await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}
 `);
-    await finishUnderLock(projectRoot, key);
+    await placePending(paths, info.version);
   });
   return info;
 }
@@ -61461,23 +61461,27 @@ async function finishUnderLock(projectRoot, key) {
   const pendingDir = dirname3(paths.pending("x"));
   const entries = await readdir(pendingDir).catch(() => []);
   for (const entry of entries) {
-    const pending = join2(pendingDir, entry);
-    if (entry === info?.version) {
-      const temporary = temporarySibling(paths.state);
-      await link2(pending, temporary);
-      try {
-        await rename2(temporary, paths.state);
-      } finally {
-        await rm2(temporary, { force: true });
-      }
-      await syncPath(paths.folder);
-    }
-    await rm2(pending, { force: true });
+    if (entry === info?.version)
+      await placePending(paths, entry);
+    else
+      await removeFile(join2(pendingDir, entry));
   }
   for (const entry of await readdir(paths.folder).catch(() => [])) {
     if (entry.startsWith(".tmp-"))
-      await rm2(join2(paths.folder, entry), { force: true });
+      await removeFile(join2(paths.folder, entry));
   }
+}
+async function placePending(paths, version2) {
+  const pending = paths.pending(version2);
+  const temporary = temporarySibling(paths.state);
+  await link2(pending, temporary);
+  try {
+    await rename2(temporary, paths.state);
+  } finally {
+    await removeFile(temporary);
+  }
+  await syncPath(paths.folder);
+  await removeFile(pending);
 }
 
 // ../../packages/core/dist/local/local-state.js
@@ -61530,7 +61534,7 @@ async function removeStagingFolder(folder) {
     await removeFile(join3(folder, STAGED_STATE_FILE));
     await rmdir(folder);
   } catch {
-    await rm3(folder, { recursive: true, force: true });
+    await rm(folder, { recursive: true, force: true });
   }
 }
 async function removeStagingRootIfEmpty(projectRoot) {
@@ -61599,8 +61603,8 @@ async function removeAbandonedStaging(projectRoot) {
   const entries = await readdir2(staging).catch(() => []);
   const temporaries = (await readdir2(root).catch(() => [])).filter((entry) => entry.startsWith(".tmp-"));
   await Promise.all([
-    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm3(join3(staging, entry), { recursive: true, force: true })),
-    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm3(join3(root, entry), { force: true }))
+    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm(join3(staging, entry), { recursive: true, force: true })),
+    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm(join3(root, entry), { force: true }))
   ]);
 }
 function isProcessAlive(pid) {
@@ -61760,7 +61764,7 @@ import { readFile as readFile5 } from "node:fs/promises";
 import { join as join7, resolve as resolve2 } from "node:path";
 
 // ../../packages/core/dist/deploy/pulled.js
-import { readdir as readdir4, rm as rm4 } from "node:fs/promises";
+import { readdir as readdir4, rm as rm2 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 var PULLED_DIR = ".pulled";
 function pulledKeyFolder(projectRoot, key) {
@@ -61772,7 +61776,7 @@ function pulledStatePath(projectRoot, info) {
 async function removeStalePulled(projectRoot, pinned) {
   const root = join6(localStateRoot(projectRoot), PULLED_DIR);
   const wanted = new Map(Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]));
-  const remove = (path) => rm4(path, { recursive: true, force: true });
+  const remove = (path) => rm2(path, { recursive: true, force: true });
   for (const folder of await readdir4(root).catch(() => [])) {
     const version2 = wanted.get(folder);
     if (!version2) {
@@ -62247,7 +62251,7 @@ function selectComponents(project, keys = [], management = []) {
 
 // ../../packages/core/dist/versioned/transfer.js
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir as mkdir4, readFile as readFile6, rm as rm5 } from "node:fs/promises";
+import { mkdir as mkdir4, readFile as readFile6 } from "node:fs/promises";
 
 // ../../packages/core/dist/fs/hash-file.js
 import { createHash as createHash2 } from "node:crypto";
@@ -62721,7 +62725,7 @@ import { pathToFileURL } from "node:url";
 // ../../packages/core/dist/store/file-store.js
 import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
 import { statSync } from "node:fs";
-import { link as link3, mkdir as mkdir5, open as open4, readdir as readdir5, readFile as readFile8, rename as rename3, rm as rm6, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
+import { link as link3, mkdir as mkdir5, open as open4, readdir as readdir5, readFile as readFile8, rename as rename3, rm as rm3, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
 import { dirname as dirname4, join as join10, resolve as resolve5 } from "node:path";
 import { addAbortSignal } from "node:stream";
@@ -63023,7 +63027,7 @@ var FileBlobStore = class {
       await withFileLock(this.#lockPathOf(name), async () => {
         if ((await stat2(path).catch(() => void 0))?.isDirectory())
           return;
-        await rm6(path, { force: true });
+        await rm3(path, { force: true });
       }, { signal: options.signal });
     } catch (error62) {
       throw this.#translate(error62, name);
@@ -63045,7 +63049,7 @@ var FileBlobStore = class {
       if (!stats)
         continue;
       if (gone || Date.now() - stats.mtimeMs > olderThanMs) {
-        await rm6(join10(folder, entry), { force: true });
+        await rm3(join10(folder, entry), { force: true });
         removed++;
       }
     }

@@ -51,8 +51,13 @@ describe('file lock', () => {
       firstBroke = resolve;
     });
     let judged = 0;
-    // Both contenders judge the foreign lock stale. The first to get there is held between its
-    // judgement and its break until the other has broken the lock and taken it.
+    let zeroJudged!: () => void;
+    const zeroHasJudged = new Promise<void>((resolve) => {
+      zeroJudged = resolve;
+    });
+    // Both contenders judge the foreign lock stale. Contender 0 is held between its judgement and
+    // its break until contender 1 has broken the lock and taken it; contender 1 breaks only once
+    // contender 0 has judged (on a busy machine it may get there first).
     const contender = (index: number) =>
       withFileLock(
         lock,
@@ -68,7 +73,12 @@ describe('file lock', () => {
           staleMs: 1_000,
           beforeBreak: async () => {
             judged++;
-            if (index === 0) await broken;
+            if (index === 0) {
+              zeroJudged();
+              await broken;
+            } else {
+              await zeroHasJudged;
+            }
           },
         },
       );

@@ -1,11 +1,22 @@
-import { link, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { link, mkdir, readdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { commitFile, syncPath, temporarySibling, writeFileAtomic } from '../fs/atomic.js';
+import {
+  commitFile,
+  removeFile,
+  syncPath,
+  temporarySibling,
+  writeFileAtomic,
+} from '../fs/atomic.js';
 import type { Digest } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { createStateVersion } from '../model/state-version.js';
 import { withFileLock } from '../store/file-lock.js';
-import { ensureLocalStateRoot, localStatePaths, readLocalStateInfo } from './local-state.js';
+import {
+  ensureLocalStateRoot,
+  type LocalStatePaths,
+  localStatePaths,
+  readLocalStateInfo,
+} from './local-state.js';
 
 /**
  * Commits a key's local state so that its bytes and its record switch together. Under the key's
@@ -44,7 +55,9 @@ export async function commitLocalState(
     await mkdir(dirname(pending), { recursive: true });
     await commitFile(stagedFile, pending);
     await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}\n`);
-    await finishUnderLock(projectRoot, key);
+    // Steps 3 and 4 for the version just recorded: the lock is still held, so nothing else
+    // changed the folder since the look above.
+    await placePending(paths, info.version);
   });
   return info;
 }
@@ -65,24 +78,30 @@ async function finishUnderLock(projectRoot: string, key: string): Promise<void> 
   const pendingDir = dirname(paths.pending('x'));
   const entries = await readdir(pendingDir).catch(() => [] as string[]);
   for (const entry of entries) {
-    const pending = join(pendingDir, entry);
-    if (entry === info?.version) {
-      // Steps 3 and 4: a second name for the bytes, renamed over `state` in one step.
-      const temporary = temporarySibling(paths.state);
-      await link(pending, temporary);
-      try {
-        await rename(temporary, paths.state);
-      } finally {
-        await rm(temporary, { force: true });
-      }
-      await syncPath(paths.folder);
-    }
+    if (entry === info?.version) await placePending(paths, entry);
     // Bytes whose record never landed (a commit killed before step 2): nothing names them.
-    await rm(pending, { force: true });
+    else await removeFile(join(pendingDir, entry));
   }
   // Temporary files of writes that died half-way in this folder (only this key's commits write
   // here, and they hold the lock).
   for (const entry of await readdir(paths.folder).catch(() => [] as string[])) {
-    if (entry.startsWith('.tmp-')) await rm(join(paths.folder, entry), { force: true });
+    if (entry.startsWith('.tmp-')) await removeFile(join(paths.folder, entry));
   }
+}
+
+/**
+ * Steps 3 and 4: a second name for the recorded version's pending bytes, renamed over `state` in
+ * one step, then the pending name removed.
+ */
+async function placePending(paths: LocalStatePaths, version: string): Promise<void> {
+  const pending = paths.pending(version);
+  const temporary = temporarySibling(paths.state);
+  await link(pending, temporary);
+  try {
+    await rename(temporary, paths.state);
+  } finally {
+    await removeFile(temporary);
+  }
+  await syncPath(paths.folder);
+  await removeFile(pending);
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortedError, TransientError } from '../errors.js';
+import { removeFile } from '../fs/atomic.js';
 import { currentProcess, isGoneHere, type ProcessIdentity } from '../fs/process-identity.js';
 
 /**
@@ -105,7 +106,7 @@ export async function acquireFileLock(
       await delay(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
     }
   } finally {
-    await rm(temporary, { force: true });
+    await removeFile(temporary);
   }
   return holdLock(lockPath, content, staleMs);
 }
@@ -161,15 +162,15 @@ async function removeInstance(
     // milliseconds) is cleared out of the way; a live one is left to finish.
     const other = await readLock(claim);
     if (other && !watch.isStale(other)) return false;
-    if (other) await rm(claim, { force: true });
+    if (other) await removeFile(claim);
   }
   try {
     const current = await readLock(lockPath);
     if (current?.content !== judged.content || current.ino !== judged.ino) return false;
-    await rm(lockPath, { force: true });
+    await removeFile(lockPath);
     return true;
   } finally {
-    await rm(claim, { force: true });
+    await removeFile(claim);
   }
 }
 

@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
-import { commitFile, temporarySibling } from '../fs/atomic.js';
+import { commitFile, removeFile, temporarySibling } from '../fs/atomic.js';
 import { type Digest, DigestStream, digestOf, SMALL_FILE_BYTES } from '../fs/hash-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { createStateVersion } from '../model/state-version.js';
@@ -94,6 +94,6 @@ export async function downloadStateVersion(
     }
     await commitFile(temporary, target);
   } finally {
-    await rm(temporary, { force: true });
+    await removeFile(temporary);
   }
 }
