@@ -60576,6 +60576,13 @@ function isWholeNumber(value2, min) {
 function isRecord(value2) {
   return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
 }
+function everyEntry(record2, check2) {
+  for (const name in record2) {
+    if (!Object.hasOwn(record2, name) || !check2(name, record2[name]))
+      return false;
+  }
+  return true;
+}
 function isStateInfo(value2, generation = "optional") {
   if (!isRecord(value2))
     return false;
@@ -60619,15 +60626,7 @@ function isPointerShard(value2) {
   if (!isRecord(value2) || Object.keys(value2).length !== 3 || value2.schemaVersion !== POINTER_LAYOUT_VERSION || !isWholeNumber(value2.shard, 0) || !isRecord(value2.keys)) {
     return false;
   }
-  for (const key in value2.keys) {
-    const entry = value2.keys[key];
-    if (!Object.hasOwn(value2.keys, key) || !isStateKey(key) || !isStateInfo(entry, "required")) {
-      return false;
-    }
-    if (entry.key !== key)
-      return false;
-  }
-  return true;
+  return everyEntry(value2.keys, (key, entry) => isStateKey(key) && isStateInfo(entry, "required") && entry.key === key);
 }
 var ConditionalWriteProofSchema = external_exports.union([
   external_exports.object({
@@ -61639,15 +61638,8 @@ function isLastRefreshRecord(value2) {
   if (!isRecord(value2) || Object.keys(value2).length !== 2 || value2.schemaVersion !== 1) {
     return false;
   }
-  if (!isRecord(value2.keys))
-    return false;
-  for (const key in value2.keys) {
-    if (key === "__proto__" || !Object.hasOwn(value2.keys, key))
-      return false;
-    if (!isLastRefreshEntry(value2.keys[key]))
-      return false;
-  }
-  return true;
+  return isRecord(value2.keys) && // The schema drops an entry named `__proto__`; this check leaves that to it.
+  everyEntry(value2.keys, (key, entry) => key !== "__proto__" && isLastRefreshEntry(entry));
 }
 function isLastRefreshEntry(entry) {
   if (!isRecord(entry) || Object.keys(entry).length !== 6)

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
-import { isDateTime, isRecord, ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
+import {
+  everyEntry,
+  isDateTime,
+  isRecord,
+  ManagementTypeSchema,
+  type StateInfo,
+} from '../model/state-info.js';
 
 /**
  * The outcome of the latest refresh of each key, in `.local_defs_state/.last-refresh.json`, so a
@@ -40,13 +46,11 @@ export function isLastRefreshRecord(value: unknown): value is LastRefreshRecord 
   if (!isRecord(value) || Object.keys(value).length !== 2 || value.schemaVersion !== 1) {
     return false;
   }
-  if (!isRecord(value.keys)) return false;
-  for (const key in value.keys) {
+  return (
+    isRecord(value.keys) &&
     // The schema drops an entry named `__proto__`; this check leaves that to it.
-    if (key === '__proto__' || !Object.hasOwn(value.keys, key)) return false;
-    if (!isLastRefreshEntry(value.keys[key])) return false;
-  }
-  return true;
+    everyEntry(value.keys, (key, entry) => key !== '__proto__' && isLastRefreshEntry(entry))
+  );
 }
 
 function isLastRefreshEntry(entry: unknown): boolean {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   entriesNameTheirKeys,
+  everyEntry,
   isRecord,
   isStateInfo,
   isWholeNumber,
@@ -49,14 +50,10 @@ export function isPointerShard(value: unknown): value is PointerShard {
   ) {
     return false;
   }
-  for (const key in value.keys) {
-    const entry = value.keys[key];
-    if (!Object.hasOwn(value.keys, key) || !isStateKey(key) || !isStateInfo(entry, 'required')) {
-      return false;
-    }
-    if (entry.key !== key) return false;
-  }
-  return true;
+  return everyEntry(
+    value.keys,
+    (key, entry) => isStateKey(key) && isStateInfo(entry, 'required') && entry.key === key,
+  );
 }
 
 /** What proved that the store honours conditional writes (or that its owner waived the proof). */

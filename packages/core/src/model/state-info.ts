@@ -53,6 +53,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether every own entry of `record` passes `check`, without building an array of thousands. */
+export function everyEntry(
+  record: Record<string, unknown>,
+  check: (name: string, entry: unknown) => boolean,
+): boolean {
+  for (const name in record) {
+    if (!Object.hasOwn(record, name) || !check(name, record[name])) return false;
+  }
+  return true;
+}
+
 /**
  * `StateInfoSchema` (with `generation` required when `generation` says so) as plain code, about
  * twenty times faster: pointer shards and the refresh record hold thousands of these, and status
