@@ -9,9 +9,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { medianOf as medianOfRuns, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
-const CORE = pathToFileURL(
-  fileURLToPath(new URL('../../packages/core/dist/index.js', import.meta.url)),
-).href;
+// What an app imports to load its state: the loader's own entry point, `@defstate/core/load`.
+const distUrl = (file) =>
+  pathToFileURL(fileURLToPath(new URL(`../../packages/core/dist/${file}`, import.meta.url))).href;
+const CORE = distUrl('load.js');
+const CORE_MAIN = distUrl('index.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const KEYS = 100;
 const STATE_BYTES = 64 * 1024;
@@ -40,9 +42,9 @@ const env = {
 const cli = (args) => ({ args: [BIN, ...args], options: { cwd: project, env } });
 
 // The app: loads every key, then reads every state file, as an app building definitions would.
-const app = (call) => `
+const app = (call, core = CORE) => `
 import { readFile } from 'node:fs/promises';
-import { loadState, loadStates } from ${JSON.stringify(CORE)};
+import { loadState, loadStates } from ${JSON.stringify(core)};
 const keys = ${JSON.stringify(keys)};
 const options = { projectRoot: ${JSON.stringify(project)}, ignorePins: process.env.IGNORE_PINS === '1' };
 const loaded = ${call};
@@ -51,6 +53,10 @@ for (const state of loaded) bytes += (await readFile(state.path)).length;
 if (bytes !== ${KEYS * STATE_BYTES}) throw new Error('read ' + bytes + ' bytes');
 `;
 await writeFile(join(root, 'app-batch.mjs'), app('await loadStates(keys, options)'));
+await writeFile(
+  join(root, 'app-batch-main.mjs'),
+  app('await loadStates(keys, options)', CORE_MAIN),
+);
 await writeFile(
   join(root, 'app-each.mjs'),
   app('await Promise.all(keys.map((key) => loadState(key, options)))'),
@@ -97,6 +103,14 @@ const pulled = medianOf([join(root, 'app-batch.mjs')], {
   env: { ...env, DEFSTATE_STORAGE_URL: 's3://unreachable/x?endpoint=http://127.0.0.1:9' },
 });
 row('loadStates, pinned and pulled', pulled, base, 'no store access at all');
+row(
+  '  the same through @defstate/core',
+  medianOf([join(root, 'app-batch-main.mjs')], {
+    env: { ...env, DEFSTATE_STORAGE_URL: 's3://unreachable/x?endpoint=http://127.0.0.1:9' },
+  }),
+  base,
+  'the whole toolkit imported',
+);
 await rm(join(project, '.local_defs_state', '.pulled'), { recursive: true, force: true });
 row(
   'loadStates, pinned, cached',

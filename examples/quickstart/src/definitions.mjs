@@ -4,7 +4,7 @@
  * build step; the state's JSON is the contract between the components and this file.
  */
 import { readFile } from 'node:fs/promises';
-import { loadState } from '@defstate/core';
+import { loadState } from '@defstate/core/load';
 
 /**
  * @typedef {import('@defstate/core').LoadedState} LoadedState

@@ -70,7 +70,7 @@ export default defineConfig({
 `;
 
 const APP = `import { readFile } from 'node:fs/promises';
-import { loadStates } from '@defstate/core';
+import { loadStates } from '@defstate/core/load';
 
 const loaded = await loadStates(['catalog', 'services']);
 const state = {};

@@ -112,16 +112,15 @@ export {
 export type { StoreOpener, StoreOpenerOptions } from './instance/store-opener.js';
 export { createStoreOpener } from './instance/store-opener.js';
 export { suggestClosest } from './instance/suggest.js';
-export type { DevelopmentMode, DevelopmentRefreshOptions } from './loader/dev-mode.js';
+export type { DevelopmentRefreshOptions } from './loader/dev-mode.js';
 export {
-  developmentMode,
-  developmentRefused,
   developmentStorage,
-  inCi,
   openDevelopmentStore,
   refreshForDevelopment,
   withDevelopmentLock,
 } from './loader/dev-mode.js';
+export type { DevelopmentMode } from './loader/dev-switch.js';
+export { developmentMode, developmentRefused, inCi } from './loader/dev-switch.js';
 export type { LoadedState, LoadStateOptions } from './loader/load-state.js';
 export { loadState, loadStates } from './loader/load-state.js';
 export { commitLocalState } from './local/local-commit.js';
@@ -134,10 +133,12 @@ export {
   readLocalStateInfo,
   readPresentLocalInfo,
 } from './local/local-state.js';
+export { POINTER_LAYOUT_VERSION, STATE_INFO_SCHEMA_VERSION } from './model/document-checks.js';
 export { stateJsonSchemas } from './model/json-schema.js';
 export { escapeName, keyToFolder, unescapeName } from './model/key-folder.js';
 export type { Lease } from './model/lease.js';
 export { LeaseSchema } from './model/lease.js';
+export { StateKeySchema, StateVersionSchema } from './model/name-schemas.js';
 export type { PartialPinFile, PinFile, PinFileShard } from './model/pin-file.js';
 export { PartialPinFileSchema, PinFileSchema } from './model/pin-file.js';
 export type {
@@ -146,12 +147,7 @@ export type {
   PointerEntry,
   PointerShard,
 } from './model/pointer.js';
-export {
-  LayoutManifestSchema,
-  POINTER_LAYOUT_VERSION,
-  PointerEntrySchema,
-  PointerShardSchema,
-} from './model/pointer.js';
+export { LayoutManifestSchema, PointerEntrySchema, PointerShardSchema } from './model/pointer.js';
 export type { RefreshTimings, ShardPlanDocument } from './model/shard-records.js';
 export { RefreshTimingsSchema, ShardPlanDocumentSchema } from './model/shard-records.js';
 export type { ManagementType, StateInfo, StateInfoDocument } from './model/state-info.js';
@@ -159,17 +155,15 @@ export {
   emptyStateInfoDocument,
   MANAGEMENT_TYPES,
   ManagementTypeSchema,
-  STATE_INFO_SCHEMA_VERSION,
   StateInfoDocumentSchema,
   StateInfoSchema,
 } from './model/state-info.js';
 export type { StateKey } from './model/state-key.js';
-export { assertStateKey, MAX_KEY_LENGTH, StateKeySchema } from './model/state-key.js';
+export { assertStateKey, MAX_KEY_LENGTH } from './model/state-key.js';
 export type { StateVersion } from './model/state-version.js';
 export {
   compareStateVersions,
   createStateVersion,
-  StateVersionSchema,
   versionCreatedAt,
 } from './model/state-version.js';
 export type { FormatCauseChainOptions } from './project/cause-chain.js';

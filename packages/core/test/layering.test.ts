@@ -23,6 +23,7 @@ const LAYERS = [
   'refresh',
   'loader',
   'index.ts',
+  'load.ts',
 ];
 
 const SRC = new URL('../src/', import.meta.url).pathname;
@@ -42,6 +43,27 @@ async function sourceFiles(folder: string): Promise<string[]> {
 }
 
 const RUNTIME_IMPORT = /^(?:import|export)\s+(?!type\s)[^;]*?from\s+'(\.[^']+)'/gms;
+/** Any module a file imports when it is loaded: relative, a package, or Node's own. */
+const ANY_RUNTIME_IMPORT = /^(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms;
+
+/** Every module `entry` loads before its code runs (dynamic `import()` is not followed). */
+async function staticImports(entry: string): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (graph.has(file)) continue;
+    const text = await readFile(file, 'utf8');
+    const specifiers = [...text.matchAll(ANY_RUNTIME_IMPORT)].map(
+      ([, specifier]) => specifier as string,
+    );
+    graph.set(file, specifiers);
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('.'))
+        pending.push(join(dirname(file), specifier.replace(/\.js$/, '.ts')));
+    }
+  }
+  return graph;
+}
 
 describe('core layering', () => {
   it('never imports from a higher layer', async () => {
@@ -56,6 +78,26 @@ describe('core layering', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('loads state at start-up with nothing but its own modules and Node', async () => {
+    // `@defstate/core/load` is what an app imports to start: zod alone costs it about 100 ms, and
+    // the refresh engine, config loader and adapters are not what it needs.
+    const graph = await staticImports(join(SRC, 'load.ts'));
+    const libraries: string[] = [];
+    for (const [file, specifiers] of graph) {
+      for (const specifier of specifiers) {
+        if (!specifier.startsWith('.') && !specifier.startsWith('node:')) {
+          libraries.push(`${relative(SRC, file)} imports ${specifier}`);
+        }
+      }
+    }
+    expect(libraries).toEqual([]);
+    const modules = [...graph.keys()].map((file) => relative(SRC, file));
+    expect(modules).toContain('loader/load-state.ts');
+    for (const heavy of ['refresh/', 'project/', 'instance/open-store.ts', 'loader/dev-mode.ts']) {
+      expect(modules.filter((module) => module.startsWith(heavy))).toEqual([]);
+    }
   });
 
   it('knows every folder', async () => {

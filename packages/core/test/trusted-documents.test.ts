@@ -2,9 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { isLastRefreshRecord, LastRefreshRecordSchema } from '../src/deploy/last-refresh.js';
-import { isPointerShard, PointerEntrySchema, PointerShardSchema } from '../src/model/pointer.js';
-import { isDateTime, isStateInfo, StateInfoSchema } from '../src/model/state-info.js';
-import { isStateKey, StateKeySchema } from '../src/model/state-key.js';
+import {
+  isDateTime,
+  isPinFile,
+  isPointerShard,
+  isStateInfo,
+} from '../src/model/document-checks.js';
+import { StateKeySchema } from '../src/model/name-schemas.js';
+import { PinFileSchema } from '../src/model/pin-file.js';
+import { PointerEntrySchema, PointerShardSchema } from '../src/model/pointer.js';
+import { StateInfoSchema } from '../src/model/state-info.js';
+import { isStateKey, stateKeyProblem } from '../src/model/state-key.js';
 import { trickyPiece, utf16Unit } from './fuzz/arbitraries.js';
 
 // Documents read by the thousand (pointer shards, the refresh record) are checked by hand code
@@ -17,7 +25,17 @@ const key = fc.oneof(
   fc.string({ minLength: 1, maxLength: 12 }),
   fc.string({ unit: utf16Unit, maxLength: 6 }),
   fc.array(trickyPiece, { maxLength: 3 }).map((pieces) => pieces.join('')),
-  fc.constantFrom('__proto__', 'constructor', 'a'.repeat(512), 'a'.repeat(513), 'ok/key'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'a'.repeat(512),
+    'a'.repeat(513),
+    'ok/key',
+    // Length counts characters: 512 emoji are 1,024 UTF-16 units and still a valid key.
+    '🚀'.repeat(512),
+    `${'🚀'.repeat(511)}ab`,
+    '\ud800'.repeat(300),
+  ),
 );
 
 const goodVersion = fc
@@ -99,6 +117,16 @@ describe('checks by hand of documents read by the thousand', () => {
     );
   });
 
+  test('a bad state key: the first rule it breaks, in the schema’s words', () => {
+    fc.assert(
+      fc.property(key, (value) => {
+        const result = StateKeySchema.safeParse(value);
+        expect(stateKeyProblem(value)).toBe(result.error?.issues[0]?.message);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   test('a date-time: exactly what z.iso.datetime() accepts', () => {
     const schema = z.iso.datetime();
     fc.assert(
@@ -147,6 +175,41 @@ describe('checks by hand of documents read by the thousand', () => {
       fc.property(written.map(asRead), (value) => {
         expect(isPointerShard(value)).toBe(true);
         expectSchemaAgrees(PointerShardSchema, value);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('a pin file: never yes where the schema says no, and yes to what defstate writes', () => {
+    const entries = fc.dictionary(key, fc.oneof(goodEntry, entryOf(key)), { maxKeys: 4 });
+    const near = fc.record(
+      {
+        schemaVersion: fc.constantFrom(1, 2, '1'),
+        pinnedAt: dateTime,
+        store: fc.oneof(fc.constant(null), fc.string(), fc.integer()),
+        keys: fc.oneof(entries, fc.constant([]), fc.constant(null)),
+        extra: fc.constant(1),
+      },
+      { requiredKeys: ['schemaVersion', 'pinnedAt', 'keys'] },
+    );
+    fc.assert(
+      fc.property(near.map(asRead), (value) => {
+        if (isPinFile(value)) expectSchemaAgrees(PinFileSchema, value);
+      }),
+      { numRuns: 5000 },
+    );
+    const written = fc
+      .tuple(goodDateTime, fc.option(fc.string()), fc.array(goodEntry, { maxLength: 6 }))
+      .map(([pinnedAt, store, list]) => ({
+        schemaVersion: 1,
+        pinnedAt,
+        store,
+        keys: Object.fromEntries(list.map(({ generation: _, ...entry }) => [entry.key, entry])),
+      }));
+    fc.assert(
+      fc.property(written.map(asRead), (value) => {
+        expect(isPinFile(value)).toBe(true);
+        expectSchemaAgrees(PinFileSchema, value);
       }),
       { numRuns: 1000 },
     );

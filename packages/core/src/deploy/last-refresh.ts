@@ -3,13 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
-import {
-  everyEntry,
-  isDateTime,
-  isRecord,
-  ManagementTypeSchema,
-  type StateInfo,
-} from '../model/state-info.js';
+import { everyEntry, isDateTime, isRecord } from '../model/document-checks.js';
+import { ManagementTypeSchema, type StateInfo } from '../model/state-info.js';
 
 /**
  * The outcome of the latest refresh of each key, in `.local_defs_state/.last-refresh.json`, so a

@@ -3,13 +3,9 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
+import { PIN_FILE_SCHEMA_VERSION } from '../model/document-checks.js';
 import { parseJsonDocument } from '../model/json-document.js';
-import {
-  type PartialPinFile,
-  PartialPinFileSchema,
-  PIN_FILE_SCHEMA_VERSION,
-  type PinFileShard,
-} from '../model/pin-file.js';
+import { type PartialPinFile, PartialPinFileSchema, type PinFileShard } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 
 /**

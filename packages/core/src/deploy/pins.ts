@@ -3,8 +3,9 @@ import { join, resolve } from 'node:path';
 import { StateNotFoundError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ensureLocalStateRoot, localStateRoot } from '../local/local-state.js';
+import { isPinFile, PIN_FILE_SCHEMA_VERSION } from '../model/document-checks.js';
 import { parseJsonDocument } from '../model/json-document.js';
-import { PIN_FILE_SCHEMA_VERSION, type PinFile, PinFileSchema } from '../model/pin-file.js';
+import type { PinFile } from '../model/pin-file.js';
 import type { StateInfo } from '../model/state-info.js';
 import { removeStalePulled } from './pulled.js';
 
@@ -43,7 +44,9 @@ async function readPinFileIfPresent(path: string): Promise<PinFile | undefined> 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return parseJsonDocument(text, PinFileSchema, {
+  // An app reads its pin file at start-up: the schema is imported only for a damaged one.
+  return parseJsonDocument(text, async () => (await import('../model/pin-file.js')).PinFileSchema, {
+    isValid: isPinFile,
     name: `The pin file ${path}`,
     mismatch: 'is not valid',
     badJsonHint: 'Write it again with `defstate deploy`.',

@@ -1,7 +1,7 @@
 import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { StateNotFoundError, UsageError } from '../errors.js';
 import type { StateInfo } from '../model/state-info.js';
-import { StateVersionSchema } from '../model/state-version.js';
+import { isStateVersion } from '../model/state-version.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { stateObjectName } from '../versioned/layout.js';
 import { withMaintenanceLease } from '../versioned/lease.js';
@@ -38,7 +38,7 @@ export async function rollbackState(
   version: string,
   { signal, leaseWaitMs }: RollbackOptions = {},
 ): Promise<RollbackResult> {
-  if (!StateVersionSchema.safeParse(version).success) {
+  if (!isStateVersion(version)) {
     throw new UsageError(`"${version}" is not a state version.`, {
       hint: 'Versions look like 20261127T101530123Z-3f9a1c0b7d2e; `defstate history <key>` lists them.',
     });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { BlobStore } from '../store/blob-store.js';
-import { developmentMode, openDevelopmentStore, refreshForDevelopment } from './dev-mode.js';
+import { developmentMode } from './dev-switch.js';
 import type { LoadedState, LoadStateOptions } from './load-state.js';
 
 let announced = false;
@@ -29,6 +29,8 @@ export async function loadStatesForDevelopment(
     return undefined;
   }
   const projectRoot = resolve(options.projectRoot ?? process.cwd());
+  // Imported only now: the refresh engine behind it is not what an app's start-up should load.
+  const { openDevelopmentStore, refreshForDevelopment } = await import('./dev-mode.js');
   const store: BlobStore = await openDevelopmentStore(projectRoot, env);
   try {
     // `defstate dev` has already said where state goes; an app started otherwise says it once.

@@ -23,34 +23,9 @@ import { readPointer } from '../versioned/pointer.js';
  * whatever DEFSTATE_HOME, DEFSTATE_STORAGE_URL or the loader's own store options say. Pins are
  * ignored: development loads latest. Processes of one project refresh under one lock, and each
  * looks again once it holds it, so parallel processes refresh a key once, not once each.
+ * Whether it is on is decided in dev-switch.ts, which `loadState` imports alone: this module, with
+ * the refresh engine behind it, is imported only when it is.
  */
-export interface DevelopmentMode {
-  on: boolean;
-  /** Why `DEFSTATE_DEV` was set but development mode is off. */
-  refused?: string;
-}
-
-const TRUE = new Set(['1', 'true', 'yes', 'on']);
-
-/** Whether `CI` says this runs in CI (set, and not `0` or `false`, as CI tools read it). */
-export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = env.CI?.trim().toLowerCase();
-  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
-}
-
-/** Why development mode may not run here, or `undefined` when it may. */
-export function developmentRefused(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.NODE_ENV === 'production') return 'NODE_ENV is production';
-  if (inCi(env)) return `CI is set (CI=${env.CI})`;
-  return undefined;
-}
-
-export function developmentMode(env: NodeJS.ProcessEnv = process.env): DevelopmentMode {
-  if (!TRUE.has(env.DEFSTATE_DEV?.trim().toLowerCase() ?? '')) return { on: false };
-  const refused = developmentRefused(env);
-  return refused ? { on: false, refused } : { on: true };
-}
-
 /** The store development mode uses: `DEFSTATE_DEV_STORAGE`, else the embedded local store. */
 export function developmentStorage(
   env: NodeJS.ProcessEnv = process.env,

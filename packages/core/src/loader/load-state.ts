@@ -6,15 +6,11 @@ import { pinFilePath, pinnedVersionMissing, readPins } from '../deploy/pins.js';
 import { pulledStatePath } from '../deploy/pulled.js';
 import { BlobNotFoundError, IntegrityError, StateNotFoundError, UsageError } from '../errors.js';
 import { defaultCacheDir } from '../instance/default-home.js';
-import { defaultStorageNotice, resolveStorage } from '../instance/instance-config.js';
-import { openStore } from '../instance/open-store.js';
 import { LOCAL_STATE_DIR, readLocalState, readLocalStateInfo } from '../local/local-state.js';
 import type { PinFile } from '../model/pin-file.js';
 import type { ManagementType, StateInfo } from '../model/state-info.js';
 import { assertStateKey } from '../model/state-key.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { readPointer } from '../versioned/pointer.js';
-import { downloadStateVersion } from '../versioned/transfer.js';
 import { loadStatesForDevelopment } from './dev-loading.js';
 
 export interface LoadStateOptions {
@@ -210,12 +206,13 @@ async function loadLatestState(
  * Downloads a version into the cache, retrying passing failures: one 503 must not stop an
  * application from starting.
  */
-function download(
+async function download(
   store: BlobStore,
   info: StateInfo,
   path: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { downloadStateVersion } = await import('../versioned/transfer.js');
   return withRetry(() => downloadStateVersion(store, info, path, { signal }), {
     policy: STORE_RETRY_POLICY,
     signal,
@@ -260,10 +257,10 @@ class LoadSession {
   }
 
   latest(): Promise<Map<string, StateInfo>> {
-    this.#latest ??= this.store().then(
-      async (store) =>
-        (await readPointer(store, { keys: this.keys, signal: this.options.signal })).entries,
-    );
+    this.#latest ??= this.store().then(async (store) => {
+      const { readPointer } = await import('../versioned/pointer.js');
+      return (await readPointer(store, { keys: this.keys, signal: this.options.signal })).entries;
+    });
     return this.#latest;
   }
 
@@ -274,6 +271,13 @@ class LoadSession {
   }
 
   async #open(): Promise<BlobStore> {
+    // Imported only when a key needs the store (as are the pointer reader and the download):
+    // pinned and pulled state starts an app without them, nor the adapters, schemas and parsers
+    // they bring.
+    const [{ defaultStorageNotice, resolveStorage }, { openStore }] = await Promise.all([
+      import('../instance/instance-config.js'),
+      import('../instance/open-store.js'),
+    ]);
     const env = this.options.env ?? process.env;
     const selection = await resolveStorage({
       env,

@@ -3,9 +3,9 @@ import { access, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, StorageError } from '../errors.js';
 import { removeFile, writeFileAtomic } from '../fs/atomic.js';
+import { isStateInfo } from '../model/document-checks.js';
 import { keyToFolder } from '../model/key-folder.js';
-import { type StateInfo, StateInfoSchema } from '../model/state-info.js';
-import { finishCommit } from './local-commit.js';
+import type { StateInfo } from '../model/state-info.js';
 
 /**
  * Local management: `.local_defs_state/<key folder>/state` plus `info.json` beside it. The folder
@@ -120,14 +120,28 @@ export async function readLocalStateInfo(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const result = StateInfoSchema.safeParse(safeJson(text));
-  if (!result.success || result.data.key !== key) {
-    throw new StorageError(`The local state record ${info} is damaged.`, {
-      cause: result.error,
-      hint: `Refresh "${key}" to rewrite it.`,
-    });
-  }
-  return result.data;
+  const json = safeJson(text);
+  if (isStateInfo(json) && json.key === key) return json;
+  // Damaged: the schema, imported only now (an app reads these at start-up), says where.
+  const { StateInfoSchema } = await import('../model/state-info.js');
+  const result = StateInfoSchema.safeParse(json);
+  throw new StorageError(`The local state record ${info} is damaged.`, {
+    cause: result.error,
+    hint: `Refresh "${key}" to rewrite it.`,
+  });
+}
+
+/**
+ * Lets the key's pending commit finish (waiting for its lock); false when it cannot, as in a
+ * read-only tree. The commit code is imported only here: a reader rarely meets one, and an app
+ * loading its state at start-up should not load it.
+ */
+async function finishPendingCommit(projectRoot: string, key: string): Promise<boolean> {
+  const { finishCommit } = await import('./local-commit.js');
+  return finishCommit(projectRoot, key).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The recorded info of a key's local state, counted only while its bytes are there. */
@@ -163,15 +177,7 @@ export async function readLocalState(
     if (await exists(pending)) {
       // A commit of this version is under way, or was cut short: let it finish (waiting for its
       // lock), and look again; if the tree cannot be written, the pending bytes are the state.
-      if (
-        attempt < 3 &&
-        (await finishCommit(projectRoot, key).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        continue;
-      }
+      if (attempt < 3 && (await finishPendingCommit(projectRoot, key))) continue;
       path = pending;
     } else if (!(await exists(paths.state))) {
       return undefined;

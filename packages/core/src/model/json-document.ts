@@ -11,19 +11,25 @@ export interface JsonDocumentOptions {
   /** What to do about one that does not match the schema. */
   mismatchHint: string;
   /**
-   * A check by hand, for documents read by the thousand: when it says yes, the parsed JSON is
-   * returned as it is and the schema does not run. It must never say yes where the schema fails
-   * or would change the value.
+   * A check by hand (document-checks.ts), for documents read by the thousand or at start-up: when
+   * it says yes, the parsed JSON is returned as it is and the schema does not run. It must never
+   * say yes where the schema fails or would change the value.
    */
   isValid?: (json: unknown) => boolean;
 }
 
+/**
+ * A schema, or how to import it: a reader with a check by hand names its schema lazily, so that
+ * zod is imported only to say what is wrong with a damaged document.
+ */
+export type SchemaSource<Schema extends z.ZodType> = Schema | (() => Promise<Schema>);
+
 /** Parses a JSON document written by defstate; damage is a `StorageError` naming it and the field. */
-export function parseJsonDocument<Schema extends z.ZodType>(
+export async function parseJsonDocument<Schema extends z.ZodType>(
   text: string,
-  schema: Schema,
+  schema: SchemaSource<Schema>,
   options: JsonDocumentOptions,
-): z.infer<Schema> {
+): Promise<z.infer<Schema>> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -34,7 +40,7 @@ export function parseJsonDocument<Schema extends z.ZodType>(
     });
   }
   if (options.isValid?.(json)) return json as z.infer<Schema>;
-  const result = schema.safeParse(json);
+  const result = (typeof schema === 'function' ? await schema() : schema).safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new StorageError(

@@ -1,14 +1,13 @@
 import { z } from 'zod';
+import { PIN_FILE_SCHEMA_VERSION } from './document-checks.js';
+import { StateKeySchema } from './name-schemas.js';
 import { entriesNameTheirKeys, StateInfoSchema } from './state-info.js';
-import { StateKeySchema } from './state-key.js';
 
 /**
  * The pin file's shape: the exact version of every declared key that a deployment uses (see
  * `deploy/pins.ts` for where it lives and who writes it), and the partial pin file that one shard
  * of a sharded deploy writes for its own keys (`deploy/partial-pins.ts`).
  */
-export const PIN_FILE_SCHEMA_VERSION = 1;
-
 const pinFileFields = {
   schemaVersion: z.literal(PIN_FILE_SCHEMA_VERSION),
   pinnedAt: z.iso.datetime().describe('When the pins were written (ISO 8601, UTC).'),

@@ -1,20 +1,13 @@
 import { z } from 'zod';
-import {
-  entriesNameTheirKeys,
-  everyEntry,
-  isRecord,
-  isStateInfo,
-  isWholeNumber,
-  StateInfoSchema,
-} from './state-info.js';
-import { isStateKey, StateKeySchema } from './state-key.js';
+import { POINTER_LAYOUT_VERSION } from './document-checks.js';
+import { StateKeySchema } from './name-schemas.js';
+import { entriesNameTheirKeys, StateInfoSchema } from './state-info.js';
 
 /**
  * The documents of the versioned protocol's second layout (see docs/architecture.md): a
  * write-once layout manifest, the latest pointer spread over shard documents, and the stub that
  * replaces the first layout's single pointer document so that older writers stop.
  */
-export const POINTER_LAYOUT_VERSION = 2;
 
 /** One key's entry in the latest pointer: its current state and the generation that set it. */
 export const PointerEntrySchema = StateInfoSchema.extend({
@@ -38,23 +31,6 @@ export const PointerShardSchema = z
   .strict()
   .superRefine(entriesNameTheirKeys);
 export type PointerShard = z.infer<typeof PointerShardSchema>;
-
-/** `PointerShardSchema` as plain code (see `isStateInfo`): true only where the schema succeeds. */
-export function isPointerShard(value: unknown): value is PointerShard {
-  if (
-    !isRecord(value) ||
-    Object.keys(value).length !== 3 ||
-    value.schemaVersion !== POINTER_LAYOUT_VERSION ||
-    !isWholeNumber(value.shard, 0) ||
-    !isRecord(value.keys)
-  ) {
-    return false;
-  }
-  return everyEntry(
-    value.keys,
-    (key, entry) => isStateKey(key) && isStateInfo(entry, 'required') && entry.key === key,
-  );
-}
 
 /** What proved that the store honours conditional writes (or that its owner waived the proof). */
 export const ConditionalWriteProofSchema = z.union([

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StateKeySchema } from './state-key.js';
+import { StateKeySchema } from './name-schemas.js';
 
 /**
  * The store's records for refreshes sharded across a CI matrix (see deploy/shard-plan.ts): how

@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 
 /**
  * A version id is `<UTC time to the millisecond>-<12 random hex digits>`, for example
  * `20261127T101530123Z-3f9a1c0b7d2e`. Sorting ids as strings sorts them by creation time, and the
  * random part makes two versions created in the same millisecond (by two CI jobs) distinct.
  */
-const VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
+export const VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
 
-export const StateVersionSchema = z
-  .string()
-  .regex(VERSION_PATTERN, 'a state version looks like 20261127T101530123Z-3f9a1c0b7d2e')
-  .describe('A state version id: creation time (UTC, ms) and a random suffix; sorts by time.');
+/** A state version id (`StateVersionSchema`, in name-schemas.ts, is its zod form). */
+export type StateVersion = string;
 
-export type StateVersion = z.infer<typeof StateVersionSchema>;
-
-/** `StateVersionSchema` as plain code: true only where the schema succeeds. */
+/** Whether `value` is a state version id: plain code, what `StateVersionSchema` accepts. */
 export function isStateVersion(value: unknown): value is StateVersion {
   return typeof value === 'string' && VERSION_PATTERN.test(value);
 }

@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeError } from '../errors.js';
+import { StateKeySchema } from '../model/name-schemas.js';
 import { ManagementTypeSchema } from '../model/state-info.js';
-import { StateKeySchema } from '../model/state-key.js';
 import type { Component, ProjectConfig } from './component.js';
 import { checkSharedKeys, mergeSharedKeys } from './shared-keys.js';
 

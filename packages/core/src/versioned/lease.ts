@@ -214,7 +214,7 @@ async function readLease(
 ): Promise<{ lease: Lease; etag: string } | undefined> {
   try {
     const { text, etag } = await readText(store, LEASE_OBJECT, { signal });
-    const lease = parseJsonDocument(text, LeaseSchema, {
+    const lease = await parseJsonDocument(text, LeaseSchema, {
       name: `The maintenance lease ${store.location}/${LEASE_OBJECT}`,
       mismatch: 'is not valid',
       badJsonHint: 'Delete it once no prune or rollback is running.',

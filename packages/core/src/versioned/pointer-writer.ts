@@ -1,7 +1,7 @@
 import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { ConfigError, PreconditionFailedError, StorageError, TransientError } from '../errors.js';
+import { POINTER_LAYOUT_VERSION } from '../model/document-checks.js';
 import type { ConditionalWriteProof, LayoutManifest, LegacyPointerStub } from '../model/pointer.js';
-import { POINTER_LAYOUT_VERSION } from '../model/pointer.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { DEFAULT_POINTER_SHARDS, LAYOUT_OBJECT, STATE_INFO_OBJECT } from './layout.js';
 import { type MaintenanceLeaseOptions, withMaintenanceLease } from './lease.js';

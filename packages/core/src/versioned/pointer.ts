@@ -1,22 +1,10 @@
 import { createLimit } from '../async/limit.js';
 import { STORE_RETRY_POLICY, withRetry } from '../async/retry.js';
 import { BlobNotFoundError, StorageError } from '../errors.js';
+import { isPointerShard, POINTER_LAYOUT_VERSION } from '../model/document-checks.js';
 import { parseJsonDocument } from '../model/json-document.js';
-import {
-  isPointerShard,
-  type LayoutManifest,
-  LayoutManifestSchema,
-  type LegacyPointerStub,
-  LegacyPointerStubSchema,
-  POINTER_LAYOUT_VERSION,
-  type PointerShard,
-  PointerShardSchema,
-} from '../model/pointer.js';
-import {
-  type StateInfo,
-  type StateInfoDocument,
-  StateInfoDocumentSchema,
-} from '../model/state-info.js';
+import type { LayoutManifest, LegacyPointerStub, PointerShard } from '../model/pointer.js';
+import type { StateInfo, StateInfoDocument } from '../model/state-info.js';
 import { type BlobStore, type OperationOptions, readText } from '../store/blob-store.js';
 import { LAYOUT_OBJECT, pointerShardName, STATE_INFO_OBJECT, shardOf } from './layout.js';
 
@@ -95,14 +83,14 @@ export async function discoverLayout(
   const retry = { policy: STORE_RETRY_POLICY, signal };
   const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
   if (manifestText) {
-    const manifest = parseLayoutManifest(manifestText.text, store);
+    const manifest = await parseLayoutManifest(manifestText.text, store);
     const layout = { kind: 'sharded' as const, shards: manifest.pointer.shards, manifest };
     knownLayouts.set(store, layout);
     return layout;
   }
   const legacy = await withRetry(() => readOptional(store, STATE_INFO_OBJECT, signal), retry);
   if (!legacy) return { kind: 'empty' };
-  const parsed = parseLegacyPointer(legacy.text, `${store.location}/${STATE_INFO_OBJECT}`);
+  const parsed = await parseLegacyPointer(legacy.text, `${store.location}/${STATE_INFO_OBJECT}`);
   if ('movedTo' in parsed) return { kind: 'sharded', shards: parsed.shards, manifest: undefined };
   return { kind: 'legacy', document: parsed, etag: legacy.etag };
 }
@@ -129,22 +117,37 @@ export async function readShard(
     signal,
   });
   if (!found) return { document: emptyShard(shard), etag: undefined };
-  return { document: parseShard(found.text, `${store.location}/${name}`, shard), etag: found.etag };
+  return {
+    document: await parseShard(found.text, `${store.location}/${name}`, shard),
+    etag: found.etag,
+  };
 }
 
 export function emptyShard(shard: number): PointerShard {
   return { schemaVersion: POINTER_LAYOUT_VERSION, shard, keys: {} };
 }
 
-export function parseShard(text: string, where: string, shard: number): PointerShard {
-  const document = parseJsonDocument(text, PointerShardSchema, {
-    isValid: isPointerShard,
-    name: `The pointer shard ${where}`,
-    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
-    badJsonHint:
-      'It was changed by something other than defstate; restore it from the store’s object versioning, or delete it and refresh the keys it held.',
-    mismatchHint: 'Upgrade defstate if a newer version wrote it.',
-  });
+// The schemas are imported only to say what is wrong with a damaged document (see
+// document-checks.ts): reading the pointer does not import zod.
+const pointerSchemas = () => import('../model/pointer.js');
+
+export async function parseShard(
+  text: string,
+  where: string,
+  shard: number,
+): Promise<PointerShard> {
+  const document = await parseJsonDocument(
+    text,
+    async () => (await pointerSchemas()).PointerShardSchema,
+    {
+      isValid: isPointerShard,
+      name: `The pointer shard ${where}`,
+      mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
+      badJsonHint:
+        'It was changed by something other than defstate; restore it from the store’s object versioning, or delete it and refresh the keys it held.',
+      mismatchHint: 'Upgrade defstate if a newer version wrote it.',
+    },
+  );
   if (document.shard !== shard) {
     throw new StorageError(`The pointer shard ${where} says it is shard ${document.shard}.`, {
       hint: 'It was copied or renamed by something other than defstate; restore it from the store’s object versioning.',
@@ -153,10 +156,10 @@ export function parseShard(text: string, where: string, shard: number): PointerS
   return document;
 }
 
-export function parseLayoutManifest(
+export async function parseLayoutManifest(
   text: string,
   store: Pick<BlobStore, 'location'>,
-): LayoutManifest {
+): Promise<LayoutManifest> {
   const where = `${store.location}/${LAYOUT_OBJECT}`;
   const version = (safeJson(text) as { schemaVersion?: unknown } | undefined)?.schemaVersion;
   if (typeof version === 'number' && version > POINTER_LAYOUT_VERSION) {
@@ -165,7 +168,7 @@ export function parseLayoutManifest(
       { hint: 'Upgrade defstate (@defstate/core and the CLI or Action) to read and write it.' },
     );
   }
-  return parseJsonDocument(text, LayoutManifestSchema, {
+  return parseJsonDocument(text, async () => (await pointerSchemas()).LayoutManifestSchema, {
     name: `The layout manifest ${where}`,
     mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
     badJsonHint:
@@ -175,26 +178,30 @@ export function parseLayoutManifest(
 }
 
 /** The first layout's pointer document, or the stub that replaced it. */
-export function parseLegacyPointer(
+export async function parseLegacyPointer(
   text: string,
   where: string,
-): StateInfoDocument | LegacyPointerStub {
+): Promise<StateInfoDocument | LegacyPointerStub> {
   const version = (safeJson(text) as { schemaVersion?: unknown } | undefined)?.schemaVersion;
   if (version === POINTER_LAYOUT_VERSION) {
-    return parseJsonDocument(text, LegacyPointerStubSchema, {
+    return parseJsonDocument(text, async () => (await pointerSchemas()).LegacyPointerStubSchema, {
       name: `The state info document ${where}`,
       mismatch: 'is not a pointer stub',
       badJsonHint: 'Restore it from the store’s object versioning.',
       mismatchHint: 'Upgrade defstate if a newer version wrote it.',
     });
   }
-  return parseJsonDocument(text, StateInfoDocumentSchema, {
-    name: `The state info document ${where}`,
-    mismatch: 'does not match schema version 1',
-    badJsonHint:
-      'It was changed by something other than defstate; restore it from the store’s object versioning or delete it and refresh every versioned key.',
-    mismatchHint: 'Upgrade defstate if another version wrote it.',
-  });
+  return parseJsonDocument(
+    text,
+    async () => (await import('../model/state-info.js')).StateInfoDocumentSchema,
+    {
+      name: `The state info document ${where}`,
+      mismatch: 'does not match schema version 1',
+      badJsonHint:
+        'It was changed by something other than defstate; restore it from the store’s object versioning or delete it and refresh every versioned key.',
+      mismatchHint: 'Upgrade defstate if another version wrote it.',
+    },
+  );
 }
 
 async function readOptional(
