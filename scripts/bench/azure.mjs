@@ -85,8 +85,9 @@ async function main() {
       'sdk-download': [],
     };
     for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['adapter', 'sdk'] : ['sdk', 'adapter'];
       for (const direction of ['upload', 'download']) {
-        for (const via of ['adapter', 'sdk']) {
+        for (const via of order) {
           runs[`${via}-${direction}`].push(run(`${via}-${direction}`, `${via}-${round}`));
         }
       }

@@ -28,7 +28,8 @@
  *
  * - A read is one request: the media download's response headers carry the generation and stored
  *   size, so `get` needs no separate metadata call and cannot pair one version's metadata with
- *   another version's bytes.
+ *   another version's bytes. The SDK checks the body against the object's CRC32C as it streams,
+ *   with the faster validator of crc32c.ts (the SDK's own capped downloads near 80 MB/s).
  *
  * - GCS answers 404 both for a missing object and a missing bucket. When an object call gets a
  *   404, the store asks once whether the bucket exists (and remembers a yes), so a missing bucket
