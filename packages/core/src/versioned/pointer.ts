@@ -127,8 +127,9 @@ export function emptyShard(shard: number): PointerShard {
   return { schemaVersion: POINTER_LAYOUT_VERSION, shard, keys: {} };
 }
 
-// The schemas are imported only to say what is wrong with a damaged document (see
-// document-checks.ts): reading the pointer does not import zod.
+// Imported when a schema runs: for a shard, only to say what is wrong with a damaged one (see
+// document-checks.ts). The layout manifest, read once per store, has no check by hand and always
+// runs its schema.
 const pointerSchemas = () => import('../model/pointer.js');
 
 export async function parseShard(
