@@ -107,6 +107,31 @@ function expectSchemaAgrees(schema: z.ZodType, value: unknown) {
   expect(result.data).toEqual(value);
 }
 
+/**
+ * A check by hand of a whole document: never yes where the schema says no or would change the
+ * value (on documents `near` the real ones), and yes to every document defstate writes.
+ */
+function expectHeldToSchema(
+  check: (value: unknown) => boolean,
+  schema: z.ZodType,
+  near: fc.Arbitrary<unknown>,
+  written: fc.Arbitrary<unknown>,
+) {
+  fc.assert(
+    fc.property(near.map(asRead), (value) => {
+      if (check(value)) expectSchemaAgrees(schema, value);
+    }),
+    { numRuns: 5000 },
+  );
+  fc.assert(
+    fc.property(written.map(asRead), (value) => {
+      expect(check(value)).toBe(true);
+      expectSchemaAgrees(schema, value);
+    }),
+    { numRuns: 1000 },
+  );
+}
+
 describe('checks by hand of documents read by the thousand', () => {
   test('a state key: exactly what StateKeySchema accepts', () => {
     fc.assert(
@@ -158,12 +183,6 @@ describe('checks by hand of documents read by the thousand', () => {
       },
       { requiredKeys: ['schemaVersion', 'shard', 'keys'] },
     );
-    fc.assert(
-      fc.property(near.map(asRead), (value) => {
-        if (isPointerShard(value)) expectSchemaAgrees(PointerShardSchema, value);
-      }),
-      { numRuns: 5000 },
-    );
     const written = fc
       .tuple(fc.nat(31), fc.array(goodEntry, { maxLength: 6 }))
       .map(([shard, list]) => ({
@@ -171,13 +190,7 @@ describe('checks by hand of documents read by the thousand', () => {
         shard,
         keys: Object.fromEntries(list.map((entry) => [entry.key, entry])),
       }));
-    fc.assert(
-      fc.property(written.map(asRead), (value) => {
-        expect(isPointerShard(value)).toBe(true);
-        expectSchemaAgrees(PointerShardSchema, value);
-      }),
-      { numRuns: 1000 },
-    );
+    expectHeldToSchema(isPointerShard, PointerShardSchema, near, written);
   });
 
   test('a pin file: never yes where the schema says no, and yes to what defstate writes', () => {
@@ -192,12 +205,6 @@ describe('checks by hand of documents read by the thousand', () => {
       },
       { requiredKeys: ['schemaVersion', 'pinnedAt', 'keys'] },
     );
-    fc.assert(
-      fc.property(near.map(asRead), (value) => {
-        if (isPinFile(value)) expectSchemaAgrees(PinFileSchema, value);
-      }),
-      { numRuns: 5000 },
-    );
     const written = fc
       .tuple(goodDateTime, fc.option(fc.string()), fc.array(goodEntry, { maxLength: 6 }))
       .map(([pinnedAt, store, list]) => ({
@@ -206,13 +213,7 @@ describe('checks by hand of documents read by the thousand', () => {
         store,
         keys: Object.fromEntries(list.map(({ generation: _, ...entry }) => [entry.key, entry])),
       }));
-    fc.assert(
-      fc.property(written.map(asRead), (value) => {
-        expect(isPinFile(value)).toBe(true);
-        expectSchemaAgrees(PinFileSchema, value);
-      }),
-      { numRuns: 1000 },
-    );
+    expectHeldToSchema(isPinFile, PinFileSchema, near, written);
   });
 
   test('the refresh record: never yes where the schema says no, and yes to what defstate writes', () => {
