@@ -417,6 +417,24 @@ describe('refreshState', () => {
     expect(most).toBe(concurrency);
   });
 
+
+  it('times each key from its own start, not from its wait for a free slot', async () => {
+    // One slot: `quick` waits for `slow` to finish, and only then runs, in about no time.
+    const t = await setup([
+      component('slow', 'local', async ({ statePath }) => {
+        await delay(400);
+        await writeFile(statePath, 'slow');
+      }),
+      component('quick', 'local', 'quick'),
+    ]);
+    const report = await t.run({ concurrency: 1 });
+    const duration = (key: string) =>
+      report.results.find((result) => result.key === key)?.durationMs ?? Number.NaN;
+    expect(duration('slow')).toBeGreaterThanOrEqual(390);
+    expect(duration('quick')).toBeLessThan(300);
+    const end = t.events.find((event) => event.type === 'end' && event.result.key === 'quick');
+    expect(end?.type === 'end' && end.result.durationMs).toBe(duration('quick'));
+  });
   it('emits start and end events for every key', async () => {
     const t = await setup([
       component('a', 'local', ({ statePath, log }) => {

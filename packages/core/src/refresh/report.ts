@@ -15,6 +15,7 @@ export interface KeyResult {
   key: string;
   management: ManagementType;
   status: KeyOutcome;
+  /** From the key's start (not its wait for a free slot) to its result, its commit included. */
   durationMs: number;
   /** Attempts made at the component's refresh (1 when it succeeded first time). */
   attempts: number;
