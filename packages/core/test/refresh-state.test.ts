@@ -417,7 +417,6 @@ describe('refreshState', () => {
     expect(most).toBe(concurrency);
   });
 
-
   it('times each key from its own start, not from its wait for a free slot', async () => {
     // One slot: `quick` waits for `slow` to finish, and only then runs, in about no time.
     const t = await setup([

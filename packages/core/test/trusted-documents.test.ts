@@ -13,6 +13,7 @@ import { PinFileSchema } from '../src/model/pin-file.js';
 import { PointerEntrySchema, PointerShardSchema } from '../src/model/pointer.js';
 import { StateInfoSchema } from '../src/model/state-info.js';
 import { isStateKey, stateKeyProblem } from '../src/model/state-key.js';
+import { ProjectConfigSchema, wellFormedComponents } from '../src/project/load-project.js';
 import { trickyPiece, utf16Unit } from './fuzz/arbitraries.js';
 
 // Documents read by the thousand (pointer shards, the refresh record) are checked by hand code
@@ -214,6 +215,66 @@ describe('checks by hand of documents read by the thousand', () => {
         keys: Object.fromEntries(list.map(({ generation: _, ...entry }) => [entry.key, entry])),
       }));
     expectHeldToSchema(isPinFile, PinFileSchema, near, written);
+  });
+
+  test('a project config: the components the schema gives back, or no answer', () => {
+    const refresh = () => {};
+    const component = fc.record(
+      {
+        key: fc.oneof(key, fc.integer()),
+        management: fc.constantFrom('versioned', 'local', 'other', undefined),
+        refresh: fc.constantFrom(refresh, 'refresh', undefined),
+        description: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
+        refreshIfDev: fc.constantFrom(true, false, 'yes', undefined),
+        extra: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
+    const near = fc.oneof(
+      fc.record(
+        {
+          components: fc.oneof(
+            fc.array(fc.oneof(component, component, fc.anything()), { maxLength: 4 }),
+            fc.anything(),
+          ),
+          other: fc.anything(),
+        },
+        { requiredKeys: ['components'] },
+      ),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(near, (config) => {
+        const byHand = wellFormedComponents(config);
+        if (byHand === undefined) return;
+        const result = ProjectConfigSchema.safeParse(config);
+        expect(result.success).toBe(true);
+        expect(byHand).toStrictEqual(result.data?.components);
+      }),
+      { numRuns: 5000 },
+    );
+    const written = fc.array(
+      fc.record(
+        {
+          key: key.filter(isStateKey),
+          management: fc.constantFrom('versioned' as const, 'local' as const),
+          refresh: fc.constant(refresh),
+          description: fc.string(),
+          refreshIfDev: fc.boolean(),
+        },
+        { requiredKeys: ['key', 'management', 'refresh'] },
+      ),
+      { maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(written, (components) => {
+        const config = { components };
+        expect(wellFormedComponents(config)).toStrictEqual(
+          ProjectConfigSchema.parse(config).components,
+        );
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   test('the refresh record: never yes where the schema says no, and yes to what defstate writes', () => {
