@@ -28,9 +28,15 @@ export async function writeStateFile(file, size) {
  * `sdk-upload`, `adapter-download` and `sdk-download` to `{ rate, rss }` in MiB/s and MiB.
  */
 export function printTransferTable(title, sizeMiB, figures) {
-  const rows = ['upload', 'download'].map((direction) => {
+  // `adapter-upload`, `adapter-download`, and any variant such as `adapter-upload, checksums off`,
+  // each against the SDK's transfer in the same direction.
+  const variants = Object.keys(figures)
+    .filter((mode) => mode.startsWith('adapter-') && mode.includes(','))
+    .map((mode) => mode.slice('adapter-'.length));
+  const directions = ['upload', 'download', ...variants];
+  const rows = directions.map((direction) => {
     const adapter = figures[`adapter-${direction}`];
-    const sdk = figures[`sdk-${direction}`];
+    const sdk = figures[`sdk-${direction.split(',')[0]}`];
     return [
       direction,
       adapter.rate.toFixed(0),

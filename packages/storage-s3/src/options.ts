@@ -42,8 +42,20 @@ export const S3StoreOptionsSchema = z
       .min(1, 'profile must not be empty')
       .optional()
       .describe('Shared config/credentials profile; defaults to AWS_PROFILE or "default".'),
+    checksums: z
+      .enum(['crc32', 'off'], { error: 'checksums must be crc32 or off' })
+      .optional()
+      .describe(
+        'CRC32 checksums the store checks on every upload and part: crc32 (the default against AWS) or off (the default with an endpoint, as S3-compatible stores refuse them unevenly).',
+      ),
   })
-  .strict();
+  .strict()
+  // AWS checks a declared checksum on every part; several S3-compatible stores refuse the header
+  // (R2 answered NotImplemented, OVH rejects CRC32), so with an endpoint it is asked for by name.
+  .transform((options) => ({
+    ...options,
+    checksums: options.checksums ?? (options.endpoint === undefined ? 'crc32' : 'off'),
+  }));
 
 export type S3StoreOptions = z.infer<typeof S3StoreOptionsSchema>;
 export type S3StoreOptionsInput = z.input<typeof S3StoreOptionsSchema>;

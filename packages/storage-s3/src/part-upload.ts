@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import {
   AbortedError,
@@ -18,7 +19,9 @@ import type { S3Sdk } from './client.js';
  * This replaces lib-storage's `Upload` for our bodies: its chunker concatenates incoming chunks
  * into a fresh buffer for every part, so a 160 MiB stream left ~150 MiB of part buffers for the
  * garbage collector (measured against moto), where this pool stays near 40 MiB. The protocol is
- * the same as `Upload`'s, checksums included.
+ * the same as `Upload`'s, checksums included: with `checksums`, the upload declares CRC32 and
+ * every part carries its own, computed here from the part's buffer, which the store checks as it
+ * receives the part and again, as a whole, on completion.
  *
  * A part that fails for a transient reason (a reset, a 503, a time-out) is sent again, a few times
  * with backoff, from the buffer that still holds it: one bad moment on a long upload costs one
@@ -46,6 +49,15 @@ export interface PartUploadRequest {
   signal?: AbortSignal;
   /** Turns SDK errors into core's, so transient part failures can be told apart. */
   translate: (error: unknown) => DefstateError;
+  /** Declare CRC32 checksums, for the store to check (see options.ts for when). */
+  checksums: boolean;
+}
+
+/** A CRC32 as S3 takes it in `x-amz-checksum-crc32`: four big-endian bytes, in base64. */
+export function crc32Checksum(data: Uint8Array): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(crc32(data));
+  return bytes.toString('base64');
 }
 
 const MAX_PARTS = 10_000;
@@ -54,7 +66,7 @@ const MAX_PARTS = 10_000;
 export const PART_RETRY_POLICY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 4_000 };
 
 export async function uploadInParts(request: PartUploadRequest): Promise<{ etag: string }> {
-  const { client, s3, params, partSize, queueSize, signal, translate } = request;
+  const { client, s3, params, partSize, queueSize, signal, translate, checksums } = request;
   const sent = { abortSignal: signal };
 
   const free: Buffer[] = [];
@@ -78,7 +90,6 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
   };
 
   let uploadId: string | undefined;
-  let checksummed = false;
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -86,15 +97,12 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
   let total = 0;
 
   const startMultipart = async () => {
-    // As lib-storage does: when the client adds checksums, the upload declares CRC32 up front and
-    // every part carries its own, which S3 checks on completion.
-    checksummed = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
     const created = await client.send(
       new s3.CreateMultipartUploadCommand({
         Bucket: params.Bucket,
         Key: params.Key,
         ContentType: params.ContentType,
-        ...(checksummed ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+        ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
       }),
       sent,
     );
@@ -109,6 +117,8 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
         hint: 'Pass its size so the part size can grow.',
       });
     }
+    const body = buffer.subarray(0, length);
+    const checksum = checksums ? crc32Checksum(body) : undefined;
     const pending = withRetry(
       () =>
         client.send(
@@ -117,8 +127,9 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
             Key: params.Key,
             UploadId: uploadId,
             PartNumber: number,
-            Body: buffer.subarray(0, length),
+            Body: body,
             ContentLength: length,
+            ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: checksum } : {}),
           }),
           sent,
         ),
@@ -129,7 +140,7 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
       },
     )
       .then((output) => {
-        parts.push({ PartNumber: number, ETag: output.ETag, ChecksumCRC32: output.ChecksumCRC32 });
+        parts.push({ PartNumber: number, ETag: output.ETag, ChecksumCRC32: checksum });
       })
       .catch((error: unknown) => {
         failure ??= { error };
@@ -171,11 +182,15 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
     }
     if (uploadId === undefined) {
       // It all fit in one part: one PutObject, with the same conditions.
+      const body = buffer.subarray(0, filled);
       const output = await client.send(
         new s3.PutObjectCommand({
           ...params,
-          Body: buffer.subarray(0, filled),
+          Body: body,
           ContentLength: filled,
+          ...(checksums
+            ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: crc32Checksum(body) }
+            : {}),
         }),
         sent,
       );
@@ -193,7 +208,7 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
         Key: params.Key,
         UploadId: uploadId,
         MultipartUpload: {
-          Parts: checksummed ? parts : parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })),
+          Parts: checksums ? parts : parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })),
         },
         IfNoneMatch: params.IfNoneMatch,
         IfMatch: params.IfMatch,

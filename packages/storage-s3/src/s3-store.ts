@@ -71,7 +71,7 @@ import {
 import { connect, type S3Connection, type S3Sdk } from './client.js';
 import { bucketMissing, type ErrorContext, translateS3Error } from './errors.js';
 import type { S3StoreOptions } from './options.js';
-import { uploadInParts } from './part-upload.js';
+import { crc32Checksum, uploadInParts } from './part-upload.js';
 
 const MiB = 1024 * 1024;
 /** Part size of multipart uploads, and the largest body sent as one `PutObject` by default. */
@@ -106,6 +106,8 @@ export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
   readonly #tracer: Tracer;
   /** A HEAD's 404 is a missing object once the bucket is known to exist. */
   readonly #existence: StoreExistence;
+  /** Whether uploads declare CRC32 checksums for the store to check (the `checksums` option). */
+  readonly #checksums: boolean;
 
   /** Opens a store; loads the AWS SDK on first call. */
   static async open(
@@ -125,6 +127,7 @@ export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
     // S3 keys are opaque UTF-8 strings of at most 1024 bytes: no escaping, only the common check.
     this.#keys = new ObjectKeys(options.prefix, { maxKeyBytes: 1024, keyWord: 'an S3 key' });
     this.#stallTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#checksums = options.checksums === 'crc32';
     this.location = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`;
     this.#tracer = createTracer('store:s3', { env });
     this.#existence = new StoreExistence((signal) => this.#bucketExists(signal));
@@ -223,8 +226,18 @@ export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
         size !== undefined &&
         (size <= PART_SIZE || (options.ifMatch !== undefined && size <= MAX_SINGLE_PUT));
       if (single) {
+        // A body already in memory carries its checksum; a stream would have to be read twice.
+        const checksum =
+          this.#checksums && (typeof body === 'string' || body instanceof Uint8Array)
+            ? crc32Checksum(typeof body === 'string' ? Buffer.from(body) : body)
+            : undefined;
         const output = await this.#client.send(
-          new this.#sdk.s3.PutObjectCommand({ ...params, Body: body, ContentLength: size }),
+          new this.#sdk.s3.PutObjectCommand({
+            ...params,
+            Body: body,
+            ContentLength: size,
+            ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: checksum } : {}),
+          }),
           { abortSignal: options.signal },
         );
         this.#existence.markSeen();
@@ -240,6 +253,7 @@ export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
         queueSize: QUEUE_SIZE,
         signal: options.signal,
         translate: (error) => translateS3Error(error, context),
+        checksums: this.#checksums,
       });
       this.#existence.markSeen();
       return output;

@@ -32,11 +32,13 @@ describe('options', () => {
       endpoint: 'http://127.0.0.1:9000',
       forcePathStyle: true,
       profile: 'ci',
+      checksums: 'off',
     });
     expect(S3StoreOptionsSchema.parse({ bucket: 'my-state' })).toEqual({
       bucket: 'my-state',
       prefix: '',
       forcePathStyle: false,
+      checksums: 'crc32',
     });
   });
 
@@ -86,6 +88,7 @@ describe('storage URLs', () => {
       bucket: 'my-state',
       prefix: '',
       forcePathStyle: false,
+      checksums: 'crc32',
     });
     expect(parse('s3://my-state/team%20a/project/').data).toMatchObject({
       bucket: 'my-state',
@@ -105,6 +108,7 @@ describe('storage URLs', () => {
       endpoint: 'http://127.0.0.1:9000',
       forcePathStyle: true,
       profile: 'ci',
+      checksums: 'off',
     });
     expect(parse('s3://my-state?forcePathStyle=false').data?.forcePathStyle).toBe(false);
     expect(parse('s3://my-state?forcePathStyle').data?.forcePathStyle).toBe(true);
