@@ -64041,6 +64041,11 @@ async function importConfig(file2) {
   return module && typeof module === "object" && "default" in module ? module.default : NO_DEFAULT_EXPORT;
 }
 function validateProjectConfig(config2, file2) {
+  const byHand = wellFormedComponents(config2);
+  if (byHand) {
+    checkSharedKeys(byHand, file2);
+    return byHand;
+  }
   const result = ProjectConfigSchema.safeParse(config2);
   if (!result.success) {
     const issue2 = result.error.issues[0];
@@ -64051,14 +64056,29 @@ function validateProjectConfig(config2, file2) {
   checkSharedKeys(components, file2);
   return components;
 }
+function wellFormedComponents(config2) {
+  if (!isRecord(config2) || !Array.isArray(config2.components))
+    return void 0;
+  const listed = config2.components;
+  const components = new Array(listed.length);
+  for (let index = 0; index < listed.length; index++) {
+    const component = listed[index];
+    if (!isRecord(component) || !isStateKey(component.key) || component.management !== "local" && component.management !== "versioned" || typeof component.refresh !== "function" || component.description !== void 0 && typeof component.description !== "string" || component.refreshIfDev !== void 0 && typeof component.refreshIfDev !== "boolean")
+      return void 0;
+    components[index] = { ...component };
+  }
+  return components;
+}
 var PROJECT_CONFIG_FILES, ComponentSchema, ProjectConfigSchema, NO_DEFAULT_EXPORT;
 var init_load_project = __esm({
   "../../packages/core/dist/project/load-project.js"() {
     "use strict";
     init_zod();
     init_errors();
+    init_document_checks();
     init_name_schemas();
     init_state_info();
+    init_state_key();
     init_shared_keys();
     PROJECT_CONFIG_FILES = [
       "defstate.config.ts",
@@ -64562,7 +64582,7 @@ async function startRun(options) {
 }
 async function refreshKey(run2, component, fetched) {
   const { key, management } = component;
-  const keyStarted = performance.now();
+  let keyStarted = performance.now();
   let attempts = 0;
   const result = (status, rest = {}) => {
     const done = {
@@ -64587,6 +64607,7 @@ async function refreshKey(run2, component, fetched) {
     const outcome = await run2.limit(async () => {
       if (run2.signal?.aborted)
         return void 0;
+      keyStarted = performance.now();
       run2.onEvent({ type: "start", key, management });
       if (management === "versioned" && run2.storeFailure)
         throw run2.storeFailure;
