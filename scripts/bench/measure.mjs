@@ -1,7 +1,7 @@
 // What the benchmarks share: timing a child process, the median of repeated runs, the floor of a
 // refresh, and printing a table of figures.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +53,36 @@ export async function baselineWrites(count) {
     const target = join(folder, `component-${index}`);
     await writeFile(`${target}.tmp`, `state of ${index}`);
     await rename(`${target}.tmp`, target);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  await rm(folder, { recursive: true, force: true });
+  return ms;
+}
+
+/**
+ * The least work a refresh of `count` keys could do and still survive a crash: each state written
+ * to a temp file, flushed to disk, renamed, and the rename flushed. Not the ratios' floor (that
+ * is `baselineWrites`): printed beside it, to say how much of a refresh's time flushing costs.
+ */
+export async function durableWrites(count) {
+  const folder = await mkdtemp(join(tmpdir(), 'defstate-bench-durable-'));
+  const started = process.hrtime.bigint();
+  const directory = await open(folder, 'r');
+  try {
+    for (let index = 0; index < count; index++) {
+      const target = join(folder, `component-${index}`);
+      const file = await open(`${target}.tmp`, 'w');
+      try {
+        await file.writeFile(`state of ${index}`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(`${target}.tmp`, target);
+      await directory.sync();
+    }
+  } finally {
+    await directory.close();
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   await rm(folder, { recursive: true, force: true });

@@ -4,7 +4,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baselineWrites, median, medianOf as medianOfRuns, printTable, time } from './measure.mjs';
+import {
+  baselineWrites,
+  durableWrites,
+  median,
+  medianOf as medianOfRuns,
+  printTable,
+  time,
+} from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -58,12 +65,28 @@ row('defstate --help', medianOf(process.execPath, [BIN, '--help']), nodeStart, '
 
 // 2. Refresh of 500 trivial components, against writing 500 files by hand.
 const COUNT = 500;
-const baseline = median(await Promise.all([0, 1, 2].map(() => baselineWrites(COUNT))));
+// One after another: three loops at once would share the disk and make the floor look higher.
+const baseline = median([
+  await baselineWrites(COUNT),
+  await baselineWrites(COUNT),
+  await baselineWrites(COUNT),
+]);
 rows.push([
   `write+rename ${COUNT} files (baseline)`,
   `${baseline.toFixed(1)} ms`,
   '1.00×',
   'in-process loop',
+]);
+const durable = median([
+  await durableWrites(COUNT),
+  await durableWrites(COUNT),
+  await durableWrites(COUNT),
+]);
+rows.push([
+  `write+fsync+rename ${COUNT} files`,
+  `${durable.toFixed(1)} ms`,
+  `${(durable / baseline).toFixed(2)}×`,
+  'vs the baseline writes; what flushing alone costs',
 ]);
 const nodeAndBaseline = nodeStart + baseline;
 for (const management of ['local', 'versioned']) {

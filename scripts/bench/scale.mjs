@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baselineWrites, median, medianOf, printTable, time } from './measure.mjs';
+import { baselineWrites, durableWrites, median, medianOf, printTable, time } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
 const PEAK_RSS = fileURLToPath(new URL('peak-rss.cjs', import.meta.url));
@@ -48,6 +48,11 @@ const writes = median([
   await baselineWrites(KEYS),
   await baselineWrites(KEYS),
 ]);
+const durable = median([
+  await durableWrites(KEYS),
+  await durableWrites(KEYS),
+  await durableWrites(KEYS),
+]);
 const floor = nodeStart + writes;
 const refresh = time(process.execPath, cli(['refresh', '--concurrency', '32', '--json']), {
   cwd: project,
@@ -74,6 +79,12 @@ const ratio = (value, baseline) => `${(value / baseline).toFixed(2)}×`;
 printTable([
   ['node -e 0 (baseline)', ms(nodeStart), '1.00×', `median of ${RUNS}`],
   [`write+rename ${KEYS} files (baseline)`, ms(writes), '1.00×', 'in-process loop'],
+  [
+    `write+fsync+rename ${KEYS} files`,
+    ms(durable),
+    ratio(durable, writes),
+    'vs the baseline writes; what flushing alone costs',
+  ],
   [
     `refresh ${KEYS} versioned, concurrency 32`,
     ms(refresh.ms),
