@@ -21324,6 +21324,9 @@ function everyEntry(record2, check2) {
   }
   return true;
 }
+function isManagementType(value2) {
+  return value2 === "versioned" || value2 === "local";
+}
 function isStateInfo(value2, generation = "optional") {
   if (!isRecord(value2))
     return false;
@@ -21333,7 +21336,7 @@ function isStateInfo(value2, generation = "optional") {
       return false;
     fields++;
   }
-  return Object.keys(value2).length === fields && isStateKey(value2.key) && (value2.management === "versioned" || value2.management === "local") && isStateVersion(value2.version) && isDateTime(value2.createdAt) && typeof value2.sha256 === "string" && SHA256_HEX.test(value2.sha256) && isWholeNumber(value2.size, 0);
+  return Object.keys(value2).length === fields && isStateKey(value2.key) && isManagementType(value2.management) && isStateVersion(value2.version) && isDateTime(value2.createdAt) && typeof value2.sha256 === "string" && SHA256_HEX.test(value2.sha256) && isWholeNumber(value2.size, 0);
 }
 function isKeyedStateInfo(keys, generation) {
   return isRecord(keys) && everyEntry(keys, (key, entry) => isStateKey(key) && isStateInfo(entry, generation) && entry.key === key);
@@ -64063,7 +64066,7 @@ function wellFormedComponents(config2) {
   const components = new Array(listed.length);
   for (let index = 0; index < listed.length; index++) {
     const component = listed[index];
-    if (!isRecord(component) || !isStateKey(component.key) || component.management !== "local" && component.management !== "versioned" || typeof component.refresh !== "function" || component.description !== void 0 && typeof component.description !== "string" || component.refreshIfDev !== void 0 && typeof component.refreshIfDev !== "boolean")
+    if (!isRecord(component) || !isStateKey(component.key) || !isManagementType(component.management) || typeof component.refresh !== "function" || component.description !== void 0 && typeof component.description !== "string" || component.refreshIfDev !== void 0 && typeof component.refreshIfDev !== "boolean")
       return void 0;
     components[index] = { ...component };
   }

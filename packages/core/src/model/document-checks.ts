@@ -1,6 +1,6 @@
 import type { PinFile } from './pin-file.js';
 import type { PointerShard } from './pointer.js';
-import type { StateInfo } from './state-info.js';
+import type { ManagementType, StateInfo } from './state-info.js';
 import { isStateKey } from './state-key.js';
 import { isStateVersion } from './state-version.js';
 
@@ -52,6 +52,11 @@ export function everyEntry(
   return true;
 }
 
+/** `ManagementTypeSchema`: `local` or `versioned`. */
+export function isManagementType(value: unknown): value is ManagementType {
+  return value === 'versioned' || value === 'local';
+}
+
 /** `StateInfoSchema`, with `generation` required when `generation` says so. */
 export function isStateInfo(
   value: unknown,
@@ -66,7 +71,7 @@ export function isStateInfo(
   return (
     Object.keys(value).length === fields &&
     isStateKey(value.key) &&
-    (value.management === 'versioned' || value.management === 'local') &&
+    isManagementType(value.management) &&
     isStateVersion(value.version) &&
     isDateTime(value.createdAt) &&
     typeof value.sha256 === 'string' &&

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeError } from '../errors.js';
-import { isRecord } from '../model/document-checks.js';
+import { isManagementType, isRecord } from '../model/document-checks.js';
 import { StateKeySchema } from '../model/name-schemas.js';
 import { ManagementTypeSchema } from '../model/state-info.js';
 import { isStateKey } from '../model/state-key.js';
@@ -187,7 +187,7 @@ export function wellFormedComponents(config: unknown): Component[] | undefined {
     if (
       !isRecord(component) ||
       !isStateKey(component.key) ||
-      (component.management !== 'local' && component.management !== 'versioned') ||
+      !isManagementType(component.management) ||
       typeof component.refresh !== 'function' ||
       (component.description !== undefined && typeof component.description !== 'string') ||
       (component.refreshIfDev !== undefined && typeof component.refreshIfDev !== 'boolean')
