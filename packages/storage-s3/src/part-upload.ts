@@ -60,6 +60,11 @@ export function crc32Checksum(data: Uint8Array): string {
   return bytes.toString('base64');
 }
 
+/** The fields of a `PutObject` or `UploadPart` that declare `checksum`; none without one. */
+export function declaredChecksum(checksum: string | undefined) {
+  return checksum ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: checksum } : {};
+}
+
 const MAX_PARTS = 10_000;
 
 /** Retries of one failed part: quick, since the rest of the upload waits for its buffer. */
@@ -129,7 +134,7 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
             PartNumber: number,
             Body: body,
             ContentLength: length,
-            ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: checksum } : {}),
+            ...declaredChecksum(checksum),
           }),
           sent,
         ),
@@ -188,9 +193,7 @@ export async function uploadInParts(request: PartUploadRequest): Promise<{ etag:
           ...params,
           Body: body,
           ContentLength: filled,
-          ...(checksums
-            ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: crc32Checksum(body) }
-            : {}),
+          ...declaredChecksum(checksums ? crc32Checksum(body) : undefined),
         }),
         sent,
       );

@@ -71,7 +71,7 @@ import {
 import { connect, type S3Connection, type S3Sdk } from './client.js';
 import { bucketMissing, type ErrorContext, translateS3Error } from './errors.js';
 import type { S3StoreOptions } from './options.js';
-import { crc32Checksum, uploadInParts } from './part-upload.js';
+import { crc32Checksum, declaredChecksum, uploadInParts } from './part-upload.js';
 
 const MiB = 1024 * 1024;
 /** Part size of multipart uploads, and the largest body sent as one `PutObject` by default. */
@@ -236,7 +236,7 @@ export class S3BlobStore implements BlobStore, AbandonedUploadRemover {
             ...params,
             Body: body,
             ContentLength: size,
-            ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const, ChecksumCRC32: checksum } : {}),
+            ...declaredChecksum(checksum),
           }),
           { abortSignal: options.signal },
         );
