@@ -6,7 +6,7 @@
 #   bash tools/emulators/install.sh
 #
 # Where things go:
-#   moto (S3)             -> the current python3's site-packages (pip), run as `python3 -m moto.server`
+#   moto (S3)             -> the current python3's site-packages (pip), run as `python3 tools/emulators/moto-server.py`
 #   fake-gcs-server (GCS) -> tools/emulators/.bin/fake-gcs-server      (go install, gitignored)
 #   Azurite (Azure blob)  -> tools/emulators/.azurite/node_modules/... (npm --prefix, gitignored;
 #                            deliberately NOT a dependency of any workspace package.json)

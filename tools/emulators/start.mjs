@@ -36,10 +36,11 @@ const AZURITE_MAIN = path.join(HERE, '.azurite/node_modules/azurite/dist/src/blo
 const SPECS = {
   s3: (port) => ({
     name: 'moto (S3)',
-    // `python3 -m moto.server` is exactly the `moto_server` console script, but does not
-    // depend on PATH / pyenv shims being rehashed after `pip install`.
+    // moto's own server (what `python3 -m moto.server` runs), with each write to an object made
+    // whole: moto alone lets two writers with the same etag both win (see moto-server.py).
+    // Started through python3, not a console script, so no PATH or pyenv shim is involved.
     bin: process.env.MOTO_PYTHON || 'python3', // same variable install.sh reads
-    args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+    args: [path.join(HERE, 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)],
     // /moto-api/ is served without touching the IAM auth counter (INITIAL_NO_AUTH_ACTION_COUNT).
     readyPath: '/moto-api/',
     isReady: (res) => res.status === 200,
