@@ -14,7 +14,7 @@ export const REDACTED = 'REDACTED';
 // the parameter's name, lower-cased, with `-`, `_` and `.` removed (`X-Amz-Security-Token`,
 // `api_key`, `sig`). `keyFilename` is a path and stays readable.
 const SECRET_PARAMETER =
-  /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
+  /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken|pass|jwt)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
 
 function isSecretParameter(name: string): boolean {
   let decoded = name;
@@ -23,7 +23,13 @@ function isSecretParameter(name: string): boolean {
   } catch {
     // A malformed escape is judged as written.
   }
-  return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ''));
+  // Each part of an array or nested name is judged on its own: `sig[]`, `token[0]`,
+  // `user[password]`.
+  return decoded
+    .toLowerCase()
+    .replace(/[-_.]/g, '')
+    .split(/[[\]]+/)
+    .some((part) => SECRET_PARAMETER.test(part));
 }
 
 // Values run to their delimiter, and a backslash is taken only with the character after it, never
@@ -49,8 +55,9 @@ const LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
 const WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
 // A value stops at `?` too, so that text like `x=/?token=…` cannot hide the real parameter. A
 // fragment is read as parameters as well: OAuth puts `#access_token=…` there.
+// Go's JSON encoder writes `&` as `\\u0026`, so that is a delimiter too.
 const QUERY_PARAMETER = new RegExp(
-  `([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`,
+  `([?&;#]|\\\\u0026)([^=&#\\s"'<>;?/\\\\]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`,
   'g',
 );
 // The same names outside a query, as a word of their own: `signed with sig=…`, `token='…'`.
@@ -105,13 +112,33 @@ function redactQuery(text: string, found: OnSecret): string {
     if (!isSecretParameter(name)) {
       // Shorter than the whole match by at least `name=`, so the search ends.
       const searched = redactQuery(value, found);
-      return searched === value ? whole : `${before}${name}=${searched}`;
+      if (searched !== value) return `${before}${name}=${searched}`;
+      // A URL carried in a parameter (`?next=https%3A%2F%2F…%3FX-Amz-Signature%3D…`) is
+      // percent-encoded, once or more: its secrets are found decoded, and the whole value goes.
+      return holdsEncodedSecret(value, found) ? `${before}${name}=${REDACTED}` : whole;
     }
     if (PLACEHOLDER.test(value)) return whole;
     found(unquoted(value));
     return `${before}${name}=${REDACTED}`;
   };
   return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
+}
+
+/** Whether `value`, percent-decoded once or a few times, holds a credential parameter. */
+function holdsEncodedSecret(value: string, found: OnSecret): boolean {
+  let text = value;
+  for (let depth = 0; depth < 3 && text.includes('%'); depth++) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return false;
+    }
+    if (decoded === text) return false;
+    if (redactQuery(decoded, found) !== decoded) return true;
+    text = decoded;
+  }
+  return false;
 }
 
 // As fields, `key: …` and `code: …` are what messages say (`components.0.key: …`, `code: ENOENT`),

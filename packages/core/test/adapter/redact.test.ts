@@ -248,6 +248,43 @@ describe('redactSecrets', () => {
     );
   });
 
+  test('finds a credential behind an escaped ampersand, an array name or a short name', () => {
+    // Go's JSON encoder writes `&` as \u0026; PHP and Rails name arrays `sig[]`.
+    expect(
+      redactSecrets('{"url":"https://h/p?a=1\\u0026sig=SIGSECRET123\\u0026b=2"}'),
+    ).not.toContain('SIGSECRET123');
+    expect(redactUrl('https://h/p?sig[]=ARRAYSECRET1&token[0]=ARRAYSECRET2')).toBe(
+      'https://h/p?sig[]=REDACTED&token[0]=REDACTED',
+    );
+    expect(redactUrl('https://h/p?sig%5B%5D=ARRAYSECRET3')).toBe('https://h/p?sig%5B%5D=REDACTED');
+    expect(
+      redactUrl('postgres://db/app?user=ops&pass=HUNTER2HUNTER2&jwt=eyJhbGciOiJIUzI1NiJ9'),
+    ).toBe('postgres://db/app?user=ops&pass=REDACTED&jwt=REDACTED');
+    expect(redactSecrets('jwt: eyJhbGciOiJIUzI1NiJ9.e30.sig')).toBe('jwt: REDACTED');
+    // Words that only contain such a name stay: `passes=3`, `jwtIssuer=…`.
+    expect(redactUrl('https://h/p?passes=3&compass=north')).toBe(
+      'https://h/p?passes=3&compass=north',
+    );
+  });
+
+  test('finds a presigned URL percent-encoded inside another URL', () => {
+    const inner =
+      'https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIAEXAMPLE%2F20260101&X-Amz-Signature=PRESIGNEDSECRET';
+    for (const url of [
+      `https://app.example/login?next=${encodeURIComponent(inner)}&lang=en`,
+      `https://app.example/login?next=${encodeURIComponent(encodeURIComponent(inner))}`,
+    ]) {
+      const redacted = redactUrl(url);
+      expect(redacted).not.toContain('PRESIGNEDSECRET');
+      expect(redactSecrets(`fetching "${url}" failed`)).not.toContain('PRESIGNEDSECRET');
+      expect(redacted.startsWith('https://app.example/login?next=')).toBe(true);
+    }
+    expect(redactUrl('https://app.example/login?lang=en&next=%2Fhome%3Ftab%3D2')).toBe(
+      'https://app.example/login?lang=en&next=%2Fhome%3Ftab%3D2',
+    );
+    expect(findSecrets(`x?next=${encodeURIComponent(inner)}`)).toContain('PRESIGNEDSECRET');
+  });
+
   test('redacting twice changes nothing more', () => {
     const secret = fc.stringMatching(/^[A-Za-z0-9+/=%@:]{1,30}$/);
     fc.assert(
