@@ -55,7 +55,7 @@ function isSecretParameter(name) {
     decoded = decodeURIComponent(name);
   } catch {
   }
-  return SECRET_PARAMETER.test(decoded.toLowerCase().replace(/[-_.]/g, ""));
+  return decoded.toLowerCase().replace(/[-_.]/g, "").split(/[[\]]+/).some((part) => SECRET_PARAMETER.test(part));
 }
 function redactUserinfo(text, found, single) {
   const replaced = text.replace(USERINFO, (_whole, scheme, userinfo) => {
@@ -77,7 +77,9 @@ function redactQuery(text, found) {
   const redact = (whole, before, name, value2) => {
     if (!isSecretParameter(name)) {
       const searched = redactQuery(value2, found);
-      return searched === value2 ? whole : `${before}${name}=${searched}`;
+      if (searched !== value2)
+        return `${before}${name}=${searched}`;
+      return holdsEncodedSecret(value2, found) ? `${before}${name}=${REDACTED}` : whole;
     }
     if (PLACEHOLDER.test(value2))
       return whole;
@@ -85,6 +87,23 @@ function redactQuery(text, found) {
     return `${before}${name}=${REDACTED}`;
   };
   return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
+}
+function holdsEncodedSecret(value2, found) {
+  let text = value2;
+  for (let depth = 0; depth < 3 && text.includes("%"); depth++) {
+    let decoded;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return false;
+    }
+    if (decoded === text)
+      return false;
+    if (redactQuery(decoded, found) !== decoded)
+      return true;
+    text = decoded;
+  }
+  return false;
 }
 function redactNamedFields(text, found) {
   return text.replace(NAMED_FIELD, (whole, before, quote, name, separator, value2) => {
@@ -189,14 +208,14 @@ var init_redact = __esm({
   "../../packages/core/dist/adapter/redact.js"() {
     "use strict";
     REDACTED = "REDACTED";
-    SECRET_PARAMETER = /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
+    SECRET_PARAMETER = /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken|pass|jwt)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
     VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
     QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
     VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
     USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
     LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
     WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
-    QUERY_PARAMETER = new RegExp(`([?&;#])([^=&#\\s"'<>;?/]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
+    QUERY_PARAMETER = new RegExp(`([?&;#]|\\\\u0026)([^=&#\\s"'<>;?/\\\\]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
     WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
     NAMED_FIELD = new RegExp(`(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>{}[\\]`)})`, "g");
     CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
