@@ -48,227 +48,30 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// ../../packages/core/dist/adapter/redact.js
-function isSecretParameter(name) {
-  let decoded = name;
-  try {
-    decoded = decodeURIComponent(name);
-  } catch {
-  }
-  return decoded.toLowerCase().replace(/[-_.]/g, "").split(/[[\]]+/).some((part) => SECRET_PARAMETER.test(part));
-}
-function redactUserinfo(text, found, single) {
-  const replaced = text.replace(USERINFO, (_whole, scheme, userinfo) => {
-    found(userinfo, true);
-    return `${scheme}${REDACTED}@`;
-  }).replace(WORD_USERINFO, (_whole, before, userinfo) => {
-    found(userinfo, true);
-    return `${before}${REDACTED}@`;
-  });
-  if (!single)
-    return replaced;
-  return replaced.replace(LEADING_USERINFO, (_whole, userinfo) => {
-    if (userinfo !== REDACTED)
-      found(userinfo, true);
-    return `${REDACTED}@`;
-  });
-}
-function redactQuery(text, found) {
-  const redact = (whole, before, name, value2) => {
-    if (!isSecretParameter(name)) {
-      const searched = redactQuery(value2, found);
-      if (searched !== value2)
-        return `${before}${name}=${searched}`;
-      return holdsEncodedSecret(value2, found) ? `${before}${name}=${REDACTED}` : whole;
-    }
-    if (PLACEHOLDER.test(value2))
-      return whole;
-    found(unquoted(value2));
-    return `${before}${name}=${REDACTED}`;
-  };
-  return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
-}
-function holdsEncodedSecret(value2, found) {
-  let text = value2;
-  for (let depth = 0; depth < 3 && text.includes("%"); depth++) {
-    let decoded;
-    try {
-      decoded = decodeURIComponent(text);
-    } catch {
-      return false;
-    }
-    if (decoded === text)
-      return false;
-    if (redactQuery(decoded, found) !== decoded)
-      return true;
-    text = decoded;
-  }
-  return false;
-}
-function redactNamedFields(text, found) {
-  return text.replace(NAMED_FIELD, (whole, before, quote, name, separator, value2) => {
-    if (!isSecretParameter(name) || NOT_A_NAMED_SECRET.test(name))
-      return whole;
-    if (PLACEHOLDER.test(value2))
-      return whole;
-    found(unquoted(value2));
-    const quoted = /^\\?["']/.exec(value2)?.[0] ?? "";
-    return `${before}${quote}${name}${quote}${separator}${quoted}${REDACTED}${quoted}`;
-  });
-}
-function redactFields(text, found) {
-  return text.replace(CONNECTION_FIELD, (whole, name, value2) => {
-    if (PLACEHOLDER.test(value2))
-      return whole;
-    found(unquoted(value2));
-    return `${name}=${REDACTED}`;
-  });
-}
-function unquoted(value2) {
-  return value2.replace(/^\\?["']|\\?["']$/g, "");
-}
-function redactHeaders(text, found) {
-  return text.replace(AUTHORIZATION, (_whole, name, separator, value2) => {
-    found(value2);
-    return `${name}${separator}${REDACTED}`;
-  }).replace(BEARER, (_whole, scheme, value2) => {
-    found(value2);
-    return `${scheme} ${REDACTED}`;
-  });
-}
-function redactUrl(url2) {
-  if (!MAY_HOLD_SECRET.test(url2))
-    return url2;
-  return redactFields(redactQuery(redactUserinfo(url2, ignore, true), ignore), ignore);
-}
-function redactSecrets(text) {
-  return redactAll(text, ignore);
-}
-function redactAll(text, found) {
-  const fields = MAY_HOLD_FIELD.test(text) && CREDENTIAL_WORD.test(text);
-  if (!fields && !MAY_HOLD_SECRET.test(text))
-    return text;
-  const queried = redactQuery(redactUserinfo(text, found, false), found);
-  return redactHeaders(redactFields(fields ? redactNamedFields(queried, found) : queried, found), found);
-}
-function findSecrets(text) {
-  const found = /* @__PURE__ */ new Set();
-  const add = (value2) => {
-    const candidates = [value2];
-    try {
-      candidates.push(decodeURIComponent(value2));
-    } catch {
-    }
-    for (const candidate of candidates) {
-      if (isWorthHiding(candidate))
-        found.add(candidate);
-    }
-  };
-  redactAll(text, (value2, userinfo) => {
-    add(value2);
-    const colon = value2.indexOf(":");
-    if (userinfo && colon >= 0) {
-      add(value2.slice(colon + 1));
-      if (colon >= 16)
-        add(value2.slice(0, colon));
-    }
-  });
-  for (const value2 of [...found]) {
-    if (/[&=]/.test(value2)) {
-      redactQuery(`?${value2}`, (inner) => {
-        if (isWorthHiding(inner))
-          found.add(inner);
-      });
-    }
-  }
-  return [...found];
-}
-function isWorthHiding(value2) {
-  return value2.length >= MIN_SECRET_LENGTH && value2 !== REDACTED && !TOO_COMMON.test(value2);
-}
-function environmentSecrets(env) {
-  const found = /* @__PURE__ */ new Set();
-  for (const [name, value2] of Object.entries(env)) {
-    if (!value2)
-      continue;
-    if (SECRET_VARIABLE.test(name)) {
-      for (const line of value2.split(/\r\n|\r|\n/)) {
-        const bare = line.trim();
-        if (isWorthHiding(bare) && !PATH_OR_URL.test(bare))
-          found.add(bare);
-      }
-    }
-    for (const secret of findSecrets(value2))
-      found.add(secret);
-  }
-  return [...found];
-}
-var REDACTED, SECRET_PARAMETER, VALUE_CHAR, QUOTED, VALUE, USERINFO, LEADING_USERINFO, WORD_USERINFO, QUERY_PARAMETER, WORD_PARAMETER, NAMED_FIELD, CONNECTION_FIELD, AUTHORIZATION, BEARER, PLACEHOLDER, NOT_A_NAMED_SECRET, ignore, MAY_HOLD_SECRET, MAY_HOLD_FIELD, CREDENTIAL_WORD, MIN_SECRET_LENGTH, TOO_COMMON, SECRET_VARIABLE, PATH_OR_URL;
-var init_redact = __esm({
-  "../../packages/core/dist/adapter/redact.js"() {
-    "use strict";
-    REDACTED = "REDACTED";
-    SECRET_PARAMETER = /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken|pass|jwt)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
-    VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
-    QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
-    VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
-    USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
-    LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
-    WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
-    QUERY_PARAMETER = new RegExp(`([?&;#]|\\\\u0026)([^=&#\\s"'<>;?/\\\\]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`, "g");
-    WORD_PARAMETER = new RegExp(`(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`, "g");
-    NAMED_FIELD = new RegExp(`(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>{}[\\]`)})`, "g");
-    CONNECTION_FIELD = new RegExp(`\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`, "gi");
-    AUTHORIZATION = new RegExp(
-      // The value never starts with a space, `{` or `[`: in JSON text (`"Authorization": "…"`, or an
-      // object) a separator cut short before its quote must not leave a bare REDACTED behind.
-      `\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)((?![\\s{[])${VALUE_CHAR(`\\r\\n"',}`)}+)`,
-      "gi"
-    );
-    BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;
-    PLACEHOLDER = /^(?:$|…|REDACTED$|\*\*\*$)/;
-    NOT_A_NAMED_SECRET = /^(key|code|(proxy-)?authorization)$/i;
-    ignore = () => {
-    };
-    MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
-    MAY_HOLD_FIELD = /:/;
-    CREDENTIAL_WORD = /sig|credential|code|key|token|secret|passw|pwd|sas|auth/i;
-    MIN_SECRET_LENGTH = 8;
-    TOO_COMMON = /^(?:true|false|yes|no|on|off|null|undefined|-?\d+(?:\.\d+)?)$/i;
-    SECRET_VARIABLE = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|CONNECTION_?STRING|(ACCOUNT|ACCESS|API|PRIVATE|STORAGE|SIGNING|ENCRYPTION)_?KEY|(^|_)SAS(_|$)|SIGNATURE/i;
-    PATH_OR_URL = /^(?:[/~.]|[A-Za-z]:[\\/]|[a-z][a-z0-9+.-]*:\/\/)/i;
-  }
-});
-
-// ../../packages/core/dist/errors.js
+// ../../packages/core/dist/chunks/chunk-5HDP4HYT.js
 function isNetworkFailureCode(code2) {
   return code2 !== void 0 && NETWORK_FAILURE_CODES.has(code2);
 }
 function isTransient(error62) {
   const seen = /* @__PURE__ */ new Set();
   for (let current = error62; !seen.has(current); current = current.cause) {
-    if (current instanceof DefstateError)
-      return current.retryable;
-    if (typeof current !== "object" || current === null)
-      return false;
+    if (current instanceof DefstateError) return current.retryable;
+    if (typeof current !== "object" || current === null) return false;
     seen.add(current);
     const { code: code2, status, statusCode } = current;
-    if (typeof code2 === "string" && isNetworkFailureCode(code2))
-      return true;
+    if (typeof code2 === "string" && isNetworkFailureCode(code2)) return true;
     const httpStatus = typeof status === "number" ? status : statusCode;
-    if (typeof httpStatus === "number" && (httpStatus === 429 || httpStatus >= 500))
-      return true;
+    if (typeof httpStatus === "number" && (httpStatus === 429 || httpStatus >= 500)) return true;
   }
   return false;
 }
 function describeError(error62) {
-  if (error62 instanceof Error)
-    return error62.message;
+  if (error62 instanceof Error) return error62.message;
   return String(error62);
 }
 var BRAND, DefstateError, ConfigError, UsageError, InvalidKeyError, BlobNotFoundError, PreconditionFailedError, AccessDeniedError, StoreNotFoundError, TransientError, StorageError, ConflictError, IntegrityError, TimeoutError, AbortedError, RefreshFailedError, LeaseError, NETWORK_FAILURE_CODES;
-var init_errors = __esm({
-  "../../packages/core/dist/errors.js"() {
+var init_chunk_5HDP4HYT = __esm({
+  "../../packages/core/dist/chunks/chunk-5HDP4HYT.js"() {
     "use strict";
     BRAND = /* @__PURE__ */ Symbol.for("defstate.error");
     DefstateError = class extends Error {
@@ -279,10 +82,8 @@ var init_errors = __esm({
        * an instance of a class here when it carries the brand and the class's code.
        */
       static [Symbol.hasInstance](instance) {
-        if (Function.prototype[Symbol.hasInstance].call(this, instance))
-          return true;
-        if (typeof instance !== "object" || instance === null || !(BRAND in instance))
-          return false;
+        if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
+        if (typeof instance !== "object" || instance === null || !(BRAND in instance)) return false;
         const { errorCode } = this;
         return errorCode === void 0 || instance.code === errorCode;
       }
@@ -426,137 +227,472 @@ var init_errors = __esm({
   }
 });
 
-// ../../packages/core/dist/async/retry.js
-import { setTimeout as delay } from "node:timers/promises";
-function backoffDelay(retry, policy, random) {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  const floor = Math.min(policy.minDelayMs ?? 0, ceiling);
-  return floor + Math.floor(random() * (ceiling - floor));
+// ../../packages/core/dist/chunks/chunk-TMZ4V2QQ.js
+import { randomBytes } from "node:crypto";
+function stateKeyProblem(key) {
+  if (typeof key !== "string") return "a state key must be a string";
+  if (key.length < 1) return STATE_KEY_RULES.empty;
+  if (key.length > MAX_KEY_LENGTH && codePoints(key) > MAX_KEY_LENGTH)
+    return STATE_KEY_RULES.tooLong;
+  if (CONTROL_CHARACTER.test(key)) return STATE_KEY_RULES.control;
+  if (LONE_SURROGATE.test(key)) return STATE_KEY_RULES.loneSurrogate;
+  if (key === "__proto__") return STATE_KEY_RULES.proto;
+  return void 0;
 }
-async function withRetry(operation, { policy, runtime = systemRuntime, signal, shouldRetry = isTransient, onRetry }) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation(attempt);
-    } catch (error62) {
-      if (attempt > policy.retries || !shouldRetry(error62) || signal?.aborted)
-        throw error62;
-      const delayMs = backoffDelay(attempt - 1, policy, runtime.random);
-      onRetry?.({ attempt, delayMs, error: error62 });
-      try {
-        await runtime.sleep(delayMs, signal);
-      } catch {
-        throw new AbortedError("Stopped while waiting to retry.", { cause: error62 });
-      }
-    }
-  }
+function codePoints(text) {
+  let count2 = 0;
+  for (const _ of text) count2++;
+  return count2;
 }
-var DEFAULT_RETRY_POLICY, STORE_RETRY_POLICY, systemRuntime;
-var init_retry = __esm({
-  "../../packages/core/dist/async/retry.js"() {
+function isStateKey(value2) {
+  return stateKeyProblem(value2) === void 0;
+}
+function assertStateKey(key) {
+  const problem = stateKeyProblem(key);
+  if (problem === void 0) return key;
+  throw new InvalidKeyError(`Invalid state key ${JSON.stringify(key)}: ${problem}.`);
+}
+function isStateVersion(value2) {
+  return typeof value2 === "string" && VERSION_PATTERN.test(value2);
+}
+function createStateVersion(now = /* @__PURE__ */ new Date()) {
+  const stamp = now.toISOString().replace(/[-:.]/g, "");
+  return `${stamp}-${randomBytes(6).toString("hex")}`;
+}
+var MAX_KEY_LENGTH, CONTROL_CHARACTER, LONE_SURROGATE, STATE_KEY_RULES, VERSION_PATTERN;
+var init_chunk_TMZ4V2QQ = __esm({
+  "../../packages/core/dist/chunks/chunk-TMZ4V2QQ.js"() {
     "use strict";
-    init_errors();
-    DEFAULT_RETRY_POLICY = {
-      retries: 3,
-      baseDelayMs: 250,
-      maxDelayMs: 1e4
+    init_chunk_5HDP4HYT();
+    MAX_KEY_LENGTH = 512;
+    CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+    LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
+    STATE_KEY_RULES = {
+      empty: "a state key must not be empty",
+      tooLong: `a state key must be at most ${MAX_KEY_LENGTH} characters`,
+      control: "a state key must not contain control characters",
+      loneSurrogate: "a state key must be well-formed Unicode (no lone surrogates)",
+      // Pointer shards, pin files and records file their entries in objects by key, and JavaScript
+      // reads an entry named `__proto__` as the object's prototype: it would be dropped unseen.
+      proto: 'a state key must not be "__proto__" (a name JavaScript objects reserve)'
     };
-    STORE_RETRY_POLICY = {
-      retries: 6,
-      baseDelayMs: 100,
-      maxDelayMs: 5e3
-    };
-    systemRuntime = {
-      sleep: async (ms, signal) => {
-        await delay(ms, void 0, { signal });
-      },
-      random: Math.random
-    };
+    VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
   }
 });
 
-// ../../packages/core/dist/fs/process-identity.js
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
-function currentProcess() {
-  if (!self) {
-    const boot = readProc("/proc/sys/kernel/random/boot_id")?.trim();
-    const start = startTicks(process.pid);
-    self = {
-      host: hostname(),
-      pid: process.pid,
-      ...boot ? { boot } : {},
-      ...start ? { start } : {}
-    };
-  }
-  return self;
+// ../../packages/core/dist/chunks/chunk-D2IK2COL.js
+import { createHash } from "node:crypto";
+function escapeCharacter(character) {
+  return [...Buffer.from(character, "utf8")].map((byte) => `~${byte.toString(16).padStart(2, "0")}`).join("");
 }
-function isGoneHere(holder) {
-  const here = currentProcess();
-  if (holder.host !== here.host || !Number.isInteger(holder.pid) || (holder.pid ?? 0) <= 0) {
-    return false;
+function encodeCharacter(character) {
+  if (KEPT.test(character)) return character;
+  if (character >= "A" && character <= "Z") return `^${character.toLowerCase()}`;
+  return escapeCharacter(character);
+}
+function keyToFolder(key) {
+  assertStateKey(key);
+  let folder = escapeName(key);
+  if (key.length > 1 && key.endsWith(".")) folder = `${folder.slice(0, -1)}${escapeCharacter(".")}`;
+  if (WINDOWS_DEVICE.test(folder)) folder = escapeCharacter(folder[0]) + folder.slice(1);
+  if (Buffer.byteLength(folder) <= MAX_FOLDER_BYTES) return folder;
+  const digest = createHash("sha256").update(key, "utf8").digest("hex").slice(0, 32);
+  return `${folder.slice(0, SHORTENED_PREFIX_BYTES)}~~${digest}`;
+}
+function escapeName(name) {
+  const characters = [...name];
+  const parts = characters.map(encodeCharacter);
+  if (characters[0] === ".") parts[0] = escapeCharacter(".");
+  return parts.join("");
+}
+function unescapeName(escaped) {
+  return escaped.replace(
+    ESCAPED,
+    (_match, letter, bytes) => letter ? letter.toUpperCase() : Buffer.from(bytes.replaceAll("~", ""), "hex").toString("utf8")
+  );
+}
+var KEPT, WINDOWS_DEVICE, MAX_FOLDER_BYTES, SHORTENED_PREFIX_BYTES, ESCAPED;
+var init_chunk_D2IK2COL = __esm({
+  "../../packages/core/dist/chunks/chunk-D2IK2COL.js"() {
+    "use strict";
+    init_chunk_TMZ4V2QQ();
+    KEPT = /^[a-z0-9_.-]$/;
+    WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
+    MAX_FOLDER_BYTES = 200;
+    SHORTENED_PREFIX_BYTES = 150;
+    ESCAPED = /\^([a-z])|((?:~[0-9a-f]{2})+)/g;
   }
-  if (holder.boot && here.boot && holder.boot !== here.boot)
-    return true;
-  const pid = holder.pid;
-  if (!isAlive(pid))
-    return true;
-  if (holder.start && here.start)
-    return startTicks(pid) !== holder.start;
+});
+
+// ../../packages/core/dist/chunks/chunk-4TYLYJGA.js
+import { hash } from "node:crypto";
+function shardOf(key, shards) {
+  return hash("sha256", key, "buffer").readUInt32BE(0) % shards;
+}
+function pointerShardName(shard) {
+  return `${POINTER_PREFIX}${String(shard).padStart(4, "0")}.json`;
+}
+function stateObjectName(key, version2) {
+  return `${STATES_PREFIX}${keyToFolder(key)}/${version2}`;
+}
+function publishedRecordPrefix(key) {
+  return `${PUBLISHED_PREFIX}${keyToFolder(key)}/`;
+}
+function publishedRecordName(info) {
+  return `${publishedRecordPrefix(info.key)}${info.version}.${info.sha256}.${info.size}`;
+}
+var LAYOUT_OBJECT, POINTER_PREFIX, STATE_INFO_OBJECT, STATES_PREFIX, PUBLISHED_PREFIX, LEASE_OBJECT, PROBE_PREFIX, REFRESH_TIMINGS_OBJECT, SHARD_PLANS_PREFIX, DEFAULT_POINTER_SHARDS;
+var init_chunk_4TYLYJGA = __esm({
+  "../../packages/core/dist/chunks/chunk-4TYLYJGA.js"() {
+    "use strict";
+    init_chunk_D2IK2COL();
+    LAYOUT_OBJECT = "layout.json";
+    POINTER_PREFIX = "pointer/";
+    STATE_INFO_OBJECT = "state-info.json";
+    STATES_PREFIX = "states/";
+    PUBLISHED_PREFIX = "published/";
+    LEASE_OBJECT = "lease/maintenance.json";
+    PROBE_PREFIX = "probe/";
+    REFRESH_TIMINGS_OBJECT = "refresh-timings.json";
+    SHARD_PLANS_PREFIX = "shard-plans/";
+    DEFAULT_POINTER_SHARDS = 32;
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-77BUBOJI.js
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+function temporarySibling(path) {
+  return join(dirname(path), `.tmp-${process.pid}-${randomBytes2(6).toString("hex")}`);
+}
+async function removeFile(path) {
+  try {
+    await unlink(path);
+  } catch (error62) {
+    if (error62.code !== "ENOENT") throw error62;
+  }
+}
+async function syncPath(path) {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } catch (error62) {
+    if (error62.code !== "EINVAL") throw error62;
+  } finally {
+    await handle.close();
+  }
+}
+async function commitFile(temporaryPath, targetPath) {
+  await syncPath(temporaryPath);
+  await rename(temporaryPath, targetPath);
+  await syncPath(dirname(targetPath));
+}
+async function writeFileAtomic(path, data) {
+  const temporary = temporarySibling(path);
+  try {
+    const handle = await open(temporary, "wx");
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    await commitFile(temporary, path);
+  } catch (error62) {
+    await removeFile(temporary);
+    throw error62;
+  }
+}
+var init_chunk_77BUBOJI = __esm({
+  "../../packages/core/dist/chunks/chunk-77BUBOJI.js"() {
+    "use strict";
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-AE76XK4G.js
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { createHash as createHash2 } from "node:crypto";
+import { open as open2 } from "node:fs/promises";
+async function hashFile(path) {
+  return (await readDigest(path)).digest;
+}
+async function readDigest(path) {
+  const handle = await open2(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > SMALL_FILE_BYTES) {
+      return { digest: await hashStream(handle.createReadStream({ autoClose: false })) };
+    }
+    const bytes = await handle.readFile();
+    return { digest: digestOf(bytes), bytes };
+  } finally {
+    await handle.close();
+  }
+}
+function digestOf(bytes) {
+  return { sha256: createHash2("sha256").update(bytes).digest("hex"), size: bytes.length };
+}
+async function hashStream(stream) {
+  const hash4 = createHash2("sha256");
+  let size = 0;
+  for await (const chunk of stream) {
+    hash4.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash4.digest("hex"), size };
+}
+async function uploadStateVersion(store, key, file2, digest, {
+  now = /* @__PURE__ */ new Date(),
+  signal,
+  bytes
+} = {}) {
+  const version2 = createStateVersion(now);
+  await store.put(stateObjectName(key, version2), bytes ?? await uploadBody(key, file2, digest), {
+    ifNoneMatch: "*",
+    size: digest.size,
+    contentType: "application/octet-stream",
+    signal
+  });
+  return {
+    key,
+    management: "versioned",
+    version: version2,
+    createdAt: now.toISOString(),
+    sha256: digest.sha256,
+    size: digest.size
+  };
+}
+async function uploadBody(key, file2, digest) {
+  if (digest.size > SMALL_FILE_BYTES) return createReadStream(file2);
+  const bytes = await readFile(file2);
+  const read = digestOf(bytes);
+  if (read.sha256 !== digest.sha256 || read.size !== digest.size) {
+    throw new IntegrityError(
+      `The staged state of "${key}" changed after it was hashed (sha256 ${digest.sha256}, ${digest.size} bytes; now ${read.sha256}, ${read.size} bytes); nothing was uploaded.`,
+      {
+        hint: "Something still writes to statePath after refresh() returned: await every write before returning."
+      }
+    );
+  }
+  return bytes;
+}
+var SMALL_FILE_BYTES;
+var init_chunk_AE76XK4G = __esm({
+  "../../packages/core/dist/chunks/chunk-AE76XK4G.js"() {
+    "use strict";
+    init_chunk_4TYLYJGA();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
+    SMALL_FILE_BYTES = 256 * 1024;
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-UPHAP5FS.js
+function isSecretParameter(name) {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+  }
+  return decoded.toLowerCase().replace(/[-_.]/g, "").split(/[[\]]+/).some((part) => SECRET_PARAMETER.test(part));
+}
+function redactUserinfo(text, found, single) {
+  const replaced = text.replace(USERINFO, (_whole, scheme, userinfo) => {
+    found(userinfo, true);
+    return `${scheme}${REDACTED}@`;
+  }).replace(WORD_USERINFO, (_whole, before, userinfo) => {
+    found(userinfo, true);
+    return `${before}${REDACTED}@`;
+  });
+  if (!single) return replaced;
+  return replaced.replace(LEADING_USERINFO, (_whole, userinfo) => {
+    if (userinfo !== REDACTED) found(userinfo, true);
+    return `${REDACTED}@`;
+  });
+}
+function redactQuery(text, found) {
+  const redact = (whole, before, name, value2) => {
+    if (!isSecretParameter(name)) {
+      const searched = redactQuery(value2, found);
+      if (searched !== value2) return `${before}${name}=${searched}`;
+      return holdsEncodedSecret(value2, found) ? `${before}${name}=${REDACTED}` : whole;
+    }
+    if (PLACEHOLDER.test(value2)) return whole;
+    found(unquoted(value2));
+    return `${before}${name}=${REDACTED}`;
+  };
+  return text.replace(QUERY_PARAMETER, redact).replace(WORD_PARAMETER, redact);
+}
+function holdsEncodedSecret(value2, found) {
+  let text = value2;
+  for (let depth = 0; depth < 3 && text.includes("%"); depth++) {
+    let decoded;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return false;
+    }
+    if (decoded === text) return false;
+    if (redactQuery(decoded, found) !== decoded) return true;
+    text = decoded;
+  }
   return false;
 }
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error62) {
-    return error62.code === "EPERM";
+function redactNamedFields(text, found) {
+  return text.replace(
+    NAMED_FIELD,
+    (whole, before, quote, name, separator, value2) => {
+      if (!isSecretParameter(name) || NOT_A_NAMED_SECRET.test(name)) return whole;
+      if (PLACEHOLDER.test(value2)) return whole;
+      found(unquoted(value2));
+      const quoted = /^\\?["']/.exec(value2)?.[0] ?? "";
+      return `${before}${quote}${name}${quote}${separator}${quoted}${REDACTED}${quoted}`;
+    }
+  );
+}
+function redactFields(text, found) {
+  return text.replace(CONNECTION_FIELD, (whole, name, value2) => {
+    if (PLACEHOLDER.test(value2)) return whole;
+    found(unquoted(value2));
+    return `${name}=${REDACTED}`;
+  });
+}
+function unquoted(value2) {
+  return value2.replace(/^\\?["']|\\?["']$/g, "");
+}
+function redactHeaders(text, found) {
+  return text.replace(AUTHORIZATION, (_whole, name, separator, value2) => {
+    found(value2);
+    return `${name}${separator}${REDACTED}`;
+  }).replace(BEARER, (_whole, scheme, value2) => {
+    found(value2);
+    return `${scheme} ${REDACTED}`;
+  });
+}
+function redactUrl(url2) {
+  if (!MAY_HOLD_SECRET.test(url2)) return url2;
+  return redactFields(redactQuery(redactUserinfo(url2, ignore, true), ignore), ignore);
+}
+function redactSecrets(text) {
+  return redactAll(text, ignore);
+}
+function redactAll(text, found) {
+  const fields = MAY_HOLD_FIELD.test(text) && CREDENTIAL_WORD.test(text);
+  if (!fields && !MAY_HOLD_SECRET.test(text)) return text;
+  const queried = redactQuery(redactUserinfo(text, found, false), found);
+  return redactHeaders(
+    redactFields(fields ? redactNamedFields(queried, found) : queried, found),
+    found
+  );
+}
+function findSecrets(text) {
+  const found = /* @__PURE__ */ new Set();
+  const add = (value2) => {
+    const candidates = [value2];
+    try {
+      candidates.push(decodeURIComponent(value2));
+    } catch {
+    }
+    for (const candidate of candidates) {
+      if (isWorthHiding(candidate)) found.add(candidate);
+    }
+  };
+  redactAll(text, (value2, userinfo) => {
+    add(value2);
+    const colon = value2.indexOf(":");
+    if (userinfo && colon >= 0) {
+      add(value2.slice(colon + 1));
+      if (colon >= 16) add(value2.slice(0, colon));
+    }
+  });
+  for (const value2 of [...found]) {
+    if (/[&=]/.test(value2)) {
+      redactQuery(`?${value2}`, (inner) => {
+        if (isWorthHiding(inner)) found.add(inner);
+      });
+    }
   }
+  return [...found];
 }
-function startTicks(pid) {
-  const stat3 = readProc(`/proc/${pid}/stat`);
-  if (!stat3)
-    return void 0;
-  const fields = stat3.slice(stat3.lastIndexOf(")") + 2).split(" ");
-  return fields[19];
+function isWorthHiding(value2) {
+  return value2.length >= MIN_SECRET_LENGTH && value2 !== REDACTED && !TOO_COMMON.test(value2);
 }
-function readProc(path) {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return void 0;
+function environmentSecrets(env) {
+  const found = /* @__PURE__ */ new Set();
+  for (const [name, value2] of Object.entries(env)) {
+    if (!value2) continue;
+    if (SECRET_VARIABLE.test(name)) {
+      for (const line of value2.split(/\r\n|\r|\n/)) {
+        const bare = line.trim();
+        if (isWorthHiding(bare) && !PATH_OR_URL.test(bare)) found.add(bare);
+      }
+    }
+    for (const secret of findSecrets(value2)) found.add(secret);
   }
+  return [...found];
 }
-var self;
-var init_process_identity = __esm({
-  "../../packages/core/dist/fs/process-identity.js"() {
+var REDACTED, SECRET_PARAMETER, VALUE_CHAR, QUOTED, VALUE, USERINFO, LEADING_USERINFO, WORD_USERINFO, QUERY_PARAMETER, WORD_PARAMETER, NAMED_FIELD, CONNECTION_FIELD, AUTHORIZATION, BEARER, PLACEHOLDER, NOT_A_NAMED_SECRET, ignore, MAY_HOLD_SECRET, MAY_HOLD_FIELD, CREDENTIAL_WORD, MIN_SECRET_LENGTH, TOO_COMMON, SECRET_VARIABLE, PATH_OR_URL;
+var init_chunk_UPHAP5FS = __esm({
+  "../../packages/core/dist/chunks/chunk-UPHAP5FS.js"() {
     "use strict";
+    REDACTED = "REDACTED";
+    SECRET_PARAMETER = /^(sig|signature|xamzsignature|xgoogsignature|xamzcredential|xgoogcredential|credential|credentials|code|accountkey|sharedaccesssignature|sharedaccesskey|connectionstring|sastoken|pass|jwt)$|token|secret|passw(or)?d|^pwd$|(^|api|access|account|shared|private|client|secret|master|auth)key$|^auth(orization)?$/;
+    VALUE_CHAR = (excluded) => `(?:[^${excluded}\\\\]|\\\\[^"\\s])`;
+    QUOTED = `"[^"\\s,\\\\]+"|'[^'\\s,]+'|\\\\"[^"\\s,\\\\]+\\\\"`;
+    VALUE = (excluded) => `(?:${QUOTED}|${VALUE_CHAR(excluded)}*)`;
+    USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s?#"'<>]*)@/gi;
+    LEADING_USERINFO = /^(?!(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s/?#"'<>]*)@/i;
+    WORD_USERINFO = /(^|[\s"'(<=])([^\s/?#"'<>@:]+:(?!\/\/)[^\s?#"'<>]*)@/g;
+    QUERY_PARAMETER = new RegExp(
+      `([?&;#]|\\\\u0026)([^=&#\\s"'<>;?/\\\\]+)=(${VALUE_CHAR(`&#\\s"'<>;?`)}*)`,
+      "g"
+    );
+    WORD_PARAMETER = new RegExp(
+      `(^|[\\s"'(,{[])([A-Za-z][\\w.-]*)=(${VALUE(`&#\\s"'<>;?,`)})`,
+      "g"
+    );
+    NAMED_FIELD = new RegExp(
+      `(^|[\\s"'({,[])(\\\\?["']?)([A-Za-z][\\w.-]*)\\2(\\s*:[ \\t]*)(${VALUE(`,;\\s"'<>{}[\\]`)})`,
+      "g"
+    );
+    CONNECTION_FIELD = new RegExp(
+      `\\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|ClientSecret)=(${VALUE(`;\\s"'<>`)})`,
+      "gi"
+    );
+    AUTHORIZATION = new RegExp(
+      // The value never starts with a space, `{` or `[`: in JSON text (`"Authorization": "…"`, or an
+      // object) a separator cut short before its quote must not leave a bare REDACTED behind.
+      `\\b(Authorization|Proxy-Authorization)(["']?\\s*[:=]\\s*["']?)((?![\\s{[])${VALUE_CHAR(`\\r\\n"',}`)}+)`,
+      "gi"
+    );
+    BEARER = /\b(Bearer|Basic|SharedKey)\s+([A-Za-z0-9._~+/=:-]{8,})/g;
+    PLACEHOLDER = /^(?:$|…|REDACTED$|\*\*\*$)/;
+    NOT_A_NAMED_SECRET = /^(key|code|(proxy-)?authorization)$/i;
+    ignore = () => {
+    };
+    MAY_HOLD_SECRET = /[@=]|authorization|bearer|basic|sharedkey/i;
+    MAY_HOLD_FIELD = /:/;
+    CREDENTIAL_WORD = /sig|credential|code|key|token|secret|passw|pwd|sas|auth/i;
+    MIN_SECRET_LENGTH = 8;
+    TOO_COMMON = /^(?:true|false|yes|no|on|off|null|undefined|-?\d+(?:\.\d+)?)$/i;
+    SECRET_VARIABLE = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|CONNECTION_?STRING|(ACCOUNT|ACCESS|API|PRIVATE|STORAGE|SIGNING|ENCRYPTION)_?KEY|(^|_)SAS(_|$)|SIGNATURE/i;
+    PATH_OR_URL = /^(?:[/~.]|[A-Za-z]:[\\/]|[a-z][a-z0-9+.-]*:\/\/)/i;
   }
 });
 
-// ../../packages/core/dist/model/json-document.js
-async function parseJsonDocument(text, schema, options) {
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error62) {
-    throw new StorageError(`${options.name} is not valid JSON.`, {
-      cause: error62,
-      hint: options.badJsonHint
-    });
-  }
-  if (options.isValid?.(json2))
-    return json2;
-  const result = (typeof schema === "function" ? await schema() : schema).safeParse(json2);
-  if (!result.success) {
-    const issue2 = result.error.issues[0];
-    throw new StorageError(`${options.name} ${options.mismatch}: ${issue2?.path.join(".") || "(root)"}: ${issue2?.message}.`, { cause: result.error, hint: options.mismatchHint });
-  }
-  return result.data;
+// ../../packages/core/dist/chunks/chunk-WZWM2EMG.js
+import { homedir } from "node:os";
+import { join as join2 } from "node:path";
+function defaultStateHome(env = process.env, platform = process.platform) {
+  if (platform === "win32")
+    return join2(env.LOCALAPPDATA ?? join2(homedir(), "AppData", "Local"), "defstate");
+  if (platform === "darwin") return join2(homedir(), "Library", "Application Support", "defstate");
+  return join2(env.XDG_STATE_HOME || join2(env.HOME || homedir(), ".local", "state"), "defstate");
 }
-var init_json_document = __esm({
-  "../../packages/core/dist/model/json-document.js"() {
+var init_chunk_WZWM2EMG = __esm({
+  "../../packages/core/dist/chunks/chunk-WZWM2EMG.js"() {
     "use strict";
-    init_errors();
   }
 });
 
@@ -1705,7 +1841,7 @@ function prettifyError(error62) {
   return lines2.join("\n");
 }
 var _messageDesc, _issuesDesc, _installedToString, initializer, $ZodError, $ZodRealError;
-var init_errors2 = __esm({
+var init_errors = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/errors.js"() {
     init_core();
     init_util();
@@ -1789,7 +1925,7 @@ var _parse, parse, _parseAsync, parseAsync, _safeParse, safeParse, _safeParseAsy
 var init_parse = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/parse.js"() {
     init_core();
-    init_errors2();
+    init_errors();
     init_util();
     _parse = (_Err) => {
       const fn = (schema, value2, _ctx, _params) => {
@@ -1940,7 +2076,7 @@ __export(regexes_exports, {
   extendedDuration: () => extendedDuration,
   guid: () => guid,
   hex: () => hex,
-  hostname: () => hostname2,
+  hostname: () => hostname,
   html5Email: () => html5Email,
   httpProtocol: () => httpProtocol,
   iban: () => iban,
@@ -2014,7 +2150,7 @@ function fixedBase64(bodyLength, padding) {
 function fixedBase64url(length) {
   return new RegExp(`^[A-Za-z0-9_-]{${length}}$`);
 }
-var cuid, cuid2, ulid, xid, ksuid, nanoid, duration, extendedDuration, guid, uuid, uuid4, uuid6, uuid7, email, html5Email, rfc5322Email, unicodeEmail, idnEmail, browserEmail, _emoji, ipv4, ipv6, mac, cidrv4, cidrv6, base64, base64url, hostname2, domain, httpProtocol, e164, creditCard, currencyCode, iban, dateSource, date, anyString, string, bigint, integer, number, boolean, _null, _undefined, lowercase, uppercase, hex, md5_hex, md5_base64, md5_base64url, sha1_hex, sha1_base64, sha1_base64url, sha256_hex, sha256_base64, sha256_base64url, sha384_hex, sha384_base64, sha384_base64url, sha512_hex, sha512_base64, sha512_base64url;
+var cuid, cuid2, ulid, xid, ksuid, nanoid, duration, extendedDuration, guid, uuid, uuid4, uuid6, uuid7, email, html5Email, rfc5322Email, unicodeEmail, idnEmail, browserEmail, _emoji, ipv4, ipv6, mac, cidrv4, cidrv6, base64, base64url, hostname, domain, httpProtocol, e164, creditCard, currencyCode, iban, dateSource, date, anyString, string, bigint, integer, number, boolean, _null, _undefined, lowercase, uppercase, hex, md5_hex, md5_base64, md5_base64url, sha1_hex, sha1_base64, sha1_base64url, sha256_hex, sha256_base64, sha256_base64url, sha384_hex, sha384_base64, sha384_base64url, sha512_hex, sha512_base64, sha512_base64url;
 var init_regexes = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/regexes.js"() {
     init_util();
@@ -2052,7 +2188,7 @@ var init_regexes = __esm({
     cidrv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))\/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$/;
     base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
     base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
-    hostname2 = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$/;
+    hostname = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$/;
     domain = /^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
     httpProtocol = /^https?$/;
     e164 = /^\+[1-9]\d{6,14}$/;
@@ -5097,7 +5233,7 @@ function isRef(value2) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve9) {
+function isRecursive(inst, stack, resolve8) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -5107,7 +5243,7 @@ function isRecursive(inst, stack, resolve9) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve9);
+      const answer = isRecursive(child, stack, resolve8);
       if (answer > result)
         result = answer;
     }
@@ -5118,7 +5254,7 @@ function isRecursive(inst, stack, resolve9) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve9) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve8) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -5182,7 +5318,7 @@ function isRecursive(inst, stack, resolve9) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve9 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve8 ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -5252,7 +5388,7 @@ function isBackEdge(ctx, value2) {
   const backEdges = ctx[STATE]?.backEdges;
   return backEdges !== void 0 && isRef(value2) && backEdges.has(value2);
 }
-var $ZodCyclicError, STATE, NO_ISSUES, recursive, NONE, ASSUMED, PROVEN, handoff, open, memo;
+var $ZodCyclicError, STATE, NO_ISSUES, recursive, NONE, ASSUMED, PROVEN, handoff, open3, memo;
 var init_memoizer = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/memoizer.js"() {
     init_util();
@@ -5268,7 +5404,7 @@ var init_memoizer = __esm({
     NONE = 0;
     ASSUMED = 1;
     PROVEN = 2;
-    open = [];
+    open3 = [];
     memo = {
       alloc(_inst, payload, empty) {
         const bucket2 = handoff;
@@ -5277,7 +5413,7 @@ var init_memoizer = __esm({
         handoff = void 0;
         const entry = { value: empty, issues: null };
         bucket2.set(payload.value, entry);
-        open.push(entry);
+        open3.push(entry);
         return empty;
       },
       guard(inst) {
@@ -5348,10 +5484,10 @@ var init_memoizer = __esm({
               return payload;
             }
             handoff = bucket2;
-            const depth = open.length;
+            const depth = open3.length;
             const result = base(payload, ctx);
             handoff = void 0;
-            const entry = open.length > depth ? open.pop() : void 0;
+            const entry = open3.length > depth ? open3.pop() : void 0;
             if (result instanceof Promise) {
               return result.then((r) => {
                 if (entry)
@@ -17831,7 +17967,7 @@ var init_core2 = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/index.js"() {
     init_core();
     init_parse();
-    init_errors2();
+    init_errors();
     init_schemas();
     init_memoizer();
     init_checks();
@@ -17907,7 +18043,7 @@ function _lazyMethod(proto, key, make) {
   });
 }
 var _installedErrorProtos, initializer2, ZodError, ZodRealError;
-var init_errors3 = __esm({
+var init_errors2 = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/errors.js"() {
     init_core2();
     init_core2();
@@ -17950,7 +18086,7 @@ var parse2, parseAsync2, safeParse2, safeParseAsync2, encode2, decode2, encodeAs
 var init_parse2 = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/parse.js"() {
     init_core2();
-    init_errors3();
+    init_errors2();
     init_core2();
     parse2 = /* @__PURE__ */ _parse(ZodRealError);
     parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
@@ -18078,9 +18214,9 @@ __export(schemas_exports2, {
   float64: () => float64,
   function: () => _function,
   guid: () => guid2,
-  hash: () => hash,
+  hash: () => hash2,
   hex: () => hex2,
-  hostname: () => hostname3,
+  hostname: () => hostname2,
   httpUrl: () => httpUrl,
   iban: () => iban2,
   instanceof: () => _instanceof,
@@ -18243,8 +18379,8 @@ function jwt(params) {
 function stringFormat(format, fnOrRegex, _params = {}) {
   return _stringFormat(ZodCustomStringFormat, format, fnOrRegex, _params);
 }
-function hostname3(_params) {
-  return _stringFormat(ZodCustomStringFormat, "hostname", hostname2, _params);
+function hostname2(_params) {
+  return _stringFormat(ZodCustomStringFormat, "hostname", hostname, _params);
 }
 function hex2(_params) {
   return _stringFormat(ZodCustomStringFormat, "hex", hex, _params);
@@ -18252,7 +18388,7 @@ function hex2(_params) {
 function currencyCode2(_params) {
   return _stringFormat(ZodCustomStringFormat, "currency_code", currencyCode, _params);
 }
-function hash(alg, params) {
+function hash2(alg, params) {
   const enc = params?.enc ?? "hex";
   const format = `${alg}_${enc}`;
   const regex = regexes_exports[format];
@@ -20820,9 +20956,9 @@ __export(external_exports, {
   gt: () => _gt,
   gte: () => _gte,
   guid: () => guid2,
-  hash: () => hash,
+  hash: () => hash2,
   hex: () => hex2,
-  hostname: () => hostname3,
+  hostname: () => hostname2,
   httpUrl: () => httpUrl,
   iban: () => iban2,
   includes: () => _includes,
@@ -20945,7 +21081,7 @@ var init_external = __esm({
     init_core2();
     init_schemas2();
     init_checks2();
-    init_errors3();
+    init_errors2();
     init_parse2();
     init_compat();
     init_core2();
@@ -20965,1983 +21101,6 @@ var init_zod = __esm({
   "../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/index.js"() {
     init_external();
     init_external();
-  }
-});
-
-// ../../packages/core/dist/model/lease.js
-var LeaseSchema;
-var init_lease = __esm({
-  "../../packages/core/dist/model/lease.js"() {
-    "use strict";
-    init_zod();
-    LeaseSchema = external_exports.object({
-      schemaVersion: external_exports.literal(1),
-      /** Random per acquisition: only the holder knows it. */
-      owner: external_exports.string().min(1),
-      operation: external_exports.string().describe("What the holder is doing: prune, rollback, upgrade\u2026"),
-      holder: external_exports.object({
-        host: external_exports.string(),
-        pid: external_exports.number().int(),
-        boot: external_exports.string().optional(),
-        start: external_exports.string().optional()
-      }).strict(),
-      /** A holder whose document has not changed for this long is taken to be gone. */
-      ttlMs: external_exports.number().int().positive(),
-      /** The holder's clock, for people; no decision reads it. */
-      acquiredAt: external_exports.iso.datetime(),
-      heartbeatAt: external_exports.iso.datetime(),
-      released: external_exports.boolean()
-    }).strict();
-  }
-});
-
-// ../../packages/core/dist/store/blob-store.js
-function defineStorageAdapter(adapter) {
-  return adapter;
-}
-async function readText(store, name, options) {
-  const result = await store.get(name, options);
-  const chunks = [];
-  for await (const chunk of result.body)
-    chunks.push(Buffer.from(chunk));
-  return { text: Buffer.concat(chunks).toString("utf8"), etag: result.etag };
-}
-var init_blob_store = __esm({
-  "../../packages/core/dist/store/blob-store.js"() {
-    "use strict";
-  }
-});
-
-// ../../packages/core/dist/model/state-key.js
-function stateKeyProblem(key) {
-  if (typeof key !== "string")
-    return "a state key must be a string";
-  if (key.length < 1)
-    return STATE_KEY_RULES.empty;
-  if (key.length > MAX_KEY_LENGTH && codePoints(key) > MAX_KEY_LENGTH)
-    return STATE_KEY_RULES.tooLong;
-  if (CONTROL_CHARACTER.test(key))
-    return STATE_KEY_RULES.control;
-  if (LONE_SURROGATE.test(key))
-    return STATE_KEY_RULES.loneSurrogate;
-  if (key === "__proto__")
-    return STATE_KEY_RULES.proto;
-  return void 0;
-}
-function codePoints(text) {
-  let count2 = 0;
-  for (const _ of text)
-    count2++;
-  return count2;
-}
-function isStateKey(value2) {
-  return stateKeyProblem(value2) === void 0;
-}
-function assertStateKey(key) {
-  const problem = stateKeyProblem(key);
-  if (problem === void 0)
-    return key;
-  throw new InvalidKeyError(`Invalid state key ${JSON.stringify(key)}: ${problem}.`);
-}
-var MAX_KEY_LENGTH, CONTROL_CHARACTER, LONE_SURROGATE, STATE_KEY_RULES;
-var init_state_key = __esm({
-  "../../packages/core/dist/model/state-key.js"() {
-    "use strict";
-    init_errors();
-    MAX_KEY_LENGTH = 512;
-    CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-    LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
-    STATE_KEY_RULES = {
-      empty: "a state key must not be empty",
-      tooLong: `a state key must be at most ${MAX_KEY_LENGTH} characters`,
-      control: "a state key must not contain control characters",
-      loneSurrogate: "a state key must be well-formed Unicode (no lone surrogates)",
-      // Pointer shards, pin files and records file their entries in objects by key, and JavaScript
-      // reads an entry named `__proto__` as the object's prototype: it would be dropped unseen.
-      proto: 'a state key must not be "__proto__" (a name JavaScript objects reserve)'
-    };
-  }
-});
-
-// ../../packages/core/dist/model/key-folder.js
-import { createHash } from "node:crypto";
-function escapeCharacter(character) {
-  return [...Buffer.from(character, "utf8")].map((byte) => `~${byte.toString(16).padStart(2, "0")}`).join("");
-}
-function encodeCharacter(character) {
-  if (KEPT.test(character))
-    return character;
-  if (character >= "A" && character <= "Z")
-    return `^${character.toLowerCase()}`;
-  return escapeCharacter(character);
-}
-function keyToFolder(key) {
-  assertStateKey(key);
-  let folder = escapeName(key);
-  if (key.length > 1 && key.endsWith("."))
-    folder = `${folder.slice(0, -1)}${escapeCharacter(".")}`;
-  if (WINDOWS_DEVICE.test(folder))
-    folder = escapeCharacter(folder[0]) + folder.slice(1);
-  if (Buffer.byteLength(folder) <= MAX_FOLDER_BYTES)
-    return folder;
-  const digest = createHash("sha256").update(key, "utf8").digest("hex").slice(0, 32);
-  return `${folder.slice(0, SHORTENED_PREFIX_BYTES)}~~${digest}`;
-}
-function escapeName(name) {
-  const characters = [...name];
-  const parts = characters.map(encodeCharacter);
-  if (characters[0] === ".")
-    parts[0] = escapeCharacter(".");
-  return parts.join("");
-}
-function unescapeName(escaped) {
-  return escaped.replace(ESCAPED, (_match, letter, bytes) => letter ? letter.toUpperCase() : Buffer.from(bytes.replaceAll("~", ""), "hex").toString("utf8"));
-}
-var KEPT, WINDOWS_DEVICE, MAX_FOLDER_BYTES, SHORTENED_PREFIX_BYTES, ESCAPED;
-var init_key_folder = __esm({
-  "../../packages/core/dist/model/key-folder.js"() {
-    "use strict";
-    init_state_key();
-    KEPT = /^[a-z0-9_.-]$/;
-    WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
-    MAX_FOLDER_BYTES = 200;
-    SHORTENED_PREFIX_BYTES = 150;
-    ESCAPED = /\^([a-z])|((?:~[0-9a-f]{2})+)/g;
-  }
-});
-
-// ../../packages/core/dist/model/state-version.js
-import { randomBytes } from "node:crypto";
-function isStateVersion(value2) {
-  return typeof value2 === "string" && VERSION_PATTERN.test(value2);
-}
-function createStateVersion(now = /* @__PURE__ */ new Date()) {
-  const stamp = now.toISOString().replace(/[-:.]/g, "");
-  return `${stamp}-${randomBytes(6).toString("hex")}`;
-}
-var VERSION_PATTERN;
-var init_state_version = __esm({
-  "../../packages/core/dist/model/state-version.js"() {
-    "use strict";
-    VERSION_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{12}$/;
-  }
-});
-
-// ../../packages/core/dist/versioned/layout.js
-import { hash as hash2 } from "node:crypto";
-function shardOf(key, shards) {
-  return hash2("sha256", key, "buffer").readUInt32BE(0) % shards;
-}
-function pointerShardName(shard) {
-  return `${POINTER_PREFIX}${String(shard).padStart(4, "0")}.json`;
-}
-function stateObjectName(key, version2) {
-  return `${STATES_PREFIX}${keyToFolder(key)}/${version2}`;
-}
-function publishedRecordPrefix(key) {
-  return `${PUBLISHED_PREFIX}${keyToFolder(key)}/`;
-}
-function publishedRecordName(info) {
-  return `${publishedRecordPrefix(info.key)}${info.version}.${info.sha256}.${info.size}`;
-}
-var LAYOUT_OBJECT, POINTER_PREFIX, STATE_INFO_OBJECT, STATES_PREFIX, PUBLISHED_PREFIX, LEASE_OBJECT, PROBE_PREFIX, REFRESH_TIMINGS_OBJECT, SHARD_PLANS_PREFIX, DEFAULT_POINTER_SHARDS;
-var init_layout = __esm({
-  "../../packages/core/dist/versioned/layout.js"() {
-    "use strict";
-    init_key_folder();
-    LAYOUT_OBJECT = "layout.json";
-    POINTER_PREFIX = "pointer/";
-    STATE_INFO_OBJECT = "state-info.json";
-    STATES_PREFIX = "states/";
-    PUBLISHED_PREFIX = "published/";
-    LEASE_OBJECT = "lease/maintenance.json";
-    PROBE_PREFIX = "probe/";
-    REFRESH_TIMINGS_OBJECT = "refresh-timings.json";
-    SHARD_PLANS_PREFIX = "shard-plans/";
-    DEFAULT_POINTER_SHARDS = 32;
-  }
-});
-
-// ../../packages/core/dist/versioned/lease.js
-import { randomBytes as randomBytes2 } from "node:crypto";
-async function withMaintenanceLease(store, options, action) {
-  const held = await acquireLease(store, options);
-  try {
-    return await action(held.lease);
-  } finally {
-    await held.release();
-  }
-}
-async function acquireLease(store, options) {
-  const { ttlMs = DEFAULT_LEASE_TTL_MS, waitMs = DEFAULT_LEASE_WAIT_MS, signal, runtime = systemRuntime } = options;
-  const owner = randomBytes2(16).toString("hex");
-  const { host, pid, boot, start } = currentProcess();
-  const acquiredAt = (/* @__PURE__ */ new Date()).toISOString();
-  const documentFor = (released) => ({
-    schemaVersion: 1,
-    owner,
-    operation: options.operation,
-    holder: { host, pid, ...boot ? { boot } : {}, ...start ? { start } : {} },
-    ttlMs,
-    acquiredAt,
-    heartbeatAt: (/* @__PURE__ */ new Date()).toISOString(),
-    released
-  });
-  const started = performance.now();
-  let watched;
-  let etag = "";
-  for (; ; ) {
-    if (signal?.aborted)
-      throw new AbortedError("Stopped while waiting for the maintenance lease.");
-    const body2 = `${JSON.stringify(documentFor(false))}
-`;
-    try {
-      const current = await readLease(store, signal);
-      if (!current) {
-        etag = (await store.put(LEASE_OBJECT, body2, { ifNoneMatch: "*", signal })).etag;
-        break;
-      }
-      if (watched?.etag !== current.etag)
-        watched = { etag: current.etag, since: performance.now() };
-      const gone = current.lease.released || isGoneHere(current.lease.holder) || performance.now() - watched.since >= current.lease.ttlMs;
-      if (gone) {
-        etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: current.etag, signal })).etag;
-        break;
-      }
-      if (performance.now() - started > waitMs)
-        throw heldBy(store, current.lease, waitMs);
-    } catch (error62) {
-      const retry = error62 instanceof PreconditionFailedError || isTransient(error62);
-      if (!retry || performance.now() - started > waitMs)
-        throw error62;
-    }
-    await runtime.sleep(Math.min(1e3, ttlMs / 10) * (0.5 + runtime.random()), signal).catch((error62) => {
-      throw new AbortedError("Stopped while waiting for the maintenance lease.", {
-        cause: error62
-      });
-    });
-  }
-  return hold(store, etag, documentFor, ttlMs);
-}
-function hold(store, firstEtag, documentFor, ttlMs) {
-  const controller2 = new AbortController();
-  let etag = firstEtag;
-  let lastSent = performance.now();
-  let stamp;
-  let lost;
-  const loseLease = (message, cause) => {
-    lost ??= new LeaseError(message, {
-      cause,
-      hint: "Another process took the maintenance lease over; nothing more was changed by this one. Run it again."
-    });
-    controller2.abort(lost);
-  };
-  const stampFromStore = async () => {
-    const at = performance.now();
-    const meta3 = await store.head(LEASE_OBJECT).catch(() => void 0);
-    if (meta3?.etag === etag && meta3.lastModified)
-      stamp = { storeTime: meta3.lastModified, at };
-  };
-  let beating = stampFromStore();
-  const beat = async () => {
-    const sent = performance.now();
-    try {
-      const body2 = `${JSON.stringify(documentFor(false))}
-`;
-      etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: etag })).etag;
-      lastSent = sent;
-      await stampFromStore();
-    } catch (error62) {
-      if (error62 instanceof PreconditionFailedError || error62 instanceof BlobNotFoundError) {
-        loseLease("The maintenance lease was taken over by another process.", error62);
-      }
-    }
-  };
-  const timer = setInterval(() => {
-    beating = beating.then(beat);
-  }, ttlMs / 3);
-  timer.unref();
-  const lease = {
-    signal: controller2.signal,
-    assertHeld() {
-      if (lost)
-        throw lost;
-      if (performance.now() - lastSent > ttlMs / 2) {
-        loseLease("The maintenance lease could not be renewed in time; stopped to be safe.");
-        throw lost;
-      }
-    },
-    storeNow() {
-      return stamp ? new Date(stamp.storeTime.getTime() + (performance.now() - stamp.at)) : void 0;
-    }
-  };
-  return {
-    lease,
-    async release() {
-      clearInterval(timer);
-      await beating;
-      if (lost)
-        return;
-      const body2 = `${JSON.stringify(documentFor(true))}
-`;
-      await store.put(LEASE_OBJECT, body2, { ifMatch: etag }).catch(() => void 0);
-    }
-  };
-}
-async function readLease(store, signal) {
-  try {
-    const { text, etag } = await readText(store, LEASE_OBJECT, { signal });
-    const lease = await parseJsonDocument(text, LeaseSchema, {
-      name: `The maintenance lease ${store.location}/${LEASE_OBJECT}`,
-      mismatch: "is not valid",
-      badJsonHint: "Delete it once no prune or rollback is running.",
-      mismatchHint: "Upgrade defstate if a newer version wrote it."
-    });
-    return { lease, etag };
-  } catch (error62) {
-    if (error62 instanceof BlobNotFoundError)
-      return void 0;
-    throw error62;
-  }
-}
-function heldBy(store, lease, waitMs) {
-  const { host, pid } = lease.holder;
-  return new LeaseError(`The maintenance lease of ${store.location} is held by ${lease.operation} (process ${pid} on ${host}, since ${lease.acquiredAt}); waited ${Math.round(waitMs / 1e3)} s.`, {
-    hint: `It expires ${Math.round(lease.ttlMs / 1e3)} s after its holder's last heartbeat (at ${lease.heartbeatAt} by the holder's clock). Wait for that ${lease.operation} to finish, then run again.`
-  });
-}
-var DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS;
-var init_lease2 = __esm({
-  "../../packages/core/dist/versioned/lease.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_process_identity();
-    init_json_document();
-    init_lease();
-    init_blob_store();
-    init_layout();
-    DEFAULT_LEASE_TTL_MS = 3e4;
-    DEFAULT_LEASE_WAIT_MS = 12e4;
-  }
-});
-
-// ../../packages/core/dist/model/document-checks.js
-function isDateTime(value2) {
-  return typeof value2 === "string" && DATE_TIME.test(value2);
-}
-function isWholeNumber(value2, min) {
-  return typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= min;
-}
-function isRecord(value2) {
-  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
-}
-function everyEntry(record2, check2) {
-  for (const name in record2) {
-    if (!Object.hasOwn(record2, name) || !check2(name, record2[name]))
-      return false;
-  }
-  return true;
-}
-function isManagementType(value2) {
-  return value2 === "versioned" || value2 === "local";
-}
-function isStateInfo(value2, generation = "optional") {
-  if (!isRecord(value2))
-    return false;
-  let fields = 6;
-  if (value2.generation !== void 0 || generation === "required") {
-    if (!isWholeNumber(value2.generation, 1))
-      return false;
-    fields++;
-  }
-  return Object.keys(value2).length === fields && isStateKey(value2.key) && isManagementType(value2.management) && isStateVersion(value2.version) && isDateTime(value2.createdAt) && typeof value2.sha256 === "string" && SHA256_HEX.test(value2.sha256) && isWholeNumber(value2.size, 0);
-}
-function isKeyedStateInfo(keys, generation) {
-  return isRecord(keys) && everyEntry(keys, (key, entry) => isStateKey(key) && isStateInfo(entry, generation) && entry.key === key);
-}
-function isPointerShard(value2) {
-  return isRecord(value2) && Object.keys(value2).length === 3 && value2.schemaVersion === POINTER_LAYOUT_VERSION && isWholeNumber(value2.shard, 0) && isKeyedStateInfo(value2.keys, "required");
-}
-function isPinFile(value2) {
-  return isRecord(value2) && Object.keys(value2).length === 4 && value2.schemaVersion === PIN_FILE_SCHEMA_VERSION && isDateTime(value2.pinnedAt) && (value2.store === null || typeof value2.store === "string") && isKeyedStateInfo(value2.keys, "optional");
-}
-var STATE_INFO_SCHEMA_VERSION, POINTER_LAYOUT_VERSION, PIN_FILE_SCHEMA_VERSION, SHA256_HEX, DATE_TIME;
-var init_document_checks = __esm({
-  "../../packages/core/dist/model/document-checks.js"() {
-    "use strict";
-    init_state_key();
-    init_state_version();
-    STATE_INFO_SCHEMA_VERSION = 1;
-    POINTER_LAYOUT_VERSION = 2;
-    PIN_FILE_SCHEMA_VERSION = 1;
-    SHA256_HEX = /^[0-9a-f]{64}$/;
-    DATE_TIME = /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$/;
-  }
-});
-
-// ../../packages/core/dist/async/limit.js
-function createLimit(concurrency) {
-  let active = 0;
-  const waiting = [];
-  const release = () => {
-    active--;
-    waiting.shift()?.();
-  };
-  return async function limit(task) {
-    if (active >= concurrency)
-      await new Promise((resolve9) => waiting.push(resolve9));
-    active++;
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  };
-}
-var init_limit = __esm({
-  "../../packages/core/dist/async/limit.js"() {
-    "use strict";
-  }
-});
-
-// ../../packages/core/dist/model/name-schemas.js
-var StateKeySchema, StateVersionSchema;
-var init_name_schemas = __esm({
-  "../../packages/core/dist/model/name-schemas.js"() {
-    "use strict";
-    init_zod();
-    init_state_key();
-    init_state_version();
-    StateKeySchema = external_exports.string().min(1, STATE_KEY_RULES.empty).max(MAX_KEY_LENGTH, STATE_KEY_RULES.tooLong).refine((key) => !CONTROL_CHARACTER.test(key), STATE_KEY_RULES.control).refine((key) => !LONE_SURROGATE.test(key), STATE_KEY_RULES.loneSurrogate).refine((key) => key !== "__proto__", STATE_KEY_RULES.proto).describe("The stable name of a component state. Non-empty, no control characters.");
-    StateVersionSchema = external_exports.string().regex(VERSION_PATTERN, "a state version looks like 20261127T101530123Z-3f9a1c0b7d2e").describe("A state version id: creation time (UTC, ms) and a random suffix; sorts by time.");
-  }
-});
-
-// ../../packages/core/dist/model/state-info.js
-var state_info_exports = {};
-__export(state_info_exports, {
-  MANAGEMENT_TYPES: () => MANAGEMENT_TYPES,
-  ManagementTypeSchema: () => ManagementTypeSchema,
-  StateInfoDocumentSchema: () => StateInfoDocumentSchema,
-  StateInfoSchema: () => StateInfoSchema,
-  emptyStateInfoDocument: () => emptyStateInfoDocument,
-  entriesNameTheirKeys: () => entriesNameTheirKeys
-});
-function entriesNameTheirKeys(document2, context) {
-  for (const [key, info] of Object.entries(document2.keys)) {
-    if (info.key !== key) {
-      context.addIssue({
-        code: "custom",
-        path: ["keys", key, "key"],
-        message: `entry is filed under "${key}" but names key "${info.key}"`
-      });
-    }
-  }
-}
-function emptyStateInfoDocument(now = /* @__PURE__ */ new Date()) {
-  return { schemaVersion: STATE_INFO_SCHEMA_VERSION, updatedAt: now.toISOString(), keys: {} };
-}
-var ManagementTypeSchema, MANAGEMENT_TYPES, StateInfoSchema, StateInfoDocumentSchema;
-var init_state_info = __esm({
-  "../../packages/core/dist/model/state-info.js"() {
-    "use strict";
-    init_zod();
-    init_document_checks();
-    init_name_schemas();
-    ManagementTypeSchema = external_exports.enum(["local", "versioned"]).describe("local: state lives in .local_defs_state inside the project; versioned: immutable versions in a storage backend.");
-    MANAGEMENT_TYPES = ManagementTypeSchema.options;
-    StateInfoSchema = external_exports.object({
-      key: StateKeySchema,
-      management: ManagementTypeSchema,
-      version: StateVersionSchema,
-      createdAt: external_exports.iso.datetime().describe("When this version was created (ISO 8601, UTC)."),
-      sha256: external_exports.string().regex(SHA256_HEX, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
-      size: external_exports.number().int().nonnegative().describe("Size of the state in bytes."),
-      generation: external_exports.number().int().positive().optional().describe("Versioned state: the commit that made this version latest, counted per key by the store (see the pointer entry).")
-    }).strict();
-    StateInfoDocumentSchema = external_exports.object({
-      schemaVersion: external_exports.literal(STATE_INFO_SCHEMA_VERSION),
-      updatedAt: external_exports.iso.datetime(),
-      keys: external_exports.record(StateKeySchema, StateInfoSchema)
-    }).strict().superRefine(entriesNameTheirKeys);
-  }
-});
-
-// ../../packages/core/dist/model/pointer.js
-var pointer_exports = {};
-__export(pointer_exports, {
-  ConditionalWriteProofSchema: () => ConditionalWriteProofSchema,
-  LayoutManifestSchema: () => LayoutManifestSchema,
-  LegacyPointerStubSchema: () => LegacyPointerStubSchema,
-  PointerEntrySchema: () => PointerEntrySchema,
-  PointerShardSchema: () => PointerShardSchema
-});
-var PointerEntrySchema, PointerShardSchema, ConditionalWriteProofSchema, LayoutManifestSchema, LegacyPointerStubSchema;
-var init_pointer = __esm({
-  "../../packages/core/dist/model/pointer.js"() {
-    "use strict";
-    init_zod();
-    init_document_checks();
-    init_name_schemas();
-    init_state_info();
-    PointerEntrySchema = StateInfoSchema.extend({
-      generation: external_exports.number().int().positive().describe("How many times this key has been committed: 1 for its first version, previous + 1 for each compare-and-swap that moved it. The store orders commits; no clock does.")
-    }).strict();
-    PointerShardSchema = external_exports.object({
-      schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
-      shard: external_exports.number().int().nonnegative(),
-      keys: external_exports.record(StateKeySchema, PointerEntrySchema)
-    }).strict().superRefine(entriesNameTheirKeys);
-    ConditionalWriteProofSchema = external_exports.union([
-      external_exports.object({
-        endpoint: external_exports.string().describe("Where the proving requests went."),
-        verifiedAt: external_exports.iso.datetime()
-      }).strict(),
-      external_exports.object({
-        waived: external_exports.literal(true).describe("Written with DEFSTATE_ACCEPT_LOST_UPDATES: not proven."),
-        endpoint: external_exports.string(),
-        at: external_exports.iso.datetime()
-      }).strict()
-    ]);
-    LayoutManifestSchema = external_exports.object({
-      schemaVersion: external_exports.number().int().positive(),
-      pointer: external_exports.object({
-        shards: external_exports.number().int().min(1).max(4096),
-        hash: external_exports.literal("sha256-u32be-mod").describe("shard = first 4 bytes of sha256(key) mod shards")
-      }).strict(),
-      createdAt: external_exports.iso.datetime(),
-      conditionalWrites: ConditionalWriteProofSchema,
-      upgradedFrom: external_exports.literal("state-info.json").optional()
-    }).strict();
-    LegacyPointerStubSchema = external_exports.object({
-      schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
-      movedTo: external_exports.literal("layout.json"),
-      shards: external_exports.number().int().min(1).max(4096),
-      note: external_exports.string()
-    }).strict();
-  }
-});
-
-// ../../packages/core/dist/versioned/pointer.js
-async function readPointer(store, options = {}) {
-  const { signal } = options;
-  const layout = await discoverLayout(store, { signal });
-  if (layout.kind === "empty")
-    return { layout: "empty", entries: /* @__PURE__ */ new Map() };
-  const wanted = options.keys ? new Set(options.keys) : void 0;
-  const entries = /* @__PURE__ */ new Map();
-  if (layout.kind === "legacy") {
-    for (const [key, info] of Object.entries(layout.document.keys)) {
-      if (!wanted || wanted.has(key))
-        entries.set(key, info);
-    }
-    return { layout: "legacy", entries };
-  }
-  const shards = wanted && wanted.size < layout.shards * 2 ? [...new Set([...wanted].map((key) => shardOf(key, layout.shards)))] : Array.from({ length: layout.shards }, (_, shard) => shard);
-  const limit = createLimit(16);
-  const documents = await Promise.all(shards.map((shard) => limit(() => readShard(store, shard, { signal }))));
-  for (const { document: document2 } of documents) {
-    for (const [key, entry] of Object.entries(document2.keys)) {
-      if (!wanted || wanted.has(key))
-        entries.set(key, entry);
-    }
-  }
-  return { layout: "sharded", entries };
-}
-async function discoverLayout(store, { signal } = {}) {
-  const known = knownLayouts.get(store);
-  if (known)
-    return known;
-  const retry = { policy: STORE_RETRY_POLICY, signal };
-  const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
-  if (manifestText) {
-    const manifest = await parseLayoutManifest(manifestText.text, store);
-    const layout = { kind: "sharded", shards: manifest.pointer.shards, manifest };
-    knownLayouts.set(store, layout);
-    return layout;
-  }
-  const legacy = await withRetry(() => readOptional(store, STATE_INFO_OBJECT, signal), retry);
-  if (!legacy)
-    return { kind: "empty" };
-  const parsed = await parseLegacyPointer(legacy.text, `${store.location}/${STATE_INFO_OBJECT}`);
-  if ("movedTo" in parsed)
-    return { kind: "sharded", shards: parsed.shards, manifest: void 0 };
-  return { kind: "legacy", document: parsed, etag: legacy.etag };
-}
-function rememberLayout(store, manifest) {
-  knownLayouts.set(store, { kind: "sharded", shards: manifest.pointer.shards, manifest });
-}
-async function readShard(store, shard, { signal } = {}) {
-  const name = pointerShardName(shard);
-  const found = await withRetry(() => readOptional(store, name, signal), {
-    policy: STORE_RETRY_POLICY,
-    signal
-  });
-  if (!found)
-    return { document: emptyShard(shard), etag: void 0 };
-  return {
-    document: await parseShard(found.text, `${store.location}/${name}`, shard),
-    etag: found.etag
-  };
-}
-function emptyShard(shard) {
-  return { schemaVersion: POINTER_LAYOUT_VERSION, shard, keys: {} };
-}
-async function parseShard(text, where, shard) {
-  const document2 = await parseJsonDocument(text, async () => (await pointerSchemas()).PointerShardSchema, {
-    isValid: isPointerShard,
-    name: `The pointer shard ${where}`,
-    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
-    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning, or delete it and refresh the keys it held.",
-    mismatchHint: "Upgrade defstate if a newer version wrote it."
-  });
-  if (document2.shard !== shard) {
-    throw new StorageError(`The pointer shard ${where} says it is shard ${document2.shard}.`, {
-      hint: "It was copied or renamed by something other than defstate; restore it from the store\u2019s object versioning."
-    });
-  }
-  return document2;
-}
-async function parseLayoutManifest(text, store) {
-  const where = `${store.location}/${LAYOUT_OBJECT}`;
-  const version2 = safeJson(text)?.schemaVersion;
-  if (typeof version2 === "number" && version2 > POINTER_LAYOUT_VERSION) {
-    throw new StorageError(`The store ${store.location} uses pointer layout ${version2}, newer than this defstate knows (${POINTER_LAYOUT_VERSION}).`, { hint: "Upgrade defstate (@defstate/core and the CLI or Action) to read and write it." });
-  }
-  return parseJsonDocument(text, async () => (await pointerSchemas()).LayoutManifestSchema, {
-    name: `The layout manifest ${where}`,
-    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
-    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning.",
-    mismatchHint: "Upgrade defstate if a newer version wrote it."
-  });
-}
-async function parseLegacyPointer(text, where) {
-  const version2 = safeJson(text)?.schemaVersion;
-  if (version2 === POINTER_LAYOUT_VERSION) {
-    return parseJsonDocument(text, async () => (await pointerSchemas()).LegacyPointerStubSchema, {
-      name: `The state info document ${where}`,
-      mismatch: "is not a pointer stub",
-      badJsonHint: "Restore it from the store\u2019s object versioning.",
-      mismatchHint: "Upgrade defstate if a newer version wrote it."
-    });
-  }
-  return parseJsonDocument(text, async () => (await Promise.resolve().then(() => (init_state_info(), state_info_exports))).StateInfoDocumentSchema, {
-    name: `The state info document ${where}`,
-    mismatch: "does not match schema version 1",
-    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning or delete it and refresh every versioned key.",
-    mismatchHint: "Upgrade defstate if another version wrote it."
-  });
-}
-async function readOptional(store, name, signal) {
-  try {
-    return await readText(store, name, { signal });
-  } catch (error62) {
-    if (error62 instanceof BlobNotFoundError)
-      return void 0;
-    throw error62;
-  }
-}
-function safeJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return void 0;
-  }
-}
-var knownLayouts, pointerSchemas;
-var init_pointer2 = __esm({
-  "../../packages/core/dist/versioned/pointer.js"() {
-    "use strict";
-    init_limit();
-    init_retry();
-    init_errors();
-    init_document_checks();
-    init_json_document();
-    init_blob_store();
-    init_layout();
-    knownLayouts = /* @__PURE__ */ new WeakMap();
-    pointerSchemas = () => Promise.resolve().then(() => (init_pointer(), pointer_exports));
-  }
-});
-
-// ../../packages/core/dist/versioned/pointer-update.js
-async function applyPointerChanges(store, shards, changes, options = {}) {
-  const { runtime = systemRuntime, signal } = options;
-  const byShard = /* @__PURE__ */ new Map();
-  for (const [index, change] of changes.entries()) {
-    const shard = shardOf(change.key, shards);
-    byShard.set(shard, [...byShard.get(shard) ?? [], index]);
-  }
-  const settled = new Array(changes.length);
-  const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_POINTER_TIMEOUT_MS);
-  const queue = shuffle([...byShard].map(([shard, indexes]) => new ShardCommit(store, shard, indexes, indexes.map((index) => changes[index]), options, deadline)), runtime.random);
-  const settle2 = (commit, result) => {
-    for (const [position, index] of commit.indexes.entries()) {
-      settled[index] = result.status === "fulfilled" ? { status: "fulfilled", value: result.value[position] } : result;
-    }
-  };
-  const worker = async () => {
-    for (; ; ) {
-      queue.sort((a, b) => a.readyAt - b.readyAt);
-      const commit = queue.shift();
-      if (!commit)
-        return;
-      const wait = commit.readyAt - performance.now();
-      try {
-        if (wait > 0)
-          await runtime.sleep(wait, signal);
-        const outcome = await commit.attempt();
-        if (outcome)
-          settle2(commit, { status: "fulfilled", value: outcome });
-        else
-          queue.push(commit);
-      } catch (error62) {
-        settle2(commit, {
-          status: "rejected",
-          reason: signal?.aborted ? new AbortedError(`Stopped while moving the pointer ${pointerShardName(commit.shard)}.`, {
-            cause: error62
-          }) : error62
-        });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, queue.length) }, worker));
-  return settled;
-}
-function shuffle(items, random) {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [items[index], items[other]] = [items[other], items[index]];
-  }
-  return items;
-}
-function applyDecision(document2, key, current, decision) {
-  if (decision.action === "keep")
-    return current;
-  if (decision.action === "remove") {
-    delete document2.keys[key];
-    return void 0;
-  }
-  const { generation: _ignored, ...info } = decision.info;
-  const entry = { ...info, generation: (current?.generation ?? 0) + 1 };
-  document2.keys[key] = entry;
-  return entry;
-}
-function outcomes(changes, decided, unanswered, landed = false) {
-  return changes.map((change, index) => {
-    const { decision, entry } = decided[index];
-    const recovered = unanswered !== void 0 && decided[index] === unanswered[index];
-    return {
-      key: change.key,
-      result: decision.result,
-      written: decision.action !== "keep" && (landed || recovered),
-      entry
-    };
-  });
-}
-function sameEntry(a, b) {
-  if (a === void 0 || b === void 0)
-    return a === b;
-  return a.version === b.version && a.generation === b.generation && a.sha256 === b.sha256 && a.size === b.size && a.createdAt === b.createdAt;
-}
-function conflict(store, name, races, cause) {
-  return new ConflictError(`The pointer ${store.location}/${name} kept changing: ${races} compare-and-swaps lost before the deadline.`, {
-    cause,
-    hint: "Very many writers are committing to the same keys at once; run again. Nothing was lost."
-  });
-}
-var DEFAULT_POINTER_TIMEOUT_MS, RACE_BACKOFF, THROTTLE_BACKOFF, SHARD_CONCURRENCY, ShardCommit;
-var init_pointer_update = __esm({
-  "../../packages/core/dist/versioned/pointer-update.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_layout();
-    init_pointer2();
-    DEFAULT_POINTER_TIMEOUT_MS = 10 * 6e4;
-    RACE_BACKOFF = { retries: 0, baseDelayMs: 10, maxDelayMs: 2e3 };
-    THROTTLE_BACKOFF = { retries: 0, baseDelayMs: 200, maxDelayMs: 5e3 };
-    SHARD_CONCURRENCY = 4;
-    ShardCommit = class {
-      store;
-      shard;
-      indexes;
-      changes;
-      options;
-      deadline;
-      /** When the next attempt may start (`performance.now()` time). */
-      readyAt = 0;
-      #races = 0;
-      #throttles = 0;
-      // A write whose answer never came may have landed: if the shard now holds exactly what it
-      // wrote, it did, and the change is reported as written rather than decided afresh.
-      #unanswered;
-      constructor(store, shard, indexes, changes, options, deadline) {
-        this.store = store;
-        this.shard = shard;
-        this.indexes = indexes;
-        this.changes = changes;
-        this.options = options;
-        this.deadline = deadline;
-      }
-      /** Reads, decides and writes once: the outcomes, or `undefined` to be tried again later. */
-      async attempt() {
-        const { store, changes, options } = this;
-        const { signal } = options;
-        const name = pointerShardName(this.shard);
-        if (signal?.aborted)
-          throw new AbortedError(`Stopped while moving the pointer ${name}.`);
-        let snapshot;
-        try {
-          snapshot = await readShard(store, this.shard, { signal });
-        } catch (error62) {
-          return this.#later(error62, THROTTLE_BACKOFF);
-        }
-        const document2 = structuredClone(snapshot.document);
-        const unanswered = this.#unanswered;
-        const decided = changes.map((change, index) => {
-          const current = document2.keys[change.key];
-          const earlier = unanswered?.[index];
-          if (earlier && earlier.decision.action !== "keep" && sameEntry(current, earlier.entry)) {
-            return earlier;
-          }
-          const decision = change.decide(current);
-          return { decision, entry: applyDecision(document2, change.key, current, decision) };
-        });
-        const writes = decided.some(({ decision }, index) => decision.action !== "keep" && decided[index] !== unanswered?.[index]);
-        if (!writes)
-          return outcomes(changes, decided, unanswered);
-        const body2 = `${JSON.stringify(document2)}
-`;
-        try {
-          await store.put(name, body2, {
-            ...snapshot.etag === void 0 ? { ifNoneMatch: "*" } : { ifMatch: snapshot.etag },
-            contentType: "application/json",
-            signal
-          });
-          options.onWrite?.(this.shard, Buffer.byteLength(body2));
-          return outcomes(changes, decided, void 0, true);
-        } catch (error62) {
-          if (error62 instanceof PreconditionFailedError) {
-            this.#unanswered = void 0;
-            if (performance.now() > this.deadline)
-              throw conflict(store, name, this.#races, error62);
-            return this.#later(void 0, RACE_BACKOFF);
-          }
-          this.#unanswered = decided;
-          return this.#later(error62, THROTTLE_BACKOFF);
-        }
-      }
-      /** Schedules another attempt after a backoff, unless the error is not worth it or time is up. */
-      #later(error62, policy) {
-        if (error62 !== void 0 && (!isTransient(error62) || performance.now() > this.deadline)) {
-          throw error62;
-        }
-        const step = policy === RACE_BACKOFF ? this.#races++ : this.#throttles++;
-        const random = this.options.runtime?.random ?? Math.random;
-        const delayMs = backoffDelay(Math.min(step, 16), policy, random);
-        this.readyAt = Math.min(this.deadline, performance.now() + delayMs);
-        return void 0;
-      }
-    };
-  }
-});
-
-// ../../packages/core/dist/versioned/probe.js
-import { randomBytes as randomBytes3 } from "node:crypto";
-async function proveConditionalWrites(store, { signal } = {}) {
-  const token = randomBytes3(8).toString("hex");
-  const name = `${PROBE_PREFIX}${token}`;
-  const content = (step) => `defstate probe ${token}: ${step}`;
-  const retried = (operation) => withRetry(operation, { policy: PROBE_RETRY_POLICY, signal });
-  const refuse = (what) => new ConfigError(`The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`, { field: "state_storage" }, {
-    hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
-  });
-  const holds = async (step) => {
-    const found = await retried(() => readText(store, name, { signal }));
-    return found.text === content(step) ? found.etag : void 0;
-  };
-  const mustApply = async (step, options) => {
-    try {
-      return (await retried(() => store.put(name, content(step), { ...options, signal }))).etag;
-    } catch (error62) {
-      if (!(error62 instanceof PreconditionFailedError))
-        throw error62;
-      const etag = await holds(step);
-      if (etag === void 0)
-        return void 0;
-      return etag;
-    }
-  };
-  const applied = async (step, options) => {
-    try {
-      await retried(() => store.put(name, content(step), { ...options, signal }));
-    } catch (error62) {
-      if (error62 instanceof PreconditionFailedError)
-        return false;
-      throw error62;
-    }
-    return true;
-  };
-  const first = await mustApply("first", { ifNoneMatch: "*" });
-  if (first === void 0)
-    throw refuse("create-only writes (If-None-Match: *)");
-  try {
-    if (await applied("second", { ifNoneMatch: "*" })) {
-      throw refuse("create-only writes (If-None-Match: *)");
-    }
-    const third = await mustApply("third", { ifMatch: first });
-    if (third === void 0) {
-      throw refuse("the etags it returns (a write with the current etag was refused)");
-    }
-    if (await applied("fourth", { ifMatch: first })) {
-      throw refuse("conditional replaces (If-Match)");
-    }
-    if (await holds("third") === void 0 || third === first) {
-      throw refuse("conditional writes (the object changed although every condition failed)");
-    }
-  } finally {
-    if (store.capabilities.delete)
-      await store.delete(name).catch(() => void 0);
-  }
-}
-function endpointOf(store) {
-  return store.endpoint ?? store.location;
-}
-var PROBE_RETRY_POLICY;
-var init_probe = __esm({
-  "../../packages/core/dist/versioned/probe.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_blob_store();
-    init_layout();
-    PROBE_RETRY_POLICY = {
-      retries: 6,
-      baseDelayMs: 1e3,
-      maxDelayMs: 8e3,
-      minDelayMs: 1100
-    };
-  }
-});
-
-// ../../packages/core/dist/versioned/pointer-writer.js
-function prepareStoreForWrites(store, options = {}) {
-  let ready = prepared.get(store);
-  if (!ready) {
-    ready = prepare(store, options);
-    prepared.set(store, ready);
-    ready.catch(() => prepared.delete(store));
-  }
-  return ready;
-}
-async function updatePointer(store, changes, options = {}) {
-  const { shards } = await prepareStoreForWrites(store, options);
-  return applyPointerChanges(store, shards, changes, options);
-}
-async function prepare(store, options) {
-  const { signal } = options;
-  let upgraded = false;
-  for (let round = 0; round < 20; round++) {
-    const layout = await discoverLayout(store, { signal });
-    if (layout.kind === "sharded" && layout.manifest) {
-      const proof2 = layout.manifest.conditionalWrites;
-      if ("waived" in proof2 || proof2.endpoint !== endpointOf(store)) {
-        await ensureProven(store, signal);
-      }
-      return { shards: layout.shards };
-    }
-    const proof = await ensureProven(store, signal);
-    if (layout.kind === "empty") {
-      await createOnly(store, STATE_INFO_OBJECT, stub(DEFAULT_POINTER_SHARDS), signal);
-    } else if (layout.kind === "legacy") {
-      await upgradeLegacyPointer(store, options);
-      upgraded = true;
-    } else {
-      const manifest = {
-        schemaVersion: POINTER_LAYOUT_VERSION,
-        pointer: { shards: layout.shards, hash: "sha256-u32be-mod" },
-        createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-        conditionalWrites: proof,
-        ...upgraded ? { upgradedFrom: "state-info.json" } : {}
-      };
-      if (await createOnly(store, LAYOUT_OBJECT, manifest, signal))
-        rememberLayout(store, manifest);
-    }
-  }
-  throw new StorageError(`The layout of ${store.location} kept changing while it was being prepared.`, {
-    hint: "Something other than defstate is writing layout.json or state-info.json; check the store."
-  });
-}
-async function upgradeLegacyPointer(store, options) {
-  const { signal } = options;
-  await withMaintenanceLease(store, { operation: "upgrade", signal, ...options.lease }, async (lease) => {
-    for (; ; ) {
-      lease.assertHeld();
-      const layout = await discoverLayout(store, { signal });
-      if (layout.kind !== "legacy")
-        return;
-      const changes = Object.values(layout.document.keys).map((info) => ({
-        key: info.key,
-        decide: (current) => current?.version === info.version ? { action: "keep", result: void 0 } : { action: "set", info, result: void 0 }
-      }));
-      const settled = await applyPointerChanges(store, DEFAULT_POINTER_SHARDS, changes, options);
-      const failed = settled.find((result) => result.status === "rejected");
-      if (failed)
-        throw failed.reason;
-      lease.assertHeld();
-      try {
-        await withRetry(() => store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
-          ifMatch: layout.etag,
-          contentType: "application/json",
-          signal
-        }), { policy: STORE_RETRY_POLICY, signal });
-        return;
-      } catch (error62) {
-        if (!(error62 instanceof PreconditionFailedError))
-          throw error62;
-      }
-    }
-  });
-}
-function ensureProven(store, signal) {
-  let proof = proven.get(store);
-  if (!proof) {
-    proof = (async () => {
-      const endpoint = endpointOf(store);
-      try {
-        await proveConditionalWrites(store, { signal });
-        return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
-      } catch (error62) {
-        const waived = acceptsLostUpdates() || waivedStores.has(store);
-        if (!(error62 instanceof ConfigError) || !waived)
-          throw error62;
-        process.emitWarning(`${error62.message.split("\n")[0]} Writing anyway: lost updates are accepted for this store.`, { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" });
-        return { waived: true, endpoint, at: (/* @__PURE__ */ new Date()).toISOString() };
-      }
-    })();
-    proven.set(store, proof);
-    proof.catch(() => proven.delete(store));
-  }
-  return proof;
-}
-function acceptLostUpdatesFor(store) {
-  waivedStores.add(store);
-}
-function acceptsLostUpdates(env = process.env) {
-  const value2 = env.DEFSTATE_ACCEPT_LOST_UPDATES?.toLowerCase();
-  return value2 === "1" || value2 === "true" || value2 === "yes";
-}
-function stub(shards) {
-  return {
-    schemaVersion: POINTER_LAYOUT_VERSION,
-    movedTo: "layout.json",
-    shards,
-    note: "This store keeps its latest pointer in pointer layout 2 (layout.json and pointer/). Upgrade defstate to read or write it."
-  };
-}
-function body(document2) {
-  return `${JSON.stringify(document2, null, 2)}
-`;
-}
-async function createOnly(store, name, document2, signal) {
-  const retry = { policy: STORE_RETRY_POLICY, signal };
-  const deadline = Date.now() + CREATE_DEADLINE_MS;
-  for (; ; ) {
-    try {
-      await withRetry(() => store.put(name, body(document2), {
-        ifNoneMatch: "*",
-        contentType: "application/json",
-        signal
-      }), retry);
-      return true;
-    } catch (error62) {
-      if (error62 instanceof PreconditionFailedError)
-        return false;
-      if (!(error62 instanceof TransientError) || Date.now() > deadline)
-        throw error62;
-      if (await withRetry(() => store.head(name, { signal }), retry))
-        return false;
-    }
-  }
-}
-var prepared, proven, CREATE_DEADLINE_MS, waivedStores;
-var init_pointer_writer = __esm({
-  "../../packages/core/dist/versioned/pointer-writer.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_document_checks();
-    init_layout();
-    init_lease2();
-    init_pointer2();
-    init_pointer_update();
-    init_probe();
-    prepared = /* @__PURE__ */ new WeakMap();
-    proven = /* @__PURE__ */ new WeakMap();
-    CREATE_DEADLINE_MS = 6e4;
-    waivedStores = /* @__PURE__ */ new WeakSet();
-  }
-});
-
-// ../../packages/core/dist/versioned/published.js
-async function writePublishedRecords(store, infos, { signal } = {}) {
-  await Promise.all(infos.map((info) => withRetry(() => store.put(publishedRecordName(info), `${JSON.stringify(info)}
-`, {
-    ifNoneMatch: "*",
-    contentType: "application/json",
-    signal
-  }).catch((error62) => {
-    if (!(error62 instanceof PreconditionFailedError))
-      throw error62;
-  }), { policy: STORE_RETRY_POLICY, signal })));
-}
-var ORPHAN_GRACE_MS, RECORD_GRACE_MS;
-var init_published = __esm({
-  "../../packages/core/dist/versioned/published.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_layout();
-    ORPHAN_GRACE_MS = 24 * 60 * 6e4;
-    RECORD_GRACE_MS = 60 * 6e4;
-  }
-});
-
-// ../../packages/core/dist/fs/atomic.js
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { open as open2, rename, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
-function temporarySibling(path) {
-  return join(dirname(path), `.tmp-${process.pid}-${randomBytes4(6).toString("hex")}`);
-}
-async function removeFile(path) {
-  try {
-    await unlink(path);
-  } catch (error62) {
-    if (error62.code !== "ENOENT")
-      throw error62;
-  }
-}
-async function syncPath(path) {
-  const handle = await open2(path, "r");
-  try {
-    await handle.sync();
-  } catch (error62) {
-    if (error62.code !== "EINVAL")
-      throw error62;
-  } finally {
-    await handle.close();
-  }
-}
-async function commitFile(temporaryPath, targetPath) {
-  await syncPath(temporaryPath);
-  await rename(temporaryPath, targetPath);
-  await syncPath(dirname(targetPath));
-}
-async function writeFileAtomic(path, data) {
-  const temporary = temporarySibling(path);
-  try {
-    const handle = await open2(temporary, "wx");
-    try {
-      await handle.writeFile(data);
-    } finally {
-      await handle.close();
-    }
-    await commitFile(temporary, path);
-  } catch (error62) {
-    await removeFile(temporary);
-    throw error62;
-  }
-}
-var init_atomic = __esm({
-  "../../packages/core/dist/fs/atomic.js"() {
-    "use strict";
-  }
-});
-
-// ../../packages/core/dist/store/file-lock.js
-import { randomBytes as randomBytes5 } from "node:crypto";
-import { link, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
-import { dirname as dirname2 } from "node:path";
-import { setTimeout as delay2 } from "node:timers/promises";
-async function withFileLock(lockPath, action, options = {}) {
-  const lock = await acquireFileLock(lockPath, options);
-  try {
-    return await action(lock);
-  } finally {
-    await lock.release();
-  }
-}
-async function acquireFileLock(lockPath, options = {}) {
-  const { staleMs = DEFAULT_STALE_MS, waitMs = DEFAULT_WAIT_MS, signal } = options;
-  const token = randomBytes5(12).toString("hex");
-  const content = `${JSON.stringify({ token, ...currentProcess(), since: (/* @__PURE__ */ new Date()).toISOString() })}
-`;
-  const temporary = `${lockPath}.${token}`;
-  const started = performance.now();
-  const watch = new StalenessWatch(staleMs);
-  await mkdir(dirname2(lockPath), { recursive: true });
-  await writeFile(temporary, content, { flag: "wx" });
-  try {
-    let current;
-    for (let waits = 0; ; waits++) {
-      if (signal?.aborted)
-        throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
-      try {
-        await link(temporary, lockPath);
-        break;
-      } catch (error62) {
-        if (error62.code !== "EEXIST")
-          throw error62;
-      }
-      current = await readLock(lockPath, current);
-      if (!current)
-        continue;
-      if (watch.isStale(current)) {
-        await options.beforeBreak?.();
-        if (await removeInstance(lockPath, current, watch))
-          continue;
-      }
-      if (performance.now() - started > waitMs)
-        throw timedOut(lockPath, waitMs, current);
-      const reason = await options.giveUp?.();
-      if (reason)
-        throw reason;
-      await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
-    }
-  } finally {
-    await removeFile(temporary);
-  }
-  return holdLock(lockPath, content, staleMs);
-}
-function holdLock(lockPath, content, staleMs) {
-  const controller2 = new AbortController();
-  const heartbeat = setInterval(async () => {
-    try {
-      const current = await readLock(lockPath);
-      if (current?.content !== content) {
-        controller2.abort(new TransientError(`The lock ${lockPath} was taken over.`));
-        clearInterval(heartbeat);
-        return;
-      }
-      const now = /* @__PURE__ */ new Date();
-      await utimes(lockPath, now, now);
-    } catch {
-    }
-  }, staleMs / 3);
-  heartbeat.unref();
-  return {
-    signal: controller2.signal,
-    async release() {
-      clearInterval(heartbeat);
-      const current = await readLock(lockPath);
-      if (current?.content === content) {
-        await removeInstance(lockPath, current, new StalenessWatch(staleMs));
-      }
-    }
-  };
-}
-async function removeInstance(lockPath, judged, watch) {
-  const claim2 = `${lockPath}.break`;
-  const claimContent = `${JSON.stringify({ ...currentProcess(), token: randomBytes5(6).toString("hex") })}
-`;
-  for (; ; ) {
-    try {
-      await writeFile(claim2, claimContent, { flag: "wx" });
-      break;
-    } catch (error62) {
-      if (error62.code !== "EEXIST")
-        throw error62;
-    }
-    const other = await readLock(claim2);
-    if (other && !watch.isStale(other))
-      return false;
-    if (other)
-      await removeFile(claim2);
-  }
-  try {
-    const current = await readLock(lockPath);
-    if (current?.content !== judged.content || current.ino !== judged.ino)
-      return false;
-    await removeFile(lockPath);
-    return true;
-  } finally {
-    await removeFile(claim2);
-  }
-}
-async function readLock(path, known) {
-  try {
-    const stats = await stat(path, { bigint: true });
-    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs)
-      return known;
-    const content = await readFile(path, "utf8");
-    return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
-  } catch (error62) {
-    if (error62.code === "ENOENT")
-      return void 0;
-    throw error62;
-  }
-}
-function parseHolder(content) {
-  try {
-    const parsed = JSON.parse(content);
-    if (typeof parsed === "object" && parsed !== null)
-      return parsed;
-  } catch {
-  }
-  return {};
-}
-function timedOut(lockPath, waitMs, current) {
-  const { pid, host, since } = current.holder;
-  const holder = pid ? `process ${pid}${host ? ` on ${host}` : ""}${since ? ` since ${since}` : ""}` : "another process";
-  return new TransientError(`Timed out after ${waitMs} ms waiting for the lock ${lockPath}, held by ${holder}.`, {
-    hint: "Another defstate process is writing to the same folder. A lock whose holder is gone is taken over by itself; if its holder runs on another machine, that takes a few seconds."
-  });
-}
-var DEFAULT_STALE_MS, DEFAULT_WAIT_MS, StalenessWatch;
-var init_file_lock = __esm({
-  "../../packages/core/dist/store/file-lock.js"() {
-    "use strict";
-    init_errors();
-    init_atomic();
-    init_process_identity();
-    DEFAULT_STALE_MS = 1e4;
-    DEFAULT_WAIT_MS = 3e4;
-    StalenessWatch = class {
-      staleMs;
-      #seen = /* @__PURE__ */ new Map();
-      constructor(staleMs) {
-        this.staleMs = staleMs;
-      }
-      isStale(instance) {
-        const id = `${instance.ino}:${instance.content}`;
-        const now = performance.now();
-        let seen = this.#seen.get(id);
-        if (!seen || seen.mtimeNs !== instance.mtimeNs) {
-          seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
-          this.#seen.set(id, seen);
-        }
-        if (now - seen.at >= this.staleMs)
-          return true;
-        if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
-          seen.askedAt = now;
-          return isGoneHere(instance.holder);
-        }
-        return false;
-      }
-    };
-  }
-});
-
-// ../../packages/core/dist/local/local-commit.js
-var local_commit_exports = {};
-__export(local_commit_exports, {
-  commitLocalState: () => commitLocalState,
-  finishCommit: () => finishCommit
-});
-import { link as link2, mkdir as mkdir2, readdir, rename as rename2 } from "node:fs/promises";
-import { dirname as dirname3, join as join2 } from "node:path";
-async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @__PURE__ */ new Date()) {
-  await ensureLocalStateRoot(projectRoot);
-  const paths = localStatePaths(projectRoot, key);
-  await mkdir2(paths.folder, { recursive: true });
-  const info = {
-    key,
-    management: "local",
-    version: createStateVersion(now),
-    createdAt: now.toISOString(),
-    sha256: digest.sha256,
-    size: digest.size
-  };
-  await withFileLock(paths.lock, async () => {
-    await finishUnderLock(projectRoot, key);
-    const pending = paths.pending(info.version);
-    await mkdir2(dirname3(pending), { recursive: true });
-    await commitFile(stagedFile, pending);
-    await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}
-`);
-    await placePending(paths, info.version);
-  });
-  return info;
-}
-async function finishCommit(projectRoot, key) {
-  await withFileLock(localStatePaths(projectRoot, key).lock, () => finishUnderLock(projectRoot, key));
-}
-async function finishUnderLock(projectRoot, key) {
-  const paths = localStatePaths(projectRoot, key);
-  const info = await readLocalStateInfo(projectRoot, key);
-  const pendingDir = dirname3(paths.pending("x"));
-  const entries = await readdir(pendingDir).catch(() => []);
-  for (const entry of entries) {
-    if (entry === info?.version)
-      await placePending(paths, entry);
-    else
-      await removeFile(join2(pendingDir, entry));
-  }
-  for (const entry of await readdir(paths.folder).catch(() => [])) {
-    if (entry.startsWith(".tmp-"))
-      await removeFile(join2(paths.folder, entry));
-  }
-}
-async function placePending(paths, version2) {
-  const pending = paths.pending(version2);
-  const temporary = temporarySibling(paths.state);
-  await link2(pending, temporary);
-  try {
-    await rename2(temporary, paths.state);
-  } finally {
-    await removeFile(temporary);
-  }
-  await syncPath(paths.folder);
-  await removeFile(pending);
-}
-var init_local_commit = __esm({
-  "../../packages/core/dist/local/local-commit.js"() {
-    "use strict";
-    init_atomic();
-    init_state_version();
-    init_file_lock();
-    init_local_state();
-  }
-});
-
-// ../../packages/core/dist/local/local-state.js
-import { randomBytes as randomBytes6 } from "node:crypto";
-import { access, mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm, rmdir } from "node:fs/promises";
-import { join as join3 } from "node:path";
-function localStateRoot(projectRoot) {
-  return join3(projectRoot, LOCAL_STATE_DIR);
-}
-function localStatePaths(projectRoot, key) {
-  const folder = join3(localStateRoot(projectRoot), keyToFolder(key));
-  return {
-    folder,
-    state: join3(folder, STATE_FILE),
-    info: join3(folder, INFO_FILE),
-    pending: (version2) => join3(folder, PENDING_DIR, version2),
-    lock: join3(folder, ".lock")
-  };
-}
-async function ensureLocalStateRoot(projectRoot) {
-  const root = localStateRoot(projectRoot);
-  try {
-    await mkdir3(root, { recursive: true });
-  } catch (error62) {
-    const code2 = error62.code;
-    if (code2 !== "EEXIST" && code2 !== "ENOTDIR")
-      throw error62;
-    throw new ConfigError(`${root} is a file, not a folder`, { file: root }, {
-      cause: error62,
-      hint: `Local state lives in the folder ${LOCAL_STATE_DIR}/ of the project: move that file away.`
-    });
-  }
-  const gitignore = join3(root, ".gitignore");
-  const current = await readFile2(gitignore, "utf8").catch(() => void 0);
-  if (current !== GITIGNORE)
-    await writeFileAtomic(gitignore, GITIGNORE);
-  return root;
-}
-async function createStagingFolder(projectRoot) {
-  const folder = join3(localStateRoot(projectRoot), STAGING_DIR, `${process.pid}-${randomBytes6(6).toString("hex")}`);
-  await mkdir3(folder, { recursive: true });
-  return folder;
-}
-async function removeStagingFolder(folder) {
-  try {
-    await removeFile(join3(folder, STAGED_STATE_FILE));
-    await rmdir(folder);
-  } catch {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-async function removeStagingRootIfEmpty(projectRoot) {
-  await rmdir(join3(localStateRoot(projectRoot), STAGING_DIR)).catch(() => void 0);
-}
-async function readLocalStateInfo(projectRoot, key) {
-  const { info } = localStatePaths(projectRoot, key);
-  let text;
-  try {
-    text = await readFile2(info, "utf8");
-  } catch (error62) {
-    if (error62.code === "ENOENT")
-      return void 0;
-    throw error62;
-  }
-  const json2 = safeJson2(text);
-  if (isStateInfo(json2) && json2.key === key)
-    return json2;
-  const { StateInfoSchema: StateInfoSchema2 } = await Promise.resolve().then(() => (init_state_info(), state_info_exports));
-  const result = StateInfoSchema2.safeParse(json2);
-  throw new StorageError(`The local state record ${info} is damaged.`, {
-    cause: result.error,
-    hint: `Refresh "${key}" to rewrite it.`
-  });
-}
-async function finishPendingCommit(projectRoot, key) {
-  const { finishCommit: finishCommit2 } = await Promise.resolve().then(() => (init_local_commit(), local_commit_exports));
-  return finishCommit2(projectRoot, key).then(() => true, () => false);
-}
-async function readPresentLocalInfo(projectRoot, key) {
-  return (await readLocalState(projectRoot, key))?.info;
-}
-async function readLocalState(projectRoot, key) {
-  const paths = localStatePaths(projectRoot, key);
-  for (let attempt = 0; ; attempt++) {
-    const info = await readLocalStateInfo(projectRoot, key);
-    if (!info)
-      return void 0;
-    const pending = paths.pending(info.version);
-    let path = paths.state;
-    if (await exists(pending)) {
-      if (attempt < 3 && await finishPendingCommit(projectRoot, key))
-        continue;
-      path = pending;
-    } else if (!await exists(paths.state)) {
-      return void 0;
-    }
-    if ((await readLocalStateInfo(projectRoot, key))?.version === info.version)
-      return { info, path };
-    if (attempt >= 10) {
-      throw new StorageError(`The local state of "${key}" keeps changing while it is read.`, {
-        hint: "Another process is refreshing it in a loop; read it again once that stops."
-      });
-    }
-  }
-}
-async function exists(path) {
-  return access(path).then(() => true, () => false);
-}
-function safeJson2(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return void 0;
-  }
-}
-async function removeAbandonedStaging(projectRoot) {
-  const root = localStateRoot(projectRoot);
-  const staging = join3(root, STAGING_DIR);
-  const entries = await readdir2(staging).catch(() => []);
-  const temporaries = (await readdir2(root).catch(() => [])).filter((entry) => entry.startsWith(".tmp-"));
-  await Promise.all([
-    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm(join3(staging, entry), { recursive: true, force: true })),
-    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm(join3(root, entry), { force: true }))
-  ]);
-}
-function isProcessAlive(pid) {
-  if (!Number.isInteger(pid) || pid <= 0)
-    return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error62) {
-    return error62.code === "EPERM";
-  }
-}
-var LOCAL_STATE_DIR, STATE_FILE, INFO_FILE, PENDING_DIR, STAGING_DIR, GITIGNORE, STAGED_STATE_FILE;
-var init_local_state = __esm({
-  "../../packages/core/dist/local/local-state.js"() {
-    "use strict";
-    init_errors();
-    init_atomic();
-    init_document_checks();
-    init_key_folder();
-    LOCAL_STATE_DIR = ".local_defs_state";
-    STATE_FILE = "state";
-    INFO_FILE = "info.json";
-    PENDING_DIR = ".pending";
-    STAGING_DIR = ".staging";
-    GITIGNORE = "# Written by defstate: state is built in CI, not committed.\n*\n";
-    STAGED_STATE_FILE = "state";
-  }
-});
-
-// ../../packages/core/dist/deploy/last-refresh.js
-import { readFile as readFile3 } from "node:fs/promises";
-import { join as join4 } from "node:path";
-function lastRefreshPath(projectRoot) {
-  return join4(localStateRoot(projectRoot), LAST_REFRESH_FILE);
-}
-function isLastRefreshRecord(value2) {
-  if (!isRecord(value2) || Object.keys(value2).length !== 2 || value2.schemaVersion !== 1) {
-    return false;
-  }
-  return isRecord(value2.keys) && // The schema drops an entry named `__proto__`; this check leaves that to it.
-  everyEntry(value2.keys, (key, entry) => key !== "__proto__" && isLastRefreshEntry(entry));
-}
-function isLastRefreshEntry(entry) {
-  if (!isRecord(entry) || Object.keys(entry).length !== 6)
-    return false;
-  const { error: error62 } = entry;
-  return typeof entry.key === "string" && (entry.management === "versioned" || entry.management === "local") && (entry.status === "refreshed" || entry.status === "unchanged" || entry.status === "failed") && isDateTime(entry.at) && (entry.version === null || typeof entry.version === "string") && (error62 === null || isRecord(error62) && Object.keys(error62).length === 2 && typeof error62.code === "string" && typeof error62.message === "string");
-}
-async function readLastRefresh(projectRoot) {
-  const text = await readFile3(lastRefreshPath(projectRoot), "utf8").catch(() => void 0);
-  if (text === void 0)
-    return void 0;
-  try {
-    const json2 = JSON.parse(text);
-    if (isLastRefreshRecord(json2))
-      return json2;
-    const result = LastRefreshRecordSchema.safeParse(json2);
-    return result.success ? result.data : void 0;
-  } catch {
-    return void 0;
-  }
-}
-async function recordLastRefresh(projectRoot, entries) {
-  const record2 = await readLastRefresh(projectRoot) ?? { schemaVersion: 1, keys: {} };
-  for (const entry of entries)
-    record2.keys[entry.key] = entry;
-  await ensureLocalStateRoot(projectRoot);
-  await writeFileAtomic(lastRefreshPath(projectRoot), `${JSON.stringify(record2, null, 2)}
-`);
-}
-function freshSince(info, lastRefresh) {
-  const created = Date.parse(info.createdAt);
-  if (!lastRefresh || lastRefresh.status === "failed" || lastRefresh.version !== info.version) {
-    return created;
-  }
-  const confirmed = Date.parse(lastRefresh.at);
-  return Number.isNaN(confirmed) ? created : Math.max(created, confirmed);
-}
-var LAST_REFRESH_FILE, LastRefreshEntrySchema, LastRefreshRecordSchema;
-var init_last_refresh = __esm({
-  "../../packages/core/dist/deploy/last-refresh.js"() {
-    "use strict";
-    init_zod();
-    init_atomic();
-    init_local_state();
-    init_document_checks();
-    init_state_info();
-    LAST_REFRESH_FILE = ".last-refresh.json";
-    LastRefreshEntrySchema = external_exports.object({
-      key: external_exports.string(),
-      management: ManagementTypeSchema,
-      status: external_exports.enum(["refreshed", "unchanged", "failed"]),
-      at: external_exports.iso.datetime(),
-      version: external_exports.string().nullable(),
-      error: external_exports.object({ code: external_exports.string(), message: external_exports.string() }).nullable()
-    });
-    LastRefreshRecordSchema = external_exports.object({
-      schemaVersion: external_exports.literal(1),
-      keys: external_exports.record(external_exports.string(), LastRefreshEntrySchema)
-    });
-  }
-});
-
-// ../../packages/core/dist/model/pin-file.js
-var pin_file_exports = {};
-__export(pin_file_exports, {
-  PartialPinFileSchema: () => PartialPinFileSchema,
-  PinFileSchema: () => PinFileSchema,
-  PinFileShardSchema: () => PinFileShardSchema
-});
-var pinFileFields, PinFileSchema, PinFileShardSchema, PartialPinFileSchema;
-var init_pin_file = __esm({
-  "../../packages/core/dist/model/pin-file.js"() {
-    "use strict";
-    init_zod();
-    init_document_checks();
-    init_name_schemas();
-    init_state_info();
-    pinFileFields = {
-      schemaVersion: external_exports.literal(PIN_FILE_SCHEMA_VERSION),
-      pinnedAt: external_exports.iso.datetime().describe("When the pins were written (ISO 8601, UTC)."),
-      store: external_exports.string().nullable().describe("The store the versioned pins are in (its location, never a secret)."),
-      keys: external_exports.record(StateKeySchema, StateInfoSchema)
-    };
-    PinFileSchema = external_exports.object(pinFileFields).strict().superRefine(entriesNameTheirKeys);
-    PinFileShardSchema = external_exports.object({
-      index: external_exports.number().int().min(1).describe("This shard, counted from 1."),
-      total: external_exports.number().int().min(1).describe("How many shards the run has."),
-      selected: external_exports.number().int().nonnegative().describe("How many keys the shards share."),
-      plan: external_exports.string().nullable().describe("The id of the plan the shards shared through the store; null when by count alone."),
-      balancedBy: external_exports.enum(["durations", "count"])
-    }).strict();
-    PartialPinFileSchema = external_exports.object({ ...pinFileFields, shard: PinFileShardSchema }).strict().superRefine(entriesNameTheirKeys);
-  }
-});
-
-// ../../packages/core/dist/deploy/pulled.js
-import { readdir as readdir4, rm as rm2 } from "node:fs/promises";
-import { join as join6 } from "node:path";
-function pulledKeyFolder(projectRoot, key) {
-  return join6(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
-}
-function pulledStatePath(projectRoot, info) {
-  return join6(pulledKeyFolder(projectRoot, info.key), info.version);
-}
-async function removeStalePulled(projectRoot, pinned) {
-  const root = join6(localStateRoot(projectRoot), PULLED_DIR);
-  const wanted = new Map(Object.values(pinned).map((info) => [keyToFolder(info.key), info.version]));
-  const remove = (path) => rm2(path, { recursive: true, force: true });
-  for (const folder of await readdir4(root).catch(() => [])) {
-    const version2 = wanted.get(folder);
-    if (!version2) {
-      await remove(join6(root, folder));
-      continue;
-    }
-    const entries = await readdir4(join6(root, folder)).catch(() => []);
-    await Promise.all(entries.filter((entry) => entry !== version2).map((entry) => remove(join6(root, folder, entry))));
-  }
-}
-var PULLED_DIR;
-var init_pulled = __esm({
-  "../../packages/core/dist/deploy/pulled.js"() {
-    "use strict";
-    init_local_state();
-    init_key_folder();
-    PULLED_DIR = ".pulled";
-  }
-});
-
-// ../../packages/core/dist/deploy/pins.js
-import { readFile as readFile5 } from "node:fs/promises";
-import { join as join7, resolve as resolve2 } from "node:path";
-function pinFilePath(projectRoot) {
-  return join7(localStateRoot(projectRoot), PIN_FILE);
-}
-async function readPins(projectRoot) {
-  return readPinFileIfPresent(pinFilePath(resolve2(projectRoot)));
-}
-async function readPinFileIfPresent(path) {
-  let text;
-  try {
-    text = await readFile5(path, "utf8");
-  } catch (error62) {
-    if (error62.code === "ENOENT")
-      return void 0;
-    throw error62;
-  }
-  return parseJsonDocument(text, async () => (await Promise.resolve().then(() => (init_pin_file(), pin_file_exports))).PinFileSchema, {
-    isValid: isPinFile,
-    name: `The pin file ${path}`,
-    mismatch: "is not valid",
-    badJsonHint: "Write it again with `defstate deploy`.",
-    mismatchHint: "Write it again with `defstate deploy`."
-  });
-}
-async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new Date() } = {}) {
-  const pins = {
-    schemaVersion: PIN_FILE_SCHEMA_VERSION,
-    pinnedAt: now.toISOString(),
-    store: store ?? null,
-    keys: Object.fromEntries([...infos].sort((a, b) => a.key < b.key ? -1 : 1).map((info) => [info.key, info]))
-  };
-  await ensureLocalStateRoot(projectRoot);
-  await writeFileAtomic(pinFilePath(projectRoot), `${JSON.stringify(pins, null, 2)}
-`);
-  await removeStalePulled(projectRoot, pins.keys);
-  return pins;
-}
-var PIN_FILE;
-var init_pins = __esm({
-  "../../packages/core/dist/deploy/pins.js"() {
-    "use strict";
-    init_atomic();
-    init_local_state();
-    init_document_checks();
-    init_json_document();
-    init_pulled();
-    PIN_FILE = ".pins.json";
-  }
-});
-
-// ../../packages/core/dist/deploy/pin-project.js
-async function pinProject(project, options = {}) {
-  const { store, signal, runtime, policy = STORE_RETRY_POLICY } = options;
-  const versionedKeys = project.components.filter(({ key, management }) => management === "versioned" && !options.produced?.has(key)).map(({ key }) => key);
-  const latest = store && versionedKeys.length > 0 ? (await withRetry(() => readPointer(store, { keys: versionedKeys, signal }), {
-    policy,
-    runtime,
-    signal
-  })).entries : /* @__PURE__ */ new Map();
-  const infos = await Promise.all(project.components.map(async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : latest.get(key))));
-  const missing = project.components.filter((_component, index) => !infos[index]);
-  if (missing.length > 0) {
-    const keys = missing.map(({ key }) => `"${key}"`).join(", ");
-    const count2 = missing.length === 1 ? "1 declared key has" : `${missing.length} declared keys have`;
-    throw new UsageError(`Cannot pin: ${count2} no state: ${keys}.`, {
-      hint: "A deployment needs state for every declared key; refresh them all (no --key) first."
-    });
-  }
-  return writePins(project.root, infos, {
-    store: store?.location,
-    now: options.now
-  });
-}
-var init_pin_project = __esm({
-  "../../packages/core/dist/deploy/pin-project.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_local_state();
-    init_pointer2();
-    init_pins();
-  }
-});
-
-// ../../packages/core/dist/project/nearest-key.js
-function nearestKey(key, known) {
-  const wanted = key.toLowerCase();
-  const limit = Math.max(1, Math.floor(Math.max(wanted.length, 3) / 3));
-  let best;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const distance = editDistance(wanted, candidate.toLowerCase());
-    if (distance <= limit && distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-function didYouMean(key, known) {
-  const nearest = nearestKey(key, known);
-  return nearest === void 0 ? "" : `Did you mean "${nearest}"?`;
-}
-function editDistance(a, b) {
-  const x = [...a];
-  const y = [...b];
-  let before = new Array(y.length + 1).fill(0);
-  let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= x.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      let value2 = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
-        value2 = Math.min(value2, before[j - 2] + 1);
-      }
-      current[j] = value2;
-    }
-    before = previous;
-    previous = current;
-  }
-  return previous[y.length];
-}
-var init_nearest_key = __esm({
-  "../../packages/core/dist/project/nearest-key.js"() {
-    "use strict";
-  }
-});
-
-// ../../packages/core/dist/project/select-components.js
-function selectComponents(project, keys = [], management = []) {
-  const known = new Set(project.components.map((component) => component.key));
-  const unknown2 = keys.filter((key) => !known.has(key));
-  if (unknown2.length > 0) {
-    const suggestions = unknown2.map((key) => didYouMean(key, known)).filter(Boolean);
-    const list2 = [...known].map((key) => `"${key}"`).join(", ") || "(none declared)";
-    throw new UsageError(`Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`, { hint: [...suggestions, `Known keys: ${list2}.`].join(" ") });
-  }
-  return project.components.filter((component) => (keys.length === 0 || keys.includes(component.key)) && (management.length === 0 || management.includes(component.management)));
-}
-var init_select_components = __esm({
-  "../../packages/core/dist/project/select-components.js"() {
-    "use strict";
-    init_errors();
-    init_nearest_key();
-  }
-});
-
-// ../../packages/core/dist/fs/hash-file.js
-import { createHash as createHash2 } from "node:crypto";
-import { open as open3 } from "node:fs/promises";
-async function hashFile(path) {
-  return (await readDigest(path)).digest;
-}
-async function readDigest(path) {
-  const handle = await open3(path, "r");
-  try {
-    const { size } = await handle.stat();
-    if (size > SMALL_FILE_BYTES) {
-      return { digest: await hashStream(handle.createReadStream({ autoClose: false })) };
-    }
-    const bytes = await handle.readFile();
-    return { digest: digestOf(bytes), bytes };
-  } finally {
-    await handle.close();
-  }
-}
-function digestOf(bytes) {
-  return { sha256: createHash2("sha256").update(bytes).digest("hex"), size: bytes.length };
-}
-async function hashStream(stream) {
-  const hash5 = createHash2("sha256");
-  let size = 0;
-  for await (const chunk of stream) {
-    hash5.update(chunk);
-    size += chunk.length;
-  }
-  return { sha256: hash5.digest("hex"), size };
-}
-var SMALL_FILE_BYTES;
-var init_hash_file = __esm({
-  "../../packages/core/dist/fs/hash-file.js"() {
-    "use strict";
-    SMALL_FILE_BYTES = 256 * 1024;
-  }
-});
-
-// ../../packages/core/dist/versioned/transfer.js
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir as mkdir4, readFile as readFile6 } from "node:fs/promises";
-async function uploadStateVersion(store, key, file2, digest, { now = /* @__PURE__ */ new Date(), signal, bytes } = {}) {
-  const version2 = createStateVersion(now);
-  await store.put(stateObjectName(key, version2), bytes ?? await uploadBody(key, file2, digest), {
-    ifNoneMatch: "*",
-    size: digest.size,
-    contentType: "application/octet-stream",
-    signal
-  });
-  return {
-    key,
-    management: "versioned",
-    version: version2,
-    createdAt: now.toISOString(),
-    sha256: digest.sha256,
-    size: digest.size
-  };
-}
-async function uploadBody(key, file2, digest) {
-  if (digest.size > SMALL_FILE_BYTES)
-    return createReadStream(file2);
-  const bytes = await readFile6(file2);
-  const read = digestOf(bytes);
-  if (read.sha256 !== digest.sha256 || read.size !== digest.size) {
-    throw new IntegrityError(`The staged state of "${key}" changed after it was hashed (sha256 ${digest.sha256}, ${digest.size} bytes; now ${read.sha256}, ${read.size} bytes); nothing was uploaded.`, {
-      hint: "Something still writes to statePath after refresh() returned: await every write before returning."
-    });
-  }
-  return bytes;
-}
-var init_transfer = __esm({
-  "../../packages/core/dist/versioned/transfer.js"() {
-    "use strict";
-    init_errors();
-    init_hash_file();
-    init_state_version();
-    init_layout();
-  }
-});
-
-// ../../packages/core/dist/instance/default-home.js
-import { homedir } from "node:os";
-import { join as join8 } from "node:path";
-function defaultStateHome(env = process.env, platform = process.platform) {
-  if (platform === "win32")
-    return join8(env.LOCALAPPDATA ?? join8(homedir(), "AppData", "Local"), "defstate");
-  if (platform === "darwin")
-    return join8(homedir(), "Library", "Application Support", "defstate");
-  return join8(env.XDG_STATE_HOME || join8(env.HOME || homedir(), ".local", "state"), "defstate");
-}
-var init_default_home = __esm({
-  "../../packages/core/dist/instance/default-home.js"() {
-    "use strict";
   }
 });
 
@@ -30275,10 +28434,14 @@ var require_dist = __commonJS({
   }
 });
 
-// ../../packages/core/dist/instance/instance-config.js
-import { readFile as readFile7 } from "node:fs/promises";
-import { join as join9, resolve as resolve4 } from "node:path";
-async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd() } = {}) {
+// ../../packages/core/dist/chunks/chunk-C4A4JMMX.js
+import { readFile as readFile2 } from "node:fs/promises";
+import { join as join3, resolve } from "node:path";
+async function resolveStorage({
+  env = process.env,
+  storageUrl,
+  cwd = process.cwd()
+} = {}) {
   if (storageUrl)
     return {
       ...parseStorageUrl(storageUrl, "--storage"),
@@ -30295,10 +28458,14 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
     };
   }
   if (env.DEFSTATE_HOME) {
-    const home2 = resolve4(cwd, env.DEFSTATE_HOME);
-    const file2 = join9(home2, INSTANCE_CONFIG_FILE);
-    const text = await readFile7(file2, "utf8").catch((error62) => {
-      throw new ConfigError(error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`, { file: file2 }, { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." });
+    const home2 = resolve(cwd, env.DEFSTATE_HOME);
+    const file2 = join3(home2, INSTANCE_CONFIG_FILE);
+    const text = await readFile2(file2, "utf8").catch((error62) => {
+      throw new ConfigError(
+        error62.code === "ENOENT" ? "the file does not exist" : `cannot read it (${error62.code})`,
+        { file: file2 },
+        { cause: error62, hint: "DEFSTATE_HOME must point at a folder that holds defstate.yaml." }
+      );
     });
     const { adapter, options, accept_lost_updates } = await parseInstanceConfig(text, file2, env);
     return {
@@ -30311,7 +28478,7 @@ async function resolveStorage({ env = process.env, storageUrl, cwd = process.cwd
     };
   }
   const home = defaultStateHome(env);
-  const path = join9(home, "storage");
+  const path = join3(home, "storage");
   return { adapter: "file", options: { path }, baseDir: home, source: "default", origin: path };
 }
 async function parseInstanceConfig(text, file2, env = process.env) {
@@ -30327,11 +28494,9 @@ async function parseInstanceConfig(text, file2, env = process.env) {
     let node2 = document2.contents;
     let offset;
     for (const segment of path) {
-      if (!isMap3(node2))
-        break;
+      if (!isMap3(node2)) break;
       const pair = node2.items.find((item) => item.key?.value === segment);
-      if (!pair)
-        break;
+      if (!pair) break;
       offset = pair.key.range?.[0];
       node2 = pair.value;
     }
@@ -30345,36 +28510,47 @@ async function parseInstanceConfig(text, file2, env = process.env) {
     let alias;
     visit2(document2, {
       Alias(_key, node2) {
-        if (node2.resolve(document2) !== void 0)
-          return void 0;
+        if (node2.resolve(document2) !== void 0) return void 0;
         alias = node2.source;
         line = node2.range ? lineCounter.linePos(node2.range[0]).line : void 0;
         return visit2.BREAK;
       }
     });
     if (alias !== void 0) {
-      throw new ConfigError(`invalid YAML: the alias *${alias} refers to no anchor &${alias} defined before it`, { file: file2, line }, {
-        cause: error62,
-        hint: `Define \`&${alias}\` on a value above this line, or write the value out.`
-      });
+      throw new ConfigError(
+        `invalid YAML: the alias *${alias} refers to no anchor &${alias} defined before it`,
+        { file: file2, line },
+        {
+          cause: error62,
+          hint: `Define \`&${alias}\` on a value above this line, or write the value out.`
+        }
+      );
     }
     const bomb = /alias count/i.test(describeError(error62));
-    throw new ConfigError(bomb ? `invalid YAML: its aliases expand to more than ${MAX_ALIAS_COUNT} times their size` : `invalid YAML: ${describeError(error62).split("\n")[0]}`, { file: file2 }, {
-      cause: error62,
-      hint: bomb ? "Write the values out instead of nesting aliases of aliases." : void 0
-    });
+    throw new ConfigError(
+      bomb ? `invalid YAML: its aliases expand to more than ${MAX_ALIAS_COUNT} times their size` : `invalid YAML: ${describeError(error62).split("\n")[0]}`,
+      { file: file2 },
+      {
+        cause: error62,
+        hint: bomb ? "Write the values out instead of nesting aliases of aliases." : void 0
+      }
+    );
   }
   const parsed = InstanceConfigSchema.safeParse(interpolateEnv(value2 ?? {}, env, file2, []));
   if (!parsed.success) {
     const issue2 = parsed.error.issues[0];
     const path = issue2?.path ?? [];
-    throw new ConfigError(issue2?.message ?? "invalid instance config", {
-      file: file2,
-      field: path.join(".") || void 0,
-      line: lineOf(path)
-    }, {
-      hint: "Expected:\nstate_storage:\n  adapter: file | s3 | gcs | azure | <package>\n  options: { ... }"
-    });
+    throw new ConfigError(
+      issue2?.message ?? "invalid instance config",
+      {
+        file: file2,
+        field: path.join(".") || void 0,
+        line: lineOf(path)
+      },
+      {
+        hint: "Expected:\nstate_storage:\n  adapter: file | s3 | gcs | azure | <package>\n  options: { ... }"
+      }
+    );
   }
   return parsed.data.state_storage;
 }
@@ -30394,17 +28570,18 @@ function interpolateEnv(value2, env, file2, path) {
   if (Array.isArray(value2))
     return value2.map((item, index) => interpolateEnv(item, env, file2, [...path, String(index)]));
   if (value2 && typeof value2 === "object") {
-    return Object.fromEntries(Object.entries(value2).map(([key, item]) => [
-      key,
-      interpolateEnv(item, env, file2, [...path, key])
-    ]));
+    return Object.fromEntries(
+      Object.entries(value2).map(([key, item]) => [
+        key,
+        interpolateEnv(item, env, file2, [...path, key])
+      ])
+    );
   }
   return value2;
 }
 function adapterForScheme(scheme) {
   const builtIn = STORAGE_URL_SCHEMES[scheme];
-  if (builtIn)
-    return builtIn;
+  if (builtIn) return builtIn;
   return NOT_STORAGE_SCHEMES.has(scheme) ? void 0 : `${ADAPTER_PACKAGE_PREFIX}${scheme}`;
 }
 function parseStorageUrl(text, origin) {
@@ -30413,17 +28590,25 @@ function parseStorageUrl(text, origin) {
   try {
     url2 = new URL(text);
   } catch (error62) {
-    throw new ConfigError(`"${shown}" is not a storage URL`, { field: origin }, {
-      cause: error62,
-      hint: `Use one of: ${Object.keys(STORAGE_URL_SCHEMES).map((scheme2) => `${scheme2}://\u2026`).join(", ")}.`
-    });
+    throw new ConfigError(
+      `"${shown}" is not a storage URL`,
+      { field: origin },
+      {
+        cause: error62,
+        hint: `Use one of: ${Object.keys(STORAGE_URL_SCHEMES).map((scheme2) => `${scheme2}://\u2026`).join(", ")}.`
+      }
+    );
   }
   const scheme = url2.protocol.slice(0, -1);
   const adapter = adapterForScheme(scheme);
   if (!adapter) {
-    throw new ConfigError(`unsupported storage URL scheme "${url2.protocol}" in "${shown}"`, { field: origin }, {
-      hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(", ")}, or <name> for an installed ${ADAPTER_PACKAGE_PREFIX}<name> package. Other adapters are chosen in defstate.yaml.`
-    });
+    throw new ConfigError(
+      `unsupported storage URL scheme "${url2.protocol}" in "${shown}"`,
+      { field: origin },
+      {
+        hint: `Supported schemes: ${Object.keys(STORAGE_URL_SCHEMES).join(", ")}, or <name> for an installed ${ADAPTER_PACKAGE_PREFIX}<name> package. Other adapters are chosen in defstate.yaml.`
+      }
+    );
   }
   for (const [part, value2] of [
     ["userinfo", `${url2.username}${url2.password}`],
@@ -30434,37 +28619,50 @@ function parseStorageUrl(text, origin) {
     try {
       decodeURIComponent(value2);
     } catch (error62) {
-      throw new ConfigError(`the storage URL "${shown}" has a malformed %-escape in its ${part}`, { field: origin }, { cause: error62, hint: "A % must start an escape such as %20; write a literal % as %25." });
+      throw new ConfigError(
+        `the storage URL "${shown}" has a malformed %-escape in its ${part}`,
+        { field: origin },
+        { cause: error62, hint: "A % must start an escape such as %20; write a literal % as %25." }
+      );
     }
   }
-  if (scheme === "file")
-    checkFileUrl(url2, shown, origin);
+  if (scheme === "file") checkFileUrl(url2, shown, origin);
   return { adapter, url: url2 };
 }
 function checkFileUrl(url2, shown, origin) {
   if (url2.hostname !== "" && url2.hostname !== "localhost") {
-    throw new ConfigError(`"${shown}": a file:// URL names a folder on this machine, but "${url2.hostname}" is read as a host name`, { field: origin }, {
-      hint: `Write the absolute path after three slashes: file:///${url2.hostname}${url2.pathname}`
-    });
+    throw new ConfigError(
+      `"${shown}": a file:// URL names a folder on this machine, but "${url2.hostname}" is read as a host name`,
+      { field: origin },
+      {
+        hint: `Write the absolute path after three slashes: file:///${url2.hostname}${url2.pathname}`
+      }
+    );
   }
   if (url2.pathname === "" || url2.pathname === "/") {
-    throw new ConfigError(`"${shown}": a file:// URL must name a folder, and the root folder is never used`, { field: origin }, { hint: "For example file:///srv/defstate (an absolute path after three slashes)." });
+    throw new ConfigError(
+      `"${shown}": a file:// URL must name a folder, and the root folder is never used`,
+      { field: origin },
+      { hint: "For example file:///srv/defstate (an absolute path after three slashes)." }
+    );
   }
 }
 var INSTANCE_CONFIG_FILE, InstanceConfigSchema, MAX_ALIAS_COUNT, ENV_REFERENCE, STORAGE_URL_SCHEMES, ADAPTER_PACKAGE_PREFIX, NOT_STORAGE_SCHEMES;
-var init_instance_config = __esm({
-  "../../packages/core/dist/instance/instance-config.js"() {
+var init_chunk_C4A4JMMX = __esm({
+  "../../packages/core/dist/chunks/chunk-C4A4JMMX.js"() {
     "use strict";
+    init_chunk_UPHAP5FS();
+    init_chunk_WZWM2EMG();
+    init_chunk_5HDP4HYT();
     init_zod();
-    init_redact();
-    init_errors();
-    init_default_home();
     INSTANCE_CONFIG_FILE = "defstate.yaml";
     InstanceConfigSchema = external_exports.object({
       state_storage: external_exports.object({
         adapter: external_exports.string().min(1, "adapter must name an adapter: file, s3, gcs, azure or a package name"),
         options: external_exports.record(external_exports.string(), external_exports.unknown()).default({}),
-        accept_lost_updates: external_exports.boolean().optional().describe("Write even to a store that cannot prove it honours conditional writes; concurrent refreshes may then lose updates.")
+        accept_lost_updates: external_exports.boolean().optional().describe(
+          "Write even to a store that cannot prove it honours conditional writes; concurrent refreshes may then lose updates."
+        )
       }).strict()
     }).loose();
     MAX_ALIAS_COUNT = 100;
@@ -30490,19 +28688,10 @@ var init_instance_config = __esm({
   }
 });
 
-// ../../packages/core/dist/adapter/deadline.js
+// ../../packages/core/dist/chunks/chunk-OBXWLTG5.js
 function throwIfAborted(signal, what) {
-  if (signal?.aborted)
-    throw new AbortedError(`${what} was cancelled.`, { cause: signal.reason });
+  if (signal?.aborted) throw new AbortedError(`${what} was cancelled.`, { cause: signal.reason });
 }
-var init_deadline = __esm({
-  "../../packages/core/dist/adapter/deadline.js"() {
-    "use strict";
-    init_errors();
-  }
-});
-
-// ../../packages/core/dist/adapter/object-names.js
 function isObjectName(name, rules = {}) {
   return name.length > 0 && !LONE_SURROGATE2.test(name) && !(rules.forbidden?.test(name) ?? false) && name.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
 }
@@ -30513,22 +28702,10 @@ function assertObjectName(name, rules = {}) {
     });
   }
 }
-var LONE_SURROGATE2;
-var init_object_names = __esm({
-  "../../packages/core/dist/adapter/object-names.js"() {
-    "use strict";
-    init_errors();
-    LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
-  }
-});
-
-// ../../packages/core/dist/adapter/tracer.js
 function isDebugEnabled(namespace, env = process.env) {
   const setting = env[DEBUG_VARIABLE]?.trim();
-  if (!setting)
-    return false;
-  if (setting === "1" || setting === "*" || setting.toLowerCase() === "true")
-    return true;
+  if (!setting) return false;
+  if (setting === "1" || setting === "*" || setting.toLowerCase() === "true") return true;
   return setting.split(",").map((entry) => entry.trim().replace(/:\*$/, "")).some((entry) => entry !== "" && (namespace === entry || namespace.startsWith(`${entry}:`)));
 }
 function createTracer(namespace, options = {}) {
@@ -30538,8 +28715,7 @@ function createTracer(namespace, options = {}) {
   const now = options.now ?? (() => performance.now());
   const enabled = isDebugEnabled(namespace, env);
   const trace = (message) => {
-    if (enabled)
-      write(redactSecrets(`defstate:${namespace} ${message}`));
+    if (enabled) write(redactSecrets(`defstate:${namespace} ${message}`));
   };
   return {
     namespace,
@@ -30547,8 +28723,7 @@ function createTracer(namespace, options = {}) {
     trace,
     child: (name) => createTracer(`${namespace}:${name}`, { ...options, env }),
     async operation(operation, target, run2, summary) {
-      if (!enabled)
-        return run2();
+      if (!enabled) return run2();
       const started = now();
       const took = () => `(${Math.round(now() - started)} ms)`;
       try {
@@ -30565,79 +28740,686 @@ function createTracer(namespace, options = {}) {
     }
   };
 }
-var DEBUG_VARIABLE;
-var init_tracer = __esm({
-  "../../packages/core/dist/adapter/tracer.js"() {
+var LONE_SURROGATE2, DEBUG_VARIABLE;
+var init_chunk_OBXWLTG5 = __esm({
+  "../../packages/core/dist/chunks/chunk-OBXWLTG5.js"() {
     "use strict";
-    init_errors();
-    init_redact();
+    init_chunk_UPHAP5FS();
+    init_chunk_5HDP4HYT();
+    LONE_SURROGATE2 = new RegExp("\\p{Cs}", "u");
     DEBUG_VARIABLE = "DEFSTATE_DEBUG";
   }
 });
 
-// ../../packages/core/dist/store/file-names.js
-function escapeTrailingDot(escaped) {
-  return escaped.endsWith(".") ? `${escaped.slice(0, -1)}~2e` : escaped;
+// ../../packages/core/dist/chunks/chunk-RYACYZYI.js
+import { setTimeout as delay } from "node:timers/promises";
+function backoffDelay(retry, policy, random) {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  const floor = Math.min(policy.minDelayMs ?? 0, ceiling);
+  return floor + Math.floor(random() * (ceiling - floor));
 }
-function checkLength(file2, segment) {
-  if (Buffer.byteLength(file2) <= MAX_FILE_NAME_BYTES)
-    return file2;
-  throw new StorageError(`The object name segment ${JSON.stringify(segment.slice(0, 60))}\u2026 is too long for a file store (${Buffer.byteLength(file2)} bytes as a file name; the limit is ${MAX_FILE_NAME_BYTES}).`, {
-    hint: "Use shorter object names; state keys of any length are shortened by defstate itself."
+async function withRetry(operation, { policy, runtime = systemRuntime, signal, shouldRetry = isTransient, onRetry }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error62) {
+      if (attempt > policy.retries || !shouldRetry(error62) || signal?.aborted) throw error62;
+      const delayMs = backoffDelay(attempt - 1, policy, runtime.random);
+      onRetry?.({ attempt, delayMs, error: error62 });
+      try {
+        await runtime.sleep(delayMs, signal);
+      } catch {
+        throw new AbortedError("Stopped while waiting to retry.", { cause: error62 });
+      }
+    }
+  }
+}
+async function parseJsonDocument(text, schema, options) {
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error62) {
+    throw new StorageError(`${options.name} is not valid JSON.`, {
+      cause: error62,
+      hint: options.badJsonHint
+    });
+  }
+  if (options.isValid?.(json2)) return json2;
+  const result = (typeof schema === "function" ? await schema() : schema).safeParse(json2);
+  if (!result.success) {
+    const issue2 = result.error.issues[0];
+    throw new StorageError(
+      `${options.name} ${options.mismatch}: ${issue2?.path.join(".") || "(root)"}: ${issue2?.message}.`,
+      { cause: result.error, hint: options.mismatchHint }
+    );
+  }
+  return result.data;
+}
+function createLimit(concurrency) {
+  let active = 0;
+  const waiting = [];
+  const release = () => {
+    active--;
+    waiting.shift()?.();
+  };
+  return async function limit(task) {
+    if (active >= concurrency) await new Promise((resolve8) => waiting.push(resolve8));
+    active++;
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}
+var DEFAULT_RETRY_POLICY, STORE_RETRY_POLICY, systemRuntime;
+var init_chunk_RYACYZYI = __esm({
+  "../../packages/core/dist/chunks/chunk-RYACYZYI.js"() {
+    "use strict";
+    init_chunk_5HDP4HYT();
+    DEFAULT_RETRY_POLICY = {
+      retries: 3,
+      baseDelayMs: 250,
+      maxDelayMs: 1e4
+    };
+    STORE_RETRY_POLICY = {
+      retries: 6,
+      baseDelayMs: 100,
+      maxDelayMs: 5e3
+    };
+    systemRuntime = {
+      sleep: async (ms, signal) => {
+        await delay(ms, void 0, { signal });
+      },
+      random: Math.random
+    };
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-HMYEV6OR.js
+function isDateTime(value2) {
+  return typeof value2 === "string" && DATE_TIME.test(value2);
+}
+function isWholeNumber(value2, min) {
+  return typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= min;
+}
+function isRecord(value2) {
+  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+}
+function everyEntry(record2, check2) {
+  for (const name in record2) {
+    if (!Object.hasOwn(record2, name) || !check2(name, record2[name])) return false;
+  }
+  return true;
+}
+function isManagementType(value2) {
+  return value2 === "versioned" || value2 === "local";
+}
+function isStateInfo(value2, generation = "optional") {
+  if (!isRecord(value2)) return false;
+  let fields = 6;
+  if (value2.generation !== void 0 || generation === "required") {
+    if (!isWholeNumber(value2.generation, 1)) return false;
+    fields++;
+  }
+  return Object.keys(value2).length === fields && isStateKey(value2.key) && isManagementType(value2.management) && isStateVersion(value2.version) && isDateTime(value2.createdAt) && typeof value2.sha256 === "string" && SHA256_HEX.test(value2.sha256) && isWholeNumber(value2.size, 0);
+}
+function isKeyedStateInfo(keys, generation) {
+  return isRecord(keys) && everyEntry(
+    keys,
+    (key, entry) => isStateKey(key) && isStateInfo(entry, generation) && entry.key === key
+  );
+}
+function isPointerShard(value2) {
+  return isRecord(value2) && Object.keys(value2).length === 3 && value2.schemaVersion === POINTER_LAYOUT_VERSION && isWholeNumber(value2.shard, 0) && isKeyedStateInfo(value2.keys, "required");
+}
+function isPinFile(value2) {
+  return isRecord(value2) && Object.keys(value2).length === 4 && value2.schemaVersion === PIN_FILE_SCHEMA_VERSION && isDateTime(value2.pinnedAt) && (value2.store === null || typeof value2.store === "string") && isKeyedStateInfo(value2.keys, "optional");
+}
+var STATE_INFO_SCHEMA_VERSION, POINTER_LAYOUT_VERSION, PIN_FILE_SCHEMA_VERSION, SHA256_HEX, DATE_TIME;
+var init_chunk_HMYEV6OR = __esm({
+  "../../packages/core/dist/chunks/chunk-HMYEV6OR.js"() {
+    "use strict";
+    init_chunk_TMZ4V2QQ();
+    STATE_INFO_SCHEMA_VERSION = 1;
+    POINTER_LAYOUT_VERSION = 2;
+    PIN_FILE_SCHEMA_VERSION = 1;
+    SHA256_HEX = /^[0-9a-f]{64}$/;
+    DATE_TIME = /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$/;
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-TA47NUNE.js
+function entriesNameTheirKeys(document2, context) {
+  for (const [key, info] of Object.entries(document2.keys)) {
+    if (info.key !== key) {
+      context.addIssue({
+        code: "custom",
+        path: ["keys", key, "key"],
+        message: `entry is filed under "${key}" but names key "${info.key}"`
+      });
+    }
+  }
+}
+function emptyStateInfoDocument(now = /* @__PURE__ */ new Date()) {
+  return { schemaVersion: STATE_INFO_SCHEMA_VERSION, updatedAt: now.toISOString(), keys: {} };
+}
+var StateKeySchema, StateVersionSchema, ManagementTypeSchema, MANAGEMENT_TYPES, StateInfoSchema, StateInfoDocumentSchema;
+var init_chunk_TA47NUNE = __esm({
+  "../../packages/core/dist/chunks/chunk-TA47NUNE.js"() {
+    "use strict";
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_zod();
+    init_zod();
+    StateKeySchema = external_exports.string().min(1, STATE_KEY_RULES.empty).max(MAX_KEY_LENGTH, STATE_KEY_RULES.tooLong).refine((key) => !CONTROL_CHARACTER.test(key), STATE_KEY_RULES.control).refine((key) => !LONE_SURROGATE.test(key), STATE_KEY_RULES.loneSurrogate).refine((key) => key !== "__proto__", STATE_KEY_RULES.proto).describe("The stable name of a component state. Non-empty, no control characters.");
+    StateVersionSchema = external_exports.string().regex(VERSION_PATTERN, "a state version looks like 20261127T101530123Z-3f9a1c0b7d2e").describe("A state version id: creation time (UTC, ms) and a random suffix; sorts by time.");
+    ManagementTypeSchema = external_exports.enum(["local", "versioned"]).describe(
+      "local: state lives in .local_defs_state inside the project; versioned: immutable versions in a storage backend."
+    );
+    MANAGEMENT_TYPES = ManagementTypeSchema.options;
+    StateInfoSchema = external_exports.object({
+      key: StateKeySchema,
+      management: ManagementTypeSchema,
+      version: StateVersionSchema,
+      createdAt: external_exports.iso.datetime().describe("When this version was created (ISO 8601, UTC)."),
+      sha256: external_exports.string().regex(SHA256_HEX, "a sha256 is 64 lowercase hex digits").describe("Hex sha256 of the state bytes."),
+      size: external_exports.number().int().nonnegative().describe("Size of the state in bytes."),
+      generation: external_exports.number().int().positive().optional().describe(
+        "Versioned state: the commit that made this version latest, counted per key by the store (see the pointer entry)."
+      )
+    }).strict();
+    StateInfoDocumentSchema = external_exports.object({
+      schemaVersion: external_exports.literal(STATE_INFO_SCHEMA_VERSION),
+      updatedAt: external_exports.iso.datetime(),
+      keys: external_exports.record(StateKeySchema, StateInfoSchema)
+    }).strict().superRefine(entriesNameTheirKeys);
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-MJIDBDOT.js
+var PointerEntrySchema, PointerShardSchema, ConditionalWriteProofSchema, LayoutManifestSchema, LegacyPointerStubSchema;
+var init_chunk_MJIDBDOT = __esm({
+  "../../packages/core/dist/chunks/chunk-MJIDBDOT.js"() {
+    "use strict";
+    init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_zod();
+    PointerEntrySchema = StateInfoSchema.extend({
+      generation: external_exports.number().int().positive().describe(
+        "How many times this key has been committed: 1 for its first version, previous + 1 for each compare-and-swap that moved it. The store orders commits; no clock does."
+      )
+    }).strict();
+    PointerShardSchema = external_exports.object({
+      schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
+      shard: external_exports.number().int().nonnegative(),
+      keys: external_exports.record(StateKeySchema, PointerEntrySchema)
+    }).strict().superRefine(entriesNameTheirKeys);
+    ConditionalWriteProofSchema = external_exports.union([
+      external_exports.object({
+        endpoint: external_exports.string().describe("Where the proving requests went."),
+        verifiedAt: external_exports.iso.datetime()
+      }).strict(),
+      external_exports.object({
+        waived: external_exports.literal(true).describe("Written with DEFSTATE_ACCEPT_LOST_UPDATES: not proven."),
+        endpoint: external_exports.string(),
+        at: external_exports.iso.datetime()
+      }).strict()
+    ]);
+    LayoutManifestSchema = external_exports.object({
+      schemaVersion: external_exports.number().int().positive(),
+      pointer: external_exports.object({
+        shards: external_exports.number().int().min(1).max(4096),
+        hash: external_exports.literal("sha256-u32be-mod").describe("shard = first 4 bytes of sha256(key) mod shards")
+      }).strict(),
+      createdAt: external_exports.iso.datetime(),
+      conditionalWrites: ConditionalWriteProofSchema,
+      upgradedFrom: external_exports.literal("state-info.json").optional()
+    }).strict();
+    LegacyPointerStubSchema = external_exports.object({
+      schemaVersion: external_exports.literal(POINTER_LAYOUT_VERSION),
+      movedTo: external_exports.literal("layout.json"),
+      shards: external_exports.number().int().min(1).max(4096),
+      note: external_exports.string()
+    }).strict();
+  }
+});
+
+// ../../packages/core/dist/chunks/pointer-5CYND2JO.js
+var pointer_5CYND2JO_exports = {};
+__export(pointer_5CYND2JO_exports, {
+  ConditionalWriteProofSchema: () => ConditionalWriteProofSchema,
+  LayoutManifestSchema: () => LayoutManifestSchema,
+  LegacyPointerStubSchema: () => LegacyPointerStubSchema,
+  PointerEntrySchema: () => PointerEntrySchema,
+  PointerShardSchema: () => PointerShardSchema
+});
+var init_pointer_5CYND2JO = __esm({
+  "../../packages/core/dist/chunks/pointer-5CYND2JO.js"() {
+    "use strict";
+    init_chunk_MJIDBDOT();
+  }
+});
+
+// ../../packages/core/dist/chunks/state-info-TTTUOLAH.js
+var state_info_TTTUOLAH_exports = {};
+__export(state_info_TTTUOLAH_exports, {
+  MANAGEMENT_TYPES: () => MANAGEMENT_TYPES,
+  ManagementTypeSchema: () => ManagementTypeSchema,
+  StateInfoDocumentSchema: () => StateInfoDocumentSchema,
+  StateInfoSchema: () => StateInfoSchema,
+  emptyStateInfoDocument: () => emptyStateInfoDocument,
+  entriesNameTheirKeys: () => entriesNameTheirKeys
+});
+var init_state_info_TTTUOLAH = __esm({
+  "../../packages/core/dist/chunks/state-info-TTTUOLAH.js"() {
+    "use strict";
+    init_chunk_TA47NUNE();
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-ZEWDPTN4.js
+function defineStorageAdapter(adapter) {
+  return adapter;
+}
+async function readText(store, name, options) {
+  const result = await store.get(name, options);
+  const chunks = [];
+  for await (const chunk of result.body) chunks.push(Buffer.from(chunk));
+  return { text: Buffer.concat(chunks).toString("utf8"), etag: result.etag };
+}
+async function readPointer(store, options = {}) {
+  const { signal } = options;
+  const layout = await discoverLayout(store, { signal });
+  if (layout.kind === "empty") return { layout: "empty", entries: /* @__PURE__ */ new Map() };
+  const wanted = options.keys ? new Set(options.keys) : void 0;
+  const entries = /* @__PURE__ */ new Map();
+  if (layout.kind === "legacy") {
+    for (const [key, info] of Object.entries(layout.document.keys)) {
+      if (!wanted || wanted.has(key)) entries.set(key, info);
+    }
+    return { layout: "legacy", entries };
+  }
+  const shards = wanted && wanted.size < layout.shards * 2 ? [...new Set([...wanted].map((key) => shardOf(key, layout.shards)))] : Array.from({ length: layout.shards }, (_, shard) => shard);
+  const limit = createLimit(16);
+  const documents = await Promise.all(
+    shards.map((shard) => limit(() => readShard(store, shard, { signal })))
+  );
+  for (const { document: document2 } of documents) {
+    for (const [key, entry] of Object.entries(document2.keys)) {
+      if (!wanted || wanted.has(key)) entries.set(key, entry);
+    }
+  }
+  return { layout: "sharded", entries };
+}
+async function discoverLayout(store, { signal } = {}) {
+  const known = knownLayouts.get(store);
+  if (known) return known;
+  const retry = { policy: STORE_RETRY_POLICY, signal };
+  const manifestText = await withRetry(() => readOptional(store, LAYOUT_OBJECT, signal), retry);
+  if (manifestText) {
+    const manifest = await parseLayoutManifest(manifestText.text, store);
+    const layout = { kind: "sharded", shards: manifest.pointer.shards, manifest };
+    knownLayouts.set(store, layout);
+    return layout;
+  }
+  const legacy = await withRetry(() => readOptional(store, STATE_INFO_OBJECT, signal), retry);
+  if (!legacy) return { kind: "empty" };
+  const parsed = await parseLegacyPointer(legacy.text, `${store.location}/${STATE_INFO_OBJECT}`);
+  if ("movedTo" in parsed) return { kind: "sharded", shards: parsed.shards, manifest: void 0 };
+  return { kind: "legacy", document: parsed, etag: legacy.etag };
+}
+function rememberLayout(store, manifest) {
+  knownLayouts.set(store, { kind: "sharded", shards: manifest.pointer.shards, manifest });
+}
+async function readShard(store, shard, { signal } = {}) {
+  const name = pointerShardName(shard);
+  const found = await withRetry(() => readOptional(store, name, signal), {
+    policy: STORE_RETRY_POLICY,
+    signal
+  });
+  if (!found) return { document: emptyShard(shard), etag: void 0 };
+  return {
+    document: await parseShard(found.text, `${store.location}/${name}`, shard),
+    etag: found.etag
+  };
+}
+function emptyShard(shard) {
+  return { schemaVersion: POINTER_LAYOUT_VERSION, shard, keys: {} };
+}
+async function parseShard(text, where, shard) {
+  const document2 = await parseJsonDocument(
+    text,
+    async () => (await pointerSchemas()).PointerShardSchema,
+    {
+      isValid: isPointerShard,
+      name: `The pointer shard ${where}`,
+      mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
+      badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning, or delete it and refresh the keys it held.",
+      mismatchHint: "Upgrade defstate if a newer version wrote it."
+    }
+  );
+  if (document2.shard !== shard) {
+    throw new StorageError(`The pointer shard ${where} says it is shard ${document2.shard}.`, {
+      hint: "It was copied or renamed by something other than defstate; restore it from the store\u2019s object versioning."
+    });
+  }
+  return document2;
+}
+async function parseLayoutManifest(text, store) {
+  const where = `${store.location}/${LAYOUT_OBJECT}`;
+  const version2 = safeJson(text)?.schemaVersion;
+  if (typeof version2 === "number" && version2 > POINTER_LAYOUT_VERSION) {
+    throw new StorageError(
+      `The store ${store.location} uses pointer layout ${version2}, newer than this defstate knows (${POINTER_LAYOUT_VERSION}).`,
+      { hint: "Upgrade defstate (@defstate/core and the CLI or Action) to read and write it." }
+    );
+  }
+  return parseJsonDocument(text, async () => (await pointerSchemas()).LayoutManifestSchema, {
+    name: `The layout manifest ${where}`,
+    mismatch: `does not match pointer layout ${POINTER_LAYOUT_VERSION}`,
+    badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning.",
+    mismatchHint: "Upgrade defstate if a newer version wrote it."
   });
 }
-var NAMING_MARKER, NAMING_VERSION, MAX_FILE_NAME_BYTES, PLAIN, WINDOWS_DEVICE2, ESCAPED_MARK, currentNaming, legacyNaming;
-var init_file_names = __esm({
-  "../../packages/core/dist/store/file-names.js"() {
+async function parseLegacyPointer(text, where) {
+  const version2 = safeJson(text)?.schemaVersion;
+  if (version2 === POINTER_LAYOUT_VERSION) {
+    return parseJsonDocument(text, async () => (await pointerSchemas()).LegacyPointerStubSchema, {
+      name: `The state info document ${where}`,
+      mismatch: "is not a pointer stub",
+      badJsonHint: "Restore it from the store\u2019s object versioning.",
+      mismatchHint: "Upgrade defstate if a newer version wrote it."
+    });
+  }
+  return parseJsonDocument(
+    text,
+    async () => (await Promise.resolve().then(() => (init_state_info_TTTUOLAH(), state_info_TTTUOLAH_exports))).StateInfoDocumentSchema,
+    {
+      name: `The state info document ${where}`,
+      mismatch: "does not match schema version 1",
+      badJsonHint: "It was changed by something other than defstate; restore it from the store\u2019s object versioning or delete it and refresh every versioned key.",
+      mismatchHint: "Upgrade defstate if another version wrote it."
+    }
+  );
+}
+async function readOptional(store, name, signal) {
+  try {
+    return await readText(store, name, { signal });
+  } catch (error62) {
+    if (error62 instanceof BlobNotFoundError) return void 0;
+    throw error62;
+  }
+}
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+}
+var knownLayouts, pointerSchemas;
+var init_chunk_ZEWDPTN4 = __esm({
+  "../../packages/core/dist/chunks/chunk-ZEWDPTN4.js"() {
     "use strict";
-    init_errors();
-    init_key_folder();
-    NAMING_MARKER = ".defstate-store.json";
-    NAMING_VERSION = 2;
-    MAX_FILE_NAME_BYTES = 255;
-    PLAIN = /^[a-z0-9_~^-][a-z0-9._~^-]*$/;
-    WINDOWS_DEVICE2 = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
-    ESCAPED_MARK = "=";
-    currentNaming = {
-      version: 2,
-      toFile(segment) {
-        const plain = PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment);
-        const file2 = plain ? segment : `${ESCAPED_MARK}${escapeTrailingDot(escapeName(segment))}`;
-        return checkLength(file2, segment);
-      },
-      fromFile(file2) {
-        return file2.startsWith(ESCAPED_MARK) ? unescapeName(file2.slice(1)) : file2;
-      }
+    init_chunk_4TYLYJGA();
+    init_chunk_RYACYZYI();
+    init_chunk_HMYEV6OR();
+    init_chunk_5HDP4HYT();
+    knownLayouts = /* @__PURE__ */ new WeakMap();
+    pointerSchemas = () => Promise.resolve().then(() => (init_pointer_5CYND2JO(), pointer_5CYND2JO_exports));
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-2LNDEQQ6.js
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { link, mkdir as mkdir2, readFile as readFile3, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname as dirname2 } from "node:path";
+import { setTimeout as delay2 } from "node:timers/promises";
+import { readFileSync } from "node:fs";
+import { hostname as hostname3 } from "node:os";
+function currentProcess() {
+  if (!self) {
+    const boot = readProc("/proc/sys/kernel/random/boot_id")?.trim();
+    const start = startTicks(process.pid);
+    self = {
+      host: hostname3(),
+      pid: process.pid,
+      ...boot ? { boot } : {},
+      ...start ? { start } : {}
     };
-    legacyNaming = {
-      version: 1,
-      toFile(segment) {
-        const escaped = escapeName(segment);
-        if (Buffer.byteLength(escaped) <= MAX_FILE_NAME_BYTES)
-          return escaped;
-        if (PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment)) {
-          return checkLength(`${ESCAPED_MARK}${segment}`, segment);
+  }
+  return self;
+}
+function isGoneHere(holder) {
+  const here = currentProcess();
+  if (holder.host !== here.host || !Number.isInteger(holder.pid) || (holder.pid ?? 0) <= 0) {
+    return false;
+  }
+  if (holder.boot && here.boot && holder.boot !== here.boot) return true;
+  const pid = holder.pid;
+  if (!isAlive(pid)) return true;
+  if (holder.start && here.start) return startTicks(pid) !== holder.start;
+  return false;
+}
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code === "EPERM";
+  }
+}
+function startTicks(pid) {
+  const stat22 = readProc(`/proc/${pid}/stat`);
+  if (!stat22) return void 0;
+  const fields = stat22.slice(stat22.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
+function readProc(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return void 0;
+  }
+}
+async function withFileLock(lockPath, action, options = {}) {
+  const lock = await acquireFileLock(lockPath, options);
+  try {
+    return await action(lock);
+  } finally {
+    await lock.release();
+  }
+}
+async function acquireFileLock(lockPath, options = {}) {
+  const { staleMs = DEFAULT_STALE_MS, waitMs = DEFAULT_WAIT_MS, signal } = options;
+  const token = randomBytes3(12).toString("hex");
+  const content = `${JSON.stringify({ token, ...currentProcess(), since: (/* @__PURE__ */ new Date()).toISOString() })}
+`;
+  const temporary = `${lockPath}.${token}`;
+  const started = performance.now();
+  const watch = new StalenessWatch(staleMs);
+  await mkdir2(dirname2(lockPath), { recursive: true });
+  await writeFile(temporary, content, { flag: "wx" });
+  try {
+    let current;
+    for (let waits = 0; ; waits++) {
+      if (signal?.aborted)
+        throw new AbortedError(`Stopped while waiting for the lock ${lockPath}.`);
+      try {
+        await link(temporary, lockPath);
+        break;
+      } catch (error62) {
+        if (error62.code !== "EEXIST") throw error62;
+      }
+      current = await readLock(lockPath, current);
+      if (!current) continue;
+      if (watch.isStale(current)) {
+        await options.beforeBreak?.();
+        if (await removeInstance(lockPath, current, watch)) continue;
+      }
+      if (performance.now() - started > waitMs) throw timedOut(lockPath, waitMs, current);
+      const reason = await options.giveUp?.();
+      if (reason) throw reason;
+      await delay2(Math.min(50, 1.5 ** waits) * (0.5 + Math.random()));
+    }
+  } finally {
+    await removeFile(temporary);
+  }
+  return holdLock(lockPath, content, staleMs);
+}
+function holdLock(lockPath, content, staleMs) {
+  const controller2 = new AbortController();
+  const heartbeat = setInterval(async () => {
+    try {
+      const current = await readLock(lockPath);
+      if (current?.content !== content) {
+        controller2.abort(new TransientError(`The lock ${lockPath} was taken over.`));
+        clearInterval(heartbeat);
+        return;
+      }
+      const now = /* @__PURE__ */ new Date();
+      await utimes(lockPath, now, now);
+    } catch {
+    }
+  }, staleMs / 3);
+  heartbeat.unref();
+  return {
+    signal: controller2.signal,
+    async release() {
+      clearInterval(heartbeat);
+      const current = await readLock(lockPath);
+      if (current?.content === content) {
+        await removeInstance(lockPath, current, new StalenessWatch(staleMs));
+      }
+    }
+  };
+}
+async function removeInstance(lockPath, judged, watch) {
+  const claim2 = `${lockPath}.break`;
+  const claimContent = `${JSON.stringify({ ...currentProcess(), token: randomBytes3(6).toString("hex") })}
+`;
+  for (; ; ) {
+    try {
+      await writeFile(claim2, claimContent, { flag: "wx" });
+      break;
+    } catch (error62) {
+      if (error62.code !== "EEXIST") throw error62;
+    }
+    const other = await readLock(claim2);
+    if (other && !watch.isStale(other)) return false;
+    if (other) await removeFile(claim2);
+  }
+  try {
+    const current = await readLock(lockPath);
+    if (current?.content !== judged.content || current.ino !== judged.ino) return false;
+    await removeFile(lockPath);
+    return true;
+  } finally {
+    await removeFile(claim2);
+  }
+}
+async function readLock(path, known) {
+  try {
+    const stats = await stat(path, { bigint: true });
+    if (known && known.ino === stats.ino && known.mtimeNs === stats.mtimeNs) return known;
+    const content = await readFile3(path, "utf8");
+    return { content, ino: stats.ino, mtimeNs: stats.mtimeNs, holder: parseHolder(content) };
+  } catch (error62) {
+    if (error62.code === "ENOENT") return void 0;
+    throw error62;
+  }
+}
+function parseHolder(content) {
+  try {
+    const parsed = JSON.parse(content);
+    if (typeof parsed === "object" && parsed !== null) return parsed;
+  } catch {
+  }
+  return {};
+}
+function timedOut(lockPath, waitMs, current) {
+  const { pid, host, since } = current.holder;
+  const holder = pid ? `process ${pid}${host ? ` on ${host}` : ""}${since ? ` since ${since}` : ""}` : "another process";
+  return new TransientError(
+    `Timed out after ${waitMs} ms waiting for the lock ${lockPath}, held by ${holder}.`,
+    {
+      hint: "Another defstate process is writing to the same folder. A lock whose holder is gone is taken over by itself; if its holder runs on another machine, that takes a few seconds."
+    }
+  );
+}
+var self, DEFAULT_STALE_MS, DEFAULT_WAIT_MS, StalenessWatch;
+var init_chunk_2LNDEQQ6 = __esm({
+  "../../packages/core/dist/chunks/chunk-2LNDEQQ6.js"() {
+    "use strict";
+    init_chunk_77BUBOJI();
+    init_chunk_5HDP4HYT();
+    DEFAULT_STALE_MS = 1e4;
+    DEFAULT_WAIT_MS = 3e4;
+    StalenessWatch = class {
+      constructor(staleMs) {
+        this.staleMs = staleMs;
+      }
+      staleMs;
+      #seen = /* @__PURE__ */ new Map();
+      isStale(instance) {
+        const id = `${instance.ino}:${instance.content}`;
+        const now = performance.now();
+        let seen = this.#seen.get(id);
+        if (!seen || seen.mtimeNs !== instance.mtimeNs) {
+          seen = { mtimeNs: instance.mtimeNs, at: now, askedAt: Number.NEGATIVE_INFINITY };
+          this.#seen.set(id, seen);
         }
-        return checkLength(escaped, segment);
-      },
-      fromFile(file2) {
-        return file2.startsWith(ESCAPED_MARK) ? file2.slice(1) : unescapeName(file2);
+        if (now - seen.at >= this.staleMs) return true;
+        if (now - seen.at >= 20 && now - seen.askedAt >= 100) {
+          seen.askedAt = now;
+          return isGoneHere(instance.holder);
+        }
+        return false;
       }
     };
   }
 });
 
-// ../../packages/core/dist/store/file-store.js
-import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
+// ../../packages/core/dist/chunks/chunk-QJDKKJF6.js
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname as dirname22, join as join22, resolve as resolve2 } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createHash as createHash3, randomBytes as randomBytes4 } from "node:crypto";
 import { statSync } from "node:fs";
-import { link as link3, mkdir as mkdir5, open as open4, readdir as readdir5, readFile as readFile8, rename as rename3, rm as rm3, stat as stat2, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
+import {
+  link as link2,
+  mkdir as mkdir3,
+  open as open4,
+  readdir,
+  readFile as readFile4,
+  rename as rename2,
+  rm,
+  stat as stat2,
+  utimes as utimes2,
+  writeFile as writeFile2
+} from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
-import { dirname as dirname4, join as join10, resolve as resolve5 } from "node:path";
+import { dirname as dirname3, join as join4, resolve as resolve3 } from "node:path";
 import { addAbortSignal } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { randomBytes as randomBytes22 } from "node:crypto";
+import { randomBytes as randomBytes32 } from "node:crypto";
+function escapeTrailingDot(escaped) {
+  return escaped.endsWith(".") ? `${escaped.slice(0, -1)}~2e` : escaped;
+}
+function checkLength(file2, segment) {
+  if (Buffer.byteLength(file2) <= MAX_FILE_NAME_BYTES) return file2;
+  throw new StorageError(
+    `The object name segment ${JSON.stringify(segment.slice(0, 60))}\u2026 is too long for a file store (${Buffer.byteLength(file2)} bytes as a file name; the limit is ${MAX_FILE_NAME_BYTES}).`,
+    {
+      hint: "Use shorter object names; state keys of any length are shortened by defstate itself."
+    }
+  );
+}
 async function ensureNewerMtime(temporary, replacedMtimeNs) {
-  if (temporary.stats.mtimeNs > replacedMtimeNs)
-    return temporary.stats;
+  if (temporary.stats.mtimeNs > replacedMtimeNs) return temporary.stats;
   const mtime = new Date(Number(replacedMtimeNs / 1000000n) + 2);
   await utimes2(temporary.path, new Date(Number(temporary.stats.atimeMs)), mtime);
   return stat2(temporary.path, { bigint: true });
@@ -30670,32 +29452,676 @@ function parseJson(text) {
   }
 }
 function isBlocked(path) {
-  for (let current = path; ; current = dirname4(current)) {
+  for (let current = path; ; current = dirname3(current)) {
     try {
       return !statSync(current).isDirectory();
     } catch {
-      if (dirname4(current) === current)
-        return false;
+      if (dirname3(current) === current) return false;
     }
   }
 }
 function assertObjectName2(name) {
   assertObjectName(name);
 }
-var FileBlobStore, TEMPORARY_DIR, cachedHostTag, temporaryNonce, temporaryCount, FileStoreOptionsSchema, fileStorageAdapter;
-var init_file_store = __esm({
-  "../../packages/core/dist/store/file-store.js"() {
+async function withMaintenanceLease(store, options, action) {
+  const held = await acquireLease(store, options);
+  try {
+    return await action(held.lease);
+  } finally {
+    await held.release();
+  }
+}
+async function acquireLease(store, options) {
+  const {
+    ttlMs = DEFAULT_LEASE_TTL_MS,
+    waitMs = DEFAULT_LEASE_WAIT_MS,
+    signal,
+    runtime = systemRuntime
+  } = options;
+  const owner = randomBytes22(16).toString("hex");
+  const { host, pid, boot, start } = currentProcess();
+  const acquiredAt = (/* @__PURE__ */ new Date()).toISOString();
+  const documentFor = (released) => ({
+    schemaVersion: 1,
+    owner,
+    operation: options.operation,
+    holder: { host, pid, ...boot ? { boot } : {}, ...start ? { start } : {} },
+    ttlMs,
+    acquiredAt,
+    heartbeatAt: (/* @__PURE__ */ new Date()).toISOString(),
+    released
+  });
+  const started = performance.now();
+  let watched;
+  let etag = "";
+  for (; ; ) {
+    if (signal?.aborted) throw new AbortedError("Stopped while waiting for the maintenance lease.");
+    const body2 = `${JSON.stringify(documentFor(false))}
+`;
+    try {
+      const current = await readLease(store, signal);
+      if (!current) {
+        etag = (await store.put(LEASE_OBJECT, body2, { ifNoneMatch: "*", signal })).etag;
+        break;
+      }
+      if (watched?.etag !== current.etag)
+        watched = { etag: current.etag, since: performance.now() };
+      const gone = current.lease.released || isGoneHere(current.lease.holder) || performance.now() - watched.since >= current.lease.ttlMs;
+      if (gone) {
+        etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: current.etag, signal })).etag;
+        break;
+      }
+      if (performance.now() - started > waitMs) throw heldBy(store, current.lease, waitMs);
+    } catch (error62) {
+      const retry = error62 instanceof PreconditionFailedError || isTransient(error62);
+      if (!retry || performance.now() - started > waitMs) throw error62;
+    }
+    await runtime.sleep(Math.min(1e3, ttlMs / 10) * (0.5 + runtime.random()), signal).catch((error62) => {
+      throw new AbortedError("Stopped while waiting for the maintenance lease.", {
+        cause: error62
+      });
+    });
+  }
+  return hold(store, etag, documentFor, ttlMs);
+}
+function hold(store, firstEtag, documentFor, ttlMs) {
+  const controller2 = new AbortController();
+  let etag = firstEtag;
+  let lastSent = performance.now();
+  let stamp;
+  let lost;
+  const loseLease = (message, cause) => {
+    lost ??= new LeaseError(message, {
+      cause,
+      hint: "Another process took the maintenance lease over; nothing more was changed by this one. Run it again."
+    });
+    controller2.abort(lost);
+  };
+  const stampFromStore = async () => {
+    const at = performance.now();
+    const meta3 = await store.head(LEASE_OBJECT).catch(() => void 0);
+    if (meta3?.etag === etag && meta3.lastModified) stamp = { storeTime: meta3.lastModified, at };
+  };
+  let beating = stampFromStore();
+  const beat = async () => {
+    const sent = performance.now();
+    try {
+      const body2 = `${JSON.stringify(documentFor(false))}
+`;
+      etag = (await store.put(LEASE_OBJECT, body2, { ifMatch: etag })).etag;
+      lastSent = sent;
+      await stampFromStore();
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError || error62 instanceof BlobNotFoundError) {
+        loseLease("The maintenance lease was taken over by another process.", error62);
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    beating = beating.then(beat);
+  }, ttlMs / 3);
+  timer.unref();
+  const lease = {
+    signal: controller2.signal,
+    assertHeld() {
+      if (lost) throw lost;
+      if (performance.now() - lastSent > ttlMs / 2) {
+        loseLease("The maintenance lease could not be renewed in time; stopped to be safe.");
+        throw lost;
+      }
+    },
+    storeNow() {
+      return stamp ? new Date(stamp.storeTime.getTime() + (performance.now() - stamp.at)) : void 0;
+    }
+  };
+  return {
+    lease,
+    async release() {
+      clearInterval(timer);
+      await beating;
+      if (lost) return;
+      const body2 = `${JSON.stringify(documentFor(true))}
+`;
+      await store.put(LEASE_OBJECT, body2, { ifMatch: etag }).catch(() => void 0);
+    }
+  };
+}
+async function readLease(store, signal) {
+  try {
+    const { text, etag } = await readText(store, LEASE_OBJECT, { signal });
+    const lease = await parseJsonDocument(text, LeaseSchema, {
+      name: `The maintenance lease ${store.location}/${LEASE_OBJECT}`,
+      mismatch: "is not valid",
+      badJsonHint: "Delete it once no prune or rollback is running.",
+      mismatchHint: "Upgrade defstate if a newer version wrote it."
+    });
+    return { lease, etag };
+  } catch (error62) {
+    if (error62 instanceof BlobNotFoundError) return void 0;
+    throw error62;
+  }
+}
+function heldBy(store, lease, waitMs) {
+  const { host, pid } = lease.holder;
+  return new LeaseError(
+    `The maintenance lease of ${store.location} is held by ${lease.operation} (process ${pid} on ${host}, since ${lease.acquiredAt}); waited ${Math.round(waitMs / 1e3)} s.`,
+    {
+      hint: `It expires ${Math.round(lease.ttlMs / 1e3)} s after its holder's last heartbeat (at ${lease.heartbeatAt} by the holder's clock). Wait for that ${lease.operation} to finish, then run again.`
+    }
+  );
+}
+async function applyPointerChanges(store, shards, changes, options = {}) {
+  const { runtime = systemRuntime, signal } = options;
+  const byShard = /* @__PURE__ */ new Map();
+  for (const [index, change] of changes.entries()) {
+    const shard = shardOf(change.key, shards);
+    byShard.set(shard, [...byShard.get(shard) ?? [], index]);
+  }
+  const settled = new Array(changes.length);
+  const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_POINTER_TIMEOUT_MS);
+  const queue = shuffle(
+    [...byShard].map(
+      ([shard, indexes]) => new ShardCommit(
+        store,
+        shard,
+        indexes,
+        indexes.map((index) => changes[index]),
+        options,
+        deadline
+      )
+    ),
+    runtime.random
+  );
+  const settle2 = (commit, result) => {
+    for (const [position, index] of commit.indexes.entries()) {
+      settled[index] = result.status === "fulfilled" ? { status: "fulfilled", value: result.value[position] } : result;
+    }
+  };
+  const worker = async () => {
+    for (; ; ) {
+      queue.sort((a, b) => a.readyAt - b.readyAt);
+      const commit = queue.shift();
+      if (!commit) return;
+      const wait = commit.readyAt - performance.now();
+      try {
+        if (wait > 0) await runtime.sleep(wait, signal);
+        const outcome = await commit.attempt();
+        if (outcome) settle2(commit, { status: "fulfilled", value: outcome });
+        else queue.push(commit);
+      } catch (error62) {
+        settle2(commit, {
+          status: "rejected",
+          reason: signal?.aborted ? new AbortedError(
+            `Stopped while moving the pointer ${pointerShardName(commit.shard)}.`,
+            {
+              cause: error62
+            }
+          ) : error62
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, queue.length) }, worker));
+  return settled;
+}
+function shuffle(items, random) {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other], items[index]];
+  }
+  return items;
+}
+function applyDecision(document2, key, current, decision) {
+  if (decision.action === "keep") return current;
+  if (decision.action === "remove") {
+    delete document2.keys[key];
+    return void 0;
+  }
+  const { generation: _ignored, ...info } = decision.info;
+  const entry = { ...info, generation: (current?.generation ?? 0) + 1 };
+  document2.keys[key] = entry;
+  return entry;
+}
+function outcomes(changes, decided, unanswered, landed = false) {
+  return changes.map((change, index) => {
+    const { decision, entry } = decided[index];
+    const recovered = unanswered !== void 0 && decided[index] === unanswered[index];
+    return {
+      key: change.key,
+      result: decision.result,
+      written: decision.action !== "keep" && (landed || recovered),
+      entry
+    };
+  });
+}
+function sameEntry(a, b) {
+  if (a === void 0 || b === void 0) return a === b;
+  return a.version === b.version && a.generation === b.generation && a.sha256 === b.sha256 && a.size === b.size && a.createdAt === b.createdAt;
+}
+function conflict(store, name, races, cause) {
+  return new ConflictError(
+    `The pointer ${store.location}/${name} kept changing: ${races} compare-and-swaps lost before the deadline.`,
+    {
+      cause,
+      hint: "Very many writers are committing to the same keys at once; run again. Nothing was lost."
+    }
+  );
+}
+async function proveConditionalWrites(store, { signal } = {}) {
+  const token = randomBytes32(8).toString("hex");
+  const name = `${PROBE_PREFIX}${token}`;
+  const content = (step) => `defstate probe ${token}: ${step}`;
+  const retried = (operation) => withRetry(operation, { policy: PROBE_RETRY_POLICY, signal });
+  const refuse = (what) => new ConfigError(
+    `The store ${store.location} (requests to ${endpointOf(store)}) ignores ${what}: it accepted a write that had to fail. Two refreshes at once would silently overwrite each other, so defstate will not write to it.`,
+    { field: "state_storage" },
+    {
+      hint: "Use a store (or a proxy) that passes If-None-Match and If-Match through. If you accept lost updates, set DEFSTATE_ACCEPT_LOST_UPDATES=1 (or accept_lost_updates: true under state_storage in defstate.yaml)."
+    }
+  );
+  const holds = async (step) => {
+    const found = await retried(() => readText(store, name, { signal }));
+    return found.text === content(step) ? found.etag : void 0;
+  };
+  const mustApply = async (step, options) => {
+    try {
+      return (await retried(() => store.put(name, content(step), { ...options, signal }))).etag;
+    } catch (error62) {
+      if (!(error62 instanceof PreconditionFailedError)) throw error62;
+      const etag = await holds(step);
+      if (etag === void 0) return void 0;
+      return etag;
+    }
+  };
+  const applied = async (step, options) => {
+    try {
+      await retried(() => store.put(name, content(step), { ...options, signal }));
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError) return false;
+      throw error62;
+    }
+    return true;
+  };
+  const first = await mustApply("first", { ifNoneMatch: "*" });
+  if (first === void 0) throw refuse("create-only writes (If-None-Match: *)");
+  try {
+    if (await applied("second", { ifNoneMatch: "*" })) {
+      throw refuse("create-only writes (If-None-Match: *)");
+    }
+    const third = await mustApply("third", { ifMatch: first });
+    if (third === void 0) {
+      throw refuse("the etags it returns (a write with the current etag was refused)");
+    }
+    if (await applied("fourth", { ifMatch: first })) {
+      throw refuse("conditional replaces (If-Match)");
+    }
+    if (await holds("third") === void 0 || third === first) {
+      throw refuse("conditional writes (the object changed although every condition failed)");
+    }
+  } finally {
+    if (store.capabilities.delete) await store.delete(name).catch(() => void 0);
+  }
+}
+function endpointOf(store) {
+  return store.endpoint ?? store.location;
+}
+function prepareStoreForWrites(store, options = {}) {
+  let ready = prepared.get(store);
+  if (!ready) {
+    ready = prepare(store, options);
+    prepared.set(store, ready);
+    ready.catch(() => prepared.delete(store));
+  }
+  return ready;
+}
+async function updatePointer(store, changes, options = {}) {
+  const { shards } = await prepareStoreForWrites(store, options);
+  return applyPointerChanges(store, shards, changes, options);
+}
+async function prepare(store, options) {
+  const { signal } = options;
+  let upgraded = false;
+  for (let round = 0; round < 20; round++) {
+    const layout = await discoverLayout(store, { signal });
+    if (layout.kind === "sharded" && layout.manifest) {
+      const proof2 = layout.manifest.conditionalWrites;
+      if ("waived" in proof2 || proof2.endpoint !== endpointOf(store)) {
+        await ensureProven(store, signal);
+      }
+      return { shards: layout.shards };
+    }
+    const proof = await ensureProven(store, signal);
+    if (layout.kind === "empty") {
+      await createOnly(store, STATE_INFO_OBJECT, stub(DEFAULT_POINTER_SHARDS), signal);
+    } else if (layout.kind === "legacy") {
+      await upgradeLegacyPointer(store, options);
+      upgraded = true;
+    } else {
+      const manifest = {
+        schemaVersion: POINTER_LAYOUT_VERSION,
+        pointer: { shards: layout.shards, hash: "sha256-u32be-mod" },
+        createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+        conditionalWrites: proof,
+        ...upgraded ? { upgradedFrom: "state-info.json" } : {}
+      };
+      if (await createOnly(store, LAYOUT_OBJECT, manifest, signal)) rememberLayout(store, manifest);
+    }
+  }
+  throw new StorageError(
+    `The layout of ${store.location} kept changing while it was being prepared.`,
+    {
+      hint: "Something other than defstate is writing layout.json or state-info.json; check the store."
+    }
+  );
+}
+async function upgradeLegacyPointer(store, options) {
+  const { signal } = options;
+  await withMaintenanceLease(
+    store,
+    { operation: "upgrade", signal, ...options.lease },
+    async (lease) => {
+      for (; ; ) {
+        lease.assertHeld();
+        const layout = await discoverLayout(store, { signal });
+        if (layout.kind !== "legacy") return;
+        const changes = Object.values(layout.document.keys).map(
+          (info) => ({
+            key: info.key,
+            decide: (current) => current?.version === info.version ? { action: "keep", result: void 0 } : { action: "set", info, result: void 0 }
+          })
+        );
+        const settled = await applyPointerChanges(store, DEFAULT_POINTER_SHARDS, changes, options);
+        const failed = settled.find((result) => result.status === "rejected");
+        if (failed) throw failed.reason;
+        lease.assertHeld();
+        try {
+          await withRetry(
+            () => store.put(STATE_INFO_OBJECT, body(stub(DEFAULT_POINTER_SHARDS)), {
+              ifMatch: layout.etag,
+              contentType: "application/json",
+              signal
+            }),
+            { policy: STORE_RETRY_POLICY, signal }
+          );
+          return;
+        } catch (error62) {
+          if (!(error62 instanceof PreconditionFailedError)) throw error62;
+        }
+      }
+    }
+  );
+}
+function ensureProven(store, signal) {
+  let proof = proven.get(store);
+  if (!proof) {
+    proof = (async () => {
+      const endpoint = endpointOf(store);
+      try {
+        await proveConditionalWrites(store, { signal });
+        return { endpoint, verifiedAt: (/* @__PURE__ */ new Date()).toISOString() };
+      } catch (error62) {
+        const waived = acceptsLostUpdates() || waivedStores.has(store);
+        if (!(error62 instanceof ConfigError) || !waived) throw error62;
+        process.emitWarning(
+          `${error62.message.split("\n")[0]} Writing anyway: lost updates are accepted for this store.`,
+          { code: "DEFSTATE_LOST_UPDATES_ACCEPTED" }
+        );
+        return { waived: true, endpoint, at: (/* @__PURE__ */ new Date()).toISOString() };
+      }
+    })();
+    proven.set(store, proof);
+    proof.catch(() => proven.delete(store));
+  }
+  return proof;
+}
+function acceptLostUpdatesFor(store) {
+  waivedStores.add(store);
+}
+function acceptsLostUpdates(env = process.env) {
+  const value2 = env.DEFSTATE_ACCEPT_LOST_UPDATES?.toLowerCase();
+  return value2 === "1" || value2 === "true" || value2 === "yes";
+}
+function stub(shards) {
+  return {
+    schemaVersion: POINTER_LAYOUT_VERSION,
+    movedTo: "layout.json",
+    shards,
+    note: "This store keeps its latest pointer in pointer layout 2 (layout.json and pointer/). Upgrade defstate to read or write it."
+  };
+}
+function body(document2) {
+  return `${JSON.stringify(document2, null, 2)}
+`;
+}
+async function createOnly(store, name, document2, signal) {
+  const retry = { policy: STORE_RETRY_POLICY, signal };
+  const deadline = Date.now() + CREATE_DEADLINE_MS;
+  for (; ; ) {
+    try {
+      await withRetry(
+        () => store.put(name, body(document2), {
+          ifNoneMatch: "*",
+          contentType: "application/json",
+          signal
+        }),
+        retry
+      );
+      return true;
+    } catch (error62) {
+      if (error62 instanceof PreconditionFailedError) return false;
+      if (!(error62 instanceof TransientError) || Date.now() > deadline) throw error62;
+      if (await withRetry(() => store.head(name, { signal }), retry)) return false;
+    }
+  }
+}
+function suggestClosest(word, candidates) {
+  if (word === "") return void 0;
+  const typed = word.toLowerCase();
+  const allowed = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
+  let best;
+  for (const candidate of candidates) {
+    const distance = editDistance(typed, candidate.toLowerCase());
+    if (distance <= allowed && (best === void 0 || distance < best.distance)) {
+      best = { candidate, distance };
+    }
+  }
+  return best?.candidate;
+}
+function editDistance(a, b) {
+  const rows = a.length + 1;
+  const columns = b.length + 1;
+  const cost = Array.from(
+    { length: rows },
+    (_, i) => Array.from({ length: columns }, (_2, j) => i === 0 ? j : j === 0 ? i : 0)
+  );
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < columns; j++) {
+      const substitution = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(
+        (cost[i - 1]?.[j] ?? 0) + 1,
+        (cost[i]?.[j - 1] ?? 0) + 1,
+        (cost[i - 1]?.[j - 1] ?? 0) + substitution
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (cost[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      cost[i][j] = best;
+    }
+  }
+  return cost[a.length]?.[b.length] ?? Math.max(a.length, b.length);
+}
+async function openStore(selection, { projectRoot, env = process.env }) {
+  const adapter = BUILT_IN_ADAPTERS[selection.adapter] ?? await importAdapter(selection.adapter, projectRoot, selection.url);
+  const where = selection.source === "instance-config" ? { file: selection.origin } : {};
+  const parsed = resolveAdapterOptions(adapter, selection);
+  let store;
+  try {
+    store = await adapter.create(parsed, { baseDir: selection.baseDir, env });
+  } catch (error62) {
+    if (error62 instanceof DefstateError) throw error62;
+    throw new ConfigError(
+      `adapter "${adapter.name}" could not open the store: ${redactSecrets(describeError(error62))}`,
+      selection.url ? { field: selection.origin } : where,
+      { cause: error62 }
+    );
+  }
+  if (!store.capabilities.conditionalPut) {
+    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
+      hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
+    });
+  }
+  if (selection.acceptLostUpdates) acceptLostUpdatesFor(store);
+  return store;
+}
+function resolveAdapterOptions(adapter, selection) {
+  const where = selection.source === "instance-config" ? { file: selection.origin } : {};
+  let rawOptions = selection.options ?? {};
+  if (selection.url) {
+    if (!adapter.optionsFromUrl) {
+      throw new ConfigError(`adapter "${adapter.name}" cannot be chosen by URL`, {
+        field: selection.origin
+      });
+    }
+    try {
+      rawOptions = adapter.optionsFromUrl(selection.url);
+    } catch (error62) {
+      throw new ConfigError(
+        `adapter "${adapter.name}" cannot read the storage URL "${redactUrl(selection.url.href)}": ${redactSecrets(describeError(error62))}`,
+        { field: selection.origin },
+        {
+          cause: error62,
+          hint: "Check the URL against the adapter\u2019s documentation; a literal % is %25."
+        }
+      );
+    }
+  }
+  return parseOptions(adapter, rawOptions, selection, where);
+}
+function parseOptions(adapter, rawOptions, selection, where) {
+  let result;
+  try {
+    result = adapter.optionsSchema.safeParse(rawOptions);
+  } catch (error62) {
+    throw new ConfigError(
+      `adapter "${adapter.name}" could not check its options: ${redactSecrets(describeError(error62))}`,
+      selection.url ? { field: selection.origin } : where,
+      { cause: error62 }
+    );
+  }
+  if (result.success) return result.data;
+  const issues = result.error?.issues ?? [];
+  const unknown2 = issues.find((issue22) => issue22.code === "unrecognized_keys" && issue22.keys?.length);
+  const issue2 = unknown2 ?? issues[0];
+  const path = [...(issue2?.path ?? []).map(String), ...unknown2?.keys?.slice(0, 1) ?? []];
+  const field = selection.url ? selection.origin : ["state_storage", "options", ...path].join(".");
+  if (unknown2?.keys) {
+    const [name = ""] = unknown2.keys;
+    const known = optionNames(adapter.optionsSchema);
+    const suggestion = suggestClosest(name, known);
+    throw new ConfigError(
+      `\`${name}\` is unknown (adapter "${adapter.name}")${suggestion ? `; did you mean \`${suggestion}\`?` : ""}`,
+      { ...where, field },
+      { hint: known.length > 0 ? `Its options are: ${known.join(", ")}.` : void 0 }
+    );
+  }
+  throw new ConfigError(
+    `${redactSecrets(issue2?.message ?? "invalid options")} (adapter "${adapter.name}")`,
+    { ...where, field }
+  );
+}
+function optionNames(schema) {
+  let current = schema;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current.shape && typeof current.shape === "object") return Object.keys(current.shape);
+    const def = current._zod?.def;
+    current = def?.innerType ?? def?.in ?? def?.schema;
+  }
+  return [];
+}
+async function importAdapter(name, projectRoot, url2) {
+  const packageName = OFFICIAL_ADAPTER_PACKAGES[name] ?? name;
+  const require2 = createRequire(join22(projectRoot, "package.json"));
+  let resolved;
+  try {
+    resolved = require2.resolve(packageName);
+  } catch (error62) {
+    const builtIn = Object.values(OFFICIAL_ADAPTER_PACKAGES).includes(packageName);
+    throw new ConfigError(
+      url2 && !builtIn ? `no built-in adapter reads "${url2.protocol}" URLs, and the package ${packageName} that would is not installed in ${projectRoot}` : `storage adapter "${name}" is not installed in ${projectRoot}`,
+      {},
+      {
+        cause: error62,
+        hint: `Install it in the project: ${installCommand(projectRoot, packageName)}`
+      }
+    );
+  }
+  const module = await import(pathToFileURL(resolved).href);
+  const adapter = module.storageAdapter ?? module.default;
+  if (!adapter || typeof adapter.create !== "function" || !adapter.optionsSchema) {
+    throw new ConfigError(
+      `package "${packageName}" does not export a storage adapter`,
+      {},
+      {
+        hint: "An adapter package exports `storageAdapter` made with defineStorageAdapter() from @defstate/core."
+      }
+    );
+  }
+  return adapter;
+}
+function installCommand(projectRoot, packageName) {
+  for (let folder = resolve2(projectRoot); ; folder = dirname22(folder)) {
+    const found = LOCKFILES.find(([file2]) => existsSync(join22(folder, file2)));
+    if (found) return `${found[1]} ${packageName}`;
+    if (dirname22(folder) === folder) return `npm install ${packageName}`;
+  }
+}
+var NAMING_MARKER, NAMING_VERSION, MAX_FILE_NAME_BYTES, PLAIN, WINDOWS_DEVICE2, ESCAPED_MARK, currentNaming, legacyNaming, FileBlobStore, TEMPORARY_DIR, cachedHostTag, temporaryNonce, temporaryCount, FileStoreOptionsSchema, fileStorageAdapter, LeaseSchema, DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, DEFAULT_POINTER_TIMEOUT_MS, RACE_BACKOFF, THROTTLE_BACKOFF, SHARD_CONCURRENCY, ShardCommit, PROBE_RETRY_POLICY, prepared, proven, CREATE_DEADLINE_MS, waivedStores, OFFICIAL_ADAPTER_PACKAGES, BUILT_IN_ADAPTERS, LOCKFILES;
+var init_chunk_QJDKKJF6 = __esm({
+  "../../packages/core/dist/chunks/chunk-QJDKKJF6.js"() {
     "use strict";
+    init_chunk_OBXWLTG5();
+    init_chunk_UPHAP5FS();
+    init_chunk_ZEWDPTN4();
+    init_chunk_4TYLYJGA();
+    init_chunk_RYACYZYI();
+    init_chunk_2LNDEQQ6();
+    init_chunk_77BUBOJI();
+    init_chunk_D2IK2COL();
+    init_chunk_HMYEV6OR();
+    init_chunk_5HDP4HYT();
     init_zod();
-    init_deadline();
-    init_object_names();
-    init_tracer();
-    init_errors();
-    init_atomic();
-    init_process_identity();
-    init_blob_store();
-    init_file_lock();
-    init_file_names();
+    init_zod();
+    NAMING_MARKER = ".defstate-store.json";
+    NAMING_VERSION = 2;
+    MAX_FILE_NAME_BYTES = 255;
+    PLAIN = /^[a-z0-9_~^-][a-z0-9._~^-]*$/;
+    WINDOWS_DEVICE2 = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/;
+    ESCAPED_MARK = "=";
+    currentNaming = {
+      version: 2,
+      toFile(segment) {
+        const plain = PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment);
+        const file2 = plain ? segment : `${ESCAPED_MARK}${escapeTrailingDot(escapeName(segment))}`;
+        return checkLength(file2, segment);
+      },
+      fromFile(file2) {
+        return file2.startsWith(ESCAPED_MARK) ? unescapeName(file2.slice(1)) : file2;
+      }
+    };
+    legacyNaming = {
+      version: 1,
+      toFile(segment) {
+        const escaped = escapeName(segment);
+        if (Buffer.byteLength(escaped) <= MAX_FILE_NAME_BYTES) return escaped;
+        if (PLAIN.test(segment) && !segment.endsWith(".") && !WINDOWS_DEVICE2.test(segment)) {
+          return checkLength(`${ESCAPED_MARK}${segment}`, segment);
+        }
+        return checkLength(escaped, segment);
+      },
+      fromFile(file2) {
+        return file2.startsWith(ESCAPED_MARK) ? file2.slice(1) : unescapeName(file2);
+      }
+    };
     FileBlobStore = class {
       adapter = "file";
       capabilities = { conditionalPut: true, delete: true };
@@ -30709,7 +30135,7 @@ var init_file_store = __esm({
       /** `DEFSTATE_DEBUG=store:file` traces every operation to stderr. */
       #tracer;
       constructor(root, { env = process.env } = {}) {
-        this.#root = resolve5(root);
+        this.#root = resolve3(root);
         this.location = `file://${this.#root}`;
         this.endpoint = `file://${hostname4()}${this.#root}`;
         this.#tracer = createTracer("store:file", { env });
@@ -30725,10 +30151,20 @@ var init_file_store = __esm({
       }
       put(name, body2, options = {}) {
         const conditions = options.ifNoneMatch ? " (create-only)" : options.ifMatch ? ` (if-match ${options.ifMatch})` : "";
-        return this.#tracer.operation("put", `${this.#target(name)}${conditions}`, () => this.#put(name, body2, options), (result) => `etag ${result.etag}`);
+        return this.#tracer.operation(
+          "put",
+          `${this.#target(name)}${conditions}`,
+          () => this.#put(name, body2, options),
+          (result) => `etag ${result.etag}`
+        );
       }
       list(prefix, options = {}) {
-        return this.#tracer.operation("list", this.#target(prefix), () => this.#list(prefix, options), (page) => `${page.items.length} items`);
+        return this.#tracer.operation(
+          "list",
+          this.#target(prefix),
+          () => this.#list(prefix, options),
+          (page) => `${page.items.length} items`
+        );
       }
       delete(name, options = {}) {
         return this.#tracer.operation("delete", this.#target(name), () => this.#delete(name, options));
@@ -30768,21 +30204,18 @@ var init_file_store = __esm({
           const stats = await stat2(await this.#pathOf(name), { bigint: true });
           return stats.isFile() ? metaOf(name, stats) : void 0;
         } catch (error62) {
-          if (error62.code === "ENOENT")
-            return void 0;
+          if (error62.code === "ENOENT") return void 0;
           throw this.#translate(error62, name);
         }
       }
       async #put(name, body2, options) {
-        if (options.signal?.aborted && isStream(body2))
-          body2.resume();
+        if (options.signal?.aborted && isStream(body2)) body2.resume();
         throwIfAborted(options.signal, `Writing ${name}`);
         const target = await this.#pathOf(name);
         if (options.ifMatch !== void 0) {
           const current = await stat2(target, { bigint: true }).catch(() => void 0);
           if (!current?.isFile() || metaOf(name, current).etag !== options.ifMatch) {
-            if (isStream(body2))
-              body2.resume();
+            if (isStream(body2)) body2.resume();
             throw new PreconditionFailedError(name);
           }
         }
@@ -30794,7 +30227,7 @@ var init_file_store = __esm({
             written = metaOf(name, temporary.stats);
             await this.#inFolder(target, async () => {
               try {
-                await link3(temporary.path, target);
+                await link2(temporary.path, target);
               } catch (error62) {
                 if (error62.code === "EEXIST") {
                   throw new PreconditionFailedError(name, { cause: error62 });
@@ -30803,30 +30236,32 @@ var init_file_store = __esm({
               }
             });
           } else {
-            written = await withFileLock(this.#lockPathOf(name), async () => {
-              const current = await stat2(target, { bigint: true }).catch(() => void 0);
-              if (options.ifMatch !== void 0) {
-                const etag = current?.isFile() ? metaOf(name, current).etag : void 0;
-                if (etag !== options.ifMatch)
-                  throw new PreconditionFailedError(name);
+            written = await withFileLock(
+              this.#lockPathOf(name),
+              async () => {
+                const current = await stat2(target, { bigint: true }).catch(() => void 0);
+                if (options.ifMatch !== void 0) {
+                  const etag = current?.isFile() ? metaOf(name, current).etag : void 0;
+                  if (etag !== options.ifMatch) throw new PreconditionFailedError(name);
+                }
+                const meta3 = current ? metaOf(name, await ensureNewerMtime(temporary, current.mtimeNs)) : metaOf(name, temporary.stats);
+                await this.#inFolder(target, () => rename2(temporary.path, target));
+                return meta3;
+              },
+              {
+                signal: options.signal,
+                // While another writer holds the lock, it may well change the object: a
+                // compare-and-swap that can no longer succeed stops waiting.
+                giveUp: async () => {
+                  if (options.ifMatch === void 0) return void 0;
+                  const now = await stat2(target, { bigint: true }).catch(() => void 0);
+                  const etag = now?.isFile() ? metaOf(name, now).etag : void 0;
+                  return etag === options.ifMatch ? void 0 : new PreconditionFailedError(name);
+                }
               }
-              const meta3 = current ? metaOf(name, await ensureNewerMtime(temporary, current.mtimeNs)) : metaOf(name, temporary.stats);
-              await this.#inFolder(target, () => rename3(temporary.path, target));
-              return meta3;
-            }, {
-              signal: options.signal,
-              // While another writer holds the lock, it may well change the object: a
-              // compare-and-swap that can no longer succeed stops waiting.
-              giveUp: async () => {
-                if (options.ifMatch === void 0)
-                  return void 0;
-                const now = await stat2(target, { bigint: true }).catch(() => void 0);
-                const etag = now?.isFile() ? metaOf(name, now).etag : void 0;
-                return etag === options.ifMatch ? void 0 : new PreconditionFailedError(name);
-              }
-            });
+            );
           }
-          await syncPath(dirname4(target));
+          await syncPath(dirname3(target));
           return { etag: written.etag };
         } catch (error62) {
           throw this.#translate(error62, name);
@@ -30840,26 +30275,24 @@ var init_file_store = __esm({
        * disappeared since (prune removes empty ones) is made again.
        */
       async #inFolder(target, write) {
-        const folder = dirname4(target);
+        const folder = dirname3(target);
         if (!this.#folders.has(folder)) {
-          await mkdir5(folder, { recursive: true });
+          await mkdir3(folder, { recursive: true });
           this.#rememberFolder(folder);
           return write();
         }
         try {
           await write();
         } catch (error62) {
-          if (error62.code !== "ENOENT")
-            throw error62;
+          if (error62.code !== "ENOENT") throw error62;
           this.#folders.delete(folder);
-          await mkdir5(folder, { recursive: true });
+          await mkdir3(folder, { recursive: true });
           this.#rememberFolder(folder);
           await write();
         }
       }
       #rememberFolder(folder) {
-        if (this.#folders.size >= 4096)
-          this.#folders.clear();
+        if (this.#folders.size >= 4096) this.#folders.clear();
         this.#folders.add(folder);
       }
       async #list(prefix, options) {
@@ -30870,9 +30303,13 @@ var init_file_store = __esm({
         const names = [];
         const folder = folders.length > 0 ? await this.#pathOf(folders.join("/")) : this.#root;
         await this.#walk(folder, folders.join("/"), names, naming);
-        const matching = names.filter((name) => name.startsWith(prefix) && (options.cursor === void 0 || name > options.cursor)).sort();
+        const matching = names.filter(
+          (name) => name.startsWith(prefix) && (options.cursor === void 0 || name > options.cursor)
+        ).sort();
         const page = matching.slice(0, limit);
-        const items = await Promise.all(page.map(async (name) => await this.#head(name, {}) ?? { name, size: 0, etag: "" }));
+        const items = await Promise.all(
+          page.map(async (name) => await this.#head(name, {}) ?? { name, size: 0, etag: "" })
+        );
         const last = page.at(-1);
         return matching.length > limit && last !== void 0 ? { items, cursor: last } : { items };
       }
@@ -30880,11 +30317,14 @@ var init_file_store = __esm({
         throwIfAborted(options.signal, `Deleting ${name}`);
         try {
           const path = await this.#pathOf(name);
-          await withFileLock(this.#lockPathOf(name), async () => {
-            if ((await stat2(path).catch(() => void 0))?.isDirectory())
-              return;
-            await rm3(path, { force: true });
-          }, { signal: options.signal });
+          await withFileLock(
+            this.#lockPathOf(name),
+            async () => {
+              if ((await stat2(path).catch(() => void 0))?.isDirectory()) return;
+              await rm(path, { force: true });
+            },
+            { signal: options.signal }
+          );
         } catch (error62) {
           throw this.#translate(error62, name);
         }
@@ -30895,17 +30335,16 @@ var init_file_store = __esm({
        * folder). Returns how many it removed.
        */
       async removeAbandonedUploads({ olderThanMs }) {
-        const folder = join10(this.#root, TEMPORARY_DIR);
-        const entries = await readdir5(folder).catch(() => []);
+        const folder = join4(this.#root, TEMPORARY_DIR);
+        const entries = await readdir(folder).catch(() => []);
         let removed = 0;
         for (const entry of entries) {
           const [host, pid] = entry.split("-");
           const gone = host === hostTag() && isGoneHere({ host: hostname4(), pid: Number.parseInt(pid ?? "", 10) });
-          const stats = await stat2(join10(folder, entry)).catch(() => void 0);
-          if (!stats)
-            continue;
+          const stats = await stat2(join4(folder, entry)).catch(() => void 0);
+          if (!stats) continue;
           if (gone || Date.now() - stats.mtimeMs > olderThanMs) {
-            await rm3(join10(folder, entry), { force: true });
+            await rm(join4(folder, entry), { force: true });
             removed++;
           }
         }
@@ -30914,22 +30353,18 @@ var init_file_store = __esm({
       async #walk(directory, namePrefix, into, naming) {
         let entries;
         try {
-          entries = await readdir5(directory, { withFileTypes: true });
+          entries = await readdir(directory, { withFileTypes: true });
         } catch (error62) {
           const code2 = error62.code;
-          if (code2 === "ENOENT" || code2 === "ENOTDIR")
-            return;
+          if (code2 === "ENOENT" || code2 === "ENOTDIR") return;
           throw this.#translate(error62, namePrefix);
         }
         for (const entry of entries) {
-          if (entry.name.startsWith("."))
-            continue;
+          if (entry.name.startsWith(".")) continue;
           const segment = naming.fromFile(entry.name);
           const name = namePrefix ? `${namePrefix}/${segment}` : segment;
-          if (entry.isDirectory())
-            await this.#walk(join10(directory, entry.name), name, into, naming);
-          else if (entry.isFile())
-            into.push(name);
+          if (entry.isDirectory()) await this.#walk(join4(directory, entry.name), name, into, naming);
+          else if (entry.isFile()) into.push(name);
         }
       }
       /**
@@ -30937,26 +30372,23 @@ var init_file_store = __esm({
        * from the open file (an object's etag is that of the file it was written to).
        */
       async #writeTemporary(body2, signal) {
-        const folder = join10(this.#root, TEMPORARY_DIR);
-        const path = join10(folder, `${hostTag()}-${process.pid}-${temporarySuffix()}`);
+        const folder = join4(this.#root, TEMPORARY_DIR);
+        const path = join4(folder, `${hostTag()}-${process.pid}-${temporarySuffix()}`);
         let handle;
         try {
           try {
             handle = await open4(path, "wx");
           } catch (error62) {
-            if (error62.code !== "ENOENT")
-              throw error62;
-            await mkdir5(folder, { recursive: true });
+            if (error62.code !== "ENOENT") throw error62;
+            await mkdir3(folder, { recursive: true });
             handle = await open4(path, "wx");
           }
           if (typeof body2 === "string" || body2 instanceof Uint8Array) {
             throwIfAborted(signal, "Writing");
             await handle.writeFile(body2, { signal });
           } else {
-            if (signal)
-              addAbortSignal(signal, body2);
-            for await (const chunk of body2)
-              await handle.write(chunk);
+            if (signal) addAbortSignal(signal, body2);
+            for await (const chunk of body2) await handle.write(chunk);
           }
           await handle.sync();
           const stats = await handle.stat({ bigint: true });
@@ -30972,18 +30404,21 @@ var init_file_store = __esm({
       /** The naming this store's files use (see `file-names.ts`), found once. */
       #naming() {
         this.#namingFound ??= (async () => {
-          const marker = await readFile8(join10(this.#root, NAMING_MARKER), "utf8").catch((error62) => {
-            if (error62.code === "ENOENT" || error62.code === "ENOTDIR")
-              return void 0;
-            throw this.#translate(error62, NAMING_MARKER);
-          });
+          const marker = await readFile4(join4(this.#root, NAMING_MARKER), "utf8").catch(
+            (error62) => {
+              if (error62.code === "ENOENT" || error62.code === "ENOTDIR") return void 0;
+              throw this.#translate(error62, NAMING_MARKER);
+            }
+          );
           if (marker !== void 0) {
             const names = parseJson(marker)?.names;
-            if (names === NAMING_VERSION)
-              return currentNaming;
-            throw new StorageError(`The state folder ${this.#root} was written by a newer defstate (file naming ${JSON.stringify(names)}).`, { hint: "Upgrade defstate to read and write it." });
+            if (names === NAMING_VERSION) return currentNaming;
+            throw new StorageError(
+              `The state folder ${this.#root} was written by a newer defstate (file naming ${JSON.stringify(names)}).`,
+              { hint: "Upgrade defstate to read and write it." }
+            );
           }
-          const entries = await readdir5(this.#root).catch(() => []);
+          const entries = await readdir(this.#root).catch(() => []);
           return entries.some((entry) => !entry.startsWith(".")) ? legacyNaming : currentNaming;
         })();
         this.#namingFound.catch(() => {
@@ -30993,14 +30428,17 @@ var init_file_store = __esm({
       }
       /** A store started with the current naming says so before its first object is written. */
       async #writeMarker() {
-        if (this.#markerWritten)
-          return;
+        if (this.#markerWritten) return;
         const naming = await this.#naming();
         if (naming.version === NAMING_VERSION) {
           try {
-            await mkdir5(this.#root, { recursive: true });
-            await writeFile2(join10(this.#root, NAMING_MARKER), `${JSON.stringify({ names: NAMING_VERSION })}
-`, { flag: "wx" });
+            await mkdir3(this.#root, { recursive: true });
+            await writeFile2(
+              join4(this.#root, NAMING_MARKER),
+              `${JSON.stringify({ names: NAMING_VERSION })}
+`,
+              { flag: "wx" }
+            );
           } catch (error62) {
             if (error62.code !== "EEXIST")
               throw this.#translate(error62, NAMING_MARKER);
@@ -31015,22 +30453,24 @@ var init_file_store = __esm({
       async #pathOf(name) {
         assertObjectName2(name);
         const naming = await this.#naming();
-        return join10(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
+        return join4(this.#root, ...name.split("/").map((segment) => naming.toFile(segment)));
       }
       #lockPathOf(name) {
         const digest = createHash3("sha256").update(name).digest("hex").slice(0, 32);
-        return join10(this.#root, ".locks", `${digest}.lock`);
+        return join4(this.#root, ".locks", `${digest}.lock`);
       }
       #translate(error62, name) {
-        if (error62 instanceof DefstateError)
-          return error62;
+        if (error62 instanceof DefstateError) return error62;
         const code2 = error62.code;
         if (code2 === "ENOENT" || code2 === "ENOTDIR") {
           if (isBlocked(this.#root)) {
-            return new StoreNotFoundError(`The state folder ${this.#root} does not exist and cannot be created.`, {
-              cause: error62,
-              hint: "Part of its path is a file; point the file adapter\u2019s path (or DEFSTATE_HOME) at a folder."
-            });
+            return new StoreNotFoundError(
+              `The state folder ${this.#root} does not exist and cannot be created.`,
+              {
+                cause: error62,
+                hint: "Part of its path is a file; point the file adapter\u2019s path (or DEFSTATE_HOME) at a folder."
+              }
+            );
           }
           return new BlobNotFoundError(name, { cause: error62 });
         }
@@ -31050,13 +30490,16 @@ var init_file_store = __esm({
             cause: error62
           });
         }
-        return new StorageError(`File store at ${this.#root} failed on "${name}": ${error62.message}`, {
-          cause: error62
-        });
+        return new StorageError(
+          `File store at ${this.#root} failed on "${name}": ${error62.message}`,
+          {
+            cause: error62
+          }
+        );
       }
     };
     TEMPORARY_DIR = ".tmp";
-    temporaryNonce = randomBytes7(6).toString("hex");
+    temporaryNonce = randomBytes4(6).toString("hex");
     temporaryCount = 0;
     FileStoreOptionsSchema = external_exports.object({
       path: external_exports.string().min(1, "path must name a folder").describe("Folder that holds the state objects.")
@@ -31064,167 +30507,124 @@ var init_file_store = __esm({
     fileStorageAdapter = defineStorageAdapter({
       name: "file",
       optionsSchema: FileStoreOptionsSchema,
-      create: (options, context) => new FileBlobStore(resolve5(context.baseDir, options.path)),
+      create: (options, context) => new FileBlobStore(resolve3(context.baseDir, options.path)),
       optionsFromUrl: (url2) => ({ path: fileURLToPath(url2) })
     });
-  }
-});
-
-// ../../packages/core/dist/instance/suggest.js
-function suggestClosest(word, candidates) {
-  if (word === "")
-    return void 0;
-  const typed = word.toLowerCase();
-  const allowed = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
-  let best;
-  for (const candidate of candidates) {
-    const distance = editDistance2(typed, candidate.toLowerCase());
-    if (distance <= allowed && (best === void 0 || distance < best.distance)) {
-      best = { candidate, distance };
-    }
-  }
-  return best?.candidate;
-}
-function editDistance2(a, b) {
-  const rows = a.length + 1;
-  const columns = b.length + 1;
-  const cost = Array.from({ length: rows }, (_, i) => Array.from({ length: columns }, (_2, j) => i === 0 ? j : j === 0 ? i : 0));
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < columns; j++) {
-      const substitution = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min((cost[i - 1]?.[j] ?? 0) + 1, (cost[i]?.[j - 1] ?? 0) + 1, (cost[i - 1]?.[j - 1] ?? 0) + substitution);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, (cost[i - 2]?.[j - 2] ?? 0) + 1);
+    LeaseSchema = external_exports.object({
+      schemaVersion: external_exports.literal(1),
+      /** Random per acquisition: only the holder knows it. */
+      owner: external_exports.string().min(1),
+      operation: external_exports.string().describe("What the holder is doing: prune, rollback, upgrade\u2026"),
+      holder: external_exports.object({
+        host: external_exports.string(),
+        pid: external_exports.number().int(),
+        boot: external_exports.string().optional(),
+        start: external_exports.string().optional()
+      }).strict(),
+      /** A holder whose document has not changed for this long is taken to be gone. */
+      ttlMs: external_exports.number().int().positive(),
+      /** The holder's clock, for people; no decision reads it. */
+      acquiredAt: external_exports.iso.datetime(),
+      heartbeatAt: external_exports.iso.datetime(),
+      released: external_exports.boolean()
+    }).strict();
+    DEFAULT_LEASE_TTL_MS = 3e4;
+    DEFAULT_LEASE_WAIT_MS = 12e4;
+    DEFAULT_POINTER_TIMEOUT_MS = 10 * 6e4;
+    RACE_BACKOFF = { retries: 0, baseDelayMs: 10, maxDelayMs: 2e3 };
+    THROTTLE_BACKOFF = { retries: 0, baseDelayMs: 200, maxDelayMs: 5e3 };
+    SHARD_CONCURRENCY = 4;
+    ShardCommit = class {
+      constructor(store, shard, indexes, changes, options, deadline) {
+        this.store = store;
+        this.shard = shard;
+        this.indexes = indexes;
+        this.changes = changes;
+        this.options = options;
+        this.deadline = deadline;
       }
-      cost[i][j] = best;
-    }
-  }
-  return cost[a.length]?.[b.length] ?? Math.max(a.length, b.length);
-}
-var init_suggest = __esm({
-  "../../packages/core/dist/instance/suggest.js"() {
-    "use strict";
-  }
-});
-
-// ../../packages/core/dist/instance/open-store.js
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname as dirname5, join as join11, resolve as resolve6 } from "node:path";
-import { pathToFileURL } from "node:url";
-async function openStore(selection, { projectRoot, env = process.env }) {
-  const adapter = BUILT_IN_ADAPTERS[selection.adapter] ?? await importAdapter(selection.adapter, projectRoot, selection.url);
-  const where = selection.source === "instance-config" ? { file: selection.origin } : {};
-  const parsed = resolveAdapterOptions(adapter, selection);
-  let store;
-  try {
-    store = await adapter.create(parsed, { baseDir: selection.baseDir, env });
-  } catch (error62) {
-    if (error62 instanceof DefstateError)
-      throw error62;
-    throw new ConfigError(`adapter "${adapter.name}" could not open the store: ${redactSecrets(describeError(error62))}`, selection.url ? { field: selection.origin } : where, { cause: error62 });
-  }
-  if (!store.capabilities.conditionalPut) {
-    throw new ConfigError(`adapter "${adapter.name}" does not support conditional writes`, where, {
-      hint: "Versioned state needs create-only and replace-if-match writes to never lose an update."
-    });
-  }
-  if (selection.acceptLostUpdates)
-    acceptLostUpdatesFor(store);
-  return store;
-}
-function resolveAdapterOptions(adapter, selection) {
-  const where = selection.source === "instance-config" ? { file: selection.origin } : {};
-  let rawOptions = selection.options ?? {};
-  if (selection.url) {
-    if (!adapter.optionsFromUrl) {
-      throw new ConfigError(`adapter "${adapter.name}" cannot be chosen by URL`, {
-        field: selection.origin
-      });
-    }
-    try {
-      rawOptions = adapter.optionsFromUrl(selection.url);
-    } catch (error62) {
-      throw new ConfigError(`adapter "${adapter.name}" cannot read the storage URL "${redactUrl(selection.url.href)}": ${redactSecrets(describeError(error62))}`, { field: selection.origin }, {
-        cause: error62,
-        hint: "Check the URL against the adapter\u2019s documentation; a literal % is %25."
-      });
-    }
-  }
-  return parseOptions(adapter, rawOptions, selection, where);
-}
-function parseOptions(adapter, rawOptions, selection, where) {
-  let result;
-  try {
-    result = adapter.optionsSchema.safeParse(rawOptions);
-  } catch (error62) {
-    throw new ConfigError(`adapter "${adapter.name}" could not check its options: ${redactSecrets(describeError(error62))}`, selection.url ? { field: selection.origin } : where, { cause: error62 });
-  }
-  if (result.success)
-    return result.data;
-  const issues = result.error?.issues ?? [];
-  const unknown2 = issues.find((issue3) => issue3.code === "unrecognized_keys" && issue3.keys?.length);
-  const issue2 = unknown2 ?? issues[0];
-  const path = [...(issue2?.path ?? []).map(String), ...unknown2?.keys?.slice(0, 1) ?? []];
-  const field = selection.url ? selection.origin : ["state_storage", "options", ...path].join(".");
-  if (unknown2?.keys) {
-    const [name = ""] = unknown2.keys;
-    const known = optionNames(adapter.optionsSchema);
-    const suggestion = suggestClosest(name, known);
-    throw new ConfigError(`\`${name}\` is unknown (adapter "${adapter.name}")${suggestion ? `; did you mean \`${suggestion}\`?` : ""}`, { ...where, field }, { hint: known.length > 0 ? `Its options are: ${known.join(", ")}.` : void 0 });
-  }
-  throw new ConfigError(`${redactSecrets(issue2?.message ?? "invalid options")} (adapter "${adapter.name}")`, { ...where, field });
-}
-function optionNames(schema) {
-  let current = schema;
-  for (let depth = 0; current && depth < 8; depth++) {
-    if (current.shape && typeof current.shape === "object")
-      return Object.keys(current.shape);
-    const def = current._zod?.def;
-    current = def?.innerType ?? def?.in ?? def?.schema;
-  }
-  return [];
-}
-async function importAdapter(name, projectRoot, url2) {
-  const packageName = OFFICIAL_ADAPTER_PACKAGES[name] ?? name;
-  const require2 = createRequire(join11(projectRoot, "package.json"));
-  let resolved;
-  try {
-    resolved = require2.resolve(packageName);
-  } catch (error62) {
-    const builtIn = Object.values(OFFICIAL_ADAPTER_PACKAGES).includes(packageName);
-    throw new ConfigError(url2 && !builtIn ? `no built-in adapter reads "${url2.protocol}" URLs, and the package ${packageName} that would is not installed in ${projectRoot}` : `storage adapter "${name}" is not installed in ${projectRoot}`, {}, {
-      cause: error62,
-      hint: `Install it in the project: ${installCommand(projectRoot, packageName)}`
-    });
-  }
-  const module = await import(pathToFileURL(resolved).href);
-  const adapter = module.storageAdapter ?? module.default;
-  if (!adapter || typeof adapter.create !== "function" || !adapter.optionsSchema) {
-    throw new ConfigError(`package "${packageName}" does not export a storage adapter`, {}, {
-      hint: "An adapter package exports `storageAdapter` made with defineStorageAdapter() from @defstate/core."
-    });
-  }
-  return adapter;
-}
-function installCommand(projectRoot, packageName) {
-  for (let folder = resolve6(projectRoot); ; folder = dirname5(folder)) {
-    const found = LOCKFILES.find(([file2]) => existsSync(join11(folder, file2)));
-    if (found)
-      return `${found[1]} ${packageName}`;
-    if (dirname5(folder) === folder)
-      return `npm install ${packageName}`;
-  }
-}
-var OFFICIAL_ADAPTER_PACKAGES, BUILT_IN_ADAPTERS, LOCKFILES;
-var init_open_store = __esm({
-  "../../packages/core/dist/instance/open-store.js"() {
-    "use strict";
-    init_redact();
-    init_errors();
-    init_file_store();
-    init_pointer_writer();
-    init_suggest();
+      store;
+      shard;
+      indexes;
+      changes;
+      options;
+      deadline;
+      /** When the next attempt may start (`performance.now()` time). */
+      readyAt = 0;
+      #races = 0;
+      #throttles = 0;
+      // A write whose answer never came may have landed: if the shard now holds exactly what it
+      // wrote, it did, and the change is reported as written rather than decided afresh.
+      #unanswered;
+      /** Reads, decides and writes once: the outcomes, or `undefined` to be tried again later. */
+      async attempt() {
+        const { store, changes, options } = this;
+        const { signal } = options;
+        const name = pointerShardName(this.shard);
+        if (signal?.aborted) throw new AbortedError(`Stopped while moving the pointer ${name}.`);
+        let snapshot;
+        try {
+          snapshot = await readShard(store, this.shard, { signal });
+        } catch (error62) {
+          return this.#later(error62, THROTTLE_BACKOFF);
+        }
+        const document2 = structuredClone(snapshot.document);
+        const unanswered = this.#unanswered;
+        const decided = changes.map((change, index) => {
+          const current = document2.keys[change.key];
+          const earlier = unanswered?.[index];
+          if (earlier && earlier.decision.action !== "keep" && sameEntry(current, earlier.entry)) {
+            return earlier;
+          }
+          const decision = change.decide(current);
+          return { decision, entry: applyDecision(document2, change.key, current, decision) };
+        });
+        const writes = decided.some(
+          ({ decision }, index) => decision.action !== "keep" && decided[index] !== unanswered?.[index]
+        );
+        if (!writes) return outcomes(changes, decided, unanswered);
+        const body2 = `${JSON.stringify(document2)}
+`;
+        try {
+          await store.put(name, body2, {
+            ...snapshot.etag === void 0 ? { ifNoneMatch: "*" } : { ifMatch: snapshot.etag },
+            contentType: "application/json",
+            signal
+          });
+          options.onWrite?.(this.shard, Buffer.byteLength(body2));
+          return outcomes(changes, decided, void 0, true);
+        } catch (error62) {
+          if (error62 instanceof PreconditionFailedError) {
+            this.#unanswered = void 0;
+            if (performance.now() > this.deadline) throw conflict(store, name, this.#races, error62);
+            return this.#later(void 0, RACE_BACKOFF);
+          }
+          this.#unanswered = decided;
+          return this.#later(error62, THROTTLE_BACKOFF);
+        }
+      }
+      /** Schedules another attempt after a backoff, unless the error is not worth it or time is up. */
+      #later(error62, policy) {
+        if (error62 !== void 0 && (!isTransient(error62) || performance.now() > this.deadline)) {
+          throw error62;
+        }
+        const step = policy === RACE_BACKOFF ? this.#races++ : this.#throttles++;
+        const random = this.options.runtime?.random ?? Math.random;
+        const delayMs = backoffDelay(Math.min(step, 16), policy, random);
+        this.readyAt = Math.min(this.deadline, performance.now() + delayMs);
+        return void 0;
+      }
+    };
+    PROBE_RETRY_POLICY = {
+      retries: 6,
+      baseDelayMs: 1e3,
+      maxDelayMs: 8e3,
+      minDelayMs: 1100
+    };
+    prepared = /* @__PURE__ */ new WeakMap();
+    proven = /* @__PURE__ */ new WeakMap();
+    CREATE_DEADLINE_MS = 6e4;
+    waivedStores = /* @__PURE__ */ new WeakSet();
     OFFICIAL_ADAPTER_PACKAGES = {
       s3: "@defstate/storage-s3",
       gcs: "@defstate/storage-gcs",
@@ -31243,54 +30643,365 @@ var init_open_store = __esm({
   }
 });
 
-// ../../packages/core/dist/project/shared-keys.js
-function checkSharedKeys(components, file2) {
-  const first = /* @__PURE__ */ new Map();
-  components.forEach((component, index) => {
-    const earlier = first.get(component.key);
-    if (earlier === void 0) {
-      first.set(component.key, index);
-      return;
-    }
-    const other = components[earlier];
-    if (other.management === component.management)
-      return;
-    throw new ConfigError(`components[${earlier}] and components[${index}] both use the key "${component.key}", but one is ${other.management} and the other ${component.management}${describePair(other, component)}.`, { file: file2, field: `components.${index}.management` }, {
-      hint: "Components that share a key share one state, so they must agree on its management type: make both local or both versioned, or give one its own key."
-    });
+// ../../packages/core/dist/chunks/chunk-MKHSLQ6F.js
+import { link as link3, mkdir as mkdir4, readdir as readdir2, rename as rename3 } from "node:fs/promises";
+import { dirname as dirname4, join as join5 } from "node:path";
+async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @__PURE__ */ new Date()) {
+  await ensureLocalStateRoot(projectRoot);
+  const paths = localStatePaths(projectRoot, key);
+  await mkdir4(paths.folder, { recursive: true });
+  const info = {
+    key,
+    management: "local",
+    version: createStateVersion(now),
+    createdAt: now.toISOString(),
+    sha256: digest.sha256,
+    size: digest.size
+  };
+  await withFileLock(paths.lock, async () => {
+    await finishUnderLock(projectRoot, key);
+    const pending = paths.pending(info.version);
+    await mkdir4(dirname4(pending), { recursive: true });
+    await commitFile(stagedFile, pending);
+    await writeFileAtomic(paths.info, `${JSON.stringify(info, null, 2)}
+`);
+    await placePending(paths, info.version);
+  });
+  return info;
+}
+async function finishCommit(projectRoot, key) {
+  await withFileLock(
+    localStatePaths(projectRoot, key).lock,
+    () => finishUnderLock(projectRoot, key)
+  );
+}
+async function finishUnderLock(projectRoot, key) {
+  const paths = localStatePaths(projectRoot, key);
+  const info = await readLocalStateInfo(projectRoot, key);
+  const pendingDir = dirname4(paths.pending("x"));
+  const entries = await readdir2(pendingDir).catch(() => []);
+  for (const entry of entries) {
+    if (entry === info?.version) await placePending(paths, entry);
+    else await removeFile(join5(pendingDir, entry));
+  }
+  for (const entry of await readdir2(paths.folder).catch(() => [])) {
+    if (entry.startsWith(".tmp-")) await removeFile(join5(paths.folder, entry));
+  }
+}
+async function placePending(paths, version2) {
+  const pending = paths.pending(version2);
+  const temporary = temporarySibling(paths.state);
+  await link3(pending, temporary);
+  try {
+    await rename3(temporary, paths.state);
+  } finally {
+    await removeFile(temporary);
+  }
+  await syncPath(paths.folder);
+  await removeFile(pending);
+}
+var init_chunk_MKHSLQ6F = __esm({
+  "../../packages/core/dist/chunks/chunk-MKHSLQ6F.js"() {
+    "use strict";
+    init_chunk_2LNDEQQ6();
+    init_chunk_5MYXNOFL();
+    init_chunk_77BUBOJI();
+    init_chunk_TMZ4V2QQ();
+  }
+});
+
+// ../../packages/core/dist/chunks/local-commit-HYVCU3VU.js
+var local_commit_HYVCU3VU_exports = {};
+__export(local_commit_HYVCU3VU_exports, {
+  commitLocalState: () => commitLocalState,
+  finishCommit: () => finishCommit
+});
+var init_local_commit_HYVCU3VU = __esm({
+  "../../packages/core/dist/chunks/local-commit-HYVCU3VU.js"() {
+    "use strict";
+    init_chunk_MKHSLQ6F();
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-5MYXNOFL.js
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { access, mkdir as mkdir5, readdir as readdir3, readFile as readFile5, rm as rm2, rmdir } from "node:fs/promises";
+import { join as join6 } from "node:path";
+function localStateRoot(projectRoot) {
+  return join6(projectRoot, LOCAL_STATE_DIR);
+}
+function localStatePaths(projectRoot, key) {
+  const folder = join6(localStateRoot(projectRoot), keyToFolder(key));
+  return {
+    folder,
+    state: join6(folder, STATE_FILE),
+    info: join6(folder, INFO_FILE),
+    pending: (version2) => join6(folder, PENDING_DIR, version2),
+    lock: join6(folder, ".lock")
+  };
+}
+async function ensureLocalStateRoot(projectRoot) {
+  const root = localStateRoot(projectRoot);
+  try {
+    await mkdir5(root, { recursive: true });
+  } catch (error62) {
+    const code2 = error62.code;
+    if (code2 !== "EEXIST" && code2 !== "ENOTDIR") throw error62;
+    throw new ConfigError(
+      `${root} is a file, not a folder`,
+      { file: root },
+      {
+        cause: error62,
+        hint: `Local state lives in the folder ${LOCAL_STATE_DIR}/ of the project: move that file away.`
+      }
+    );
+  }
+  const gitignore = join6(root, ".gitignore");
+  const current = await readFile5(gitignore, "utf8").catch(() => void 0);
+  if (current !== GITIGNORE) await writeFileAtomic(gitignore, GITIGNORE);
+  return root;
+}
+async function createStagingFolder(projectRoot) {
+  const folder = join6(
+    localStateRoot(projectRoot),
+    STAGING_DIR,
+    `${process.pid}-${randomBytes5(6).toString("hex")}`
+  );
+  await mkdir5(folder, { recursive: true });
+  return folder;
+}
+async function removeStagingFolder(folder) {
+  try {
+    await removeFile(join6(folder, STAGED_STATE_FILE));
+    await rmdir(folder);
+  } catch {
+    await rm2(folder, { recursive: true, force: true });
+  }
+}
+async function removeStagingRootIfEmpty(projectRoot) {
+  await rmdir(join6(localStateRoot(projectRoot), STAGING_DIR)).catch(() => void 0);
+}
+async function readLocalStateInfo(projectRoot, key) {
+  const { info } = localStatePaths(projectRoot, key);
+  let text;
+  try {
+    text = await readFile5(info, "utf8");
+  } catch (error62) {
+    if (error62.code === "ENOENT") return void 0;
+    throw error62;
+  }
+  const json2 = safeJson2(text);
+  if (isStateInfo(json2) && json2.key === key) return json2;
+  const { StateInfoSchema: StateInfoSchema2 } = await Promise.resolve().then(() => (init_state_info_TTTUOLAH(), state_info_TTTUOLAH_exports));
+  const result = StateInfoSchema2.safeParse(json2);
+  throw new StorageError(`The local state record ${info} is damaged.`, {
+    cause: result.error,
+    hint: `Refresh "${key}" to rewrite it.`
   });
 }
-function mergeSharedKeys(declared) {
-  const byKey = /* @__PURE__ */ new Map();
-  for (const component of declared) {
-    const list2 = byKey.get(component.key);
-    if (list2)
-      list2.push(component);
-    else
-      byKey.set(component.key, [component]);
+async function finishPendingCommit(projectRoot, key) {
+  const { finishCommit: finishCommit2 } = await Promise.resolve().then(() => (init_local_commit_HYVCU3VU(), local_commit_HYVCU3VU_exports));
+  return finishCommit2(projectRoot, key).then(
+    () => true,
+    () => false
+  );
+}
+async function readPresentLocalInfo(projectRoot, key) {
+  return (await readLocalState(projectRoot, key))?.info;
+}
+async function readLocalState(projectRoot, key) {
+  const paths = localStatePaths(projectRoot, key);
+  for (let attempt = 0; ; attempt++) {
+    const info = await readLocalStateInfo(projectRoot, key);
+    if (!info) return void 0;
+    const pending = paths.pending(info.version);
+    let path = paths.state;
+    if (await exists(pending)) {
+      if (attempt < 3 && await finishPendingCommit(projectRoot, key)) continue;
+      path = pending;
+    } else if (!await exists(paths.state)) {
+      return void 0;
+    }
+    if ((await readLocalStateInfo(projectRoot, key))?.version === info.version)
+      return { info, path };
+    if (attempt >= 10) {
+      throw new StorageError(`The local state of "${key}" keeps changing while it is read.`, {
+        hint: "Another process is refreshing it in a loop; read it again once that stops."
+      });
+    }
   }
-  const components = [];
-  const sharedKeys = /* @__PURE__ */ new Map();
-  for (const [key, list2] of byKey) {
-    const first = list2[0];
-    if (list2.length === 1) {
-      components.push(first);
+}
+async function exists(path) {
+  return access(path).then(
+    () => true,
+    () => false
+  );
+}
+function safeJson2(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+}
+async function removeAbandonedStaging(projectRoot) {
+  const root = localStateRoot(projectRoot);
+  const staging = join6(root, STAGING_DIR);
+  const entries = await readdir3(staging).catch(() => []);
+  const temporaries = (await readdir3(root).catch(() => [])).filter(
+    (entry) => entry.startsWith(".tmp-")
+  );
+  await Promise.all([
+    ...entries.filter((entry) => !isProcessAlive(Number.parseInt(entry, 10))).map((entry) => rm2(join6(staging, entry), { recursive: true, force: true })),
+    ...temporaries.filter((entry) => !isProcessAlive(Number.parseInt(entry.slice(".tmp-".length), 10))).map((entry) => rm2(join6(root, entry), { force: true }))
+  ]);
+}
+function isProcessAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code === "EPERM";
+  }
+}
+var LOCAL_STATE_DIR, STATE_FILE, INFO_FILE, PENDING_DIR, STAGING_DIR, GITIGNORE, STAGED_STATE_FILE;
+var init_chunk_5MYXNOFL = __esm({
+  "../../packages/core/dist/chunks/chunk-5MYXNOFL.js"() {
+    "use strict";
+    init_chunk_77BUBOJI();
+    init_chunk_D2IK2COL();
+    init_chunk_HMYEV6OR();
+    init_chunk_5HDP4HYT();
+    LOCAL_STATE_DIR = ".local_defs_state";
+    STATE_FILE = "state";
+    INFO_FILE = "info.json";
+    PENDING_DIR = ".pending";
+    STAGING_DIR = ".staging";
+    GITIGNORE = "# Written by defstate: state is built in CI, not committed.\n*\n";
+    STAGED_STATE_FILE = "state";
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-FJKDVIBQ.js
+var pinFileFields, PinFileSchema, PinFileShardSchema, PartialPinFileSchema;
+var init_chunk_FJKDVIBQ = __esm({
+  "../../packages/core/dist/chunks/chunk-FJKDVIBQ.js"() {
+    "use strict";
+    init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_zod();
+    pinFileFields = {
+      schemaVersion: external_exports.literal(PIN_FILE_SCHEMA_VERSION),
+      pinnedAt: external_exports.iso.datetime().describe("When the pins were written (ISO 8601, UTC)."),
+      store: external_exports.string().nullable().describe("The store the versioned pins are in (its location, never a secret)."),
+      keys: external_exports.record(StateKeySchema, StateInfoSchema)
+    };
+    PinFileSchema = external_exports.object(pinFileFields).strict().superRefine(entriesNameTheirKeys);
+    PinFileShardSchema = external_exports.object({
+      index: external_exports.number().int().min(1).describe("This shard, counted from 1."),
+      total: external_exports.number().int().min(1).describe("How many shards the run has."),
+      selected: external_exports.number().int().nonnegative().describe("How many keys the shards share."),
+      plan: external_exports.string().nullable().describe(
+        "The id of the plan the shards shared through the store; null when by count alone."
+      ),
+      balancedBy: external_exports.enum(["durations", "count"])
+    }).strict();
+    PartialPinFileSchema = external_exports.object({ ...pinFileFields, shard: PinFileShardSchema }).strict().superRefine(entriesNameTheirKeys);
+  }
+});
+
+// ../../packages/core/dist/chunks/pin-file-VDLYYX4D.js
+var pin_file_VDLYYX4D_exports = {};
+__export(pin_file_VDLYYX4D_exports, {
+  PartialPinFileSchema: () => PartialPinFileSchema,
+  PinFileSchema: () => PinFileSchema,
+  PinFileShardSchema: () => PinFileShardSchema
+});
+var init_pin_file_VDLYYX4D = __esm({
+  "../../packages/core/dist/chunks/pin-file-VDLYYX4D.js"() {
+    "use strict";
+    init_chunk_FJKDVIBQ();
+  }
+});
+
+// ../../packages/core/dist/chunks/chunk-J66XJAGC.js
+import { readdir as readdir4, rm as rm3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+import { readFile as readFile6 } from "node:fs/promises";
+import { join as join23, resolve as resolve4 } from "node:path";
+function pulledKeyFolder(projectRoot, key) {
+  return join7(localStateRoot(projectRoot), PULLED_DIR, keyToFolder(key));
+}
+function pulledStatePath(projectRoot, info) {
+  return join7(pulledKeyFolder(projectRoot, info.key), info.version);
+}
+async function removeStalePulled(projectRoot, pinned) {
+  const root = join7(localStateRoot(projectRoot), PULLED_DIR);
+  const wanted = new Map(
+    Object.values(pinned).map((info) => [keyToFolder(info.key), info.version])
+  );
+  const remove = (path) => rm3(path, { recursive: true, force: true });
+  for (const folder of await readdir4(root).catch(() => [])) {
+    const version2 = wanted.get(folder);
+    if (!version2) {
+      await remove(join7(root, folder));
       continue;
     }
-    sharedKeys.set(key, list2);
-    const optedOut = list2.some((component) => component.refreshIfDev === false);
-    components.push(optedOut ? { ...first, refreshIfDev: false } : first);
+    const entries = await readdir4(join7(root, folder)).catch(() => []);
+    await Promise.all(
+      entries.filter((entry) => entry !== version2).map((entry) => remove(join7(root, folder, entry)))
+    );
   }
-  return { components, sharedKeys };
 }
-function describePair(first, second) {
-  const names = [first?.description, second.description].filter(Boolean);
-  return names.length === 2 ? ` (${names[0]}; ${names[1]})` : "";
+function pinFilePath(projectRoot) {
+  return join23(localStateRoot(projectRoot), PIN_FILE);
 }
-var init_shared_keys = __esm({
-  "../../packages/core/dist/project/shared-keys.js"() {
+async function readPins(projectRoot) {
+  return readPinFileIfPresent(pinFilePath(resolve4(projectRoot)));
+}
+async function readPinFileIfPresent(path) {
+  let text;
+  try {
+    text = await readFile6(path, "utf8");
+  } catch (error62) {
+    if (error62.code === "ENOENT") return void 0;
+    throw error62;
+  }
+  return parseJsonDocument(text, async () => (await Promise.resolve().then(() => (init_pin_file_VDLYYX4D(), pin_file_VDLYYX4D_exports))).PinFileSchema, {
+    isValid: isPinFile,
+    name: `The pin file ${path}`,
+    mismatch: "is not valid",
+    badJsonHint: "Write it again with `defstate deploy`.",
+    mismatchHint: "Write it again with `defstate deploy`."
+  });
+}
+async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new Date() } = {}) {
+  const pins = {
+    schemaVersion: PIN_FILE_SCHEMA_VERSION,
+    pinnedAt: now.toISOString(),
+    store: store ?? null,
+    keys: Object.fromEntries(
+      [...infos].sort((a, b) => a.key < b.key ? -1 : 1).map((info) => [info.key, info])
+    )
+  };
+  await ensureLocalStateRoot(projectRoot);
+  await writeFileAtomic(pinFilePath(projectRoot), `${JSON.stringify(pins, null, 2)}
+`);
+  await removeStalePulled(projectRoot, pins.keys);
+  return pins;
+}
+var PULLED_DIR, PIN_FILE;
+var init_chunk_J66XJAGC = __esm({
+  "../../packages/core/dist/chunks/chunk-J66XJAGC.js"() {
     "use strict";
-    init_errors();
+    init_chunk_RYACYZYI();
+    init_chunk_5MYXNOFL();
+    init_chunk_77BUBOJI();
+    init_chunk_D2IK2COL();
+    init_chunk_HMYEV6OR();
+    PULLED_DIR = ".pulled";
+    PIN_FILE = ".pins.json";
   }
 });
 
@@ -35469,7 +35180,7 @@ Did you specify these with the most recent transformation maps first?`);
             for (let e5 = 1; e5 < s; e5++) a += "/" + n[e5];
             (!a || o && !a.endsWith("/..")) && (a += "/"), e4.path = a;
           }
-          function resolve9(e4, t3) {
+          function resolve8(e4, t3) {
             if (!e4 && !t3) return "";
             const r3 = parseUrl(e4);
             let n = r3.type;
@@ -35506,7 +35217,7 @@ Did you specify these with the most recent transformation maps first?`);
                 return r3.scheme + "//" + r3.user + r3.host + r3.port + r3.path + s;
             }
           }
-          return resolve9;
+          return resolve8;
         })();
       }, "./node_modules/.pnpm/@jridgewell+sourcemap-codec@1.5.5/node_modules/@jridgewell/sourcemap-codec/dist/sourcemap-codec.umd.js"(e2, t2, r2) {
         var n;
@@ -63999,48 +63710,158 @@ var init_jiti = __esm({
   }
 });
 
-// ../../packages/core/dist/project/load-project.js
+// ../../packages/core/dist/chunks/chunk-XLHQIUIQ.js
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join8 } from "node:path";
 import { access as access2 } from "node:fs/promises";
-import { dirname as dirname6, join as join13, resolve as resolve7 } from "node:path";
+import { dirname as dirname5, join as join24, resolve as resolve5 } from "node:path";
 import { pathToFileURL as pathToFileURL2 } from "node:url";
+import { availableParallelism } from "node:os";
+import { join as join32 } from "node:path";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { lstat, readlink } from "node:fs/promises";
+function lastRefreshPath(projectRoot) {
+  return join8(localStateRoot(projectRoot), LAST_REFRESH_FILE);
+}
+function isLastRefreshRecord(value2) {
+  if (!isRecord(value2) || Object.keys(value2).length !== 2 || value2.schemaVersion !== 1) {
+    return false;
+  }
+  return isRecord(value2.keys) && // The schema drops an entry named `__proto__`; this check leaves that to it.
+  everyEntry(value2.keys, (key, entry) => key !== "__proto__" && isLastRefreshEntry(entry));
+}
+function isLastRefreshEntry(entry) {
+  if (!isRecord(entry) || Object.keys(entry).length !== 6) return false;
+  const { error: error62 } = entry;
+  return typeof entry.key === "string" && (entry.management === "versioned" || entry.management === "local") && (entry.status === "refreshed" || entry.status === "unchanged" || entry.status === "failed") && isDateTime(entry.at) && (entry.version === null || typeof entry.version === "string") && (error62 === null || isRecord(error62) && Object.keys(error62).length === 2 && typeof error62.code === "string" && typeof error62.message === "string");
+}
+async function readLastRefresh(projectRoot) {
+  const text = await readFile7(lastRefreshPath(projectRoot), "utf8").catch(() => void 0);
+  if (text === void 0) return void 0;
+  try {
+    const json2 = JSON.parse(text);
+    if (isLastRefreshRecord(json2)) return json2;
+    const result = LastRefreshRecordSchema.safeParse(json2);
+    return result.success ? result.data : void 0;
+  } catch {
+    return void 0;
+  }
+}
+async function recordLastRefresh(projectRoot, entries) {
+  const record2 = await readLastRefresh(projectRoot) ?? { schemaVersion: 1, keys: {} };
+  for (const entry of entries) record2.keys[entry.key] = entry;
+  await ensureLocalStateRoot(projectRoot);
+  await writeFileAtomic(lastRefreshPath(projectRoot), `${JSON.stringify(record2, null, 2)}
+`);
+}
+function freshSince(info, lastRefresh) {
+  const created = Date.parse(info.createdAt);
+  if (!lastRefresh || lastRefresh.status === "failed" || lastRefresh.version !== info.version) {
+    return created;
+  }
+  const confirmed = Date.parse(lastRefresh.at);
+  return Number.isNaN(confirmed) ? created : Math.max(created, confirmed);
+}
+function checkSharedKeys(components, file2) {
+  const first = /* @__PURE__ */ new Map();
+  components.forEach((component, index) => {
+    const earlier = first.get(component.key);
+    if (earlier === void 0) {
+      first.set(component.key, index);
+      return;
+    }
+    const other = components[earlier];
+    if (other.management === component.management) return;
+    throw new ConfigError(
+      `components[${earlier}] and components[${index}] both use the key "${component.key}", but one is ${other.management} and the other ${component.management}${describePair(other, component)}.`,
+      { file: file2, field: `components.${index}.management` },
+      {
+        hint: "Components that share a key share one state, so they must agree on its management type: make both local or both versioned, or give one its own key."
+      }
+    );
+  });
+}
+function mergeSharedKeys(declared) {
+  const byKey = /* @__PURE__ */ new Map();
+  for (const component of declared) {
+    const list2 = byKey.get(component.key);
+    if (list2) list2.push(component);
+    else byKey.set(component.key, [component]);
+  }
+  const components = [];
+  const sharedKeys = /* @__PURE__ */ new Map();
+  for (const [key, list2] of byKey) {
+    const first = list2[0];
+    if (list2.length === 1) {
+      components.push(first);
+      continue;
+    }
+    sharedKeys.set(key, list2);
+    const optedOut = list2.some((component) => component.refreshIfDev === false);
+    components.push(optedOut ? { ...first, refreshIfDev: false } : first);
+  }
+  return { components, sharedKeys };
+}
+function describePair(first, second) {
+  const names = [first?.description, second.description].filter(Boolean);
+  return names.length === 2 ? ` (${names[0]}; ${names[1]})` : "";
+}
 async function findProjectConfig(root, options = {}) {
-  const start = resolve7(root);
-  for (let folder = start; ; folder = dirname6(folder)) {
+  const start = resolve5(root);
+  for (let folder = start; ; folder = dirname5(folder)) {
     for (const name of PROJECT_CONFIG_FILES) {
-      const file2 = join13(folder, name);
-      if (await access2(file2).then(() => true, () => false))
+      const file2 = join24(folder, name);
+      if (await access2(file2).then(
+        () => true,
+        () => false
+      ))
         return file2;
     }
-    if (!options.searchUpward || dirname6(folder) === folder)
-      break;
+    if (!options.searchUpward || dirname5(folder) === folder) break;
   }
-  throw new ConfigError(`No project config found in ${start}${options.searchUpward ? " or any folder above it" : ""}.`, {}, {
-    hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }) (\`defstate init\` writes a starter), or pass --project <dir>.`
-  });
+  throw new ConfigError(
+    `No project config found in ${start}${options.searchUpward ? " or any folder above it" : ""}.`,
+    {},
+    {
+      hint: `Create one of ${PROJECT_CONFIG_FILES.join(", ")} that exports defineConfig({ components: [...] }) (\`defstate init\` writes a starter), or pass --project <dir>.`
+    }
+  );
 }
 async function loadProject(root, options = {}) {
   const configFile = await findProjectConfig(root, options);
-  const projectRoot = dirname6(configFile);
+  const projectRoot = dirname5(configFile);
   let exported;
   try {
     exported = await importConfig(configFile);
   } catch (error62) {
-    throw new ConfigError(`Could not load the project config: ${error62.message}`, { file: configFile }, {
-      cause: error62,
-      hint: "Fix the error above; the config must import cleanly with Node."
-    });
+    throw new ConfigError(
+      `Could not load the project config: ${error62.message}`,
+      { file: configFile },
+      {
+        cause: error62,
+        hint: "Fix the error above; the config must import cleanly with Node."
+      }
+    );
   }
   if (exported === NO_DEFAULT_EXPORT) {
-    throw new ConfigError("the project config has no default export", { file: configFile }, {
-      hint: "Export the configuration as the default: `export default defineConfig({ components: [...] })`."
-    });
+    throw new ConfigError(
+      "the project config has no default export",
+      { file: configFile },
+      {
+        hint: "Export the configuration as the default: `export default defineConfig({ components: [...] })`."
+      }
+    );
   }
   let config2 = exported;
   if (typeof exported === "function") {
     try {
       config2 = await exported();
     } catch (error62) {
-      throw new ConfigError(`the function the project config exports failed: ${describeError(error62)}`, { file: configFile }, { cause: error62, hint: "Fix what it reports; run with --verbose to see where it failed." });
+      throw new ConfigError(
+        `the function the project config exports failed: ${describeError(error62)}`,
+        { file: configFile },
+        { cause: error62, hint: "Fix what it reports; run with --verbose to see where it failed." }
+      );
     }
   }
   const { components, sharedKeys } = mergeSharedKeys(validateProjectConfig(config2, configFile));
@@ -64072,15 +63893,18 @@ function validateProjectConfig(config2, file2) {
   if (!result.success) {
     const issue2 = result.error.issues[0];
     const field = issue2?.path.length ? issue2.path.join(".") : void 0;
-    throw new ConfigError(issue2?.message ?? "invalid project config", { file: file2, field }, { hint: "The config must `export default defineConfig({ components: [...] })`." });
+    throw new ConfigError(
+      issue2?.message ?? "invalid project config",
+      { file: file2, field },
+      { hint: "The config must `export default defineConfig({ components: [...] })`." }
+    );
   }
   const components = result.data.components;
   checkSharedKeys(components, file2);
   return components;
 }
 function wellFormedComponents(config2) {
-  if (!isRecord(config2) || !Array.isArray(config2.components))
-    return void 0;
+  if (!isRecord(config2) || !Array.isArray(config2.components)) return void 0;
   const listed = config2.components;
   const components = new Array(listed.length);
   for (let index = 0; index < listed.length; index++) {
@@ -64091,59 +63915,114 @@ function wellFormedComponents(config2) {
   }
   return components;
 }
-var PROJECT_CONFIG_FILES, ComponentSchema, ProjectConfigSchema, NO_DEFAULT_EXPORT;
-var init_load_project = __esm({
-  "../../packages/core/dist/project/load-project.js"() {
-    "use strict";
-    init_zod();
-    init_errors();
-    init_document_checks();
-    init_name_schemas();
-    init_state_info();
-    init_state_key();
-    init_shared_keys();
-    PROJECT_CONFIG_FILES = [
-      "defstate.config.ts",
-      "defstate.config.mts",
-      "defstate.config.js",
-      "defstate.config.mjs"
-    ];
-    ComponentSchema = external_exports.looseObject({
-      key: StateKeySchema,
-      management: ManagementTypeSchema,
-      refresh: external_exports.custom((value2) => typeof value2 === "function", {
-        error: "refresh must be a function that writes the state to statePath"
-      }),
-      description: external_exports.string().optional(),
-      refreshIfDev: external_exports.boolean({ error: "refreshIfDev must be true or false" }).optional()
-    });
-    ProjectConfigSchema = external_exports.object({
-      components: external_exports.array(ComponentSchema, { error: "components must be an array of components" })
-    });
-    NO_DEFAULT_EXPORT = /* @__PURE__ */ Symbol("no default export");
-  }
-});
-
-// ../../packages/core/dist/async/grace.js
 function abortAfterGrace(signal, graceMs) {
-  if (!signal)
-    return void 0;
+  if (!signal) return void 0;
   const controller2 = new AbortController();
   const later = () => setTimeout(() => controller2.abort(signal.reason), graceMs).unref();
-  if (signal.aborted)
-    later();
-  else
-    signal.addEventListener("abort", later, { once: true });
+  if (signal.aborted) later();
+  else signal.addEventListener("abort", later, { once: true });
   return controller2.signal;
 }
-var init_grace = __esm({
-  "../../packages/core/dist/async/grace.js"() {
-    "use strict";
+async function pinProject(project, options = {}) {
+  const { store, signal, runtime, policy = STORE_RETRY_POLICY } = options;
+  const versionedKeys = project.components.filter(({ key, management }) => management === "versioned" && !options.produced?.has(key)).map(({ key }) => key);
+  const latest = store && versionedKeys.length > 0 ? (await withRetry(() => readPointer(store, { keys: versionedKeys, signal }), {
+    policy,
+    runtime,
+    signal
+  })).entries : /* @__PURE__ */ new Map();
+  const infos = await Promise.all(
+    project.components.map(
+      async ({ key, management }) => options.produced?.get(key) ?? (management === "local" ? await readPresentLocalInfo(project.root, key) : latest.get(key))
+    )
+  );
+  const missing = project.components.filter((_component, index) => !infos[index]);
+  if (missing.length > 0) {
+    const keys = missing.map(({ key }) => `"${key}"`).join(", ");
+    const count2 = missing.length === 1 ? "1 declared key has" : `${missing.length} declared keys have`;
+    throw new UsageError(`Cannot pin: ${count2} no state: ${keys}.`, {
+      hint: "A deployment needs state for every declared key; refresh them all (no --key) first."
+    });
   }
-});
-
-// ../../packages/core/dist/refresh/component-guard.js
-import { AsyncLocalStorage } from "node:async_hooks";
+  return writePins(project.root, infos, {
+    store: store?.location,
+    now: options.now
+  });
+}
+function nearestKey(key, known) {
+  const wanted = key.toLowerCase();
+  const limit = Math.max(1, Math.floor(Math.max(wanted.length, 3) / 3));
+  let best;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = editDistance2(wanted, candidate.toLowerCase());
+    if (distance <= limit && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+function didYouMean(key, known) {
+  const nearest = nearestKey(key, known);
+  return nearest === void 0 ? "" : `Did you mean "${nearest}"?`;
+}
+function editDistance2(a, b) {
+  const x = [...a];
+  const y = [...b];
+  let before = new Array(y.length + 1).fill(0);
+  let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let value2 = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + cost
+      );
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        value2 = Math.min(value2, before[j - 2] + 1);
+      }
+      current[j] = value2;
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[y.length];
+}
+function selectComponents(project, keys = [], management = []) {
+  const known = new Set(project.components.map((component) => component.key));
+  const unknown2 = keys.filter((key) => !known.has(key));
+  if (unknown2.length > 0) {
+    const suggestions = unknown2.map((key) => didYouMean(key, known)).filter(Boolean);
+    const list2 = [...known].map((key) => `"${key}"`).join(", ") || "(none declared)";
+    throw new UsageError(
+      `Unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((key) => `"${key}"`).join(", ")}.`,
+      { hint: [...suggestions, `Known keys: ${list2}.`].join(" ") }
+    );
+  }
+  return project.components.filter(
+    (component) => (keys.length === 0 || keys.includes(component.key)) && (management.length === 0 || management.includes(component.management))
+  );
+}
+async function writePublishedRecords(store, infos, { signal } = {}) {
+  await Promise.all(
+    infos.map(
+      (info) => withRetry(
+        () => store.put(publishedRecordName(info), `${JSON.stringify(info)}
+`, {
+          ifNoneMatch: "*",
+          contentType: "application/json",
+          signal
+        }).catch((error62) => {
+          if (!(error62 instanceof PreconditionFailedError)) throw error62;
+        }),
+        { policy: STORE_RETRY_POLICY, signal }
+      )
+    )
+  );
+}
 function runGuarded(key, fail, attempt) {
   const context = { key, fail, ended: false };
   const result = running.run(context, () => Promise.resolve().then(attempt));
@@ -64163,30 +64042,30 @@ async function withComponentGuards(run2) {
   }
 }
 function install() {
-  if (guards++ > 0)
-    return;
+  if (guards++ > 0) return;
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onUnhandled);
   exitBeforeGuard = process.exit;
   const realExit = exitBeforeGuard;
   process.exit = ((code2) => {
     const attempt = running.getStore();
-    if (!attempt)
-      return realExit(code2);
-    const error62 = new RefreshFailedError(attempt.key, `Refresh of "${attempt.key}" called process.exit(${code2 ?? ""}); nothing of it was committed.`, {
-      hint: "A component must return when its state is written, or throw to fail; it never ends the process."
-    });
+    if (!attempt) return realExit(code2);
+    const error62 = new RefreshFailedError(
+      attempt.key,
+      `Refresh of "${attempt.key}" called process.exit(${code2 ?? ""}); nothing of it was committed.`,
+      {
+        hint: "A component must return when its state is written, or throw to fail; it never ends the process."
+      }
+    );
     attempt.fail(error62);
     throw error62;
   });
 }
 function uninstall() {
-  if (--guards > 0)
-    return;
+  if (--guards > 0) return;
   process.off("uncaughtException", onUncaught);
   process.off("unhandledRejection", onUnhandled);
-  if (exitBeforeGuard)
-    process.exit = exitBeforeGuard;
+  if (exitBeforeGuard) process.exit = exitBeforeGuard;
   exitBeforeGuard = void 0;
 }
 function onUncaught(error62) {
@@ -64212,35 +64091,28 @@ function crashed(error62, how) {
     });
     return;
   }
-  attempt.fail(new RefreshFailedError(attempt.key, message, {
-    cause: error62,
-    hint: "Await every promise the refresh starts, and handle errors of callbacks and events."
-  }));
+  attempt.fail(
+    new RefreshFailedError(attempt.key, message, {
+      cause: error62,
+      hint: "Await every promise the refresh starts, and handle errors of callbacks and events."
+    })
+  );
 }
-var running, guards, exitBeforeGuard;
-var init_component_guard = __esm({
-  "../../packages/core/dist/refresh/component-guard.js"() {
-    "use strict";
-    init_errors();
-    running = new AsyncLocalStorage();
-    guards = 0;
-  }
-});
-
-// ../../packages/core/dist/refresh/fetch-state.js
-import { lstat, readlink } from "node:fs/promises";
 async function fetchComponentState(component, options) {
   const { key } = component;
-  return withRetry(async (attempt) => {
-    options.onAttempt(attempt);
-    await runAttempt(component, { ...options, attempt });
-    return hashStagedState(key, options.statePath);
-  }, {
-    policy: options.policy,
-    runtime: options.runtime,
-    signal: options.signal,
-    onRetry: ({ attempt, delayMs, error: error62 }) => options.onEvent({ type: "retry", key, attempt, delayMs, error: asError(error62) })
-  }).catch((error62) => {
+  return withRetry(
+    async (attempt) => {
+      options.onAttempt(attempt);
+      await runAttempt(component, { ...options, attempt });
+      return hashStagedState(key, options.statePath);
+    },
+    {
+      policy: options.policy,
+      runtime: options.runtime,
+      signal: options.signal,
+      onRetry: ({ attempt, delayMs, error: error62 }) => options.onEvent({ type: "retry", key, attempt, delayMs, error: asError(error62) })
+    }
+  ).catch((error62) => {
     throw asRefreshError(key, error62);
   });
 }
@@ -64251,30 +64123,42 @@ async function runAttempt(component, options) {
   const stopped = new Promise((_resolve, reject) => {
     const fail = () => reject(controller2.signal.reason);
     controller2.signal.addEventListener("abort", fail, { once: true });
-    timer = setTimeout(() => controller2.abort(new TimeoutError(`Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`, {
-      hint: "Raise --timeout, or find out why the source is slow."
-    })), options.timeoutMs);
+    timer = setTimeout(
+      () => controller2.abort(
+        new TimeoutError(
+          `Refresh of "${key}" took longer than ${options.timeoutMs} ms and was stopped.`,
+          {
+            hint: "Raise --timeout, or find out why the source is slow."
+          }
+        )
+      ),
+      options.timeoutMs
+    );
   });
   stopped.catch(() => {
   });
-  const forwardAbort = () => controller2.abort(new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason }));
-  if (options.signal?.aborted)
-    forwardAbort();
+  const forwardAbort = () => controller2.abort(
+    new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: options.signal?.reason })
+  );
+  if (options.signal?.aborted) forwardAbort();
   options.signal?.addEventListener("abort", forwardAbort, { once: true });
   let guarded;
   try {
-    if (options.attempt > 1)
-      await removeFile(options.statePath);
-    guarded = runGuarded(key, (error62) => controller2.abort(error62), async () => {
-      await component.refresh({
-        key,
-        statePath: options.statePath,
-        signal: controller2.signal,
-        log: (message) => options.onEvent({ type: "log", key, message }),
-        projectRoot: options.projectRoot,
-        attempt: options.attempt
-      });
-    });
+    if (options.attempt > 1) await removeFile(options.statePath);
+    guarded = runGuarded(
+      key,
+      (error62) => controller2.abort(error62),
+      async () => {
+        await component.refresh({
+          key,
+          statePath: options.statePath,
+          signal: controller2.signal,
+          log: (message) => options.onEvent({ type: "log", key, message }),
+          projectRoot: options.projectRoot,
+          attempt: options.attempt
+        });
+      }
+    );
     await Promise.race([stopped, guarded.result]);
   } finally {
     guarded?.end();
@@ -64287,7 +64171,11 @@ async function runAttempt(component, options) {
 async function hashStagedState(key, statePath) {
   const stats = await lstat(statePath).catch(() => void 0);
   if (stats?.isSymbolicLink()) {
-    throw new RefreshFailedError(key, `Refresh of "${key}" wrote a symbolic link at statePath (to ${await readlink(statePath).catch(() => "?")}), not the state.`, { hint: "Write the state itself to statePath: copy the file rather than linking it." });
+    throw new RefreshFailedError(
+      key,
+      `Refresh of "${key}" wrote a symbolic link at statePath (to ${await readlink(statePath).catch(() => "?")}), not the state.`,
+      { hint: "Write the state itself to statePath: copy the file rather than linking it." }
+    );
   }
   if (!stats?.isFile()) {
     throw new RefreshFailedError(key, `Refresh of "${key}" finished without writing its state.`, {
@@ -64300,38 +64188,338 @@ function asError(error62) {
   return error62 instanceof Error ? error62 : new Error(describeError(error62));
 }
 function asRefreshError(key, error62) {
-  if (error62 instanceof DefstateError)
-    return error62;
+  if (error62 instanceof DefstateError) return error62;
   return new RefreshFailedError(key, `Refresh of "${key}" failed: ${describeError(error62)}`, {
     cause: error62
   });
 }
-var init_fetch_state = __esm({
-  "../../packages/core/dist/refresh/fetch-state.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_atomic();
-    init_hash_file();
-    init_component_guard();
-  }
-});
-
-// ../../packages/core/dist/refresh/pointer-batcher.js
 function sameContent(info, digest) {
   return info !== void 0 && info.sha256 === digest.sha256 && info.size === digest.size;
 }
 function expired(key) {
-  return new TransientError(`The version of "${key}" was recorded too long ago to be made latest safely: a prune may have collected it meanwhile.`, { hint: "Nothing was committed for this key; run the refresh again." });
+  return new TransientError(
+    `The version of "${key}" was recorded too long ago to be made latest safely: a prune may have collected it meanwhile.`,
+    { hint: "Nothing was committed for this key; run the refresh again." }
+  );
 }
-var PointerBatcher;
-var init_pointer_batcher = __esm({
-  "../../packages/core/dist/refresh/pointer-batcher.js"() {
+async function publishVersion(store, key, statePath, staged, options) {
+  const { timeoutMs } = options;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const uploadStarted = performance.now();
+  try {
+    return await publish(store, key, statePath, staged, { ...options, signal }, uploadStarted);
+  } catch (error62) {
+    if (!deadline.aborted || options.signal?.aborted) throw error62;
+    throw new TimeoutError(
+      `The upload of "${key}" took longer than ${timeoutMs} ms and was stopped; nothing was committed for it.`,
+      { cause: error62, hint: "Raise --timeout, or check the network to the store." }
+    );
+  }
+}
+async function publish(store, key, statePath, { digest, bytes }, options, uploadStarted) {
+  const { runtime, signal } = options;
+  const info = await withRetry(
+    () => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal, bytes }),
+    { policy: STORE_RETRY_POLICY, runtime, signal }
+  );
+  if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
+    throw new TransientError(
+      `The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`,
+      { hint: "Nothing was committed for this key; run the refresh again." }
+    );
+  }
+  await writePublishedRecords(store, [info], { signal });
+  return { info, commitBy: performance.now() + RECORD_GRACE_MS / 2 };
+}
+async function refreshState(options) {
+  return withComponentGuards(() => runRefresh(options));
+}
+async function runRefresh(options) {
+  const started = performance.now();
+  const run2 = await startRun(options);
+  const components = selectComponents(options.project, options.keys, options.management);
+  let fetching = components.length;
+  const fetched = () => {
+    fetching--;
+    if (fetching === 0) run2.versioned?.batcher.drain();
+  };
+  const results = await Promise.all(
+    components.map((component) => refreshKey(run2, component, fetched))
+  );
+  await run2.versioned?.batcher.flush();
+  await removeStagingRootIfEmpty(run2.project.root);
+  await recordOutcomes(run2, results);
+  const interrupted = run2.signal?.aborted === true;
+  const writes = run2.versioned?.batcher.writes ?? 0;
+  const report2 = {
+    ok: !interrupted && results.every(({ status }) => status === "refreshed" || status === "unchanged"),
+    interrupted,
+    results,
+    durationMs: performance.now() - started,
+    pointerWrites: writes,
+    stateInfoWrites: writes,
+    ...run2.versioned ? { storeLocation: run2.versioned.store.location } : {}
+  };
+  if (options.pin) await pinAfterRun(run2, report2);
+  return report2;
+}
+async function startRun(options) {
+  const {
+    project,
+    concurrency = DEFAULT_CONCURRENCY,
+    retries = DEFAULT_RETRY_POLICY.retries,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    signal,
+    onEvent = () => {
+    },
+    runtime = systemRuntime,
+    now = () => /* @__PURE__ */ new Date()
+  } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError("concurrency must be a whole number \u2265 1.");
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new UsageError("retries must be a whole number \u2265 0.");
+  if (!(timeoutMs > 0)) throw new UsageError("timeout must be more than 0.");
+  const components = selectComponents(project, options.keys, options.management);
+  const policy = { ...DEFAULT_RETRY_POLICY, retries };
+  await ensureLocalStateRoot(project.root);
+  await removeAbandonedStaging(project.root);
+  const run2 = {
+    project,
+    policy,
+    runtime,
+    timeoutMs,
+    signal,
+    onEvent,
+    now,
+    limit: createLimit(concurrency),
+    versioned: void 0,
+    storeFailure: void 0
+  };
+  const versionedKeys = components.filter(({ management }) => management === "versioned");
+  const needsStore = versionedKeys.length > 0 || options.pin && project.components.some(({ management }) => management === "versioned");
+  if (!needsStore) return run2;
+  if (!options.openStore) {
+    throw new UsageError("Versioned components need a store, and none was given.");
+  }
+  try {
+    const store = await options.openStore();
+    if (versionedKeys.length > 0) await prepareStoreForWrites(store, { signal });
+    const { entries } = await readPointer(store, {
+      keys: versionedKeys.map(({ key }) => key),
+      signal
+    });
+    const batcher = new PointerBatcher(store, {
+      delayMs: options.commitDelayMs ?? 500,
+      // `--timeout` bounds each step of a key: its fetch, its upload, its commit.
+      timeoutMs,
+      signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
+      runtime
+    });
+    signal?.addEventListener("abort", () => batcher.drain(), { once: true });
+    run2.versioned = { store, snapshot: entries, batcher };
+    await store.removeAbandonedUploads?.({ olderThanMs: ORPHAN_GRACE_MS, signal }).catch(() => void 0);
+  } catch (error62) {
+    if (error62 instanceof ConfigError || error62 instanceof UsageError) throw error62;
+    run2.storeFailure = asError(error62);
+  }
+  return run2;
+}
+async function refreshKey(run2, component, fetched) {
+  const { key, management } = component;
+  let keyStarted = performance.now();
+  let attempts = 0;
+  const result = (status, rest = {}) => {
+    const done = {
+      key,
+      management,
+      status,
+      durationMs: performance.now() - keyStarted,
+      attempts,
+      ...rest
+    };
+    run2.onEvent({ type: "end", result: done });
+    return done;
+  };
+  let staging;
+  let fetching = true;
+  const leaveFetching = () => {
+    if (fetching) fetched();
+    fetching = false;
+  };
+  try {
+    const outcome = await run2.limit(async () => {
+      if (run2.signal?.aborted) return void 0;
+      keyStarted = performance.now();
+      run2.onEvent({ type: "start", key, management });
+      if (management === "versioned" && run2.storeFailure) throw run2.storeFailure;
+      staging = await createStagingFolder(run2.project.root);
+      const statePath = join32(staging, STAGED_STATE_FILE);
+      const staged = await fetchComponentState(component, {
+        statePath,
+        projectRoot: run2.project.root,
+        timeoutMs: run2.timeoutMs,
+        policy: run2.policy,
+        runtime: run2.runtime,
+        signal: run2.signal,
+        onEvent: run2.onEvent,
+        onAttempt: (attempt) => {
+          attempts = attempt;
+        }
+      });
+      const { digest } = staged;
+      if (management === "local") return commitLocal(run2, key, statePath, digest);
+      const target = run2.versioned;
+      const recorded = sameContent(target.snapshot.get(key), digest) ? void 0 : await publishVersion(target.store, key, statePath, staged, run2);
+      return { statePath, digest, recorded };
+    });
+    if (!outcome) return result("not-run");
+    if ("status" in outcome) return result(outcome.status, { info: outcome.info });
+    const committing = commitVersioned(run2, key, outcome);
+    leaveFetching();
+    const committed = await committing;
+    return result(committed.status, { info: committed.info });
+  } catch (error62) {
+    const stopped = run2.signal?.aborted === true;
+    return result(stopped ? "cancelled" : "failed", {
+      error: stopped && !(error62 instanceof AbortedError) ? new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: error62 }) : asError(error62)
+    });
+  } finally {
+    leaveFetching();
+    if (staging) await removeStagingFolder(staging);
+  }
+}
+async function commitVersioned(run2, key, staged) {
+  const { store, batcher } = run2.versioned;
+  let { recorded } = staged;
+  if (!recorded) {
+    const confirmed = await batcher.confirm(key, staged.digest);
+    if (confirmed.status !== "needs-upload") return confirmed;
+    recorded = await run2.limit(
+      () => publishVersion(store, key, staged.statePath, { digest: staged.digest }, run2)
+    );
+  }
+  return batcher.publish(recorded.info, staged.digest, recorded.commitBy);
+}
+async function commitLocal(run2, key, statePath, digest) {
+  const { root } = run2.project;
+  const current = await readLocalState(root, key);
+  if (sameContent(current?.info, digest)) return { status: "unchanged", info: current.info };
+  return {
+    status: "refreshed",
+    info: await commitLocalState(root, key, statePath, digest, run2.now())
+  };
+}
+async function recordOutcomes(run2, results) {
+  const at = run2.now().toISOString();
+  const entries = results.filter(({ status }) => status === "refreshed" || status === "unchanged" || status === "failed").map((result) => ({
+    key: result.key,
+    management: result.management,
+    status: result.status,
+    at,
+    version: result.info?.version ?? null,
+    error: result.error ? {
+      code: result.error.code ?? "ERROR",
+      message: redactSecrets(result.error.message)
+    } : null
+  }));
+  if (entries.length > 0) await recordLastRefresh(run2.project.root, entries).catch(() => void 0);
+}
+async function pinAfterRun(run2, report2) {
+  try {
+    if (report2.interrupted) {
+      throw new AbortedError("Not pinned: the run was interrupted.", {
+        hint: "The pin file was left as it was; run the deploy again."
+      });
+    }
+    if (!report2.ok) {
+      const failed = report2.results.filter((result) => result.status === "failed").length;
+      throw new UsageError(`Not pinned: ${plural2(failed, "key")} failed to refresh.`, {
+        hint: "The pin file was left as it was; fix the failures and run again."
+      });
+    }
+    if (run2.storeFailure) throw run2.storeFailure;
+    const produced = new Map(
+      report2.results.flatMap((result) => result.info ? [[result.key, result.info]] : [])
+    );
+    report2.pins = await pinProject(run2.project, {
+      store: run2.versioned?.store,
+      produced,
+      now: run2.now(),
+      signal: run2.signal,
+      runtime: run2.runtime
+    });
+    report2.pinFile = pinFilePath(run2.project.root);
+  } catch (error62) {
+    report2.pinError = asError(error62);
+    report2.ok = false;
+  }
+}
+function plural2(count2, noun) {
+  return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
+}
+var LAST_REFRESH_FILE, LastRefreshEntrySchema, LastRefreshRecordSchema, PROJECT_CONFIG_FILES, ComponentSchema, ProjectConfigSchema, NO_DEFAULT_EXPORT, ORPHAN_GRACE_MS, RECORD_GRACE_MS, running, guards, exitBeforeGuard, PointerBatcher, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, COMMIT_GRACE_MS, LOCK_WAIT_MS;
+var init_chunk_XLHQIUIQ = __esm({
+  "../../packages/core/dist/chunks/chunk-XLHQIUIQ.js"() {
     "use strict";
-    init_errors();
-    init_pointer2();
-    init_pointer_writer();
+    init_chunk_AE76XK4G();
+    init_chunk_QJDKKJF6();
+    init_chunk_UPHAP5FS();
+    init_chunk_J66XJAGC();
+    init_chunk_ZEWDPTN4();
+    init_chunk_4TYLYJGA();
+    init_chunk_RYACYZYI();
+    init_chunk_MKHSLQ6F();
+    init_chunk_5MYXNOFL();
+    init_chunk_77BUBOJI();
+    init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
+    init_zod();
+    init_zod();
+    LAST_REFRESH_FILE = ".last-refresh.json";
+    LastRefreshEntrySchema = external_exports.object({
+      key: external_exports.string(),
+      management: ManagementTypeSchema,
+      status: external_exports.enum(["refreshed", "unchanged", "failed"]),
+      at: external_exports.iso.datetime(),
+      version: external_exports.string().nullable(),
+      error: external_exports.object({ code: external_exports.string(), message: external_exports.string() }).nullable()
+    });
+    LastRefreshRecordSchema = external_exports.object({
+      schemaVersion: external_exports.literal(1),
+      keys: external_exports.record(external_exports.string(), LastRefreshEntrySchema)
+    });
+    PROJECT_CONFIG_FILES = [
+      "defstate.config.ts",
+      "defstate.config.mts",
+      "defstate.config.js",
+      "defstate.config.mjs"
+    ];
+    ComponentSchema = external_exports.looseObject({
+      key: StateKeySchema,
+      management: ManagementTypeSchema,
+      refresh: external_exports.custom((value2) => typeof value2 === "function", {
+        error: "refresh must be a function that writes the state to statePath"
+      }),
+      description: external_exports.string().optional(),
+      refreshIfDev: external_exports.boolean({ error: "refreshIfDev must be true or false" }).optional()
+    });
+    ProjectConfigSchema = external_exports.object({
+      components: external_exports.array(ComponentSchema, { error: "components must be an array of components" })
+    });
+    NO_DEFAULT_EXPORT = /* @__PURE__ */ Symbol("no default export");
+    ORPHAN_GRACE_MS = 24 * 60 * 6e4;
+    RECORD_GRACE_MS = 60 * 6e4;
+    running = new AsyncLocalStorage();
+    guards = 0;
     PointerBatcher = class {
+      constructor(store, options) {
+        this.store = store;
+        this.options = options;
+      }
       store;
       options;
       #pending = [];
@@ -64341,10 +64529,6 @@ var init_pointer_batcher = __esm({
       #bytes = 0;
       /** Once no more keys are coming, a batch no longer waits to gather. */
       #draining = false;
-      constructor(store, options) {
-        this.store = store;
-        this.options = options;
-      }
       /** Writes of pointer shard documents so far. */
       get writes() {
         return this.#writes;
@@ -64371,20 +64555,18 @@ var init_pointer_batcher = __esm({
        */
       drain() {
         this.#draining = true;
-        if (this.#pending.length > 0 && !this.#running)
-          this.#run();
+        if (this.#pending.length > 0 && !this.#running) this.#run();
       }
       /** Commits what is pending now and waits until nothing is left. */
       async flush() {
         while (this.#pending.length > 0 || this.#running) {
-          if (!this.#running)
-            this.#run();
+          if (!this.#running) this.#run();
           await this.#running;
         }
       }
       #enqueue(item) {
-        return new Promise((resolve9, reject) => {
-          this.#pending.push({ ...item, resolve: resolve9, reject });
+        return new Promise((resolve23, reject) => {
+          this.#pending.push({ ...item, resolve: resolve23, reject });
           if (!this.#timer && !this.#running) {
             this.#timer = setTimeout(() => this.#run(), this.#draining ? 0 : this.options.delayMs);
           }
@@ -64410,8 +64592,7 @@ var init_pointer_batcher = __esm({
       }
       /** One read of the shards these keys are in: the moment each result is true. */
       async #confirm(items) {
-        if (items.length === 0)
-          return;
+        if (items.length === 0) return;
         try {
           const { entries } = await readPointer(this.store, {
             keys: items.map((item) => item.key),
@@ -64419,31 +64600,33 @@ var init_pointer_batcher = __esm({
           });
           for (const item of items) {
             const current = entries.get(item.key);
-            item.resolve(current && sameContent(current, item.digest) ? { status: "unchanged", info: current } : { status: "needs-upload" });
+            item.resolve(
+              current && sameContent(current, item.digest) ? { status: "unchanged", info: current } : { status: "needs-upload" }
+            );
           }
         } catch (error62) {
-          for (const item of items)
-            item.reject(error62);
+          for (const item of items) item.reject(error62);
         }
       }
       async #publish(items) {
-        if (items.length === 0)
-          return;
-        const changes = items.map((item) => ({
-          key: item.key,
-          decide: (current) => {
-            const info = item.info;
-            if (current?.version === info.version)
-              return { action: "keep", result: { status: "refreshed" } };
-            if (current && sameContent(current, item.digest)) {
-              return { action: "keep", result: { status: "unchanged" } };
+        if (items.length === 0) return;
+        const changes = items.map(
+          (item) => ({
+            key: item.key,
+            decide: (current) => {
+              const info = item.info;
+              if (current?.version === info.version)
+                return { action: "keep", result: { status: "refreshed" } };
+              if (current && sameContent(current, item.digest)) {
+                return { action: "keep", result: { status: "unchanged" } };
+              }
+              if (performance.now() > (item.expiresAt ?? Number.POSITIVE_INFINITY)) {
+                return { action: "keep", result: { status: "expired" } };
+              }
+              return { action: "set", info, result: { status: "refreshed" } };
             }
-            if (performance.now() > (item.expiresAt ?? Number.POSITIVE_INFINITY)) {
-              return { action: "keep", result: { status: "expired" } };
-            }
-            return { action: "set", info, result: { status: "refreshed" } };
-          }
-        }));
+          })
+        );
         let settled;
         try {
           settled = await updatePointer(this.store, changes, {
@@ -64456,8 +64639,7 @@ var init_pointer_batcher = __esm({
             }
           });
         } catch (error62) {
-          for (const item of items)
-            item.reject(error62);
+          for (const item of items) item.reject(error62);
           return;
         }
         for (const [index, item] of items.entries()) {
@@ -64469,304 +64651,17 @@ var init_pointer_batcher = __esm({
           } else if (result.value.entry) {
             item.resolve({ status: result.value.result.status, info: result.value.entry });
           } else {
-            item.reject(new StorageError(`The pointer lost "${item.key}" while it was being committed.`));
+            item.reject(
+              new StorageError(`The pointer lost "${item.key}" while it was being committed.`)
+            );
           }
         }
       }
     };
-  }
-});
-
-// ../../packages/core/dist/refresh/publish-version.js
-async function publishVersion(store, key, statePath, staged, options) {
-  const { timeoutMs } = options;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-  const uploadStarted = performance.now();
-  try {
-    return await publish(store, key, statePath, staged, { ...options, signal }, uploadStarted);
-  } catch (error62) {
-    if (!deadline.aborted || options.signal?.aborted)
-      throw error62;
-    throw new TimeoutError(`The upload of "${key}" took longer than ${timeoutMs} ms and was stopped; nothing was committed for it.`, { cause: error62, hint: "Raise --timeout, or check the network to the store." });
-  }
-}
-async function publish(store, key, statePath, { digest, bytes }, options, uploadStarted) {
-  const { runtime, signal } = options;
-  const info = await withRetry(() => uploadStateVersion(store, key, statePath, digest, { now: options.now(), signal, bytes }), { policy: STORE_RETRY_POLICY, runtime, signal });
-  if (performance.now() - uploadStarted > ORPHAN_GRACE_MS / 2) {
-    throw new TransientError(`The upload of "${key}" took too long to be published safely (its object may be collected as an orphan).`, { hint: "Nothing was committed for this key; run the refresh again." });
-  }
-  await writePublishedRecords(store, [info], { signal });
-  return { info, commitBy: performance.now() + RECORD_GRACE_MS / 2 };
-}
-var init_publish_version = __esm({
-  "../../packages/core/dist/refresh/publish-version.js"() {
-    "use strict";
-    init_retry();
-    init_errors();
-    init_published();
-    init_transfer();
-  }
-});
-
-// ../../packages/core/dist/refresh/refresh-state.js
-import { availableParallelism } from "node:os";
-import { join as join14 } from "node:path";
-async function refreshState(options) {
-  return withComponentGuards(() => runRefresh(options));
-}
-async function runRefresh(options) {
-  const started = performance.now();
-  const run2 = await startRun(options);
-  const components = selectComponents(options.project, options.keys, options.management);
-  let fetching = components.length;
-  const fetched = () => {
-    fetching--;
-    if (fetching === 0)
-      run2.versioned?.batcher.drain();
-  };
-  const results = await Promise.all(components.map((component) => refreshKey(run2, component, fetched)));
-  await run2.versioned?.batcher.flush();
-  await removeStagingRootIfEmpty(run2.project.root);
-  await recordOutcomes(run2, results);
-  const interrupted = run2.signal?.aborted === true;
-  const writes = run2.versioned?.batcher.writes ?? 0;
-  const report2 = {
-    ok: !interrupted && results.every(({ status }) => status === "refreshed" || status === "unchanged"),
-    interrupted,
-    results,
-    durationMs: performance.now() - started,
-    pointerWrites: writes,
-    stateInfoWrites: writes,
-    ...run2.versioned ? { storeLocation: run2.versioned.store.location } : {}
-  };
-  if (options.pin)
-    await pinAfterRun(run2, report2);
-  return report2;
-}
-async function startRun(options) {
-  const { project, concurrency = DEFAULT_CONCURRENCY, retries = DEFAULT_RETRY_POLICY.retries, timeoutMs = DEFAULT_TIMEOUT_MS, signal, onEvent = () => {
-  }, runtime = systemRuntime, now = () => /* @__PURE__ */ new Date() } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new UsageError("concurrency must be a whole number \u2265 1.");
-  if (!Number.isInteger(retries) || retries < 0)
-    throw new UsageError("retries must be a whole number \u2265 0.");
-  if (!(timeoutMs > 0))
-    throw new UsageError("timeout must be more than 0.");
-  const components = selectComponents(project, options.keys, options.management);
-  const policy = { ...DEFAULT_RETRY_POLICY, retries };
-  await ensureLocalStateRoot(project.root);
-  await removeAbandonedStaging(project.root);
-  const run2 = {
-    project,
-    policy,
-    runtime,
-    timeoutMs,
-    signal,
-    onEvent,
-    now,
-    limit: createLimit(concurrency),
-    versioned: void 0,
-    storeFailure: void 0
-  };
-  const versionedKeys = components.filter(({ management }) => management === "versioned");
-  const needsStore = versionedKeys.length > 0 || options.pin && project.components.some(({ management }) => management === "versioned");
-  if (!needsStore)
-    return run2;
-  if (!options.openStore) {
-    throw new UsageError("Versioned components need a store, and none was given.");
-  }
-  try {
-    const store = await options.openStore();
-    if (versionedKeys.length > 0)
-      await prepareStoreForWrites(store, { signal });
-    const { entries } = await readPointer(store, {
-      keys: versionedKeys.map(({ key }) => key),
-      signal
-    });
-    const batcher = new PointerBatcher(store, {
-      delayMs: options.commitDelayMs ?? 500,
-      // `--timeout` bounds each step of a key: its fetch, its upload, its commit.
-      timeoutMs,
-      signal: abortAfterGrace(signal, COMMIT_GRACE_MS),
-      runtime
-    });
-    signal?.addEventListener("abort", () => batcher.drain(), { once: true });
-    run2.versioned = { store, snapshot: entries, batcher };
-    await store.removeAbandonedUploads?.({ olderThanMs: ORPHAN_GRACE_MS, signal }).catch(() => void 0);
-  } catch (error62) {
-    if (error62 instanceof ConfigError || error62 instanceof UsageError)
-      throw error62;
-    run2.storeFailure = asError(error62);
-  }
-  return run2;
-}
-async function refreshKey(run2, component, fetched) {
-  const { key, management } = component;
-  let keyStarted = performance.now();
-  let attempts = 0;
-  const result = (status, rest = {}) => {
-    const done = {
-      key,
-      management,
-      status,
-      durationMs: performance.now() - keyStarted,
-      attempts,
-      ...rest
-    };
-    run2.onEvent({ type: "end", result: done });
-    return done;
-  };
-  let staging;
-  let fetching = true;
-  const leaveFetching = () => {
-    if (fetching)
-      fetched();
-    fetching = false;
-  };
-  try {
-    const outcome = await run2.limit(async () => {
-      if (run2.signal?.aborted)
-        return void 0;
-      keyStarted = performance.now();
-      run2.onEvent({ type: "start", key, management });
-      if (management === "versioned" && run2.storeFailure)
-        throw run2.storeFailure;
-      staging = await createStagingFolder(run2.project.root);
-      const statePath = join14(staging, STAGED_STATE_FILE);
-      const staged = await fetchComponentState(component, {
-        statePath,
-        projectRoot: run2.project.root,
-        timeoutMs: run2.timeoutMs,
-        policy: run2.policy,
-        runtime: run2.runtime,
-        signal: run2.signal,
-        onEvent: run2.onEvent,
-        onAttempt: (attempt) => {
-          attempts = attempt;
-        }
-      });
-      const { digest } = staged;
-      if (management === "local")
-        return commitLocal(run2, key, statePath, digest);
-      const target = run2.versioned;
-      const recorded = sameContent(target.snapshot.get(key), digest) ? void 0 : await publishVersion(target.store, key, statePath, staged, run2);
-      return { statePath, digest, recorded };
-    });
-    if (!outcome)
-      return result("not-run");
-    if ("status" in outcome)
-      return result(outcome.status, { info: outcome.info });
-    const committing = commitVersioned(run2, key, outcome);
-    leaveFetching();
-    const committed = await committing;
-    return result(committed.status, { info: committed.info });
-  } catch (error62) {
-    const stopped = run2.signal?.aborted === true;
-    return result(stopped ? "cancelled" : "failed", {
-      error: stopped && !(error62 instanceof AbortedError) ? new AbortedError(`Refresh of "${key}" was cancelled.`, { cause: error62 }) : asError(error62)
-    });
-  } finally {
-    leaveFetching();
-    if (staging)
-      await removeStagingFolder(staging);
-  }
-}
-async function commitVersioned(run2, key, staged) {
-  const { store, batcher } = run2.versioned;
-  let { recorded } = staged;
-  if (!recorded) {
-    const confirmed = await batcher.confirm(key, staged.digest);
-    if (confirmed.status !== "needs-upload")
-      return confirmed;
-    recorded = await run2.limit(() => publishVersion(store, key, staged.statePath, { digest: staged.digest }, run2));
-  }
-  return batcher.publish(recorded.info, staged.digest, recorded.commitBy);
-}
-async function commitLocal(run2, key, statePath, digest) {
-  const { root } = run2.project;
-  const current = await readLocalState(root, key);
-  if (sameContent(current?.info, digest))
-    return { status: "unchanged", info: current.info };
-  return {
-    status: "refreshed",
-    info: await commitLocalState(root, key, statePath, digest, run2.now())
-  };
-}
-async function recordOutcomes(run2, results) {
-  const at = run2.now().toISOString();
-  const entries = results.filter(({ status }) => status === "refreshed" || status === "unchanged" || status === "failed").map((result) => ({
-    key: result.key,
-    management: result.management,
-    status: result.status,
-    at,
-    version: result.info?.version ?? null,
-    error: result.error ? {
-      code: result.error.code ?? "ERROR",
-      message: redactSecrets(result.error.message)
-    } : null
-  }));
-  if (entries.length > 0)
-    await recordLastRefresh(run2.project.root, entries).catch(() => void 0);
-}
-async function pinAfterRun(run2, report2) {
-  try {
-    if (report2.interrupted) {
-      throw new AbortedError("Not pinned: the run was interrupted.", {
-        hint: "The pin file was left as it was; run the deploy again."
-      });
-    }
-    if (!report2.ok) {
-      const failed = report2.results.filter((result) => result.status === "failed").length;
-      throw new UsageError(`Not pinned: ${plural2(failed, "key")} failed to refresh.`, {
-        hint: "The pin file was left as it was; fix the failures and run again."
-      });
-    }
-    if (run2.storeFailure)
-      throw run2.storeFailure;
-    const produced = new Map(report2.results.flatMap((result) => result.info ? [[result.key, result.info]] : []));
-    report2.pins = await pinProject(run2.project, {
-      store: run2.versioned?.store,
-      produced,
-      now: run2.now(),
-      signal: run2.signal,
-      runtime: run2.runtime
-    });
-    report2.pinFile = pinFilePath(run2.project.root);
-  } catch (error62) {
-    report2.pinError = asError(error62);
-    report2.ok = false;
-  }
-}
-function plural2(count2, noun) {
-  return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
-}
-var DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, COMMIT_GRACE_MS;
-var init_refresh_state = __esm({
-  "../../packages/core/dist/refresh/refresh-state.js"() {
-    "use strict";
-    init_redact();
-    init_grace();
-    init_limit();
-    init_retry();
-    init_last_refresh();
-    init_pin_project();
-    init_pins();
-    init_errors();
-    init_local_commit();
-    init_local_state();
-    init_select_components();
-    init_pointer2();
-    init_pointer_writer();
-    init_published();
-    init_component_guard();
-    init_fetch_state();
-    init_pointer_batcher();
-    init_publish_version();
     DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism() * 2));
     DEFAULT_TIMEOUT_MS = 10 * 6e4;
     COMMIT_GRACE_MS = 1500;
+    LOCK_WAIT_MS = 15 * 6e4;
   }
 });
 
@@ -64774,34 +64669,46 @@ var init_refresh_state = __esm({
 import { setMaxListeners } from "node:events";
 
 // ../../packages/core/dist/index.js
-init_redact();
-
-// ../../packages/core/dist/deploy/merge-pins.js
-init_errors();
-import { resolve as resolve3 } from "node:path";
-
-// ../../packages/core/dist/deploy/partial-pins.js
-init_errors();
-init_atomic();
-init_local_state();
-init_document_checks();
-init_json_document();
-init_pin_file();
-import { readdir as readdir3, readFile as readFile4 } from "node:fs/promises";
-import { join as join5, resolve } from "node:path";
+init_chunk_XLHQIUIQ();
+init_chunk_AE76XK4G();
+init_chunk_C4A4JMMX();
+init_chunk_QJDKKJF6();
+init_chunk_UPHAP5FS();
+init_chunk_J66XJAGC();
+init_chunk_ZEWDPTN4();
+init_chunk_4TYLYJGA();
+init_chunk_RYACYZYI();
+init_chunk_5MYXNOFL();
+init_chunk_77BUBOJI();
+init_chunk_FJKDVIBQ();
+init_chunk_TA47NUNE();
+init_chunk_HMYEV6OR();
+init_chunk_5HDP4HYT();
+init_zod();
+import { resolve as resolve22 } from "node:path";
+import { readdir as readdir5, readFile as readFile8 } from "node:fs/promises";
+import { join as join9, resolve as resolve6 } from "node:path";
+import { hash as hash22 } from "node:crypto";
+import { hash as hash3 } from "node:crypto";
+import { setTimeout as delay3 } from "node:timers/promises";
+import { readFile as readFile22 } from "node:fs/promises";
+import { join as join25 } from "node:path";
+init_zod();
 var PARTIAL_NAME = /^\.pins\.shard-(\d+)-of-(\d+)\.json$/;
 function partialPinFileName({ index, total }) {
   return `.pins.shard-${index}-of-${total}.json`;
 }
 function partialPinFilePath(projectRoot, shard) {
-  return join5(localStateRoot(projectRoot), partialPinFileName(shard));
+  return join9(localStateRoot(projectRoot), partialPinFileName(shard));
 }
 async function writePartialPins(projectRoot, infos, { store, shard, now = /* @__PURE__ */ new Date() }) {
   const pins = {
     schemaVersion: PIN_FILE_SCHEMA_VERSION,
     pinnedAt: now.toISOString(),
     store: store ?? null,
-    keys: Object.fromEntries([...infos].sort((a, b) => a.key < b.key ? -1 : 1).map((info) => [info.key, info])),
+    keys: Object.fromEntries(
+      [...infos].sort((a, b) => a.key < b.key ? -1 : 1).map((info) => [info.key, info])
+    ),
     shard
   };
   await ensureLocalStateRoot(projectRoot);
@@ -64813,12 +64720,15 @@ async function writePartialPins(projectRoot, infos, { store, shard, now = /* @__
 async function readPartialPinFile(path) {
   let text;
   try {
-    text = await readFile4(resolve(path), "utf8");
+    text = await readFile8(resolve6(path), "utf8");
   } catch (error62) {
-    throw new UsageError(`Cannot read the partial pin file ${path} (${error62.code}).`, {
-      cause: error62,
-      hint: "Pass the files `defstate deploy --shard i/n` wrote: .local_defs_state/.pins.shard-<i>-of-<n>.json."
-    });
+    throw new UsageError(
+      `Cannot read the partial pin file ${path} (${error62.code}).`,
+      {
+        cause: error62,
+        hint: "Pass the files `defstate deploy --shard i/n` wrote: .local_defs_state/.pins.shard-<i>-of-<n>.json."
+      }
+    );
   }
   return parseJsonDocument(text, PartialPinFileSchema, {
     name: `The partial pin file ${path}`,
@@ -64829,23 +64739,25 @@ async function readPartialPinFile(path) {
 }
 async function findPartialPinFiles(projectRoot) {
   const folder = localStateRoot(projectRoot);
-  const names = await readdir3(folder).catch(() => []);
-  return names.filter((name) => PARTIAL_NAME.test(name)).sort((a, b) => shardNumber(a) - shardNumber(b)).map((name) => join5(folder, name));
+  const names = await readdir5(folder).catch(() => []);
+  return names.filter((name) => PARTIAL_NAME.test(name)).sort((a, b) => shardNumber(a) - shardNumber(b)).map((name) => join9(folder, name));
 }
 function shardNumber(name) {
   return Number(PARTIAL_NAME.exec(name)?.[1] ?? 0);
 }
-
-// ../../packages/core/dist/deploy/merge-pins.js
-init_pins();
 var HINT = "Every shard\u2019s `defstate deploy --shard i/n` must succeed, and each one\u2019s .local_defs_state/ be collected into this project (e.g. actions/download-artifact with merge-multiple).";
 async function mergePins(project, options = {}) {
   const given = options.files?.length ? options.files : await findPartialPinFiles(project.root);
-  const files = [...new Set(given.map((file2) => resolve3(file2)))];
+  const files = [...new Set(given.map((file2) => resolve22(file2)))];
   if (files.length === 0) {
-    throw new UsageError(`No partial pin files to merge in ${pinFilePath(project.root).replace(/\.pins\.json$/, "")}.`, { hint: `Pass them (defstate pin --merge <files\u2026>), or collect them there first. ${HINT}` });
+    throw new UsageError(
+      `No partial pin files to merge in ${pinFilePath(project.root).replace(/\.pins\.json$/, "")}.`,
+      { hint: `Pass them (defstate pin --merge <files\u2026>), or collect them there first. ${HINT}` }
+    );
   }
-  const partials = await Promise.all(files.map(async (file2) => ({ file: file2, pins: await readPartialPinFile(file2) })));
+  const partials = await Promise.all(
+    files.map(async (file2) => ({ file: file2, pins: await readPartialPinFile(file2) }))
+  );
   const total = checkShards(partials);
   const store = checkRun(partials);
   const owner = /* @__PURE__ */ new Map();
@@ -64863,23 +64775,32 @@ async function mergePins(project, options = {}) {
     }
   }
   if (twice.length > 0) {
-    throw new IntegrityError(`${twice.length === 1 ? "A key is" : `${twice.length} keys are`} pinned by two shards: ${list(twice)}. No pin file was written.`, {
-      hint: "The shards did not share one plan: run every shard of one CI run, with the same keys and total, and merge only its files."
-    });
+    throw new IntegrityError(
+      `${twice.length === 1 ? "A key is" : `${twice.length} keys are`} pinned by two shards: ${list(twice)}. No pin file was written.`,
+      {
+        hint: "The shards did not share one plan: run every shard of one CI run, with the same keys and total, and merge only its files."
+      }
+    );
   }
   const declared = project.components.map(({ key }) => key);
   const missing = declared.filter((key) => !owner.has(key)).map((key) => `"${key}"`);
   if (missing.length > 0) {
-    throw new IntegrityError(`${missing.length === 1 ? "A declared key is" : `${missing.length} declared keys are`} in no partial pin file: ${list(missing)}. No pin file was written.`, {
-      hint: `A sharded deploy must select every key (no --key or --management-type). ${HINT}`
-    });
+    throw new IntegrityError(
+      `${missing.length === 1 ? "A declared key is" : `${missing.length} declared keys are`} in no partial pin file: ${list(missing)}. No pin file was written.`,
+      {
+        hint: `A sharded deploy must select every key (no --key or --management-type). ${HINT}`
+      }
+    );
   }
   const known = new Set(declared);
   const extra = [...owner.keys()].filter((key) => !known.has(key)).map((key) => `"${key}"`);
   if (extra.length > 0) {
-    throw new IntegrityError(`The partial pin files pin ${extra.length === 1 ? "a key" : `${extra.length} keys`} that ${project.configFile} does not declare: ${list(extra)}. No pin file was written.`, {
-      hint: "The config changed between the shards and the merge: deploy again from one commit."
-    });
+    throw new IntegrityError(
+      `The partial pin files pin ${extra.length === 1 ? "a key" : `${extra.length} keys`} that ${project.configFile} does not declare: ${list(extra)}. No pin file was written.`,
+      {
+        hint: "The config changed between the shards and the merge: deploy again from one commit."
+      }
+    );
   }
   const pins = await writePins(project.root, infos, { store, now: options.now });
   return {
@@ -64892,20 +64813,31 @@ async function mergePins(project, options = {}) {
 function checkShards(partials) {
   const totals = [...new Set(partials.map(({ pins }) => pins.shard.total))];
   if (totals.length > 1) {
-    throw new IntegrityError(`The partial pin files come from runs of ${totals.join(" and ")} shards. No pin file was written.`, { hint: "Merge the files of one sharded run only." });
+    throw new IntegrityError(
+      `The partial pin files come from runs of ${totals.join(" and ")} shards. No pin file was written.`,
+      { hint: "Merge the files of one sharded run only." }
+    );
   }
   const total = totals[0];
   const byIndex = /* @__PURE__ */ new Map();
   for (const { file: file2, pins } of partials) {
     const other = byIndex.get(pins.shard.index);
     if (other) {
-      throw new IntegrityError(`Shard ${pins.shard.index} of ${total} has two partial pin files: ${other} and ${file2}. No pin file was written.`, { hint: "Merge the files of one sharded run only." });
+      throw new IntegrityError(
+        `Shard ${pins.shard.index} of ${total} has two partial pin files: ${other} and ${file2}. No pin file was written.`,
+        { hint: "Merge the files of one sharded run only." }
+      );
     }
     byIndex.set(pins.shard.index, file2);
   }
-  const absent = Array.from({ length: total }, (_, index) => index + 1).filter((index) => !byIndex.has(index));
+  const absent = Array.from({ length: total }, (_, index) => index + 1).filter(
+    (index) => !byIndex.has(index)
+  );
   if (absent.length > 0) {
-    throw new IntegrityError(`${absent.length === 1 ? `Shard ${absent[0]}` : `Shards ${absent.join(", ")}`} of ${total} ${absent.length === 1 ? "has" : "have"} no partial pin file. No pin file was written.`, { hint: HINT });
+    throw new IntegrityError(
+      `${absent.length === 1 ? `Shard ${absent[0]}` : `Shards ${absent.join(", ")}`} of ${total} ${absent.length === 1 ? "has" : "have"} no partial pin file. No pin file was written.`,
+      { hint: HINT }
+    );
   }
   partials.sort((a, b) => a.pins.shard.index - b.pins.shard.index);
   return total;
@@ -64913,30 +64845,29 @@ function checkShards(partials) {
 function checkRun(partials) {
   const plans = [...new Set(partials.map(({ pins }) => pins.shard.plan ?? "(by count)"))];
   if (plans.length > 1) {
-    throw new IntegrityError(`The shards were planned separately (${plans.join(", ")}): their keys may overlap or leave some out. No pin file was written.`, { hint: "Merge the files of one CI run; its shards share one plan through the store." });
+    throw new IntegrityError(
+      `The shards were planned separately (${plans.join(", ")}): their keys may overlap or leave some out. No pin file was written.`,
+      { hint: "Merge the files of one CI run; its shards share one plan through the store." }
+    );
   }
   const stores = [...new Set(partials.flatMap(({ pins }) => pins.store ? [pins.store] : []))];
   if (stores.length > 1) {
-    throw new IntegrityError(`The shards pinned versions of different stores: ${stores.join(", ")}. No pin file was written.`, { hint: "Every shard must use the same instance config (DEFSTATE_HOME, --storage)." });
+    throw new IntegrityError(
+      `The shards pinned versions of different stores: ${stores.join(", ")}. No pin file was written.`,
+      { hint: "Every shard must use the same instance config (DEFSTATE_HOME, --storage)." }
+    );
   }
   return stores[0];
 }
 function list(items) {
   return items.length > 10 ? `${items.slice(0, 10).join(", ")}, \u2026 (${items.length - 10} more)` : items.join(", ");
 }
-
-// ../../packages/core/dist/deploy/shard-plan.js
-init_retry();
-init_errors();
-init_json_document();
-import { hash as hash4 } from "node:crypto";
-
-// ../../packages/core/dist/model/shard-records.js
-init_zod();
-init_name_schemas();
 var RefreshTimingsSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
-  keys: external_exports.record(StateKeySchema, external_exports.number().nonnegative().describe("How long the key\u2019s refresh took, in ms (every attempt)."))
+  keys: external_exports.record(
+    StateKeySchema,
+    external_exports.number().nonnegative().describe("How long the key\u2019s refresh took, in ms (every attempt).")
+  )
 }).strict();
 var ShardPlanDocumentSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -64947,10 +64878,6 @@ var ShardPlanDocumentSchema = external_exports.object({
   createdAt: external_exports.iso.datetime().describe("The planning shard\u2019s clock, for people."),
   shards: external_exports.array(external_exports.array(StateKeySchema))
 }).strict();
-
-// ../../packages/core/dist/project/shard.js
-init_errors();
-import { hash as hash3 } from "node:crypto";
 var SLACK = 0.05;
 function partitionKeys(keys, total, weights = /* @__PURE__ */ new Map()) {
   assertTotal(total);
@@ -64960,19 +64887,20 @@ function partitionKeys(keys, total, weights = /* @__PURE__ */ new Map()) {
   const weightOf = (key) => bucket(Math.max(weights.get(key) ?? fallback, 1));
   const items = unique.map((key) => ({ key, weight: weightOf(key), tie: tieBreak(key) }));
   items.sort((a, b) => b.weight - a.weight || (a.tie < b.tie ? -1 : a.tie > b.tie ? 1 : 0));
-  const capacity = items.reduce((sum, item) => sum + item.weight, 0) / total * (1 + SLACK);
+  const capacity = items.reduce((sum2, item) => sum2 + item.weight, 0) / total * (1 + SLACK);
   const loads = new Array(total).fill(0);
   const placed = /* @__PURE__ */ new Map();
   for (const item of items) {
     const order = preference(item.key, total);
     let shard = order.find((candidate) => loads[candidate] + item.weight <= capacity);
-    shard ??= order.reduce((best, candidate) => loads[candidate] < loads[best] ? candidate : best);
+    shard ??= order.reduce(
+      (best, candidate) => loads[candidate] < loads[best] ? candidate : best
+    );
     loads[shard] = loads[shard] + item.weight;
     placed.set(item.key, shard);
   }
   const shards = Array.from({ length: total }, () => []);
-  for (const key of unique)
-    shards[placed.get(key)]?.push(key);
+  for (const key of unique) shards[placed.get(key)]?.push(key);
   return shards;
 }
 function preference(key, total) {
@@ -65000,9 +64928,12 @@ function parseShardSpec(text, origin = "--shard") {
   const index = Number(match?.[1]);
   const total = Number(match?.[2]);
   if (!match || !(index >= 1) || !(total >= 1) || index > total || total > 1024) {
-    throw new UsageError(`${origin} "${text}" is not a shard: expected <index>/<total>, e.g. 3/8.`, {
-      hint: "Shards count from 1: 1/8 to 8/8. `--shard auto` reads the index from the CI system."
-    });
+    throw new UsageError(
+      `${origin} "${text}" is not a shard: expected <index>/<total>, e.g. 3/8.`,
+      {
+        hint: "Shards count from 1: 1/8 to 8/8. `--shard auto` reads the index from the CI system."
+      }
+    );
   }
   return { index, total };
 }
@@ -65022,8 +64953,7 @@ function shardFromEnvironment(env = process.env, total) {
   ];
   for (const [indexName, totalName, base] of systems) {
     const index = fromEnv(indexName);
-    if (index === void 0)
-      continue;
+    if (index === void 0) continue;
     const count2 = givenTotal ?? (totalName ? fromEnv(totalName) : void 0);
     if (count2 === void 0) {
       throw new UsageError(`--shard auto found ${indexName}=${index} but no shard total.`, {
@@ -65039,8 +64969,7 @@ function shardFromEnvironment(env = process.env, total) {
 function shardRunId(env = process.env) {
   const value2 = (name) => name ? env[name]?.trim() || void 0 : void 0;
   const own2 = value2("DEFSTATE_SHARD_RUN");
-  if (own2)
-    return own2;
+  if (own2) return own2;
   const systems = [
     ["github", "GITHUB_RUN_ID", "GITHUB_REPOSITORY"],
     ["gitlab", "CI_PIPELINE_ID", "CI_PROJECT_ID"],
@@ -65049,22 +64978,10 @@ function shardRunId(env = process.env) {
   ];
   for (const [system, run2, scope] of systems) {
     const id = value2(run2);
-    if (id)
-      return [system, value2(scope), id].filter(Boolean).join(":");
+    if (id) return [system, value2(scope), id].filter(Boolean).join(":");
   }
   return void 0;
 }
-
-// ../../packages/core/dist/deploy/shard-plan.js
-init_blob_store();
-init_layout();
-
-// ../../packages/core/dist/versioned/refresh-timings.js
-init_retry();
-init_errors();
-import { setTimeout as delay3 } from "node:timers/promises";
-init_blob_store();
-init_layout();
 async function readRefreshTimings(store, { signal } = {}) {
   const found = await readTimings(store, signal).catch(() => void 0);
   return new Map(Object.entries(found?.keys ?? {}));
@@ -65072,14 +64989,12 @@ async function readRefreshTimings(store, { signal } = {}) {
 var ATTEMPTS = 8;
 var BACKOFF = { retries: 0, baseDelayMs: 50, maxDelayMs: 1e3 };
 async function recordRefreshTimings(store, durations, { signal } = {}) {
-  if (durations.size === 0)
-    return false;
+  if (durations.size === 0) return false;
   for (let attempt = 0; attempt < ATTEMPTS && !signal?.aborted; attempt++) {
     try {
       const current = await readTimings(store, signal);
       const keys = { ...current?.keys };
-      for (const [key, ms] of durations)
-        keys[key] = Math.round(ms);
+      for (const [key, ms] of durations) keys[key] = Math.round(ms);
       await store.put(REFRESH_TIMINGS_OBJECT, `${JSON.stringify({ schemaVersion: 1, keys })}
 `, {
         ...current ? { ifMatch: current.etag } : { ifNoneMatch: "*" },
@@ -65088,8 +65003,7 @@ async function recordRefreshTimings(store, durations, { signal } = {}) {
       });
       return true;
     } catch (error62) {
-      if (!(error62 instanceof PreconditionFailedError) && !isTransient(error62))
-        return false;
+      if (!(error62 instanceof PreconditionFailedError) && !isTransient(error62)) return false;
       await delay3(backoffDelay(attempt, BACKOFF, Math.random));
     }
   }
@@ -65103,8 +65017,7 @@ async function readTimings(store, signal) {
       signal
     });
   } catch (error62) {
-    if (error62 instanceof BlobNotFoundError)
-      return void 0;
+    if (error62 instanceof BlobNotFoundError) return void 0;
     throw error62;
   }
   const parsed = RefreshTimingsSchema.safeParse(safeJson3(found.text));
@@ -65117,8 +65030,6 @@ function safeJson3(text) {
     return void 0;
   }
 }
-
-// ../../packages/core/dist/deploy/shard-plan.js
 async function planShard(selected, spec, { store, runId, signal } = {}) {
   const { index, total } = spec;
   const base = { index, total, selected: selected.length };
@@ -65127,7 +65038,10 @@ async function planShard(selected, spec, { store, runId, signal } = {}) {
     return { ...base, keys: shards[index - 1] ?? [], balancedBy: "count", source: "local" };
   }
   const sorted = [...new Set(selected)].sort();
-  const id = hash4("sha256", JSON.stringify({ run: runId, total, keys: sorted }), "hex").slice(0, 32);
+  const id = hash22("sha256", JSON.stringify({ run: runId, total, keys: sorted }), "hex").slice(
+    0,
+    32
+  );
   const name = `${SHARD_PLANS_PREFIX}${id}.json`;
   const retry = { policy: STORE_RETRY_POLICY, signal };
   let document2 = await withRetry(() => readPlan(store, name, signal), retry);
@@ -65145,20 +65059,21 @@ async function planShard(selected, spec, { store, runId, signal } = {}) {
       shards: partitionKeys(sorted, total, weights)
     };
     try {
-      await withRetry(() => store.put(name, `${JSON.stringify(planned)}
+      await withRetry(
+        () => store.put(name, `${JSON.stringify(planned)}
 `, {
-        ifNoneMatch: "*",
-        contentType: "application/json",
-        signal
-      }), retry);
+          ifNoneMatch: "*",
+          contentType: "application/json",
+          signal
+        }),
+        retry
+      );
       document2 = planned;
       source = "created";
     } catch (error62) {
-      if (!(error62 instanceof PreconditionFailedError))
-        throw error62;
+      if (!(error62 instanceof PreconditionFailedError)) throw error62;
       document2 = await withRetry(() => readPlan(store, name, signal), retry);
-      if (!document2)
-        throw new StorageError(`The shard plan ${store.location}/${name} vanished.`);
+      if (!document2) throw new StorageError(`The shard plan ${store.location}/${name} vanished.`);
     }
   }
   checkPlan(document2, sorted, total, `${store.location}/${name}`);
@@ -65181,8 +65096,7 @@ async function readPlan(store, name, signal) {
       mismatchHint: "Upgrade defstate if a newer version wrote it; otherwise delete it."
     });
   } catch (error62) {
-    if (error62 instanceof BlobNotFoundError)
-      return void 0;
+    if (error62 instanceof BlobNotFoundError) return void 0;
     throw error62;
   }
 }
@@ -65197,25 +65111,16 @@ function checkPlan(document2, keys, total, where) {
   }
 }
 var SHARD_PLAN_TTL_MS = 7 * 864e5;
-
-// ../../packages/core/dist/deploy/undeclared.js
+var NO_LEASE = {
+  signal: new AbortController().signal,
+  assertHeld: () => {
+  },
+  storeNow: () => void 0
+};
 function undeclaredEntries(project, entries) {
   const declared = new Set(project.components.map(({ key }) => key));
   return [...entries.values()].filter(({ key }) => !declared.has(key)).sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
-
-// ../../packages/core/dist/deploy/verify.js
-init_limit();
-init_retry();
-init_errors();
-init_hash_file();
-init_local_state();
-init_select_components();
-init_layout();
-init_pointer2();
-init_last_refresh();
-init_pins();
-init_pulled();
 async function verifyState(project, options = {}) {
   const components = selectComponents(project, options.keys, options.management);
   const run2 = {
@@ -65234,11 +65139,19 @@ async function verifyState(project, options = {}) {
   await readProjectRecords(run2);
   const versioned = components.filter(({ management }) => management === "versioned");
   if (versioned.length > 0 && options.openStore) {
-    await readStore(run2, options.openStore, versioned.map(({ key }) => key));
+    await readStore(
+      run2,
+      options.openStore,
+      versioned.map(({ key }) => key)
+    );
   }
   const limit = createLimit(4);
-  const keys = await Promise.all(components.map(({ key, management }) => limit(() => verifyKey(run2, key, management))));
-  run2.problems.sort((a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code));
+  const keys = await Promise.all(
+    components.map(({ key, management }) => limit(() => verifyKey(run2, key, management)))
+  );
+  run2.problems.sort(
+    (a, b) => (a.key ?? "").localeCompare(b.key ?? "") || a.code.localeCompare(b.code)
+  );
   return {
     ok: run2.problems.length === 0,
     keys,
@@ -65284,7 +65197,12 @@ async function readStore(run2, openStore2, keys) {
   const pinnedFrom = run2.pins?.store;
   if (pinnedFrom && pinnedFrom !== run2.store.location) {
     run2.pinsElsewhere = true;
-    report(run2, null, "pin-store-mismatch", `the pin file was written from ${pinnedFrom}, but this environment's store is ${run2.store.location}; its versioned pins were not looked for there`);
+    report(
+      run2,
+      null,
+      "pin-store-mismatch",
+      `the pin file was written from ${pinnedFrom}, but this environment's store is ${run2.store.location}; its versioned pins were not looked for there`
+    );
   }
 }
 async function verifyKey(run2, key, management) {
@@ -65298,8 +65216,7 @@ async function verifyKey(run2, key, management) {
   } catch (error62) {
     report(run2, key, "store-error", describeError(error62));
   }
-  if (info)
-    checkAge(run2, key, info);
+  if (info) checkAge(run2, key, info);
   return {
     key,
     management,
@@ -65321,15 +65238,18 @@ async function checkLocal(run2, key, pinned) {
     return pinned;
   }
   if (!local) {
-    if (pinned || info)
-      report(run2, key, "local-missing", `local state file ${state} is missing`);
-    else
-      report(run2, key, "no-state", "no local state; refresh it before building the artifact");
+    if (pinned || info) report(run2, key, "local-missing", `local state file ${state} is missing`);
+    else report(run2, key, "no-state", "no local state; refresh it before building the artifact");
     return pinned ?? info;
   }
   checkDigest(run2, key, await hashFile(local.path), local.info, local.path);
   if (pinned && (pinned.version !== local.info.version || pinned.sha256 !== local.info.sha256)) {
-    report(run2, key, "pin-mismatch", `local state is version ${local.info.version}, the pin file pins ${pinned.version}`);
+    report(
+      run2,
+      key,
+      "pin-mismatch",
+      `local state is version ${local.info.version}, the pin file pins ${pinned.version}`
+    );
   }
   return pinned ?? local.info;
 }
@@ -65340,11 +65260,9 @@ async function checkVersioned(run2, key, pinned) {
   if (pinned) {
     const pulled = pulledStatePath(run2.project.root, pinned);
     const digest = await hashFile(pulled).catch(() => void 0);
-    if (digest)
-      checkDigest(run2, key, digest, pinned, pulled);
+    if (digest) checkDigest(run2, key, digest, pinned, pulled);
   }
-  if (!store || pinned && run2.pinsElsewhere)
-    return info;
+  if (!store || pinned && run2.pinsElsewhere) return info;
   if (!info) {
     report(run2, key, "no-state", `no versioned state in ${store.location}`);
     return info;
@@ -65354,9 +65272,19 @@ async function checkVersioned(run2, key, pinned) {
   const meta3 = await withRetry(() => store.head(name, { signal }), retry);
   const where = `${store.location}/${name}`;
   if (!meta3) {
-    report(run2, key, pinned ? "pinned-version-missing" : "version-missing", `${pinned ? "pinned" : "latest"} version ${info.version} is gone from storage (${where})`);
+    report(
+      run2,
+      key,
+      pinned ? "pinned-version-missing" : "version-missing",
+      `${pinned ? "pinned" : "latest"} version ${info.version} is gone from storage (${where})`
+    );
   } else if (meta3.size !== info.size) {
-    report(run2, key, "sha256-mismatch", `${where} holds ${meta3.size} bytes; its record says ${info.size}`);
+    report(
+      run2,
+      key,
+      "sha256-mismatch",
+      `${where} holds ${meta3.size} bytes; its record says ${info.size}`
+    );
   } else if (options.deep) {
     const { body: body2 } = await withRetry(() => store.get(name, { signal }), retry);
     checkDigest(run2, key, await hashStream(body2), info, where);
@@ -65365,19 +65293,27 @@ async function checkVersioned(run2, key, pinned) {
 }
 function checkDigest(run2, key, actual, expected, where) {
   if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
-    report(run2, key, "sha256-mismatch", `${where} has sha256 ${actual.sha256.slice(0, 12)}\u2026 (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}\u2026 (${expected.size} bytes)`);
+    report(
+      run2,
+      key,
+      "sha256-mismatch",
+      `${where} has sha256 ${actual.sha256.slice(0, 12)}\u2026 (${actual.size} bytes); version ${expected.version} records ${expected.sha256.slice(0, 12)}\u2026 (${expected.size} bytes)`
+    );
   }
 }
 function checkAge(run2, key, info) {
   const { maxAgeMs } = run2.options;
-  if (maxAgeMs === void 0)
-    return;
+  if (maxAgeMs === void 0) return;
   const created = run2.now - Date.parse(info.createdAt);
   const age = run2.now - run2.confirmedAt(info);
-  if (age <= maxAgeMs)
-    return;
+  if (age <= maxAgeMs) return;
   const confirmed = created - age > 1e3 ? `, last confirmed by a refresh ${formatAge(age)} ago` : "";
-  report(run2, key, "stale", `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(maxAgeMs)}`);
+  report(
+    run2,
+    key,
+    "stale",
+    `version ${info.version} is ${formatAge(created)} old${confirmed}; the limit is ${formatAge(maxAgeMs)}`
+  );
 }
 function formatAge(ms) {
   const units = [
@@ -65386,25 +65322,13 @@ function formatAge(ms) {
     ["m", 6e4],
     ["s", 1e3]
   ];
-  for (const [unit, size] of units)
-    if (ms >= size)
-      return `${Math.floor(ms / size)}${unit}`;
+  for (const [unit, size] of units) if (ms >= size) return `${Math.floor(ms / size)}${unit}`;
   return `${Math.round(ms)}ms`;
 }
-
-// ../../packages/core/dist/index.js
-init_errors();
-init_instance_config();
-
-// ../../packages/core/dist/instance/runtime-dependencies.js
-init_open_store();
-import { readFile as readFile9 } from "node:fs/promises";
-import { join as join12 } from "node:path";
 async function devOnlyRuntimeDependencies(projectRoot, options) {
-  const manifest = join12(projectRoot, "package.json");
-  const text = await readFile9(manifest, "utf8").catch(() => void 0);
-  if (text === void 0)
-    return [];
+  const manifest = join25(projectRoot, "package.json");
+  const text = await readFile22(manifest, "utf8").catch(() => void 0);
+  if (text === void 0) return [];
   let parsed;
   try {
     parsed = JSON.parse(text);
@@ -65437,10 +65361,6 @@ function devOnlyDependencyWarning(dependency) {
   return `${dependency.packageName} is only a devDependency in ${dependency.manifest}: an app installed without devDependencies (npm ci --omit=dev, pnpm install --prod, as the scaffolded Dockerfile does) ${what}.
   \u2192 Make it a dependency: ${dependency.fix}`;
 }
-
-// ../../packages/core/dist/instance/store-opener.js
-init_instance_config();
-init_open_store();
 function createStoreOpener(options) {
   const { projectRoot, storageUrl, env = process.env } = options;
   let opened;
@@ -65448,8 +65368,7 @@ function createStoreOpener(options) {
     opened ??= (async () => {
       const selection = await resolveStorage({ storageUrl, env, cwd: projectRoot });
       const store = await openStore(selection, { projectRoot, env });
-      if (selection.source === "default")
-        options.onDefault?.(store.location);
+      if (selection.source === "default") options.onDefault?.(store.location);
       return store;
     })();
     return opened;
@@ -65460,11 +65379,6 @@ function createStoreOpener(options) {
   };
   return { open: open5, close };
 }
-
-// ../../packages/core/dist/index.js
-init_state_info();
-
-// ../../packages/core/dist/project/cause-chain.js
 function causeChain(error62) {
   const chain = [];
   const seen = /* @__PURE__ */ new Set();
@@ -65479,17 +65393,17 @@ function formatCauseChain(error62, options = {}) {
   const stacks = options.stacks ?? true;
   return causeChain(error62).map((link4, index) => {
     const text = describeLink(link4, stacks);
-    const aggregated = link4 instanceof AggregateError ? link4.errors.map((inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")) : [];
+    const aggregated = link4 instanceof AggregateError ? link4.errors.map(
+      (inner, position) => indent(`[${position}] ${describeLink(inner, stacks)}`, "    ")
+    ) : [];
     const body2 = [text, ...aggregated].join("\n");
     return index === 0 ? body2 : indent(`caused by: ${body2}`, "  ");
   }).join("\n");
 }
 function describeLink(link4, stacks) {
-  if (!(link4 instanceof Error))
-    return `(thrown value) ${String(link4)}`;
+  if (!(link4 instanceof Error)) return `(thrown value) ${String(link4)}`;
   const head = `${link4.name}: ${link4.message}`;
-  if (!stacks || !link4.stack)
-    return head;
+  if (!stacks || !link4.stack) return head;
   const frames = link4.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
   return frames ? `${head}
 ${frames}` : head;
@@ -65497,23 +65411,13 @@ ${frames}` : head;
 function indent(text, by) {
   return text.split("\n").map((line) => by + line).join("\n");
 }
-
-// ../../packages/core/dist/project/debug-namespaces.js
 function debugEnabled(namespace, env = process.env) {
   const setting = env.DEFSTATE_DEBUG?.trim();
-  if (!setting)
-    return false;
-  return setting.split(",").map((name) => name.trim().toLowerCase()).some((name) => name === "1" || name === "*" || name === "true" || name === namespace || namespace.startsWith(`${name}:`) || name.endsWith(":*") && namespace.startsWith(name.slice(0, -1)));
+  if (!setting) return false;
+  return setting.split(",").map((name) => name.trim().toLowerCase()).some(
+    (name) => name === "1" || name === "*" || name === "true" || name === namespace || namespace.startsWith(`${name}:`) || name.endsWith(":*") && namespace.startsWith(name.slice(0, -1))
+  );
 }
-
-// ../../packages/core/dist/index.js
-init_load_project();
-
-// ../../packages/core/dist/refresh/refresh-shard.js
-init_errors();
-init_select_components();
-init_fetch_state();
-init_refresh_state();
 async function refreshShard(options) {
   const { project, shard, signal } = options;
   let opened;
@@ -65523,7 +65427,11 @@ async function refreshShard(options) {
   if (shard) {
     const selected = selectComponents(project, options.keys, options.management);
     const store = openStore2 && selected.some(({ management }) => management === "versioned") ? await openStore2() : void 0;
-    plan = await planShard(selected.map(({ key }) => key), shard, { store, runId: options.runId, signal });
+    plan = await planShard(
+      selected.map(({ key }) => key),
+      shard,
+      { store, runId: options.runId, signal }
+    );
     keys = plan.keys;
     options.onPlan?.(plan);
   }
@@ -65549,13 +65457,11 @@ async function refreshShard(options) {
   });
   if (opened && !signal?.aborted) {
     const store = await opened.catch(() => void 0);
-    if (store)
-      await recordRefreshTimings(store, durations.measured(), { signal });
+    if (store) await recordRefreshTimings(store, durations.measured(), { signal });
   }
   if (plan) {
     report2.shard = plan;
-    if (options.pin)
-      await pinShard(project.root, report2, plan, options.now?.() ?? /* @__PURE__ */ new Date());
+    if (options.pin) await pinShard(project.root, report2, plan, options.now?.() ?? /* @__PURE__ */ new Date());
   }
   return report2;
 }
@@ -65568,9 +65474,12 @@ async function pinShard(projectRoot, report2, plan, now) {
     }
     if (!report2.ok) {
       const failed = report2.results.filter((result) => result.status === "failed").length;
-      throw new UsageError(`Not pinned: ${failed} key${failed === 1 ? "" : "s"} failed to refresh.`, {
-        hint: "The partial pin file was not written; fix the failures and run the shard again."
-      });
+      throw new UsageError(
+        `Not pinned: ${failed} key${failed === 1 ? "" : "s"} failed to refresh.`,
+        {
+          hint: "The partial pin file was not written; fix the failures and run the shard again."
+        }
+      );
     }
     const infos = report2.results.map((result) => result.info);
     const { file: file2, pins } = await writePartialPins(projectRoot, infos, {
@@ -65587,8 +65496,7 @@ async function pinShard(projectRoot, report2, plan, now) {
     report2.pinFile = file2;
     report2.pins = pins;
   } catch (error62) {
-    if (error62 instanceof ConfigError)
-      throw error62;
+    if (error62 instanceof ConfigError) throw error62;
     report2.pinError = asError(error62);
     report2.ok = false;
     report2.pinFile = void 0;
@@ -65599,35 +65507,41 @@ var KeyDurations = class {
   #started = /* @__PURE__ */ new Map();
   #whole = /* @__PURE__ */ new Map();
   timing(project) {
-    const components = project.components.map((component) => ({
-      ...component,
-      refresh: async (context) => {
-        const started = performance.now();
-        try {
-          return await component.refresh(context);
-        } finally {
-          const spent = performance.now() - started;
-          this.#component.set(component.key, (this.#component.get(component.key) ?? 0) + spent);
+    const components = project.components.map(
+      (component) => ({
+        ...component,
+        refresh: async (context) => {
+          const started = performance.now();
+          try {
+            return await component.refresh(context);
+          } finally {
+            const spent = performance.now() - started;
+            this.#component.set(component.key, (this.#component.get(component.key) ?? 0) + spent);
+          }
         }
-      }
-    }));
+      })
+    );
     return { ...project, components };
   }
   onEvent(event) {
-    if (event.type === "start")
-      this.#started.set(event.key, performance.now());
+    if (event.type === "start") this.#started.set(event.key, performance.now());
     if (event.type === "end" && TIMED.has(event.result.status)) {
       const at = this.#started.get(event.result.key);
-      if (at !== void 0)
-        this.#whole.set(event.result.key, performance.now() - at);
+      if (at !== void 0) this.#whole.set(event.result.key, performance.now() - at);
     }
   }
   /** The keys that succeeded (refreshed or unchanged), with their durations. */
   measured() {
-    return new Map([...this.#whole].map(([key, whole]) => [key, this.#component.get(key) ?? whole]));
+    return new Map(
+      [...this.#whole].map(([key, whole]) => [key, this.#component.get(key) ?? whole])
+    );
   }
 };
 var TIMED = /* @__PURE__ */ new Set(["refreshed", "unchanged"]);
+var ObjectPrefixSchema = external_exports.string().default("").transform((prefix) => prefix.replace(/^\/+|\/+$/g, "")).refine(
+  (prefix) => prefix === "" || prefix.split("/").every((segment) => segment !== "" && segment !== "." && segment !== ".."),
+  'prefix must be a "/"-separated folder path with no empty, "." or ".." segment'
+).describe("Folder inside the bucket or container, so one can hold several projects.");
 
 // src/inputs.ts
 function readInputs(runner2) {
@@ -65742,7 +65656,7 @@ function guard(stream, shown) {
 }
 
 // src/run.ts
-import { isAbsolute as isAbsolute2, relative, resolve as resolve8 } from "node:path";
+import { isAbsolute as isAbsolute2, relative, resolve as resolve7 } from "node:path";
 
 // src/instance-config-error.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -65777,7 +65691,7 @@ function keyLine(text, path) {
 
 // src/instance-home.ts
 import { chmod, mkdtemp, writeFile as writeFile3 } from "node:fs/promises";
-import { isAbsolute, join as join15 } from "node:path";
+import { isAbsolute, join as join10 } from "node:path";
 async function writeInstanceHome(content, runnerTemp) {
   if (!runnerTemp || !isAbsolute(runnerTemp)) {
     throw new UsageError(
@@ -65785,9 +65699,9 @@ async function writeInstanceHome(content, runnerTemp) {
       { hint: "Run the action as a step of a GitHub Actions job, where the runner sets it." }
     );
   }
-  const home = await mkdtemp(join15(runnerTemp, "defstate-home-"));
+  const home = await mkdtemp(join10(runnerTemp, "defstate-home-"));
   await chmod(home, 448);
-  const file2 = join15(home, INSTANCE_CONFIG_FILE);
+  const file2 = join10(home, INSTANCE_CONFIG_FILE);
   await writeFile3(file2, content.endsWith("\n") ? content : `${content}
 `, {
     mode: 384,
@@ -66174,7 +66088,7 @@ async function runSteps(inputs, context, onInstanceFile) {
       `instance-config written to ${file2} (DEFSTATE_HOME for this and later steps, DEFSTATE_STORAGE_URL emptied)`
     );
   }
-  const project = await loadProject(resolve8(context.cwd, inputs.workingDirectory));
+  const project = await loadProject(resolve7(context.cwd, inputs.workingDirectory));
   await warnDevOnlyDependencies(runner2, project, inputs.storageUrl, env);
   const storage = createStoreOpener({
     projectRoot: project.root,
@@ -66539,9 +66453,9 @@ try {
 }
 await Promise.all(
   [process.stdout, process.stderr].map(
-    (stream) => new Promise((resolve9) => {
-      if (stream.writableLength === 0) resolve9();
-      else stream.write("", () => resolve9());
+    (stream) => new Promise((resolve8) => {
+      if (stream.writableLength === 0) resolve8();
+      else stream.write("", () => resolve8());
     })
   )
 );

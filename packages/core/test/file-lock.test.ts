@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../src/index.js';
 import { acquireFileLock, withFileLock } from '../src/store/file-lock.js';
@@ -102,8 +102,10 @@ describe('file lock', () => {
   it('takes over at once the lock of a process on this machine that was killed', async () => {
     const dir = await useTempDir('lock');
     const lock = join(dir, 'x.lock');
-    const module = pathToFileURL(new URL('../dist/store/file-lock.js', import.meta.url).pathname);
-    const script = `const { acquireFileLock } = await import(${JSON.stringify(module.href)});
+    // The holder runs the same source, through jiti (the package's own TypeScript loader).
+    const source = fileURLToPath(new URL('../src/store/file-lock.ts', import.meta.url));
+    const script = `const { createJiti } = await import('jiti');
+      const { acquireFileLock } = await createJiti(${JSON.stringify(import.meta.url)}).import(${JSON.stringify(source)});
       await acquireFileLock(${JSON.stringify(lock)});
       process.stdout.write('held\\n');
       setInterval(() => {}, 1000);`;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,8 +135,8 @@ export async function ensureBuilt(): Promise<void> {
     )),
   );
   if (built && built.mtimeMs >= newest) return;
-  const tsc = createRequire(join(packageRoot, 'package.json')).resolve('typescript/bin/tsc');
-  await runNode([tsc, '-p', 'tsconfig.build.json']);
+  // The JavaScript only (scripts/bundle.mjs); the declarations do not run.
+  await runNode([join(packageRoot, 'scripts', 'bundle.mjs')]);
 }
 
 /** Runs `node <args>` in the package folder; resolves with stdout, rejects with stderr. */
