@@ -2,8 +2,8 @@
 // ratio against a baseline measured in the same run on the same machine. Not a test: it prints.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   baselineWrites,
   durableWrites,
@@ -14,6 +14,7 @@ import {
 } from './measure.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/defstate.js', import.meta.url));
+const CORE = fileURLToPath(new URL('../../packages/core/dist/index.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
 const medianOf = (command, args, options) => medianOfRuns(command, args, options, RUNS);
@@ -49,6 +50,21 @@ const row = (what, value, baseline, note = '') =>
 const nodeStart = medianOf(process.execPath, ['-e', '0']);
 rows.push(['node -e 0 (baseline)', `${nodeStart.toFixed(1)} ms`, '1.00×', `median of ${RUNS}`]);
 row('defstate --help', medianOf(process.execPath, [BIN, '--help']), nodeStart, 'vs node -e 0');
+// What every command but --help imports first: core, and zod with it.
+const importOf = (url) => ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`];
+row(
+  'import @defstate/core',
+  medianOf(process.execPath, importOf(pathToFileURL(CORE).href)),
+  nodeStart,
+  'vs node -e 0; zod included',
+);
+row(
+  'import zod',
+  // Resolved from core's folder, as core resolves it.
+  medianOf(process.execPath, importOf('zod'), { cwd: dirname(dirname(CORE)) }),
+  nodeStart,
+  'vs node -e 0; the part of the above that is zod',
+);
 {
   const { root, project, env } = await makeProject(20, (index) =>
     index % 2 ? 'local' : 'versioned',
