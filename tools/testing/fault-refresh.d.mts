@@ -39,8 +39,15 @@ export function snapshotStore(
   core: {
     listAll: (store: never, prefix: string) => AsyncIterable<{ name: string }>;
     readText: (store: never, name: string) => Promise<{ text: string }>;
+    withRetry: Retrying;
   },
 ): Promise<Record<string, string>>;
+
+/** core's `withRetry`, as the checks call it. */
+type Retrying = <T>(
+  operation: () => Promise<T>,
+  options: { policy: { retries: number; baseDelayMs: number; maxDelayMs: number } },
+) => Promise<T>;
 
 export interface PointedVersion {
   key: string;
@@ -61,6 +68,7 @@ export function checkPointer(
   core: {
     readPointer: (store: never) => Promise<{ entries: Map<string, unknown> }>;
     downloadStateVersion: (store: never, info: never, target: string) => Promise<void>;
+    withRetry: Retrying;
   },
   folder: string,
 ): Promise<number>;

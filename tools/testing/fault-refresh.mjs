@@ -99,14 +99,28 @@ export function badOutcome({ code, signal, stdout, stderr }) {
   return undefined;
 }
 
-/** sha256 and etag of every object in the store, by name: for byte-identity checks. */
-export async function snapshotStore(store, { listAll, readText }) {
-  const snapshot = {};
-  for await (const item of listAll(store, '')) {
-    const { text } = await readText(store, item.name);
-    snapshot[item.name] = createHash('sha256').update(text).digest('hex');
-  }
-  return snapshot;
+/**
+ * The checks below read the emulator directly, not through the fault proxy, and retry what fails
+ * on the way as defstate itself would: between two checks the test's connection sits idle while
+ * the runs go on, and an emulator that closes an idle keep-alive socket just as the next check
+ * sends on it answers ECONNRESET (Azurite did, once, on a loaded machine). Only transient errors
+ * are retried; a check that finds something wrong throws at once.
+ */
+const CHECK_RETRY_POLICY = { retries: 4, baseDelayMs: 200, maxDelayMs: 2_000 };
+
+/** sha256 of every object in the store, by name: for byte-identity checks. */
+export function snapshotStore(store, { listAll, readText, withRetry }) {
+  return withRetry(
+    async () => {
+      const snapshot = {};
+      for await (const item of listAll(store, '')) {
+        const { text } = await readText(store, item.name);
+        snapshot[item.name] = createHash('sha256').update(text).digest('hex');
+      }
+      return snapshot;
+    },
+    { policy: CHECK_RETRY_POLICY },
+  );
 }
 
 /**
@@ -123,13 +137,17 @@ export async function pointedVersions(store, { readPointer }) {
  * (core's `downloadStateVersion` does, and throws when they differ or the object is missing).
  */
 export async function checkPointer(store, core, folder) {
-  const versions = await pointedVersions(store, core);
+  const versions = await core.withRetry(() => pointedVersions(store, core), {
+    policy: CHECK_RETRY_POLICY,
+  });
   for (const info of versions) {
     const target = join(
       folder,
       createHash('sha256').update(`${info.key} ${info.version}`).digest('hex'),
     );
-    await core.downloadStateVersion(store, info, target);
+    await core.withRetry(() => core.downloadStateVersion(store, info, target), {
+      policy: CHECK_RETRY_POLICY,
+    });
     await rm(target, { force: true });
   }
   return versions.length;
