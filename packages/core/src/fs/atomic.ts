@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** A unique sibling name for a temporary file: same folder, so a rename is atomic. */
@@ -56,5 +56,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await removeFile(temporary);
     throw error;
+  }
+}
+
+/** Writes all of `bytes`: one `write` may take fewer than it was given. */
+export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }

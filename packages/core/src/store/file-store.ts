@@ -31,7 +31,7 @@ import {
   StoreNotFoundError,
   TransientError,
 } from '../errors.js';
-import { removeFile, syncPath } from '../fs/atomic.js';
+import { removeFile, syncPath, writeAll } from '../fs/atomic.js';
 import { currentProcess, isGoneHere } from '../fs/process-identity.js';
 import {
   type BlobBody,
@@ -383,7 +383,7 @@ export class FileBlobStore implements BlobStore {
         await handle.writeFile(body, { signal });
       } else {
         if (signal) addAbortSignal(signal, body);
-        for await (const chunk of body) await handle.write(chunk as Uint8Array);
+        for await (const chunk of body) await writeAll(handle, chunk as Uint8Array);
       }
       await handle.sync();
       const stats = await handle.stat({ bigint: true });
