@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark in turn, each printing its own table. Pass names to run some:
 // `node scripts/bench/all.mjs cli backends` (cli, deploy, backends, protocol, shards, guards,
-// scale, s3, gcs, azure).
+// scale, memory, s3, gcs, azure).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,7 @@ const SCRIPTS = {
   shards: 'shards.mjs',
   guards: 'guards.mjs',
   scale: 'scale.mjs',
+  memory: 'memory.mjs',
   s3: 's3.mjs',
   gcs: 'gcs.mjs',
   azure: 'azure.mjs',

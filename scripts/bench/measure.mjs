@@ -28,8 +28,7 @@ export function medianOf(command, args, options, runs) {
 }
 
 /** Prints rows of [benchmark, time, ratio, note] under a header, in aligned columns. */
-export function printTable(rows) {
-  const header = ['benchmark', 'time', 'ratio', 'note'];
+export function printTable(rows, header = ['benchmark', 'time', 'ratio', 'note']) {
   const widths = header.map((_, column) =>
     Math.max(...[header, ...rows].map((row) => row[column].length)),
   );
