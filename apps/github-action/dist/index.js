@@ -359,7 +359,7 @@ var init_chunk_4TYLYJGA = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-77BUBOJI.js
+// ../../packages/core/dist/chunks/chunk-JMSCOZ4V.js
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -403,13 +403,19 @@ async function writeFileAtomic(path, data) {
     throw error62;
   }
 }
-var init_chunk_77BUBOJI = __esm({
-  "../../packages/core/dist/chunks/chunk-77BUBOJI.js"() {
+async function writeAll(handle, bytes) {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}
+var init_chunk_JMSCOZ4V = __esm({
+  "../../packages/core/dist/chunks/chunk-JMSCOZ4V.js"() {
     "use strict";
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-AE76XK4G.js
+// ../../packages/core/dist/chunks/chunk-5I4CQEIV.js
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { createHash as createHash2 } from "node:crypto";
@@ -421,9 +427,7 @@ async function readDigest(path) {
   const handle = await open2(path, "r");
   try {
     const { size } = await handle.stat();
-    if (size > SMALL_FILE_BYTES) {
-      return { digest: await hashStream(handle.createReadStream({ autoClose: false })) };
-    }
+    if (size > SMALL_FILE_BYTES) return { digest: await hashHandle(handle) };
     const bytes = await handle.readFile();
     return { digest: digestOf(bytes), bytes };
   } finally {
@@ -439,6 +443,18 @@ async function hashStream(stream) {
   for await (const chunk of stream) {
     hash4.update(chunk);
     size += chunk.length;
+  }
+  return { sha256: hash4.digest("hex"), size };
+}
+async function hashHandle(handle) {
+  const hash4 = createHash2("sha256");
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let size = 0;
+  for (; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    if (bytesRead === 0) break;
+    hash4.update(buffer.subarray(0, bytesRead));
+    size += bytesRead;
   }
   return { sha256: hash4.digest("hex"), size };
 }
@@ -477,14 +493,15 @@ async function uploadBody(key, file2, digest) {
   }
   return bytes;
 }
-var SMALL_FILE_BYTES;
-var init_chunk_AE76XK4G = __esm({
-  "../../packages/core/dist/chunks/chunk-AE76XK4G.js"() {
+var SMALL_FILE_BYTES, READ_BUFFER_BYTES;
+var init_chunk_5I4CQEIV = __esm({
+  "../../packages/core/dist/chunks/chunk-5I4CQEIV.js"() {
     "use strict";
     init_chunk_4TYLYJGA();
     init_chunk_TMZ4V2QQ();
     init_chunk_5HDP4HYT();
     SMALL_FILE_BYTES = 256 * 1024;
+    READ_BUFFER_BYTES = 256 * 1024;
   }
 });
 
@@ -29171,7 +29188,7 @@ var init_chunk_ZEWDPTN4 = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-2LNDEQQ6.js
+// ../../packages/core/dist/chunks/chunk-BSGF6EZA.js
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { link, mkdir as mkdir2, readFile as readFile3, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
@@ -29349,10 +29366,10 @@ function timedOut(lockPath, waitMs, current) {
   );
 }
 var self, DEFAULT_STALE_MS, DEFAULT_WAIT_MS, StalenessWatch;
-var init_chunk_2LNDEQQ6 = __esm({
-  "../../packages/core/dist/chunks/chunk-2LNDEQQ6.js"() {
+var init_chunk_BSGF6EZA = __esm({
+  "../../packages/core/dist/chunks/chunk-BSGF6EZA.js"() {
     "use strict";
-    init_chunk_77BUBOJI();
+    init_chunk_JMSCOZ4V();
     init_chunk_5HDP4HYT();
     DEFAULT_STALE_MS = 1e4;
     DEFAULT_WAIT_MS = 3e4;
@@ -29381,7 +29398,7 @@ var init_chunk_2LNDEQQ6 = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-QJDKKJF6.js
+// ../../packages/core/dist/chunks/chunk-BKPGOQWH.js
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname as dirname22, join as join22, resolve as resolve2 } from "node:path";
@@ -30076,16 +30093,16 @@ function installCommand(projectRoot, packageName) {
   }
 }
 var NAMING_MARKER, NAMING_VERSION, MAX_FILE_NAME_BYTES, PLAIN, WINDOWS_DEVICE2, ESCAPED_MARK, currentNaming, legacyNaming, FileBlobStore, TEMPORARY_DIR, cachedHostTag, temporaryNonce, temporaryCount, FileStoreOptionsSchema, fileStorageAdapter, LeaseSchema, DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, DEFAULT_POINTER_TIMEOUT_MS, RACE_BACKOFF, THROTTLE_BACKOFF, SHARD_CONCURRENCY, ShardCommit, PROBE_RETRY_POLICY, prepared, proven, CREATE_DEADLINE_MS, waivedStores, OFFICIAL_ADAPTER_PACKAGES, BUILT_IN_ADAPTERS, LOCKFILES;
-var init_chunk_QJDKKJF6 = __esm({
-  "../../packages/core/dist/chunks/chunk-QJDKKJF6.js"() {
+var init_chunk_BKPGOQWH = __esm({
+  "../../packages/core/dist/chunks/chunk-BKPGOQWH.js"() {
     "use strict";
     init_chunk_OBXWLTG5();
     init_chunk_UPHAP5FS();
     init_chunk_ZEWDPTN4();
     init_chunk_4TYLYJGA();
     init_chunk_RYACYZYI();
-    init_chunk_2LNDEQQ6();
-    init_chunk_77BUBOJI();
+    init_chunk_BSGF6EZA();
+    init_chunk_JMSCOZ4V();
     init_chunk_D2IK2COL();
     init_chunk_HMYEV6OR();
     init_chunk_5HDP4HYT();
@@ -30388,7 +30405,7 @@ var init_chunk_QJDKKJF6 = __esm({
             await handle.writeFile(body2, { signal });
           } else {
             if (signal) addAbortSignal(signal, body2);
-            for await (const chunk of body2) await handle.write(chunk);
+            for await (const chunk of body2) await writeAll(handle, chunk);
           }
           await handle.sync();
           const stats = await handle.stat({ bigint: true });
@@ -30643,7 +30660,7 @@ var init_chunk_QJDKKJF6 = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-MKHSLQ6F.js
+// ../../packages/core/dist/chunks/chunk-W6TACCMW.js
 import { link as link3, mkdir as mkdir4, readdir as readdir2, rename as rename3 } from "node:fs/promises";
 import { dirname as dirname4, join as join5 } from "node:path";
 async function commitLocalState(projectRoot, key, stagedFile, digest, now = /* @__PURE__ */ new Date()) {
@@ -30700,30 +30717,30 @@ async function placePending(paths, version2) {
   await syncPath(paths.folder);
   await removeFile(pending);
 }
-var init_chunk_MKHSLQ6F = __esm({
-  "../../packages/core/dist/chunks/chunk-MKHSLQ6F.js"() {
+var init_chunk_W6TACCMW = __esm({
+  "../../packages/core/dist/chunks/chunk-W6TACCMW.js"() {
     "use strict";
-    init_chunk_2LNDEQQ6();
-    init_chunk_5MYXNOFL();
-    init_chunk_77BUBOJI();
+    init_chunk_BSGF6EZA();
+    init_chunk_D33JM4US();
+    init_chunk_JMSCOZ4V();
     init_chunk_TMZ4V2QQ();
   }
 });
 
-// ../../packages/core/dist/chunks/local-commit-HYVCU3VU.js
-var local_commit_HYVCU3VU_exports = {};
-__export(local_commit_HYVCU3VU_exports, {
+// ../../packages/core/dist/chunks/local-commit-PYA3MJPL.js
+var local_commit_PYA3MJPL_exports = {};
+__export(local_commit_PYA3MJPL_exports, {
   commitLocalState: () => commitLocalState,
   finishCommit: () => finishCommit
 });
-var init_local_commit_HYVCU3VU = __esm({
-  "../../packages/core/dist/chunks/local-commit-HYVCU3VU.js"() {
+var init_local_commit_PYA3MJPL = __esm({
+  "../../packages/core/dist/chunks/local-commit-PYA3MJPL.js"() {
     "use strict";
-    init_chunk_MKHSLQ6F();
+    init_chunk_W6TACCMW();
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-5MYXNOFL.js
+// ../../packages/core/dist/chunks/chunk-D33JM4US.js
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { access, mkdir as mkdir5, readdir as readdir3, readFile as readFile5, rm as rm2, rmdir } from "node:fs/promises";
 import { join as join6 } from "node:path";
@@ -30800,7 +30817,7 @@ async function readLocalStateInfo(projectRoot, key) {
   });
 }
 async function finishPendingCommit(projectRoot, key) {
-  const { finishCommit: finishCommit2 } = await Promise.resolve().then(() => (init_local_commit_HYVCU3VU(), local_commit_HYVCU3VU_exports));
+  const { finishCommit: finishCommit2 } = await Promise.resolve().then(() => (init_local_commit_PYA3MJPL(), local_commit_PYA3MJPL_exports));
   return finishCommit2(projectRoot, key).then(
     () => true,
     () => false
@@ -30866,10 +30883,10 @@ function isProcessAlive(pid) {
   }
 }
 var LOCAL_STATE_DIR, STATE_FILE, INFO_FILE, PENDING_DIR, STAGING_DIR, GITIGNORE, STAGED_STATE_FILE;
-var init_chunk_5MYXNOFL = __esm({
-  "../../packages/core/dist/chunks/chunk-5MYXNOFL.js"() {
+var init_chunk_D33JM4US = __esm({
+  "../../packages/core/dist/chunks/chunk-D33JM4US.js"() {
     "use strict";
-    init_chunk_77BUBOJI();
+    init_chunk_JMSCOZ4V();
     init_chunk_D2IK2COL();
     init_chunk_HMYEV6OR();
     init_chunk_5HDP4HYT();
@@ -30925,7 +30942,7 @@ var init_pin_file_VDLYYX4D = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-J66XJAGC.js
+// ../../packages/core/dist/chunks/chunk-HFAFLWMN.js
 import { readdir as readdir4, rm as rm3 } from "node:fs/promises";
 import { join as join7 } from "node:path";
 import { readFile as readFile6 } from "node:fs/promises";
@@ -30992,12 +31009,12 @@ async function writePins(projectRoot, infos, { store, now = /* @__PURE__ */ new 
   return pins;
 }
 var PULLED_DIR, PIN_FILE;
-var init_chunk_J66XJAGC = __esm({
-  "../../packages/core/dist/chunks/chunk-J66XJAGC.js"() {
+var init_chunk_HFAFLWMN = __esm({
+  "../../packages/core/dist/chunks/chunk-HFAFLWMN.js"() {
     "use strict";
     init_chunk_RYACYZYI();
-    init_chunk_5MYXNOFL();
-    init_chunk_77BUBOJI();
+    init_chunk_D33JM4US();
+    init_chunk_JMSCOZ4V();
     init_chunk_D2IK2COL();
     init_chunk_HMYEV6OR();
     PULLED_DIR = ".pulled";
@@ -63710,7 +63727,7 @@ var init_jiti = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-XLHQIUIQ.js
+// ../../packages/core/dist/chunks/chunk-AENQJL5J.js
 import { readFile as readFile7 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 import { access as access2 } from "node:fs/promises";
@@ -64460,19 +64477,19 @@ function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 var LAST_REFRESH_FILE, LastRefreshEntrySchema, LastRefreshRecordSchema, PROJECT_CONFIG_FILES, ComponentSchema, ProjectConfigSchema, NO_DEFAULT_EXPORT, ORPHAN_GRACE_MS, RECORD_GRACE_MS, running, guards, exitBeforeGuard, PointerBatcher, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, COMMIT_GRACE_MS, LOCK_WAIT_MS;
-var init_chunk_XLHQIUIQ = __esm({
-  "../../packages/core/dist/chunks/chunk-XLHQIUIQ.js"() {
+var init_chunk_AENQJL5J = __esm({
+  "../../packages/core/dist/chunks/chunk-AENQJL5J.js"() {
     "use strict";
-    init_chunk_AE76XK4G();
-    init_chunk_QJDKKJF6();
+    init_chunk_5I4CQEIV();
+    init_chunk_BKPGOQWH();
     init_chunk_UPHAP5FS();
-    init_chunk_J66XJAGC();
+    init_chunk_HFAFLWMN();
     init_chunk_ZEWDPTN4();
     init_chunk_4TYLYJGA();
     init_chunk_RYACYZYI();
-    init_chunk_MKHSLQ6F();
-    init_chunk_5MYXNOFL();
-    init_chunk_77BUBOJI();
+    init_chunk_W6TACCMW();
+    init_chunk_D33JM4US();
+    init_chunk_JMSCOZ4V();
     init_chunk_TA47NUNE();
     init_chunk_HMYEV6OR();
     init_chunk_TMZ4V2QQ();
@@ -64669,17 +64686,17 @@ var init_chunk_XLHQIUIQ = __esm({
 import { setMaxListeners } from "node:events";
 
 // ../../packages/core/dist/index.js
-init_chunk_XLHQIUIQ();
-init_chunk_AE76XK4G();
+init_chunk_AENQJL5J();
+init_chunk_5I4CQEIV();
 init_chunk_C4A4JMMX();
-init_chunk_QJDKKJF6();
+init_chunk_BKPGOQWH();
 init_chunk_UPHAP5FS();
-init_chunk_J66XJAGC();
+init_chunk_HFAFLWMN();
 init_chunk_ZEWDPTN4();
 init_chunk_4TYLYJGA();
 init_chunk_RYACYZYI();
-init_chunk_5MYXNOFL();
-init_chunk_77BUBOJI();
+init_chunk_D33JM4US();
+init_chunk_JMSCOZ4V();
 init_chunk_FJKDVIBQ();
 init_chunk_TA47NUNE();
 init_chunk_HMYEV6OR();
