@@ -66,6 +66,13 @@ describe('FileBlobStore basics', () => {
     expect((await readText(store, 'stream')).text).toBe('abcd');
   });
 
+  it('accepts a stream of strings, written as UTF-8', async () => {
+    const store = await newStore();
+    await store.put('strings', Readable.from(['ab', 'cdé', '']));
+    expect((await readText(store, 'strings')).text).toBe('abcdé');
+    expect((await store.head('strings'))?.size).toBe(6);
+  });
+
   it('reports a missing object as BlobNotFoundError / undefined', async () => {
     const store = await newStore();
     await expect(store.get('nope')).rejects.toBeInstanceOf(BlobNotFoundError);

@@ -383,7 +383,10 @@ export class FileBlobStore implements BlobStore {
         await handle.writeFile(body, { signal });
       } else {
         if (signal) addAbortSignal(signal, body);
-        for await (const chunk of body) await writeAll(handle, chunk as Uint8Array);
+        for await (const chunk of body) {
+          // A stream may carry strings (`Readable.from(['…'])`): written as UTF-8, as a body is.
+          await writeAll(handle, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        }
       }
       await handle.sync();
       const stats = await handle.stat({ bigint: true });
