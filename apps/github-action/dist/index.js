@@ -29398,7 +29398,7 @@ var init_chunk_BSGF6EZA = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-BKPGOQWH.js
+// ../../packages/core/dist/chunks/chunk-62Z7K34B.js
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname as dirname22, join as join22, resolve as resolve2 } from "node:path";
@@ -30093,8 +30093,8 @@ function installCommand(projectRoot, packageName) {
   }
 }
 var NAMING_MARKER, NAMING_VERSION, MAX_FILE_NAME_BYTES, PLAIN, WINDOWS_DEVICE2, ESCAPED_MARK, currentNaming, legacyNaming, FileBlobStore, TEMPORARY_DIR, cachedHostTag, temporaryNonce, temporaryCount, FileStoreOptionsSchema, fileStorageAdapter, LeaseSchema, DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, DEFAULT_POINTER_TIMEOUT_MS, RACE_BACKOFF, THROTTLE_BACKOFF, SHARD_CONCURRENCY, ShardCommit, PROBE_RETRY_POLICY, prepared, proven, CREATE_DEADLINE_MS, waivedStores, OFFICIAL_ADAPTER_PACKAGES, BUILT_IN_ADAPTERS, LOCKFILES;
-var init_chunk_BKPGOQWH = __esm({
-  "../../packages/core/dist/chunks/chunk-BKPGOQWH.js"() {
+var init_chunk_62Z7K34B = __esm({
+  "../../packages/core/dist/chunks/chunk-62Z7K34B.js"() {
     "use strict";
     init_chunk_OBXWLTG5();
     init_chunk_UPHAP5FS();
@@ -30405,7 +30405,9 @@ var init_chunk_BKPGOQWH = __esm({
             await handle.writeFile(body2, { signal });
           } else {
             if (signal) addAbortSignal(signal, body2);
-            for await (const chunk of body2) await writeAll(handle, chunk);
+            for await (const chunk of body2) {
+              await writeAll(handle, typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+            }
           }
           await handle.sync();
           const stats = await handle.stat({ bigint: true });
@@ -63727,7 +63729,7 @@ var init_jiti = __esm({
   }
 });
 
-// ../../packages/core/dist/chunks/chunk-AENQJL5J.js
+// ../../packages/core/dist/chunks/chunk-5NRNNIVY.js
 import { readFile as readFile7 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 import { access as access2 } from "node:fs/promises";
@@ -64477,11 +64479,11 @@ function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 var LAST_REFRESH_FILE, LastRefreshEntrySchema, LastRefreshRecordSchema, PROJECT_CONFIG_FILES, ComponentSchema, ProjectConfigSchema, NO_DEFAULT_EXPORT, ORPHAN_GRACE_MS, RECORD_GRACE_MS, running, guards, exitBeforeGuard, PointerBatcher, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, COMMIT_GRACE_MS, LOCK_WAIT_MS;
-var init_chunk_AENQJL5J = __esm({
-  "../../packages/core/dist/chunks/chunk-AENQJL5J.js"() {
+var init_chunk_5NRNNIVY = __esm({
+  "../../packages/core/dist/chunks/chunk-5NRNNIVY.js"() {
     "use strict";
     init_chunk_5I4CQEIV();
-    init_chunk_BKPGOQWH();
+    init_chunk_62Z7K34B();
     init_chunk_UPHAP5FS();
     init_chunk_HFAFLWMN();
     init_chunk_ZEWDPTN4();
@@ -64686,10 +64688,10 @@ var init_chunk_AENQJL5J = __esm({
 import { setMaxListeners } from "node:events";
 
 // ../../packages/core/dist/index.js
-init_chunk_AENQJL5J();
+init_chunk_5NRNNIVY();
 init_chunk_5I4CQEIV();
 init_chunk_C4A4JMMX();
-init_chunk_BKPGOQWH();
+init_chunk_62Z7K34B();
 init_chunk_UPHAP5FS();
 init_chunk_HFAFLWMN();
 init_chunk_ZEWDPTN4();
