@@ -346,6 +346,7 @@ var init_chunk_4TYLYJGA = __esm({
   "../../packages/core/dist/chunks/chunk-4TYLYJGA.js"() {
     "use strict";
     init_chunk_D2IK2COL();
+    init_chunk_TMZ4V2QQ();
     LAYOUT_OBJECT = "layout.json";
     POINTER_PREFIX = "pointer/";
     STATE_INFO_OBJECT = "state-info.json";
@@ -498,6 +499,7 @@ var init_chunk_5I4CQEIV = __esm({
   "../../packages/core/dist/chunks/chunk-5I4CQEIV.js"() {
     "use strict";
     init_chunk_4TYLYJGA();
+    init_chunk_JMSCOZ4V();
     init_chunk_TMZ4V2QQ();
     init_chunk_5HDP4HYT();
     SMALL_FILE_BYTES = 256 * 1024;
@@ -29015,6 +29017,10 @@ var init_pointer_5CYND2JO = __esm({
   "../../packages/core/dist/chunks/pointer-5CYND2JO.js"() {
     "use strict";
     init_chunk_MJIDBDOT();
+    init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
   }
 });
 
@@ -29032,6 +29038,9 @@ var init_state_info_TTTUOLAH = __esm({
   "../../packages/core/dist/chunks/state-info-TTTUOLAH.js"() {
     "use strict";
     init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
   }
 });
 
@@ -30739,6 +30748,13 @@ var init_local_commit_PYA3MJPL = __esm({
   "../../packages/core/dist/chunks/local-commit-PYA3MJPL.js"() {
     "use strict";
     init_chunk_W6TACCMW();
+    init_chunk_BSGF6EZA();
+    init_chunk_D33JM4US();
+    init_chunk_JMSCOZ4V();
+    init_chunk_D2IK2COL();
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
   }
 });
 
@@ -30941,6 +30957,10 @@ var init_pin_file_VDLYYX4D = __esm({
   "../../packages/core/dist/chunks/pin-file-VDLYYX4D.js"() {
     "use strict";
     init_chunk_FJKDVIBQ();
+    init_chunk_TA47NUNE();
+    init_chunk_HMYEV6OR();
+    init_chunk_TMZ4V2QQ();
+    init_chunk_5HDP4HYT();
   }
 });
 
@@ -31019,6 +31039,7 @@ var init_chunk_HFAFLWMN = __esm({
     init_chunk_JMSCOZ4V();
     init_chunk_D2IK2COL();
     init_chunk_HMYEV6OR();
+    init_chunk_5HDP4HYT();
     PULLED_DIR = ".pulled";
     PIN_FILE = ".pins.json";
   }
@@ -64483,13 +64504,16 @@ var init_chunk_5NRNNIVY = __esm({
   "../../packages/core/dist/chunks/chunk-5NRNNIVY.js"() {
     "use strict";
     init_chunk_5I4CQEIV();
+    init_chunk_C4A4JMMX();
     init_chunk_62Z7K34B();
     init_chunk_UPHAP5FS();
     init_chunk_HFAFLWMN();
+    init_chunk_WZWM2EMG();
     init_chunk_ZEWDPTN4();
     init_chunk_4TYLYJGA();
     init_chunk_RYACYZYI();
     init_chunk_W6TACCMW();
+    init_chunk_BSGF6EZA();
     init_chunk_D33JM4US();
     init_chunk_JMSCOZ4V();
     init_chunk_TA47NUNE();
@@ -64692,16 +64716,33 @@ init_chunk_5NRNNIVY();
 init_chunk_5I4CQEIV();
 init_chunk_C4A4JMMX();
 init_chunk_62Z7K34B();
+init_chunk_OBXWLTG5();
 init_chunk_UPHAP5FS();
+
+// ../../packages/core/dist/chunks/chunk-WVMVS7BD.js
 init_chunk_HFAFLWMN();
+init_chunk_WZWM2EMG();
+init_chunk_RYACYZYI();
+init_chunk_D33JM4US();
+init_chunk_TMZ4V2QQ();
+init_chunk_5HDP4HYT();
+
+// ../../packages/core/dist/index.js
+init_chunk_HFAFLWMN();
+init_chunk_WZWM2EMG();
+init_chunk_MJIDBDOT();
 init_chunk_ZEWDPTN4();
 init_chunk_4TYLYJGA();
 init_chunk_RYACYZYI();
+init_chunk_W6TACCMW();
+init_chunk_BSGF6EZA();
 init_chunk_D33JM4US();
 init_chunk_JMSCOZ4V();
+init_chunk_D2IK2COL();
 init_chunk_FJKDVIBQ();
 init_chunk_TA47NUNE();
 init_chunk_HMYEV6OR();
+init_chunk_TMZ4V2QQ();
 init_chunk_5HDP4HYT();
 init_zod();
 import { resolve as resolve22 } from "node:path";

@@ -7,6 +7,10 @@
 // chunks. The chunks are shared, so each module's state (error classes, the stores already
 // proven, the secrets to hide) exists once however many entry points a process imports.
 // Dependencies (zod, jiti, yaml…) are not bundled: they resolve from the consumer's install.
+// package.json lists the chunks under `sideEffects`: an entry point imports some chunks only to keep
+// their order (`import "./chunks/…"`), and a bundler told that no file has side effects drops each
+// such import with a warning (70 for an app importing `./load`). Chunks hold declarations only, so
+// an app's bundler still leaves out what the app does not use.
 //
 //   node scripts/bundle.mjs
 import { readdir, rm } from 'node:fs/promises';

@@ -1,5 +1,15 @@
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { ensureBuilt, runNode } from './helpers.js';
+
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { dependencies } = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+};
 
 describe('the built package', () => {
   it('shares one copy of every module between its entry points', async () => {
@@ -28,5 +38,34 @@ describe('the built package', () => {
     // SDK errors (`cause` and `error`), the root's lists a chain for printing.
     expect(apart).toEqual(['causeChain']);
     expect(shared).toEqual(expect.arrayContaining(['DefstateError', 'redactSecrets', 'loadState']));
+  });
+
+  it('bundles into an app without a warning', async () => {
+    // An entry point imports the chunks it needs for their order alone (\`import "./chunk.js"\`); a
+    // bundler told that every file of the package is free of side effects drops those imports and
+    // says so, once per import: 70 warnings for an app importing \`@defstate/core/load\`.
+    await ensureBuilt();
+    const folder = await mkdtemp(join(tmpdir(), 'defstate-bundle-app-'));
+    try {
+      // The package installed in the app's node_modules, as an app's bundler finds it.
+      await mkdir(join(folder, 'node_modules/@defstate'), { recursive: true });
+      await symlink(PACKAGE_ROOT, join(folder, 'node_modules/@defstate/core'));
+      for (const entry of ['@defstate/core', '@defstate/core/adapter', '@defstate/core/load']) {
+        await writeFile(join(folder, 'app.mjs'), `export * from '${entry}';\n`);
+        const result = await build({
+          entryPoints: [join(folder, 'app.mjs')],
+          outfile: join(folder, 'out.mjs'),
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          // Core's own dependencies stay outside; core itself is bundled, as an app's bundler would.
+          external: Object.keys(dependencies),
+          logLevel: 'silent',
+        });
+        expect(result.warnings.map((warning) => warning.text)).toEqual([]);
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
