@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configModule, createSandbox, runDefstate, type Sandbox } from './helpers.js';
-import { artifactPath, type Browser, launchBrowser, refreshFourKinds } from './ui-browser.js';
+import {
+  artifactPath,
+  type Browser,
+  launchBrowser,
+  openPage,
+  refreshFourKinds,
+} from './ui-browser.js';
 
 // `defstate status --html`: the status page as one static file, opened from disk in Chromium.
 
@@ -155,7 +161,7 @@ describe('defstate status --html', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.setDefaultTimeout(5_000);
-    await page.goto(pathToFileURL(file).href);
+    await openPage(page, pathToFileURL(file).href);
     for (const key of ['hasOwnProperty', 'toString', 'constructor']) {
       await page.getByRole('button', { name: key, exact: true }).click();
       const dialog = page.getByRole('dialog', { name: key });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type StateInfo, writePins } from '@defstate/core';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { configModule, type RunResult, runDefstate, type Sandbox } from './helpers.js';
 
@@ -105,6 +105,15 @@ export async function startUi(sandbox: Sandbox, args: string[] = []): Promise<Ru
       return done;
     },
   };
+}
+
+/**
+ * Opens the status page and waits until its script has taken over the rows the server drew: a
+ * click or a keystroke sent before then would be lost.
+ */
+export async function openPage(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('html[data-ready]').waitFor();
 }
 
 export async function artifactPath(name: string): Promise<string> {

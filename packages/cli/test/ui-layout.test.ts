@@ -11,6 +11,7 @@ import {
   type Browser,
   CHROMIUM,
   launchBrowser,
+  openPage,
   type RunningUi,
   startUi,
 } from './ui-browser.js';
@@ -133,7 +134,7 @@ async function open(width: number, height: number) {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.setViewportSize({ width, height });
-  await page.goto(pathToFileURL(staticFile).href);
+  await openPage(page, pathToFileURL(staticFile).href);
   await expect.poll(() => rows(page).count()).toBe(42);
   return { page, errors };
 }
@@ -337,7 +338,7 @@ describe('the live page', () => {
   it('draws each key’s history as a timeline: versions over time, size as a line', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
-    await page.goto(ui.url);
+    await openPage(page, ui.url);
     await page.locator('#rows tr[data-key="catalog"] td.key button').click();
     const timeline = page.locator('#timeline svg');
     await timeline.waitFor();

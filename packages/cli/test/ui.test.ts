@@ -10,6 +10,7 @@ import {
   artifactPath,
   type Browser,
   launchBrowser,
+  openPage,
   type RunningUi,
   refreshFourKinds,
   startUi,
@@ -70,7 +71,7 @@ describe('defstate ui, read-only', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
     });
-    await page.goto(ui.url);
+    await openPage(page, ui.url);
     await expect.poll(() => rows(page).count()).toBe(4);
     return errors;
   }
@@ -237,7 +238,7 @@ describe('defstate ui, left open', () => {
     await refreshFourKinds(sandbox);
     ui = await startUi(sandbox);
     const page = await browser.context.newPage();
-    await page.goto(ui.url);
+    await openPage(page, ui.url);
     await expect.poll(() => rows(page).count()).toBe(4);
 
     // Sorting by keyboard leaves focus on the heading's button, however often it is pressed.
@@ -299,7 +300,7 @@ describe('defstate ui, left open', () => {
         dialogs.push(dialog.message());
         await dialog.dismiss();
       });
-      await page.goto(address);
+      await openPage(page, address);
       await expect.poll(() => rows(page).count()).toBe(1);
       const button = rows(page).first().getByRole('button');
       expect(await button.textContent()).toBe(key);
@@ -334,7 +335,7 @@ describe('defstate ui --allow-writes', () => {
     ui = await startUi(sandbox, ['--allow-writes']);
     const page = await browser.context.newPage();
     // The plain address reads, and says where writing is possible.
-    await page.goto(ui.url);
+    await openPage(page, ui.url);
     await expect.poll(() => rows(page).count()).toBe(4);
     expect(await page.locator('#mode-note').textContent()).toContain('?token=');
     await row(page, 'delta').getByRole('button', { name: 'delta' }).click();

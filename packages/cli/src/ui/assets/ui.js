@@ -755,6 +755,8 @@ if (boot.locked) {
 }
 wireHead();
 render();
+// The server drew the rows before this script ran; from here on they answer clicks and keys.
+document.documentElement.dataset.ready = 'true';
 if (live) {
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) poll();
