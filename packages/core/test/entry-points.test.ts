@@ -41,9 +41,9 @@ describe('the built package', () => {
   });
 
   it('bundles into an app without a warning', async () => {
-    // An entry point imports the chunks it needs for their order alone (\`import "./chunk.js"\`); a
+    // An entry point imports the chunks it needs for their order alone (`import "./chunk.js"`); a
     // bundler told that every file of the package is free of side effects drops those imports and
-    // says so, once per import: 70 warnings for an app importing \`@defstate/core/load\`.
+    // says so, once per import: 70 warnings for an app importing `@defstate/core/load`.
     await ensureBuilt();
     const folder = await mkdtemp(join(tmpdir(), 'defstate-bundle-app-'));
     try {

@@ -14,7 +14,7 @@ export const SMALL_FILE_BYTES = 256 * 1024;
  * Larger files are read through one buffer of this size, filled anew by each read. A read stream
  * allocates a buffer per chunk instead, which V8 frees late (the bytes live outside its heap):
  * hashing 256 MiB that way peaked 28 MiB higher than this loop, and a refresh of a 1 GiB state on
- * the file store took 1.3–1.5× as long (`node scripts/bench/memory.mjs`).
+ * the file store took 1.2–1.5× as long (`node scripts/bench/memory.mjs`).
  */
 const READ_BUFFER_BYTES = 256 * 1024;
 
